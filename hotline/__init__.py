@@ -1,0 +1,82 @@
+"""The 12345 hotline service: `create_app` builds the Flask app; nothing is bound at import."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+
+from config.settings import ENV_OVERRIDES, settings_for
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.from_object(settings_for())
+    for env_name, key in ENV_OVERRIDES.items():
+        if os.environ.get(env_name):
+            app.config[key] = os.environ[env_name]
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_database(app)
+
+    from hotline import redis
+    from hotline.api import register_api
+    from hotline.clocks.limits import load_time_limits
+    from hotline.errors import register_error_handlers
+    from hotline.extensions import api, db, migrate
+    from hotline.health import bp as health_bp
+
+    app.extensions["hotline.time_limits"] = load_time_limits(app.config["HOTLINE_TIME_LIMITS"])
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    redis.init_app(app)
+    api.init_app(app)
+    with app.app_context():
+        register_api()
+    app.register_blueprint(health_bp)
+    register_error_handlers(app)
+    _import_models()
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        uri = f"sqlite:///{Path(app.instance_path) / 'hotline.db'}"
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://"):]
+    if uri.startswith("postgresql://"):
+        # The plain URL must work; this project ships psycopg 3, not psycopg2.
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": 15})
+    else:
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_size", 10)
+        options.setdefault("connect_args", {"connect_timeout": 3})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL and a busy timeout so concurrent requests wait instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _import_models() -> None:
+    """Make every model known to the metadata (Alembic autogenerate, create_all)."""
+    from hotline import auth, units, users  # noqa: F401
+    from hotline.clocks import models as clock_models  # noqa: F401
+    from hotline.tickets import models as ticket_models  # noqa: F401

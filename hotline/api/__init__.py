@@ -1,0 +1,27 @@
+"""The REST API (API.md): blueprints registered on the flask-smorest Api."""
+
+from functools import wraps
+
+from hotline.extensions import api, db
+
+
+def register_api() -> None:
+    from hotline.api import auth, tickets, units
+
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
+    )
+    for blueprint in (auth.blp, tickets.blp, units.blp):
+        api.register_blueprint(blueprint)
+
+
+def committed(view):
+    """Commit once at the request boundary, after the one service call succeeded."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        result = view(*args, **kwargs)
+        db.session.commit()
+        return result
+
+    return wrapper

@@ -1,0 +1,77 @@
+"""Tickets: intake, lookups, the audit timeline and one route per action."""
+
+import json
+
+from flask_smorest import Blueprint
+
+from hotline.api import committed
+from hotline.auth import current_user
+from hotline.tickets import service
+from hotline.tickets.schemas import (
+    ACTION_BODIES,
+    EventOut,
+    TicketIn,
+    TicketListArgs,
+    TicketOut,
+)
+
+blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets (工单)")
+SECURITY = [{"bearer": []}]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(TicketIn)
+@blp.response(201, TicketOut)
+@blp.doc(security=SECURITY)
+@committed
+def create_ticket(body):
+    """受理: open a ticket (seats)."""
+    return service.create_ticket(current_user(), body)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(TicketListArgs, location="query")
+@blp.response(200, TicketOut(many=True))
+@blp.doc(security=SECURITY)
+def list_tickets(args):
+    """Tickets the caller may see, newest first; paging in the X-Pagination header."""
+    page = service.list_tickets(current_user(), args)
+    pages = max(1, -(-page.total // page.per_page))
+    header = {"total": page.total, "total_pages": pages, "page": page.page,
+              "per_page": page.per_page}
+    return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
+
+
+@blp.route("/<int:ticket_id>", methods=["GET"])
+@blp.response(200, TicketOut)
+@blp.doc(security=SECURITY)
+def get_ticket(ticket_id):
+    """One ticket (404 when the caller may not see it)."""
+    return service.get_ticket(current_user(), ticket_id)
+
+
+@blp.route("/<int:ticket_id>/events", methods=["GET"])
+@blp.response(200, EventOut(many=True))
+@blp.doc(security=SECURITY)
+def ticket_events(ticket_id):
+    """The audit timeline, oldest first."""
+    return service.ticket_events(current_user(), ticket_id)
+
+
+def _action_view(action: str, body_schema):
+    @blp.arguments(body_schema)
+    @blp.response(200, TicketOut)
+    @blp.alt_response(403, description="Role or unit may not do this")
+    @blp.alt_response(404, description="No such ticket, or not visible")
+    @blp.alt_response(409, description="Not allowed in the current state, or lost a race")
+    @blp.doc(security=SECURITY, summary=f"Action: {action}")
+    @committed
+    def view(body, ticket_id):
+        return service.perform(current_user(), ticket_id, action, body)
+
+    view.__name__ = f"action_{action}"
+    blp.route(f"/<int:ticket_id>/actions/{action}", methods=["POST"], endpoint=view.__name__)(view)
+
+
+for _action, _schema in ACTION_BODIES.items():
+    _action_view(_action, _schema)

@@ -1,0 +1,67 @@
+"""API tokens: `POST /api/v1/auth/token` issues one; `Authorization: Bearer` presents it.
+
+Only a SHA-256 of each token is stored, so a leaked table gives no working token.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, g, request
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.errors import Unauthorized
+from hotline.extensions import db
+from hotline.types import UTCDateTime, utcnow
+from hotline.users import User, get_by_username
+
+BAD_CREDENTIALS = "用户名或密码错误 (wrong username or password)"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(username: str, password: str) -> str:
+    """Check the credentials and return a new bearer token (401 otherwise)."""
+    user = get_by_username(username)
+    if user is None or not user.active or not user.check_password(password):
+        raise Unauthorized(BAD_CREDENTIALS)
+    token = secrets.token_urlsafe(32)
+    lifetime = timedelta(hours=current_app.config["TOKEN_LIFETIME_HOURS"])
+    db.session.add(ApiToken(token_hash=_digest(token), user=user, expires_at=utcnow() + lifetime))
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user
+
+
+def current_user() -> User:
+    """The user behind this request's bearer token; 401 without a valid one."""
+    if "user" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("需要登录 (missing bearer token)")
+        user = user_for_token(token.strip())
+        if user is None:
+            raise Unauthorized("令牌无效或已过期 (invalid or expired token)")
+        g.user = user
+    return g.user

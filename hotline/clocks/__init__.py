@@ -1,0 +1,1 @@
+"""Clocks: durations, working days, time limits and the timers of tickets."""

@@ -1,0 +1,53 @@
+"""Timers: one row per running clock of a ticket, with its absolute `due_at`."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.extensions import db
+from hotline.types import UTCDateTime, enum_column, utcnow
+
+
+class TimerKind(enum.StrEnum):
+    DISPATCH = "dispatch"
+    ACKNOWLEDGE = "acknowledge"
+    RESPOND = "respond"
+    HANDLE = "handle"
+    REVIEW = "review"
+    CALLBACK = "callback"
+
+
+class TimerState(enum.StrEnum):
+    RUNNING = "running"
+    WARNED = "warned"
+    OVERDUE = "overdue"
+    MET = "met"
+    CANCELLED = "cancelled"
+
+
+OPEN_TIMER_STATES = (TimerState.RUNNING, TimerState.WARNED, TimerState.OVERDUE)
+
+
+class Timer(db.Model):
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_ticket_kind", "ticket_id", "kind"),
+        Index("ix_timers_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[TimerKind] = mapped_column(enum_column(TimerKind))
+    state: Mapped[TimerState] = mapped_column(enum_column(TimerState), default=TimerState.RUNNING)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The due before any extension, kept for KPIs.
+    original_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_TIMER_STATES

@@ -1,0 +1,76 @@
+"""Starting, meeting and cancelling the timers of a ticket.
+
+`due_for` is the one place a ticket's deadline is computed; everything else
+reads `Timer.due_at`.
+"""
+
+from datetime import datetime
+
+from flask import current_app
+
+from hotline.clocks.calendar import add_duration, subtract_duration
+from hotline.clocks.durations import Duration
+from hotline.clocks.limits import TimeLimits
+from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
+from hotline.types import utcnow
+
+
+def time_limits() -> TimeLimits:
+    return current_app.extensions["hotline.time_limits"]
+
+
+def due_for(limits: TimeLimits, ticket, kind: TimerKind, start: datetime) -> tuple[datetime, datetime]:
+    """Return (warn_at, due_at) of clock `kind` of `ticket` started at `start`."""
+    rule = limits.rule_for(str(ticket.desk), str(ticket.category), str(ticket.priority))
+    duration: Duration
+    if kind == TimerKind.REVIEW:
+        duration = limits.review
+    elif kind == TimerKind.CALLBACK:
+        duration = limits.callback
+    else:
+        duration = rule.limits[str(kind)]
+    due = add_duration(start, duration, around_the_clock=rule.around_the_clock)
+    return warn_time(limits, start, due, rule.around_the_clock), due
+
+
+def warn_time(limits: TimeLimits, start: datetime, due: datetime, around_the_clock: bool) -> datetime:
+    """80% of the span or `warning.before` ahead of due, whichever is later."""
+    by_ratio = start + (due - start) * limits.warning_ratio
+    ahead = subtract_duration(due, limits.warning_before, around_the_clock=around_the_clock)
+    return max(by_ratio, ahead)
+
+
+def start_timer(ticket, kind: TimerKind, start: datetime | None = None) -> Timer:
+    """Start clock `kind`, replacing an open one of the same kind (a new cycle)."""
+    start = start or utcnow()
+    for old in open_timers(ticket, kind):
+        old.state, old.stopped_at = TimerState.CANCELLED, start
+    warn_at, due_at = due_for(time_limits(), ticket, kind, start)
+    timer = Timer(
+        kind=kind, started_at=start, warn_at=warn_at, due_at=due_at,
+        original_due_at=due_at, state=TimerState.RUNNING,
+    )
+    ticket.timers.append(timer)
+    return timer
+
+
+def meet_timer(ticket, kind: TimerKind) -> None:
+    """The step happened: the open clock of `kind` stops and never fires."""
+    now = utcnow()
+    for timer in open_timers(ticket, kind):
+        timer.state, timer.stopped_at = TimerState.MET, now
+
+
+def cancel_timers(ticket, *kinds: TimerKind) -> None:
+    """Stop open clocks (all of them when no kind is given) that no longer apply."""
+    now = utcnow()
+    for timer in open_timers(ticket):
+        if not kinds or timer.kind in kinds:
+            timer.state, timer.stopped_at = TimerState.CANCELLED, now
+
+
+def open_timers(ticket, kind: TimerKind | None = None) -> list[Timer]:
+    return [
+        timer for timer in ticket.timers
+        if timer.state in OPEN_TIMER_STATES and (kind is None or timer.kind == kind)
+    ]

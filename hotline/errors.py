@@ -1,0 +1,117 @@
+"""Domain errors and the one JSON error body of API.md.
+
+Services raise these; `register_error_handlers` turns them (and HTTP errors,
+lost races and an unreachable database) into `{"code", "status", "message", "errors"}`.
+"""
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from hotline.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class HotlineError(Exception):
+    code = 400
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class Invalid(HotlineError):
+    """Input that passed the schema but breaks a rule (names the field)."""
+
+    code = 422
+
+
+class Unauthorized(HotlineError):
+    code = 401
+
+
+class Forbidden(HotlineError):
+    code = 403
+
+
+class NotFound(HotlineError):
+    code = 404
+
+
+class Conflict(HotlineError):
+    """Not allowed in the current state, or lost a concurrent race."""
+
+    code = 409
+
+
+def error_body(code: int, message: str, errors: dict | None = None):
+    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HotlineError)
+    def _domain(error: HotlineError):
+        db.session.rollback()
+        return error_body(error.code, error.message, error.errors)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error):
+        db.session.rollback()
+        return error_body(409, "工单已被他人同时修改，请刷新后重试 (the ticket was changed concurrently)")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error):
+        db.session.rollback()
+        log.info("integrity error mapped to 409: %s", error.orig)
+        return error_body(409, "与并发的操作冲突，请刷新后重试 (conflicting concurrent change)")
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error):
+        db.session.rollback()
+        log.error("database unavailable: %s", error.orig)
+        return error_body(503, "数据库暂不可用，请稍后重试 (database unavailable)")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        message = data.get("message") or _message_for(error, errors)
+        response, code = error_body(error.code or 500, message, errors)
+        for key, value in (data.get("headers") or {}).items():
+            response.headers[key] = value
+        return response, code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_body(500, "服务器内部错误 (internal error); the request was not applied")
+
+
+def _message_for(error: HTTPException, errors) -> str:
+    if errors:
+        fields = sorted(_field_names(errors))
+        return "输入有误 (invalid input): " + ", ".join(fields) if fields else "输入有误"
+    return error.description or error.name
+
+
+def _field_names(errors, prefix: str = ""):
+    if not isinstance(errors, dict):
+        return
+    for key, value in errors.items():
+        if key in ("json", "query", "form", "headers", "path", "files", "view_args") and not prefix:
+            yield from _field_names(value)
+        elif isinstance(value, dict):
+            nested = list(_field_names(value, f"{prefix}{key}."))
+            yield from (nested or [f"{prefix}{key}"])
+        else:
+            yield f"{prefix}{key}"

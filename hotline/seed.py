@@ -1,0 +1,64 @@
+"""`hotline seed --demo`: the demo organisation and users, idempotent."""
+
+import tomllib
+from pathlib import Path
+
+from flask import current_app
+
+from hotline.extensions import db
+from hotline.units import Unit, UnitKind, get_by_code, path_for
+from hotline.users import Role, User, get_by_username
+
+DEMO_PASSWORD = "demo"
+
+
+def seed_demo() -> dict:
+    """Create what is missing of the demo org; never duplicates, never resets passwords."""
+    org = tomllib.loads(Path(current_app.config["HOTLINE_DEMO_ORG"]).read_text(encoding="utf-8"))
+    created = {"units": 0, "users": 0}
+
+    def unit(code: str, name: str, kind: UnitKind, parent: Unit | None) -> Unit:
+        existing = get_by_code(code)
+        if existing is not None:
+            return existing
+        row = Unit(code=code, name=name, kind=kind, parent=parent, path=path_for(code, parent))
+        db.session.add(row)
+        db.session.flush()
+        created["units"] += 1
+        return row
+
+    def user(username: str, role: Role, display_name: str, unit_row: Unit | None = None,
+             desks: list[str] | None = None) -> None:
+        if get_by_username(username) is not None:
+            return
+        row = User(username=username, role=role, display_name=display_name, unit=unit_row,
+                   desks=desks or [])
+        row.set_password(DEMO_PASSWORD)
+        db.session.add(row)
+        created["users"] += 1
+
+    city = unit(org["city"]["code"], org["city"]["name"], UnitKind.CITY, None)
+    handled: list[Unit] = []
+    for county in org.get("county", []):
+        county_row = unit(county["code"], county["name"], UnitKind.COUNTY, city)
+        handled.append(county_row)
+        for sub in county.get("units", []):
+            sub_row = unit(sub["code"], sub["name"], UnitKind(sub["kind"]), county_row)
+            handled.append(sub_row)
+            for village in sub.get("villages", []):
+                handled.append(unit(village["code"], village["name"], UnitKind.VILLAGE, sub_row))
+    for department in org.get("department", []):
+        handled.append(unit(department["code"], department["name"], UnitKind.DEPARTMENT, city))
+
+    for entry in org.get("user", []):
+        user(entry["username"], Role(entry["role"]), entry.get("display_name", ""), city,
+             entry.get("desks"))
+    for row in handled:
+        user(f"handler-{row.code}", Role.HANDLER, f"{row.name}承办人", row)
+    db.session.flush()
+    return created
+
+
+def demo_logins() -> list[str]:
+    return ["seat1 (坐席: general + children)", "seat2 (儿童专席)", "dispatcher1", "supervisor1",
+            "admin", "handler-<unit code>, e.g. handler-gulou, handler-gulou-edu, handler-edu"]

@@ -1,0 +1,1 @@
+"""Tickets (工单): the model, the lifecycle machine, the actions and their audit log."""

@@ -1,0 +1,98 @@
+"""Who sees which tickets and who may do which action: the one place scoping lives.
+
+Every list and lookup of tickets goes through `visible_tickets`, so a unit
+handler never sees (404) a ticket outside its unit's subtree, whatever the view.
+"""
+
+from sqlalchemy import Select, exists, false, or_, select
+
+from hotline.errors import Forbidden, NotFound
+from hotline.extensions import db
+from hotline.tickets.models import Ticket, TicketCoUnit
+from hotline.units import Unit
+from hotline.users import Role, User
+
+SEES_EVERYTHING = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
+
+# action -> (roles allowed, relation of a handler's unit to the ticket)
+LEAD, CO_UNIT, LEAD_OR_CO = "lead", "co_unit", "lead_or_co_unit"
+_SEAT = {Role.SEAT, Role.ADMIN}
+_DISPATCHER = {Role.DISPATCHER, Role.ADMIN}
+_HANDLER = {Role.HANDLER}
+ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
+    "answer": (frozenset(_SEAT), None),
+    "transfer_out": (frozenset(_SEAT), None),
+    "reject": (frozenset(_SEAT), None),
+    "merge": (frozenset(_SEAT | _DISPATCHER), None),
+    "submit": (frozenset(_SEAT), None),
+    "dispatch": (frozenset(_DISPATCHER), None),
+    "acknowledge": (frozenset(_HANDLER), LEAD_OR_CO),
+    "return": (frozenset(_HANDLER), LEAD),
+    "approve_return": (frozenset(_DISPATCHER), None),
+    "deny_return": (frozenset(_DISPATCHER), None),
+    "forward": (frozenset(_HANDLER), LEAD),
+    "contact_caller": (frozenset(_HANDLER), LEAD),
+    "submit_opinion": (frozenset(_HANDLER), CO_UNIT),
+    "request_extension": (frozenset(_HANDLER), LEAD),
+    "approve_extension": (frozenset(_DISPATCHER), None),
+    "deny_extension": (frozenset(_DISPATCHER), None),
+    "reply": (frozenset(_HANDLER), LEAD),
+    "approve_reply": (frozenset(_DISPATCHER), None),
+    "send_back": (frozenset(_DISPATCHER), None),
+    "record_callback": (frozenset(_SEAT), None),
+    "reopen": (frozenset(_SEAT | {Role.SUPERVISOR}), None),
+    "supervise": (frozenset({Role.SUPERVISOR, Role.ADMIN}), None),
+    "add_note": (frozenset(Role), None),
+}
+
+ROLE_NAMES = {
+    Role.SEAT: "坐席", Role.DISPATCHER: "派单员", Role.SUPERVISOR: "值班长",
+    Role.HANDLER: "承办单位", Role.PARTNER: "合作机构", Role.ADMIN: "管理员",
+}
+
+
+def visible_tickets(user: User, stmt: Select | None = None) -> Select:
+    """`stmt` (default: all tickets) narrowed to what `user` may see."""
+    stmt = stmt if stmt is not None else select(Ticket)
+    if user.role in SEES_EVERYTHING:
+        return stmt
+    if user.role == Role.SEAT:
+        return stmt.where(Ticket.desk.in_(user.desks or [])) if user.desks else stmt.where(false())
+    if user.role == Role.HANDLER and user.unit is not None:
+        below = select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
+        co_unit_below = exists().where(
+            TicketCoUnit.ticket_id == Ticket.id, TicketCoUnit.unit_id.in_(below)
+        )
+        return stmt.where(or_(Ticket.lead_unit_id.in_(below), co_unit_below))
+    return stmt.where(false())
+
+
+def get_visible_ticket(user: User, ticket_id: int) -> Ticket:
+    ticket = db.session.scalar(visible_tickets(user).where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
+    return ticket
+
+
+def check_action_allowed(user: User, ticket: Ticket, action: str) -> None:
+    """403 unless `user`'s role (and, for handlers, unit) may do `action` on `ticket`."""
+    roles, relation = ACTION_RULES[action]
+    if user.role not in roles:
+        raise Forbidden(
+            f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})"
+        )
+    if relation is None:
+        return
+    is_lead = user.unit_id is not None and user.unit_id == ticket.lead_unit_id
+    is_co = ticket.co_unit_link(user.unit) is not None
+    allowed = {LEAD: is_lead, CO_UNIT: is_co, LEAD_OR_CO: is_lead or is_co}[relation]
+    if not allowed:
+        wanted = {LEAD: "主办单位", CO_UNIT: "协办单位", LEAD_OR_CO: "主办或协办单位"}[relation]
+        raise Forbidden(f"只有{wanted}可以执行 {action} (only the {relation.replace('_', ' ')} may)")
+
+
+def can_see_caller(user: User, ticket: Ticket) -> bool:
+    """Full caller details for the centre and the lead unit; masked for everyone else."""
+    if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
+        return True
+    return user.role == Role.HANDLER and user.unit_id == ticket.lead_unit_id

@@ -1,0 +1,198 @@
+"""The ticket and what hangs off it: co-units, the audit events, the daily number counter."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.clocks.models import Timer
+from hotline.extensions import db
+from hotline.types import UTCDateTime, enum_column, utcnow
+from hotline.units import Unit
+from hotline.users import User
+
+
+class Desk(enum.StrEnum):
+    GENERAL = "general"
+    CHILDREN = "children"
+    HARD_CASE = "hard_case"
+
+
+class Channel(enum.StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    WEB = "web"
+    WALK_IN = "walk_in"
+
+
+class Category(enum.StrEnum):
+    CONSULTATION = "consultation"
+    HELP = "help"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    SUGGESTION = "suggestion"
+    PSYCH_SUPPORT = "psych_support"
+    LEGAL = "legal"
+    RIGHTS_VIOLATION = "rights_violation"
+
+
+class Priority(enum.StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+    CRISIS = "crisis"
+
+
+class TicketState(enum.StrEnum):
+    INTAKE = "intake"
+    PENDING_DISPATCH = "pending_dispatch"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RETURN_REQUESTED = "return_requested"
+    REPLIED = "replied"
+    CALLBACK_PENDING = "callback_pending"
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+TERMINAL_STATES = frozenset(
+    {TicketState.CLOSED, TicketState.TRANSFERRED, TicketState.REJECTED, TicketState.MERGED}
+)
+
+
+class Resolution(enum.StrEnum):
+    ANSWERED = "answered"          # 直接答复
+    TRANSFERRED = "transferred"    # 转出 110/119/120/122
+    REJECTED = "rejected"          # 不予受理
+    MERGED = "merged"              # 并单
+    SATISFIED = "satisfied"        # closed after a satisfied, resolved callback
+    UNREACHABLE = "unreachable"    # closed after the last failed callback attempt
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_state_created", "state", "created_at"),
+        Index("ix_tickets_lead_unit_created", "lead_unit_id", "created_at"),
+        Index("ix_tickets_desk_created", "desk", "created_at"),
+        Index("ix_tickets_caller_phone", "caller_phone"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    desk: Mapped[Desk] = mapped_column(enum_column(Desk))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    category: Mapped[Category] = mapped_column(enum_column(Category))
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority))
+    state: Mapped[TicketState] = mapped_column(enum_column(TicketState), default=TicketState.INTAKE)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text)
+
+    caller_phone: Mapped[str | None] = mapped_column(String(32))
+    caller_name: Mapped[str | None] = mapped_column(String(100))
+    caller_is_minor: Mapped[bool] = mapped_column(default=False)
+    caller_age: Mapped[int | None] = mapped_column(Integer)
+
+    location_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    address: Mapped[str | None] = mapped_column(String(500))
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    resolution: Mapped[Resolution | None] = mapped_column(enum_column(Resolution))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    transfer_to: Mapped[str | None] = mapped_column(String(8))
+    reply_result: Mapped[str | None] = mapped_column(Text)
+    reply_resolved: Mapped[bool | None] = mapped_column()
+    callback_attempts: Mapped[int] = mapped_column(default=0)
+    callback_reached: Mapped[bool | None] = mapped_column()
+    callback_resolved: Mapped[bool | None] = mapped_column()
+    callback_satisfied: Mapped[bool | None] = mapped_column()
+    rework_count: Mapped[int] = mapped_column(default=0)       # 重办 cycles
+    return_count: Mapped[int] = mapped_column(default=0)       # 退单 requests approved
+    pending_extension_days: Mapped[int | None] = mapped_column()
+    pending_extension_reason: Mapped[str | None] = mapped_column(Text)
+    extended_days: Mapped[int] = mapped_column(default=0)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last event's seq; bumped with every action so events stay gapless.
+    event_seq: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    location_unit: Mapped[Unit | None] = relationship(foreign_keys=[location_unit_id])
+    lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
+    created_by: Mapped[User | None] = relationship()
+    merged_into: Mapped["Ticket | None"] = relationship(remote_side=[id])
+    co_unit_links: Mapped[list["TicketCoUnit"]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketCoUnit.unit_id"
+    )
+    timers: Mapped[list[Timer]] = relationship(cascade="all, delete-orphan", order_by=Timer.id)
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.number} {self.state}>"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def co_units(self) -> list[Unit]:
+        return [link.unit for link in self.co_unit_links]
+
+    def co_unit_link(self, unit: Unit | None) -> "TicketCoUnit | None":
+        return next((link for link in self.co_unit_links if unit and link.unit_id == unit.id), None)
+
+
+class TicketCoUnit(db.Model):
+    """A co-unit (协办) of a ticket with its acknowledgement and opinion (协办意见)."""
+
+    __tablename__ = "ticket_co_units"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    opinion_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="co_unit_links")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Event(db.Model):
+    """One row per action on a ticket, state change or not. Append-only."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+class TicketCounter(db.Model):
+    """The last ticket number handed out on one Shanghai calendar day."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

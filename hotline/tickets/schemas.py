@@ -1,0 +1,285 @@
+"""Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+from flask import g
+from marshmallow import fields, validate, validates_schema
+from webargs.fields import DelimitedList
+
+from hotline.clocks.models import TimerState
+from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
+from hotline.types import utcnow
+
+TEXT_MAX = 10_000  # hard ceiling; CONTENT_MAX_LENGTH in config may be lower
+PHONE = validate.Regexp(r"^\+?[0-9][0-9\- ]{2,30}$", error="不是有效的电话号码 (not a phone number)")
+Text = fields.String
+
+
+def required_text(**kwargs):
+    return fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX), **kwargs)
+
+
+def optional_text(**kwargs):
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=TEXT_MAX),
+                         **kwargs)
+
+
+class CallerIn(ma.Schema):
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    is_minor = fields.Boolean(load_default=False)
+    age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 130))
+
+
+class LocationIn(ma.Schema):
+    unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class TicketIn(ma.Schema):
+    desk = fields.Enum(Desk, by_value=True, required=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    category = fields.Enum(Category, by_value=True, required=True)
+    priority = fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
+    content = required_text()
+    subject = fields.String(load_default="", validate=validate.Length(max=200))
+    caller = fields.Nested(CallerIn, load_default=dict)
+    location = fields.Nested(LocationIn, load_default=dict)
+
+
+class TicketListArgs(ma.Schema):
+    state = DelimitedList(fields.Enum(TicketState, by_value=True))
+    desk = fields.Enum(Desk, by_value=True, load_default=None)
+    unit = fields.String(load_default=None)
+    overdue = fields.Boolean(load_default=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+# --- action bodies -----------------------------------------------------------
+
+class Empty(ma.Schema):
+    pass
+
+
+class NoteIn(ma.Schema):
+    note = optional_text()
+
+
+class RequiredNoteIn(ma.Schema):
+    note = required_text()
+
+
+class AnswerIn(ma.Schema):
+    answer = required_text()
+
+
+class TransferIn(ma.Schema):
+    to = fields.String(required=True, validate=validate.OneOf(["110", "119", "120", "122"]))
+    note = optional_text()
+
+
+class ReasonIn(ma.Schema):
+    reason = required_text()
+
+
+class MergeIn(ma.Schema):
+    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class DispatchIn(ma.Schema):
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    co_units = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                           load_default=list, validate=validate.Length(max=20))
+    note = optional_text()
+
+
+class ForwardIn(ma.Schema):
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    note = optional_text()
+
+
+class OpinionIn(ma.Schema):
+    opinion = required_text()
+
+
+class ExtensionIn(ma.Schema):
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=60))
+    reason = required_text()
+
+
+class ReplyIn(ma.Schema):
+    result = required_text()
+    resolved = fields.Boolean(required=True)
+
+
+class CallbackIn(ma.Schema):
+    reached = fields.Boolean(required=True)
+    resolved = fields.Boolean(load_default=None, allow_none=True)
+    satisfied = fields.Boolean(load_default=None, allow_none=True)
+    note = optional_text()
+
+    @validates_schema
+    def _outcome_when_reached(self, data, **kwargs):
+        if data.get("reached"):
+            missing = [key for key in ("resolved", "satisfied") if data.get(key) is None]
+            if missing:
+                raise ma.ValidationError(
+                    {key: ["接通回访时必填 (required when the caller was reached)"] for key in missing}
+                )
+
+
+ACTION_BODIES: dict[str, type[ma.Schema]] = {
+    "answer": AnswerIn,
+    "transfer_out": TransferIn,
+    "reject": ReasonIn,
+    "merge": MergeIn,
+    "submit": Empty,
+    "dispatch": DispatchIn,
+    "acknowledge": Empty,
+    "return": ReasonIn,
+    "approve_return": NoteIn,
+    "deny_return": NoteIn,
+    "forward": ForwardIn,
+    "contact_caller": NoteIn,
+    "submit_opinion": OpinionIn,
+    "request_extension": ExtensionIn,
+    "approve_extension": NoteIn,
+    "deny_extension": NoteIn,
+    "reply": ReplyIn,
+    "approve_reply": NoteIn,
+    "send_back": NoteIn,
+    "record_callback": CallbackIn,
+    "reopen": ReasonIn,
+    "supervise": RequiredNoteIn,
+    "add_note": RequiredNoteIn,
+}
+
+
+# --- output --------------------------------------------------------------------
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    return phone[:3] + "*" * max(len(phone) - 7, 1) + phone[-4:] if len(phone) > 7 else "****"
+
+
+def mask_name(name: str | None) -> str | None:
+    return name[0] + "*" * (len(name) - 1) if name else name
+
+
+def effective_timer_state(timer, now: datetime) -> TimerState:
+    """The stored state, or what firing will make of it once due (shown without waiting)."""
+    if timer.state in (TimerState.RUNNING, TimerState.WARNED):
+        if now >= timer.due_at:
+            return TimerState.OVERDUE
+        if now >= timer.warn_at:
+            return TimerState.WARNED
+    return timer.state
+
+
+class TimerOut(ma.Schema):
+    kind = fields.Function(lambda t: t.kind.value)
+    state = fields.Function(lambda t: effective_timer_state(t, utcnow()).value)
+    started_at = fields.DateTime()
+    warn_at = fields.DateTime()
+    due_at = fields.DateTime()
+    original_due_at = fields.DateTime()
+    stopped_at = fields.DateTime(allow_none=True)
+
+
+class CoUnitOut(ma.Schema):
+    unit = fields.Function(lambda link: link.unit.code)
+    name = fields.Function(lambda link: link.unit.name)
+    acknowledged_at = fields.DateTime(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    opinion_at = fields.DateTime(allow_none=True)
+
+
+class TicketOut(ma.Schema):
+    """A ticket as the viewer may see it (`caller` masked otherwise); pass `viewer` in."""
+
+    id = fields.Integer()
+    number = fields.String()
+    state = fields.Function(lambda t: t.state.value)
+    desk = fields.Function(lambda t: t.desk.value)
+    channel = fields.Function(lambda t: t.channel.value)
+    category = fields.Function(lambda t: t.category.value)
+    priority = fields.Function(lambda t: t.priority.value)
+    subject = fields.String()
+    content = fields.String()
+    caller = fields.Method("dump_caller")
+    location = fields.Method("dump_location")
+    lead_unit = fields.Function(lambda t: t.lead_unit.code if t.lead_unit else None)
+    co_units = fields.Function(lambda t: [u.code for u in t.co_units])
+    co_unit_status = fields.List(fields.Nested(CoUnitOut), attribute="co_unit_links")
+    resolution = fields.Function(lambda t: t.resolution.value if t.resolution else None)
+    resolution_note = fields.String(allow_none=True)
+    transfer_to = fields.String(allow_none=True)
+    merged_into = fields.Integer(attribute="merged_into_id", allow_none=True)
+    reply = fields.Method("dump_reply")
+    callback = fields.Method("dump_callback")
+    rework_count = fields.Integer()
+    return_count = fields.Integer()
+    pending_extension = fields.Method("dump_extension")
+    extended_days = fields.Integer()
+    timers = fields.List(fields.Nested(TimerOut))
+    referrals = fields.Method("dump_referrals")
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    dispatched_at = fields.DateTime(allow_none=True)
+    replied_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
+
+    def __init__(self, *args, viewer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+
+    def dump_caller(self, ticket: Ticket) -> dict:
+        from hotline.tickets.access import can_see_caller
+
+        viewer = self.viewer or g.get("user")
+        full = viewer is not None and can_see_caller(viewer, ticket)
+        phone, name = ticket.caller_phone, ticket.caller_name
+        return {
+            "phone": phone if full else mask_phone(phone),
+            "name": name if full else mask_name(name),
+            "is_minor": ticket.caller_is_minor,
+            "age": ticket.caller_age,
+            "masked": not full,
+        }
+
+    def dump_location(self, ticket: Ticket) -> dict:
+        return {"unit": ticket.location_unit.code if ticket.location_unit else None,
+                "address": ticket.address}
+
+    def dump_reply(self, ticket: Ticket) -> dict | None:
+        if ticket.reply_result is None:
+            return None
+        return {"result": ticket.reply_result, "resolved": ticket.reply_resolved,
+                "at": ticket.replied_at.astimezone(UTC).isoformat() if ticket.replied_at else None}
+
+    def dump_callback(self, ticket: Ticket) -> dict:
+        return {"attempts": ticket.callback_attempts, "reached": ticket.callback_reached,
+                "resolved": ticket.callback_resolved, "satisfied": ticket.callback_satisfied}
+
+    def dump_extension(self, ticket: Ticket) -> dict | None:
+        if not ticket.pending_extension_days:
+            return None
+        return {"days": ticket.pending_extension_days, "reason": ticket.pending_extension_reason}
+
+    def dump_referrals(self, ticket: Ticket) -> list:
+        return []
+
+
+class EventOut(ma.Schema):
+    seq = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
+    unit = fields.Function(lambda e: e.unit.code if e.unit else None)
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    data = fields.Dict()

@@ -1,0 +1,187 @@
+"""Ticket services: intake, actions, lookups and the audit log.
+
+Services write and flush; the request or job that calls them commits once.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import exists, func, select
+
+from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.extensions import db
+from hotline.tickets import access
+from hotline.tickets.models import Event, Ticket, TicketCoUnit, TicketState
+from hotline.tickets.numbering import next_number
+from hotline.tickets.workflow import ACTIONS, TicketWorkflow
+from hotline.types import utcnow
+from hotline.units import Unit, get_by_code
+from hotline.users import Role, User
+
+CREATE = "create"
+
+
+def record_event(ticket: Ticket, actor: User | None, action: str, from_state, to_state,
+                 data: dict | None = None, at: datetime | None = None) -> Event:
+    """Append one audit row; bumps the ticket so concurrent writers collide (409)."""
+    ticket.event_seq += 1
+    ticket.updated_at = at or utcnow()
+    event = Event(
+        ticket_id=ticket.id, seq=ticket.event_seq, at=at or utcnow(),
+        actor_id=actor.id if actor else None, unit_id=actor.unit_id if actor else None,
+        action=action, from_state=_value(from_state), to_state=_value(to_state), data=data or {},
+    )
+    db.session.add(event)
+    return event
+
+
+def create_ticket(actor: User, data: dict) -> Ticket:
+    """受理: a seat opens a ticket in `intake`."""
+    if actor.role not in (Role.SEAT, Role.ADMIN):
+        raise Forbidden("只有坐席可以受理工单 (only seats open tickets)")
+    desk = data["desk"]
+    if actor.role == Role.SEAT and desk.value not in (actor.desks or []):
+        raise Forbidden(f"您不在 {desk.value} 专席 (you do not work on the {desk.value} desk)")
+    _check_length(data["content"], "content")
+    caller, location = data.get("caller") or {}, data.get("location") or {}
+    location_unit = _unit_or_invalid(location.get("unit"), "location.unit")
+    now = utcnow()
+    ticket = Ticket(
+        number=next_number(now), desk=desk, channel=data["channel"], category=data["category"],
+        priority=data["priority"], state=TicketState.INTAKE, subject=data.get("subject") or "",
+        content=data["content"], caller_phone=caller.get("phone"), caller_name=caller.get("name"),
+        caller_is_minor=bool(caller.get("is_minor")) or _is_minor_age(caller.get("age")),
+        caller_age=caller.get("age"), location_unit=location_unit,
+        address=location.get("address"), created_by=actor, created_at=now, updated_at=now,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    record_event(ticket, actor, CREATE, None, ticket.state,
+                 {"desk": desk.value, "channel": ticket.channel.value,
+                  "priority": ticket.priority.value}, at=now)
+    db.session.flush()
+    return ticket
+
+
+def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
+    """Run one action of API.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
+    if action not in ACTIONS:
+        raise NotFound(f"未知操作 {action} (unknown action)")
+    ticket = access.get_visible_ticket(actor, ticket_id)
+    access.check_action_allowed(actor, ticket, action)
+    for field in ("answer", "reason", "result", "opinion", "note"):
+        if field in data and data[field] is not None:
+            _check_length(data[field], field)
+    related = _related(actor, action, data)
+    workflow = TicketWorkflow(ticket, actor, data, related=related)
+    from_state = ticket.state
+    workflow.run(action)
+    record_event(ticket, actor, action, from_state, ticket.state,
+                 {**_jsonable(data), **workflow.record}, at=workflow.now)
+    if action == "merge":
+        target = related["into"]
+        record_event(target, actor, "merged_in", target.state, target.state,
+                     {"ticket": ticket.id, "number": ticket.number}, at=workflow.now)
+    db.session.flush()
+    return ticket
+
+
+def get_ticket(actor: User, ticket_id: int) -> Ticket:
+    return access.get_visible_ticket(actor, ticket_id)
+
+
+def ticket_events(actor: User, ticket_id: int) -> list[Event]:
+    ticket = access.get_visible_ticket(actor, ticket_id)
+    stmt = select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq)
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class Page:
+    items: list[Ticket]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_tickets(actor: User, filters: dict) -> Page:
+    """The tickets `actor` may see, filtered, newest first."""
+    stmt = access.visible_tickets(actor)
+    if filters.get("state"):
+        stmt = stmt.where(Ticket.state.in_(filters["state"]))
+    if filters.get("desk"):
+        stmt = stmt.where(Ticket.desk == filters["desk"])
+    if filters.get("unit"):
+        unit = get_by_code(filters["unit"])
+        if unit is None:
+            raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
+        below = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(
+            Ticket.lead_unit_id.in_(below)
+            | exists().where(TicketCoUnit.ticket_id == Ticket.id, TicketCoUnit.unit_id.in_(below))
+        )
+    if filters.get("overdue"):
+        stmt = stmt.where(
+            exists().where(
+                Timer.ticket_id == Ticket.id, Timer.state.in_(OPEN_TIMER_STATES),
+                Timer.due_at <= utcnow(),
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page, per_page = filters["page"], filters["per_page"]
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
+def _related(actor: User, action: str, data: dict) -> dict:
+    """Resolve the codes and ids in a body to rows (422 naming the field when unknown)."""
+    if action == "dispatch":
+        codes = data.get("co_units") or []
+        if len(set(codes)) != len(codes):
+            raise Invalid("协办单位重复 (duplicate co-units)", {"co_units": ["duplicates"]})
+        return {
+            "unit": _unit_or_invalid(data["unit"], "unit", required=True),
+            "co_units": [_unit_or_invalid(code, "co_units", required=True) for code in codes],
+        }
+    if action == "forward":
+        return {"unit": _unit_or_invalid(data["unit"], "unit", required=True)}
+    if action == "merge":
+        try:
+            return {"into": access.get_visible_ticket(actor, data["into"])}
+        except NotFound:
+            raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
+                          {"into": ["unknown ticket"]}) from None
+    return {}
+
+
+def _unit_or_invalid(code: str | None, field: str, required: bool = False) -> Unit | None:
+    if not code:
+        if required:
+            raise Invalid(f"缺少单位 ({field} is required)", {field: ["required"]})
+        return None
+    unit = get_by_code(code)
+    if unit is None:
+        raise Invalid(f"单位 {code} 不存在 (unknown unit {code})", {field: [f"unknown unit {code}"]})
+    return unit
+
+
+def _check_length(text: str, field: str) -> None:
+    limit = current_app.config["CONTENT_MAX_LENGTH"]
+    if len(text) > limit:
+        raise Invalid(f"{field} 超过 {limit} 字 (longer than {limit} characters)",
+                      {field: [f"longer than {limit} characters"]})
+
+
+def _is_minor_age(age: int | None) -> bool:
+    return age is not None and age < 18
+
+
+def _value(state) -> str | None:
+    return state.value if state is not None else None
+
+
+def _jsonable(data: dict) -> dict:
+    return {key: (value.value if hasattr(value, "value") else value) for key, value in data.items()}

@@ -1,0 +1,408 @@
+"""The ticket lifecycle (DESIGN §3): one `transitions` machine definition.
+
+Every action is a trigger. State changes are ordinary transitions; actions that
+only record something (notes, opinions, extensions, supervision) are internal
+transitions (`dest=None`), so the machine alone decides what each state allows.
+Conditions choose between branches, `before` callbacks refuse with a reason,
+`after` callbacks apply the effects. Callbacks never commit.
+"""
+
+from datetime import datetime
+
+from transitions import Machine, MachineError
+
+from hotline.clocks import service as clocks
+from hotline.clocks.calendar import add_duration
+from hotline.clocks.durations import Duration
+from hotline.clocks.models import TimerKind, TimerState
+from hotline.errors import Conflict, Invalid
+from hotline.tickets.models import Resolution, Ticket, TicketCoUnit
+from hotline.tickets.models import TicketState as S
+from hotline.types import utcnow
+from hotline.units import Unit, UnitKind
+from hotline.users import User
+
+OPEN_HANDLING = [S.DISPATCHED, S.IN_PROGRESS, S.RETURN_REQUESTED]
+NOT_TERMINAL = [
+    S.INTAKE, S.PENDING_DISPATCH, S.DISPATCHED, S.IN_PROGRESS, S.RETURN_REQUESTED,
+    S.REPLIED, S.CALLBACK_PENDING,
+]
+DISPATCH_TARGETS = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
+
+TRANSITIONS = [
+    {"trigger": "answer", "source": S.INTAKE, "dest": S.CLOSED, "after": "answered"},
+    {"trigger": "transfer_out", "source": S.INTAKE, "dest": S.TRANSFERRED, "after": "transferred"},
+    {"trigger": "reject", "source": S.INTAKE, "dest": S.REJECTED, "after": "rejected"},
+    {"trigger": "merge", "source": [S.INTAKE, S.PENDING_DISPATCH], "dest": S.MERGED,
+     "before": "check_merge", "after": "merged"},
+    {"trigger": "submit", "source": S.INTAKE, "dest": S.PENDING_DISPATCH, "after": "submitted"},
+    {"trigger": "dispatch", "source": S.PENDING_DISPATCH, "dest": S.DISPATCHED,
+     "before": "check_dispatch", "after": "dispatched"},
+    {"trigger": "acknowledge", "source": S.DISPATCHED, "dest": S.IN_PROGRESS,
+     "conditions": "actor_is_lead", "after": "acknowledged_by_lead"},
+    {"trigger": "acknowledge", "source": OPEN_HANDLING, "dest": None,
+     "conditions": "actor_is_co_unit", "before": "check_co_unit_acknowledge",
+     "after": "acknowledged_by_co_unit"},
+    {"trigger": "return", "source": [S.DISPATCHED, S.IN_PROGRESS], "dest": S.RETURN_REQUESTED,
+     "before": "check_return_window"},
+    {"trigger": "approve_return", "source": S.RETURN_REQUESTED, "dest": S.PENDING_DISPATCH,
+     "after": "return_approved"},
+    {"trigger": "deny_return", "source": S.RETURN_REQUESTED, "dest": S.IN_PROGRESS,
+     "after": "return_denied"},
+    {"trigger": "forward", "source": S.IN_PROGRESS, "dest": S.DISPATCHED,
+     "before": "check_forward", "after": "forwarded"},
+    {"trigger": "contact_caller", "source": [S.IN_PROGRESS, S.RETURN_REQUESTED], "dest": None,
+     "after": "contacted"},
+    {"trigger": "submit_opinion", "source": OPEN_HANDLING, "dest": None,
+     "after": "opinion_submitted"},
+    {"trigger": "request_extension", "source": S.IN_PROGRESS, "dest": None,
+     "before": "check_extension_request", "after": "extension_requested"},
+    {"trigger": "approve_extension", "source": OPEN_HANDLING, "dest": None,
+     "before": "check_extension_pending", "after": "extension_approved"},
+    {"trigger": "deny_extension", "source": OPEN_HANDLING, "dest": None,
+     "before": "check_extension_pending", "after": "extension_denied"},
+    {"trigger": "reply", "source": S.IN_PROGRESS, "dest": S.REPLIED,
+     "before": "check_opinions_in", "after": "replied"},
+    {"trigger": "approve_reply", "source": S.REPLIED, "dest": S.CALLBACK_PENDING,
+     "after": "reply_approved"},
+    {"trigger": "send_back", "source": S.REPLIED, "dest": S.IN_PROGRESS, "after": "sent_back"},
+    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
+     "conditions": "caller_satisfied", "after": "closed_satisfied"},
+    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.IN_PROGRESS,
+     "conditions": "caller_reached", "after": "rework"},
+    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
+     "conditions": "last_attempt_failed", "after": "closed_unreachable"},
+    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": None,
+     "after": "attempt_failed"},
+    {"trigger": "callback_unreachable", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
+     "after": "closed_unreachable"},
+    {"trigger": "reopen", "source": S.CLOSED, "dest": S.IN_PROGRESS,
+     "conditions": "has_lead_unit", "before": "check_reopen_window", "after": "reopened"},
+    {"trigger": "reopen", "source": S.CLOSED, "dest": S.PENDING_DISPATCH,
+     "before": "check_reopen_window", "after": "reopened_for_dispatch"},
+    {"trigger": "supervise", "source": NOT_TERMINAL, "dest": None},
+    {"trigger": "add_note", "source": list(S), "dest": None},
+]
+
+MACHINE = {
+    "states": S,
+    "transitions": TRANSITIONS,
+    "auto_transitions": False,
+    "send_event": False,
+}
+
+ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
+
+
+class TicketWorkflow:
+    """The machine's model for one action on one loaded ticket.
+
+    Bound without resetting: the machine's initial state is the row's state.
+    `data` is the validated body; `record` collects what the event should keep
+    beyond it (previous unit, timers moved...).
+    """
+
+    def __init__(self, ticket: Ticket, actor: User, data: dict, *, related: dict | None = None):
+        self.ticket = ticket
+        self.actor = actor
+        self.data = data
+        self.related = related or {}
+        self.record: dict = {}
+        self.now = utcnow()
+        Machine(model=self, initial=ticket.state, **MACHINE)
+
+    @property
+    def state(self) -> S:
+        return self.ticket.state
+
+    @state.setter
+    def state(self, value: S) -> None:
+        if self.ticket.state != value:
+            self.ticket.state = value
+
+    def run(self, action: str) -> None:
+        """Fire `action`; 409 when the current state does not allow it."""
+        try:
+            fired = self.trigger(action)
+        except MachineError:
+            raise Conflict(
+                f"工单当前状态为 {self.ticket.state.value}，不能执行 {action} "
+                f"(action {action} is not allowed in state {self.ticket.state.value})"
+            ) from None
+        if not fired:
+            raise Conflict(f"{action} 不适用于此工单 (action {action} does not apply here)")
+
+    # --- conditions (choose a branch) ---------------------------------------
+
+    def actor_is_lead(self) -> bool:
+        return self.actor.unit_id is not None and self.actor.unit_id == self.ticket.lead_unit_id
+
+    def actor_is_co_unit(self) -> bool:
+        return self.ticket.co_unit_link(self.actor.unit) is not None
+
+    def caller_satisfied(self) -> bool:
+        return bool(self.data["reached"] and self.data["satisfied"] and self.data["resolved"])
+
+    def caller_reached(self) -> bool:
+        return bool(self.data["reached"])
+
+    def last_attempt_failed(self) -> bool:
+        return self.ticket.callback_attempts + 1 >= clocks.time_limits().callback_attempts
+
+    def has_lead_unit(self) -> bool:
+        return self.ticket.lead_unit_id is not None
+
+    # --- refusals ------------------------------------------------------------
+
+    def check_merge(self) -> None:
+        target: Ticket = self.related["into"]
+        if target.id == self.ticket.id:
+            raise Invalid("不能与自身并单 (cannot merge a ticket into itself)", {"into": ["self"]})
+        if target.is_terminal:
+            raise Conflict(
+                f"目标工单 {target.number} 已结束，不能并入 (target ticket is {target.state.value})"
+            )
+
+    def check_dispatch(self) -> None:
+        lead: Unit = self.related["unit"]
+        co_units: list[Unit] = self.related["co_units"]
+        if lead.kind not in DISPATCH_TARGETS:
+            raise Invalid(
+                f"{lead.name} 不是区县或市级部门，不能直接派单 (dispatch goes to a county or "
+                "city department)", {"unit": ["not a county or department"]},
+            )
+        if any(unit.id == lead.id for unit in co_units):
+            raise Invalid("主办单位不能同时是协办单位 (lead unit listed as co-unit)",
+                          {"co_units": ["contains the lead unit"]})
+
+    def check_co_unit_acknowledge(self) -> None:
+        if self.ticket.co_unit_link(self.actor.unit).acknowledged_at is not None:
+            raise Conflict("本单位已签收 (already acknowledged by this unit)")
+
+    def check_return_window(self) -> None:
+        window: Duration = clocks.time_limits().windows["return"]
+        deadline = add_duration(self.ticket.dispatched_at, window)
+        if self.now > deadline:
+            raise Conflict(
+                f"已超过退单时限（派单后 {window}），请联系派单员 "
+                f"(the return window of {window} after dispatch has passed)"
+            )
+
+    def check_forward(self) -> None:
+        target: Unit = self.related["unit"]
+        current = self.ticket.lead_unit
+        if target.id == current.id or not target.is_within(current):
+            raise Invalid(
+                f"{target.name} 不是本单位的下级单位 (forward goes to a unit below {current.name})",
+                {"unit": ["not below the lead unit"]},
+            )
+
+    def check_extension_request(self) -> None:
+        handle = clocks.open_timers(self.ticket, TimerKind.HANDLE)
+        if not handle or self.now >= handle[0].due_at:
+            raise Conflict("办理时限已过，不能再申请延期 (extensions must be asked before the due time)")
+        if self.ticket.pending_extension_days:
+            raise Conflict("已有待审批的延期申请 (an extension request is already pending)")
+        cap = clocks.time_limits().windows["extension_total"]
+        if self.ticket.extended_days + self.data["days"] > cap.amount:
+            left = cap.amount - self.ticket.extended_days
+            raise Invalid(
+                f"延期累计不得超过 {cap}，还可申请 {left} 个工作日 (total extensions are capped)",
+                {"days": [f"at most {left}"]},
+            )
+
+    def check_extension_pending(self) -> None:
+        if not self.ticket.pending_extension_days:
+            raise Conflict("没有待审批的延期申请 (no pending extension request)")
+
+    def check_opinions_in(self) -> None:
+        missing = [link.unit for link in self.ticket.co_unit_links if link.opinion_at is None]
+        if missing:
+            names = "、".join(unit.name for unit in missing)
+            raise Conflict(
+                f"协办单位尚未提交意见：{names} (waiting for co-unit opinions: "
+                f"{', '.join(unit.code for unit in missing)})"
+            )
+
+    def check_reopen_window(self) -> None:
+        window: Duration = clocks.time_limits().windows["reopen"]
+        if self.ticket.resolution not in (Resolution.ANSWERED, Resolution.SATISFIED,
+                                          Resolution.UNREACHABLE):
+            raise Conflict("此工单不能重启 (this ticket cannot be reopened)")
+        if self.now > add_duration(self.ticket.closed_at, window):
+            raise Conflict(f"已超过重启时限（办结后 {window}）(the reopen window has passed)")
+
+    # --- effects --------------------------------------------------------------
+
+    def _close(self, resolution: Resolution, note: str | None = None) -> None:
+        self.ticket.resolution = resolution
+        self.ticket.resolution_note = note
+        self.ticket.closed_at = self.now
+        clocks.cancel_timers(self.ticket)
+
+    def answered(self) -> None:
+        self._close(Resolution.ANSWERED, self.data["answer"])
+
+    def transferred(self) -> None:
+        self.ticket.transfer_to = self.data["to"]
+        self._close(Resolution.TRANSFERRED, self.data.get("note"))
+
+    def rejected(self) -> None:
+        self._close(Resolution.REJECTED, self.data["reason"])
+
+    def merged(self) -> None:
+        target: Ticket = self.related["into"]
+        self.ticket.merged_into = target
+        self.record["into_number"] = target.number
+        self._close(Resolution.MERGED)
+
+    def submitted(self) -> None:
+        clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
+
+    def dispatched(self) -> None:
+        lead: Unit = self.related["unit"]
+        self.ticket.lead_unit = lead
+        self.ticket.co_unit_links = [TicketCoUnit(unit=unit) for unit in self.related["co_units"]]
+        self.ticket.dispatched_at = self.now
+        self.ticket.acknowledged_at = None
+        clocks.meet_timer(self.ticket, TimerKind.DISPATCH)
+        kinds = [TimerKind.ACKNOWLEDGE, TimerKind.HANDLE]
+        if self.ticket.responded_at is None:
+            kinds.insert(1, TimerKind.RESPOND)
+        for kind in kinds:
+            clocks.start_timer(self.ticket, kind, self.now)
+
+    def acknowledged_by_lead(self) -> None:
+        self.ticket.acknowledged_at = self.now
+        clocks.meet_timer(self.ticket, TimerKind.ACKNOWLEDGE)
+
+    def acknowledged_by_co_unit(self) -> None:
+        self.ticket.co_unit_link(self.actor.unit).acknowledged_at = self.now
+        self.record["co_unit"] = self.actor.unit.code
+
+    def return_approved(self) -> None:
+        previous = self.ticket.lead_unit
+        self.record["previous_unit"] = previous.code if previous else None
+        self.ticket.lead_unit = None
+        self.ticket.co_unit_links = []
+        self.ticket.acknowledged_at = None
+        self.ticket.return_count += 1
+        clocks.cancel_timers(self.ticket, TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
+        clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
+
+    def return_denied(self) -> None:
+        if self.ticket.acknowledged_at is None:
+            self.ticket.acknowledged_at = self.now
+            clocks.meet_timer(self.ticket, TimerKind.ACKNOWLEDGE)
+            self.record["forced_acknowledge"] = True
+
+    def forwarded(self) -> None:
+        target: Unit = self.related["unit"]
+        self.record["from_unit"] = self.ticket.lead_unit.code
+        self.ticket.lead_unit = target
+        self.ticket.acknowledged_at = None
+        clocks.start_timer(self.ticket, TimerKind.ACKNOWLEDGE, self.now)
+
+    def contacted(self) -> None:
+        if self.ticket.responded_at is None:
+            self.ticket.responded_at = self.now
+            self.record["first_contact"] = True
+        clocks.meet_timer(self.ticket, TimerKind.RESPOND)
+
+    def opinion_submitted(self) -> None:
+        link = self.ticket.co_unit_link(self.actor.unit)
+        link.opinion, link.opinion_at = self.data["opinion"], self.now
+        link.acknowledged_at = link.acknowledged_at or self.now
+        self.record["co_unit"] = self.actor.unit.code
+
+    def extension_requested(self) -> None:
+        self.ticket.pending_extension_days = self.data["days"]
+        self.ticket.pending_extension_reason = self.data["reason"]
+
+    def extension_approved(self) -> None:
+        days = self.ticket.pending_extension_days
+        for timer in clocks.open_timers(self.ticket, TimerKind.HANDLE):
+            timer.due_at = add_duration(timer.due_at, Duration(days, "wd"))
+            timer.warn_at = clocks.warn_time(
+                clocks.time_limits(), timer.started_at, timer.due_at, around_the_clock=False
+            )
+            timer.state = TimerState.RUNNING if timer.warn_at > self.now else timer.state
+            self.record["handle_due_at"] = _iso(timer.due_at)
+        self.record["days"] = days
+        self.ticket.extended_days += days
+        self.ticket.pending_extension_days = None
+        self.ticket.pending_extension_reason = None
+
+    def extension_denied(self) -> None:
+        self.record["days"] = self.ticket.pending_extension_days
+        self.ticket.pending_extension_days = None
+        self.ticket.pending_extension_reason = None
+
+    def replied(self) -> None:
+        self.ticket.reply_result = self.data["result"]
+        self.ticket.reply_resolved = self.data["resolved"]
+        self.ticket.replied_at = self.now
+        self.record["opinions"] = {
+            link.unit.code: link.opinion for link in self.ticket.co_unit_links
+        }
+        clocks.meet_timer(self.ticket, TimerKind.HANDLE)
+        clocks.start_timer(self.ticket, TimerKind.REVIEW, self.now)
+
+    def reply_approved(self) -> None:
+        self.ticket.callback_attempts = 0
+        clocks.meet_timer(self.ticket, TimerKind.REVIEW)
+        clocks.start_timer(self.ticket, TimerKind.CALLBACK, self.now)
+
+    def sent_back(self) -> None:
+        clocks.meet_timer(self.ticket, TimerKind.REVIEW)
+        clocks.start_timer(self.ticket, TimerKind.HANDLE, self.now)
+
+    def _store_callback(self) -> None:
+        self.ticket.callback_reached = self.data["reached"]
+        self.ticket.callback_resolved = self.data.get("resolved")
+        self.ticket.callback_satisfied = self.data.get("satisfied")
+
+    def closed_satisfied(self) -> None:
+        self._store_callback()
+        clocks.meet_timer(self.ticket, TimerKind.CALLBACK)
+        self._close(Resolution.SATISFIED, self.data.get("note"))
+
+    def rework(self) -> None:
+        """重办: the caller is not satisfied or the problem is unresolved."""
+        self._store_callback()
+        self.ticket.rework_count += 1
+        self.record["rework_count"] = self.ticket.rework_count
+        clocks.meet_timer(self.ticket, TimerKind.CALLBACK)
+        clocks.start_timer(self.ticket, TimerKind.HANDLE, self.now)
+
+    def attempt_failed(self) -> None:
+        self.ticket.callback_attempts += 1
+        self.record["attempt"] = self.ticket.callback_attempts
+
+    def closed_unreachable(self) -> None:
+        self.ticket.callback_attempts += 1
+        self.ticket.callback_reached = False
+        self.record["attempt"] = self.ticket.callback_attempts
+        clocks.meet_timer(self.ticket, TimerKind.CALLBACK)
+        self._close(Resolution.UNREACHABLE)
+
+    def reopened(self) -> None:
+        self._reopen()
+        self.ticket.rework_count += 1
+        clocks.start_timer(self.ticket, TimerKind.HANDLE, self.now)
+
+    def reopened_for_dispatch(self) -> None:
+        self._reopen()
+        clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
+
+    def _reopen(self) -> None:
+        self.record["previous_resolution"] = self.ticket.resolution.value
+        self.ticket.resolution = None
+        self.ticket.closed_at = None
+        self.ticket.callback_reached = None
+        self.ticket.callback_resolved = None
+        self.ticket.callback_satisfied = None
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,54 @@
+"""Units: the tree of the city centre, counties, departments, towns and villages.
+
+Each unit stores its materialised `path` ("/xz/gulou/gulou-edu/") so "this unit
+and everything below it" is one indexed prefix match.
+"""
+
+import enum
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.extensions import db
+from hotline.types import enum_column
+
+
+class UnitKind(enum.StrEnum):
+    CITY = "city"
+    COUNTY = "county"
+    DEPARTMENT = "department"
+    TOWN = "town"
+    VILLAGE = "village"
+
+
+class Unit(db.Model):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+
+    parent: Mapped["Unit | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+    def is_within(self, other: "Unit") -> bool:
+        """True when this unit is `other` or below it."""
+        return self.path.startswith(other.path)
+
+
+def path_for(code: str, parent: Unit | None) -> str:
+    return f"{parent.path if parent else '/'}{code}/"
+
+
+def get_by_code(code: str) -> Unit | None:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def subtree_ids(unit: Unit):
+    """A select of the ids of `unit` and every unit below it."""
+    return select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))

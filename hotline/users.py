@@ -1,0 +1,53 @@
+"""Users and their roles: seats, dispatchers, supervisors, unit handlers, partners, admins."""
+
+import enum
+
+from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hotline.extensions import db
+from hotline.types import enum_column
+from hotline.units import Unit
+
+
+class Role(enum.StrEnum):
+    SEAT = "seat"
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    HANDLER = "handler"
+    PARTNER = "partner"
+    ADMIN = "admin"
+
+
+# A cheap, still salted hash: pbkdf2 at 600k rounds costs ~0.5 s per login.
+PASSWORD_METHOD = "pbkdf2:sha256:120000"
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # Desks a seat works on (general, children, hard_case); empty for other roles.
+    desks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+def get_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
