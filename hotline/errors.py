@@ -16,6 +16,9 @@ from hotline.extensions import db
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
+
 
 class HotlineError(Exception):
     code = 400
@@ -77,6 +80,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _database_down(error):
         db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
+            return error_body(409, "与并发的操作冲突，请刷新后重试 (lost a concurrent race)")
         log.error("database unavailable: %s", error.orig)
         return error_body(503, "数据库暂不可用，请稍后重试 (database unavailable)")
 

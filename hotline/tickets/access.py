@@ -67,8 +67,17 @@ def visible_tickets(user: User, stmt: Select | None = None) -> Select:
     return stmt.where(false())
 
 
-def get_visible_ticket(user: User, ticket_id: int) -> Ticket:
-    ticket = db.session.scalar(visible_tickets(user).where(Ticket.id == ticket_id))
+def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    """The ticket, or 404 when `user` may not see it.
+
+    `for_update` locks the row (PostgreSQL) so a concurrent action waits and then
+    sees the new state instead of deadlocking; the version column still guards
+    against anything that slips past.
+    """
+    stmt = visible_tickets(user).where(Ticket.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Ticket)
+    ticket = db.session.scalar(stmt)
     if ticket is None:
         raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
     return ticket

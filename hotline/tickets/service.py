@@ -69,7 +69,7 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
     """Run one action of API.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
     if action not in ACTIONS:
         raise NotFound(f"未知操作 {action} (unknown action)")
-    ticket = access.get_visible_ticket(actor, ticket_id)
+    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)
     access.check_action_allowed(actor, ticket, action)
     for field in ("answer", "reason", "result", "opinion", "note"):
         if field in data and data[field] is not None:
@@ -150,7 +150,7 @@ def _related(actor: User, action: str, data: dict) -> dict:
         return {"unit": _unit_or_invalid(data["unit"], "unit", required=True)}
     if action == "merge":
         try:
-            return {"into": access.get_visible_ticket(actor, data["into"])}
+            return {"into": access.get_visible_ticket(actor, data["into"], for_update=True)}
         except NotFound:
             raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
                           {"into": ["unknown ticket"]}) from None
