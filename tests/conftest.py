@@ -21,8 +21,8 @@ from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
 # Tables emptied before each test (children first); units and users stay seeded.
-PER_TEST_TABLES = ["ticket_events", "timers", "ticket_co_units", "tickets", "ticket_counters",
-                   "api_tokens"]
+PER_TEST_TABLES = ["ticket_events", "timers", "ticket_scopes", "ticket_co_units", "tickets",
+                   "ticket_counters", "api_tokens"]
 
 
 def _drop_everything(app) -> None:

@@ -4,11 +4,12 @@ Every list and lookup of tickets goes through `visible_tickets`, so a unit
 handler never sees (404) a ticket outside its unit's subtree, whatever the view.
 """
 
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, and_, delete, false, select
+from sqlalchemy.orm import aliased
 
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
-from hotline.tickets.models import Ticket, TicketCoUnit
+from hotline.tickets.models import Ticket, TicketScope
 from hotline.units import Unit
 from hotline.users import Role, User
 
@@ -59,12 +60,40 @@ def visible_tickets(user: User, stmt: Select | None = None) -> Select:
     if user.role == Role.SEAT:
         return stmt.where(Ticket.desk.in_(user.desks or [])) if user.desks else stmt.where(false())
     if user.role == Role.HANDLER and user.unit is not None:
-        below = select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
-        co_unit_below = exists().where(
-            TicketCoUnit.ticket_id == Ticket.id, TicketCoUnit.unit_id.in_(below)
-        )
-        return stmt.where(or_(Ticket.lead_unit_id.in_(below), co_unit_below))
+        return within(stmt, user.unit)
     return stmt.where(false())
+
+
+def within(stmt: Select, unit: Unit) -> Select:
+    """Narrow `stmt` to tickets whose lead or a co-unit is `unit` or below it.
+
+    One join on `ticket_scopes` (at most one row per ticket and unit), whose
+    (unit_id, ticket_id) index also serves "newest first" paging.
+    """
+    scope = aliased(TicketScope)
+    return stmt.join(scope, and_(scope.ticket_id == Ticket.id, scope.unit_id == unit.id))
+
+
+def unit_signature(ticket: Ticket) -> tuple:
+    """What `rescope` depends on: the lead unit and the co-units."""
+    co_units = sorted(link.unit.id for link in ticket.co_unit_links)
+    return ticket.lead_unit.id if ticket.lead_unit else None, tuple(co_units)
+
+
+def rescope(ticket: Ticket) -> None:
+    """Rewrite the ticket's scope rows after its lead or co-units changed."""
+    codes: set[str] = set()
+    for unit in filter(None, [ticket.lead_unit, *ticket.co_units]):
+        codes.update(code for code in unit.path.split("/") if code)
+    wanted = set(db.session.scalars(select(Unit.id).where(Unit.code.in_(codes)))) if codes else set()
+    current = set(db.session.scalars(
+        select(TicketScope.unit_id).where(TicketScope.ticket_id == ticket.id)
+    ))
+    if current - wanted:
+        db.session.execute(delete(TicketScope).where(
+            TicketScope.ticket_id == ticket.id, TicketScope.unit_id.in_(current - wanted)
+        ))
+    db.session.add_all(TicketScope(ticket_id=ticket.id, unit_id=uid) for uid in wanted - current)
 
 
 def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:

@@ -74,9 +74,10 @@ class Resolution(enum.StrEnum):
 class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_state_created", "state", "created_at"),
-        Index("ix_tickets_lead_unit_created", "lead_unit_id", "created_at"),
-        Index("ix_tickets_desk_created", "desk", "created_at"),
+        # List paging is newest first by id, within a state, desk or lead unit.
+        Index("ix_tickets_state_id", "state", "id"),
+        Index("ix_tickets_lead_unit_id", "lead_unit_id", "id"),
+        Index("ix_tickets_desk_id", "desk", "id"),
         Index("ix_tickets_caller_phone", "caller_phone"),
     )
 
@@ -166,6 +167,20 @@ class TicketCoUnit(db.Model):
 
     ticket: Mapped[Ticket] = relationship(back_populates="co_unit_links")
     unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class TicketScope(db.Model):
+    """One row per unit that may see a ticket: its lead and co-units and their ancestors.
+
+    Kept by `access.rescope` whenever the units change, so "tickets of my unit
+    and below" is one indexed lookup instead of a tree walk per request.
+    """
+
+    __tablename__ = "ticket_scopes"
+    __table_args__ = (Index("ix_ticket_scopes_unit_ticket", "unit_id", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
 
 
 class Event(db.Model):

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
-from hotline.tickets.models import Event, Ticket, TicketCoUnit, TicketState
+from hotline.tickets.models import Event, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import utcnow
@@ -76,8 +77,10 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
             _check_length(data[field], field)
     related = _related(actor, action, data)
     workflow = TicketWorkflow(ticket, actor, data, related=related)
-    from_state = ticket.state
+    from_state, units_before = ticket.state, access.unit_signature(ticket)
     workflow.run(action)
+    if access.unit_signature(ticket) != units_before:
+        access.rescope(ticket)
     record_event(ticket, actor, action, from_state, ticket.state,
                  {**_jsonable(data), **workflow.record}, at=workflow.now)
     if action == "merge":
@@ -117,11 +120,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
         unit = get_by_code(filters["unit"])
         if unit is None:
             raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
-        below = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))
-        stmt = stmt.where(
-            Ticket.lead_unit_id.in_(below)
-            | exists().where(TicketCoUnit.ticket_id == Ticket.id, TicketCoUnit.unit_id.in_(below))
-        )
+        stmt = access.within(stmt, unit)
     if filters.get("overdue"):
         stmt = stmt.where(
             exists().where(
@@ -129,9 +128,15 @@ def list_tickets(actor: User, filters: dict) -> Page:
                 Timer.due_at <= utcnow(),
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(
+        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).subquery())
+    )
     page, per_page = filters["page"], filters["per_page"]
-    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    # Ids are handed out at intake, so id order is creation order and index-served.
+    stmt = stmt.order_by(Ticket.id.desc()).options(
+        selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
+        joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
+    )
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
 
@@ -160,12 +165,22 @@ def _related(actor: User, action: str, data: dict) -> dict:
 def _unit_or_invalid(code: str | None, field: str, required: bool = False) -> Unit | None:
     if not code:
         if required:
-            raise Invalid(f"缺少单位 ({field} is required)", {field: ["required"]})
+            raise Invalid(f"缺少单位 ({field} is required)", _field_error(field, "required"))
         return None
     unit = get_by_code(code)
     if unit is None:
-        raise Invalid(f"单位 {code} 不存在 (unknown unit {code})", {field: [f"unknown unit {code}"]})
+        raise Invalid(f"单位 {code} 不存在 (unknown unit {code})",
+                      _field_error(field, f"unknown unit {code}"))
     return unit
+
+
+def _field_error(field: str, message: str) -> dict:
+    """`{"location": {"unit": [message]}}` for "location.unit", nested like the schema's errors."""
+    *parents, name = field.split(".")
+    errors: dict = {name: [message]}
+    for parent in reversed(parents):
+        errors = {parent: errors}
+    return errors
 
 
 def _check_length(text: str, field: str) -> None:

@@ -1,0 +1,114 @@
+"""Shared helpers of the benchmarks: a separate PostgreSQL database and bulk test data."""
+
+import os
+import random
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, text
+
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/hotline_bench")
+BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def ensure_database(url: str = BENCH_DATABASE) -> None:
+    """Create the benchmark database if missing (never the test database)."""
+    name = url.rsplit("/", 1)[1]
+    exists = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
+         f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    if exists != "1":
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+
+
+def bench_app():
+    os.environ["DATABASE_URL"] = BENCH_DATABASE
+    os.environ["REDIS_URL"] = BENCH_REDIS
+    from flask_migrate import upgrade
+
+    from hotline import create_app
+    from hotline.extensions import db
+    from hotline.seed import seed_demo
+
+    ensure_database()
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        db.session.commit()
+    return app
+
+
+def fill_tickets(app, count: int, seed: int = 42) -> int:
+    """Bulk-insert tickets spread over units, desks and states (with timers) until `count` exist."""
+    from hotline.clocks.models import Timer
+    from hotline.extensions import db
+    from hotline.tickets.models import Ticket, TicketCoUnit, TicketScope
+    from hotline.units import Unit, UnitKind
+
+    rng = random.Random(seed)
+    with app.app_context():
+        have = db.session.scalar(text("SELECT count(*) FROM tickets"))
+        if have >= count:
+            return have
+        units = db.session.execute(select(Unit.id, Unit.kind, Unit.path, Unit.code)).all()
+        by_code = {u.code: u.id for u in units}
+        ancestors = {u.id: {by_code[c] for c in u.path.split("/") if c} for u in units}
+        leads = [u.id for u in units if u.kind in (UnitKind.COUNTY, UnitKind.DEPARTMENT, UnitKind.TOWN)]
+        states = ["intake", "pending_dispatch", "dispatched", "in_progress", "replied",
+                  "callback_pending", "closed", "closed", "closed"]
+        now = datetime.now(UTC)
+        batch = 5000
+        next_id = (db.session.scalar(text("SELECT coalesce(max(id), 0) FROM tickets")) or 0) + 1
+        while have < count:
+            n = min(batch, count - have)
+            rows, timers, co_units = [], [], []
+            for i in range(n):
+                tid = next_id + i
+                # Ids follow creation time, as they do at intake.
+                created = now - timedelta(minutes=(count - have - i) * 5)
+                state = rng.choice(states)
+                dispatched = state not in ("intake", "pending_dispatch")
+                rows.append({
+                    "id": tid, "number": f"B-{tid:09d}",
+                    "desk": rng.choice(["general"] * 6 + ["children", "hard_case"]),
+                    "channel": "voice",
+                    "category": rng.choice(["help", "complaint", "consultation", "report"]),
+                    "priority": "normal", "state": state, "subject": "bench", "content": "bench ticket",
+                    "lead_unit_id": rng.choice(leads) if dispatched else None,
+                    "created_at": created, "updated_at": created, "event_seq": 0, "version": 1,
+                    "caller_is_minor": False, "callback_attempts": 0, "rework_count": 0,
+                    "return_count": 0, "extended_days": 0,
+                })
+                if dispatched and rng.random() < 0.1:
+                    co_units.append({"ticket_id": tid, "unit_id": rng.choice(leads)})
+                if dispatched and state != "closed":
+                    due = created + timedelta(days=rng.randint(1, 20))
+                    timers.append({"ticket_id": tid, "kind": "handle", "state": "running",
+                                   "started_at": created, "warn_at": due - timedelta(days=1),
+                                   "due_at": due, "original_due_at": due})
+            db.session.execute(insert(Ticket), rows)
+            if timers:
+                db.session.execute(insert(Timer), timers)
+            scopes = set()
+            for row in rows:
+                if row["lead_unit_id"]:
+                    scopes |= {(row["id"], uid) for uid in ancestors[row["lead_unit_id"]]}
+            for link in co_units:
+                scopes |= {(link["ticket_id"], uid) for uid in ancestors[link["unit_id"]]}
+            if scopes:
+                db.session.execute(insert(TicketScope),
+                                   [{"ticket_id": t, "unit_id": u} for t, u in scopes])
+            seen = set()
+            unique = [c for c in co_units if (c["ticket_id"], c["unit_id"]) not in seen
+                      and not seen.add((c["ticket_id"], c["unit_id"]))]
+            if unique:
+                db.session.execute(insert(TicketCoUnit), unique)
+            db.session.commit()
+            have += n
+            next_id += n
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        return have
