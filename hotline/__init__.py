@@ -29,8 +29,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from hotline.errors import register_error_handlers
     from hotline.extensions import api, db, migrate
     from hotline.health import bp as health_bp
+    from hotline.routing import load_routes
 
     app.extensions["hotline.time_limits"] = load_time_limits(app.config["HOTLINE_TIME_LIMITS"])
+    app.extensions["hotline.routes"] = load_routes(app.config["HOTLINE_ROUTING"])
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -78,6 +80,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import auth, units, users  # noqa: F401
+    from hotline import auth, notices, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401

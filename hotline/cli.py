@@ -1,17 +1,24 @@
 """The `hotline` command: run, web, worker, db (Flask-Migrate), seed."""
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
 from hotline import PROJECT_ROOT, create_app
+from hotline.clocks.cli import calendar_group
+
+# Seconds a stopping child gets before its whole process group is killed.
+STOP_GRACE = 15
 
 
 def _create_app(*_args, **_kwargs):
@@ -25,6 +32,7 @@ def main():
 
 
 main.add_command(db_group, "db")
+main.add_command(calendar_group)
 
 
 @main.command("seed")
@@ -33,13 +41,13 @@ main.add_command(db_group, "db")
 def seed_command(demo):
     """Load the demo data; running it again changes nothing."""
     from hotline.extensions import db
-    from hotline.seed import seed_demo
+    from hotline.seed import DEMO_PASSWORD, describe, seed_demo
 
     if not demo:
         raise click.UsageError("say what to seed: --demo")
     summary = seed_demo()
     db.session.commit()
-    click.echo(f"demo data ready: {summary}")
+    click.echo(f"demo data ready: {describe(summary)} (password of every demo user: {DEMO_PASSWORD})")
 
 
 @main.command("worker")
@@ -63,12 +71,15 @@ def worker_command(burst):
 @click.option("--workers", default=2, show_default=True, type=int)
 def web_command(host, port, workers):
     """Serve the app with gunicorn."""
-    app = create_app()  # fail fast on bad configuration, and start the embedded Redis
-    env = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--chdir", str(PROJECT_ROOT), "--access-logfile", "-",
-            "wsgi:app"]
-    os.execvpe(sys.executable, args, env)
+    from hotline import redis
+
+    app = create_app()  # fail fast on bad configuration
+    command = _gunicorn_command(app, host, port, workers)
+    if not redis.is_embedded(app):
+        # Production: gunicorn becomes this process (its signals, its exit status).
+        os.execv(sys.executable, command)
+    # The embedded Redis lives as long as this process, so stay and supervise gunicorn.
+    _supervise(app, {"web": command})
 
 
 @main.command("run")
@@ -77,37 +88,126 @@ def web_command(host, port, workers):
 def run_command(host, port):
     """Web server and one RQ worker with scheduler, in one command."""
     app = create_app()
-    env = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
-    hotline = [sys.executable, "-m", "hotline.cli"]
-    children = [
-        subprocess.Popen([*hotline, "web", "--host", host, "--port", str(port), "--workers", "2"],
-                         env=env),
-        subprocess.Popen([*hotline, "worker"], env=env),
-    ]
-    click.echo(f"console and API on http://{host}:{port}/  (Ctrl-C stops)")
-    stopping = False
+    _check_port(host, port)  # before anything starts: gunicorn would retry for seconds
+    children = {
+        "web": _gunicorn_command(app, host, port, workers=2, graceful_timeout=STOP_GRACE - 5),
+        "worker": [sys.executable, "-m", "hotline.cli", "worker"],
+    }
+    _supervise(app, children, announce=lambda: _answers(host, port) and _banner(host, port))
 
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+def _gunicorn_command(app: Flask, host: str, port: int, workers: int,
+                      graceful_timeout: int | None = None) -> list[str]:
+    import gunicorn
+
+    command = [sys.executable, "-m", "gunicorn", "--bind", _bind(host, port), "--workers", str(workers),
+               "--chdir", str(PROJECT_ROOT), "--access-logfile", "-"]
+    if graceful_timeout is not None:
+        command += ["--graceful-timeout", str(graceful_timeout)]
+    if gunicorn.version_info >= (25, 1):
+        # Its control socket defaults to one per user ($HOME/.gunicorn); keep one per instance.
+        command += ["--control-socket", str(Path(app.instance_path) / "gunicorn.ctl")]
+    return [*command, "wsgi:app"]
+
+
+def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> None:
+    """Start `commands`, wait for a signal or for one of them to stop, then stop them all.
+
+    Each child gets its own process group (so a stuck one can be killed with everything
+    it forked) and the Redis URL of this process, so all share one embedded server,
+    which is shut down once they are gone.
+    """
+    from hotline import redis
+
+    received: list[int] = []
+
+    def stop(signum, _frame):
+        received.append(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    env = redis.embedded_url_for_children(app)
+    children: dict[str, subprocess.Popen] = {}
+    stopped: list[str] = []
     try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        for name, command in commands.items():
+            if not received:
+                children[name] = subprocess.Popen(command, env=env, process_group=0)
+        while not received:
+            stopped = [name for name, child in children.items() if child.poll() is not None]
+            if stopped:
+                break
+            if announce is not None and announce():
+                announce = None
+            time.sleep(0.2)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    failed = [child.args for child in children if child.returncode not in (0, -15, None)]
-    if failed and not stopping:
-        raise click.ClickException(f"a process stopped: {failed}")
+        _stop_children(list(children.values()))
+        redis.stop_embedded(wait=5)
+    if stopped and not received:
+        codes = ", ".join(f"{name} exited with {children[name].returncode}" for name in stopped)
+        raise click.ClickException(f"stopped everything because {codes}")
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + STOP_GRACE
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for child in children:
+        if child.poll() is None:
+            click.echo(f"killing {child.args[:4]} (did not stop in {STOP_GRACE}s)", err=True)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)  # whatever it forked and left behind, too
+        child.wait()
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{_bind(shown, port)}/"
+
+
+def _check_port(host: str, port: int) -> None:
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                      flags=socket.AI_PASSIVE)[0]
+        with socket.create_server(address, family=family):
+            pass
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {_bind(host, port)}: {error.strerror or error}") \
+            from None
+
+
+def _answers(host: str, port: int) -> bool:
+    """True once the web server (ours, not whatever else holds the port) answers /healthz."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{_url(host, port)}healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _banner(host: str, port: int) -> bool:
+    from hotline.seed import DEMO_PASSWORD, demo_logins
+
+    url = _url(host, port)
+    lines = ["", "12345 hotline is running",
+             f"  console and API  {url}",
+             f"  OpenAPI          {url}api/openapi.json",
+             f"  health           {url}healthz  {url}readyz",
+             f"  demo logins (password: {DEMO_PASSWORD}) — after `hotline seed --demo`:",
+             *(f"    {login}" for login in demo_logins()),
+             "  Ctrl-C stops the web server, the worker and the embedded Redis.", ""]
+    click.echo("\n".join(lines))
+    return True
 
 
 if __name__ == "__main__":

@@ -12,9 +12,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from hotline.clocks.calendar import UnknownYear
 from hotline.extensions import db
 
 log = logging.getLogger(__name__)
+
+# Where webargs found the input; it nests field errors under these ({"json": {...}}).
+INPUT_LOCATIONS = ("json", "query", "form", "headers", "path", "files", "view_args")
 
 # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -54,9 +58,9 @@ class Conflict(HotlineError):
 
 
 def error_body(code: int, message: str, errors: dict | None = None):
-    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message}
-    if errors:
-        body["errors"] = errors
+    """The one error body: always all four keys, `errors` empty when no field is to blame."""
+    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message,
+            "errors": errors or {}}
     return jsonify(body), code
 
 
@@ -65,6 +69,12 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(error: HotlineError):
         db.session.rollback()
         return error_body(error.code, error.message, error.errors)
+
+    @app.errorhandler(UnknownYear)
+    def _calendar_gap(error: UnknownYear):
+        db.session.rollback()
+        log.error("working-day calendar has no data for %s", error.year)
+        return error_body(503, str(error), {"calendar": [f"missing year {error.year}"]})
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
@@ -90,7 +100,7 @@ def register_error_handlers(app: Flask) -> None:
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
         message = data.get("message") or _message_for(error, errors)
-        response, code = error_body(error.code or 500, message, errors)
+        response, code = error_body(error.code or 500, message, _by_field(errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
         return response, code
@@ -102,10 +112,24 @@ def register_error_handlers(app: Flask) -> None:
         return error_body(500, "服务器内部错误 (internal error); the request was not applied")
 
 
+def _by_field(errors):
+    """Field errors keyed by field, as the services name them: {"desk": [...]}, not {"json": {...}}."""
+    if isinstance(errors, dict) and len(errors) == 1:
+        ((location, fields),) = errors.items()
+        if location in INPUT_LOCATIONS and isinstance(fields, dict):
+            return fields
+    return errors
+
+
 def _message_for(error: HTTPException, errors) -> str:
     if errors:
         fields = sorted(_field_names(errors))
-        return "输入有误 (invalid input): " + ", ".join(fields) if fields else "输入有误"
+        if fields:
+            return "输入有误 (invalid input): " + ", ".join(fields)
+        # Not one field but the body as a whole, e.g. {"json": ["Invalid JSON body."]}.
+        problems = [str(item) for value in errors.values()
+                    for item in (value if isinstance(value, list) else [value])]
+        return "输入有误 (invalid input): " + " ".join(problems)
     return error.description or error.name
 
 
@@ -113,7 +137,7 @@ def _field_names(errors, prefix: str = ""):
     if not isinstance(errors, dict):
         return
     for key, value in errors.items():
-        if key in ("json", "query", "form", "headers", "path", "files", "view_args") and not prefix:
+        if key in INPUT_LOCATIONS and not prefix:
             yield from _field_names(value)
         elif isinstance(value, dict):
             nested = list(_field_names(value, f"{prefix}{key}."))

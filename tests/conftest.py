@@ -8,9 +8,12 @@ units and users from `hotline seed --demo`; each test starts with no tickets.
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import text
 
 _TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
@@ -21,8 +24,10 @@ from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
 # Tables emptied before each test (children first); units and users stay seeded.
-PER_TEST_TABLES = ["ticket_events", "timers", "ticket_scopes", "ticket_co_units", "tickets",
-                   "ticket_counters", "api_tokens"]
+PER_TEST_TABLES = [
+    "calendar_days", "calendar_years", "notices", "ticket_events", "timers", "ticket_scopes",
+    "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
+]
 
 
 def _drop_everything(app) -> None:
@@ -40,6 +45,17 @@ def _drop_everything(app) -> None:
                 ).scalars().all()
                 for name in names:
                     conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+# Every test runs at this instant (a Monday morning in Shanghai) with the clock
+# ticking on: deadlines never depend on the day the suite happens to run.
+SUITE_START = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock():
+    with time_machine.travel(SUITE_START, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")

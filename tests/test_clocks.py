@@ -1,6 +1,7 @@
 """Clocks as data: durations, working days, the limits file and the due times tickets get."""
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,8 +106,8 @@ def test_a_bad_limits_file_stops_start_up_naming_the_key(tmp_path, monkeypatch, 
 
 
 def test_hotline_time_limits_replaces_the_shipped_file(app, api, tmp_path):
-    shipped = (app.config["HOTLINE_TIME_LIMITS"])
-    text = open(shipped, encoding="utf-8").read().replace('dispatch = "2h"', 'dispatch = "45m"')
+    shipped = Path(app.config["HOTLINE_TIME_LIMITS"])
+    text = shipped.read_text(encoding="utf-8").replace('dispatch = "2h"', 'dispatch = "45m"')
     path = tmp_path / "limits.toml"
     path.write_text(text, encoding="utf-8")
     from hotline.clocks.limits import load_time_limits as load

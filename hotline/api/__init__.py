@@ -2,16 +2,22 @@
 
 from functools import wraps
 
+from flask import current_app
+
 from hotline.extensions import api, db
 
 
 def register_api() -> None:
-    from hotline.api import auth, tickets, units
+    from hotline.api import auth, calendar, notices, tickets, units
+    from hotline.api.converters import IsoDateConverter
+
+    current_app.url_map.converters["isodate"] = IsoDateConverter
+    api.register_converter(IsoDateConverter, lambda _converter: {"type": "string", "format": "date"})
 
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )
-    for blueprint in (auth.blp, tickets.blp, units.blp):
+    for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp):
         api.register_blueprint(blueprint)
 
 

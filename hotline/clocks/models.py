@@ -1,9 +1,9 @@
 """Timers: one row per running clock of a ticket, with its absolute `due_at`."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -51,3 +51,26 @@ class Timer(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_TIMER_STATES
+
+
+class CalendarDay(db.Model):
+    """A local override of the statutory calendar: this date is (or is not) a working day."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column()
+    note: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class CalendarYear(db.Model):
+    """A year whose holidays an admin entered as overrides (chinesecalendar lacks it yet)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    declared_by: Mapped[str | None] = mapped_column(String(80))

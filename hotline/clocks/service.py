@@ -6,17 +6,45 @@ reads `Timer.due_at`.
 
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, g
+from sqlalchemy import select
 
-from hotline.clocks.calendar import add_duration, subtract_duration
+from hotline.clocks.calendar import WorkCalendar, add_duration, subtract_duration
 from hotline.clocks.durations import Duration
 from hotline.clocks.limits import TimeLimits
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
+from hotline.clocks.models import (
+    OPEN_TIMER_STATES,
+    CalendarDay,
+    CalendarYear,
+    Timer,
+    TimerKind,
+    TimerState,
+)
+from hotline.extensions import db
 from hotline.types import utcnow
 
 
 def time_limits() -> TimeLimits:
     return current_app.extensions["hotline.time_limits"]
+
+
+def work_calendar() -> WorkCalendar:
+    """The statutory calendar with this database's overrides (read once per request or job)."""
+    if "work_calendar" not in g:
+        overrides = {row.day: row.is_workday for row in db.session.scalars(select(CalendarDay))}
+        years = frozenset(db.session.scalars(select(CalendarYear.year)))
+        g.work_calendar = WorkCalendar(overrides, years)
+    return g.work_calendar
+
+
+def forget_calendar() -> None:
+    """Drop the cached calendar after an override changed."""
+    g.pop("work_calendar", None)
+
+
+def deadline(start: datetime, duration: Duration, *, around_the_clock: bool = False) -> datetime:
+    """`duration` after `start` on this centre's working-day calendar."""
+    return add_duration(start, duration, work_calendar(), around_the_clock=around_the_clock)
 
 
 def due_for(limits: TimeLimits, ticket, kind: TimerKind, start: datetime) -> tuple[datetime, datetime]:
@@ -29,14 +57,15 @@ def due_for(limits: TimeLimits, ticket, kind: TimerKind, start: datetime) -> tup
         duration = limits.callback
     else:
         duration = rule.limits[str(kind)]
-    due = add_duration(start, duration, around_the_clock=rule.around_the_clock)
+    due = add_duration(start, duration, work_calendar(), around_the_clock=rule.around_the_clock)
     return warn_time(limits, start, due, rule.around_the_clock), due
 
 
 def warn_time(limits: TimeLimits, start: datetime, due: datetime, around_the_clock: bool) -> datetime:
     """80% of the span or `warning.before` ahead of due, whichever is later."""
     by_ratio = start + (due - start) * limits.warning_ratio
-    ahead = subtract_duration(due, limits.warning_before, around_the_clock=around_the_clock)
+    ahead = subtract_duration(due, limits.warning_before, work_calendar(),
+                              around_the_clock=around_the_clock)
     return max(by_ratio, ahead)
 
 

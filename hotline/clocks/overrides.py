@@ -1,0 +1,64 @@
+"""Editing the working-day calendar: local overrides and declared years (admin, CLI and API)."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from hotline.clocks.calendar import statutory_years
+from hotline.clocks.models import CalendarDay, CalendarYear
+from hotline.clocks.service import forget_calendar, work_calendar
+from hotline.extensions import db
+from hotline.types import utcnow
+
+
+def set_day(day: date, is_workday: bool, note: str = "", by: str | None = None) -> CalendarDay:
+    """Make `day` a working day or a rest day, whatever the statutory calendar says."""
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        row = CalendarDay(day=day)
+        db.session.add(row)
+    row.is_workday, row.note, row.updated_by, row.updated_at = is_workday, note, by, utcnow()
+    forget_calendar()
+    return row
+
+
+def clear_day(day: date) -> bool:
+    row = db.session.get(CalendarDay, day)
+    if row is None:
+        return False
+    db.session.delete(row)
+    forget_calendar()
+    return True
+
+
+def declare_year(year: int, note: str = "", by: str | None = None) -> CalendarYear:
+    """Say that `year`'s holidays and make-up days are entered as overrides (weekdays otherwise)."""
+    row = db.session.get(CalendarYear, year)
+    if row is None:
+        row = CalendarYear(year=year)
+        db.session.add(row)
+    row.note, row.declared_by, row.declared_at = note, by, utcnow()
+    forget_calendar()
+    return row
+
+
+def overrides_in(year: int) -> list[CalendarDay]:
+    stmt = select(CalendarDay).where(
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)
+    ).order_by(CalendarDay.day)
+    return list(db.session.scalars(stmt))
+
+
+def year_status(year: int) -> dict:
+    calendar = work_calendar()
+    source = ("statutory" if year in statutory_years()
+              else "declared" if year in calendar.declared_years else "unknown")
+    return {"year": year, "source": source, "overrides": len(overrides_in(year))}
+
+
+def missing_year_warning(today: date) -> str | None:
+    """From November on, warn when next year's holidays are not known yet."""
+    if today.month < 11 or work_calendar().knows(today.year + 1):
+        return None
+    return (f"{today.year + 1} 年法定节假日尚未导入；跨年的工作日时限将无法计算 "
+            f"(holidays for {today.year + 1} are missing: run `hotline calendar` to add them)")

@@ -1,0 +1,66 @@
+"""Notices to units (督办通知, overdue notices...): what a unit's inbox shows until read."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.errors import NotFound
+from hotline.extensions import db
+from hotline.types import UTCDateTime, utcnow
+from hotline.units import Unit
+from hotline.users import Role, User
+
+
+class Notice(db.Model):
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_unit_read", "unit_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # For the centre's boards (supervisor, dispatcher) rather than a unit.
+    role: Mapped[str | None] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+def notify_unit(unit: Unit, ticket, kind: str, message: str, actor: User | None = None) -> Notice:
+    notice = Notice(unit=unit, ticket_id=ticket.id if ticket else None, kind=kind, message=message,
+                    created_by_id=actor.id if actor else None, created_at=utcnow())
+    db.session.add(notice)
+    return notice
+
+
+def notify_role(role: Role, ticket, kind: str, message: str) -> Notice:
+    notice = Notice(role=role.value, ticket_id=ticket.id if ticket else None, kind=kind,
+                    message=message, created_at=utcnow())
+    db.session.add(notice)
+    return notice
+
+
+def notices_for(user: User, unread_only: bool = False, limit: int = 100) -> list[Notice]:
+    """A handler's unit notices, or the notices addressed to the user's role."""
+    stmt = select(Notice).order_by(Notice.id.desc()).limit(limit)
+    if user.role == Role.HANDLER:
+        stmt = stmt.where(Notice.unit_id == user.unit_id)
+    else:
+        stmt = stmt.where(Notice.role == user.role.value)
+    if unread_only:
+        stmt = stmt.where(Notice.read_at.is_(None))
+    return list(db.session.scalars(stmt))
+
+
+def mark_read(user: User, notice_id: int) -> Notice:
+    notice = next((n for n in notices_for(user, limit=10_000) if n.id == notice_id), None)
+    if notice is None:
+        raise NotFound(f"通知 {notice_id} 不存在 (notice not found)")
+    if notice.read_at is None:
+        db.session.execute(update(Notice).where(Notice.id == notice.id).values(read_at=utcnow()))
+        notice.read_at = utcnow()
+    return notice

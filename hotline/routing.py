@@ -1,0 +1,87 @@
+"""The routing catalogue: a suggested lead unit for a ticket (category + location -> unit).
+
+Read once from config/routing.toml (or HOTLINE_ROUTING); a bad file stops start-up.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from hotline.units import Unit, UnitKind, get_by_code
+
+COUNTY_OF_LOCATION = "@county"
+
+
+class RoutingError(ValueError):
+    """The routing file is missing or has a bad rule."""
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    unit: str
+    categories: frozenset[str] = frozenset()
+    desks: frozenset[str] = frozenset()
+    location: str | None = None
+
+    def fits(self, ticket) -> bool:
+        if self.categories and ticket.category.value not in self.categories:
+            return False
+        if self.desks and ticket.desk.value not in self.desks:
+            return False
+        if self.location:
+            where = ticket.location_unit
+            return where is not None and f"/{self.location}/" in where.path
+        return True
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    unit: Unit
+    rule: str
+
+
+def load_routes(path: str | Path) -> tuple[Route, ...]:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RoutingError(f"routing file {path}: {exc}") from None
+    routes = []
+    for index, entry in enumerate(raw.get("route", [])):
+        if not isinstance(entry.get("unit"), str):
+            raise RoutingError(f"{path}: route[{index}].unit must be a unit code or '@county'")
+        routes.append(Route(
+            name=entry.get("name", f"route[{index}]"), unit=entry["unit"],
+            categories=frozenset(_listify(entry.get("category"))),
+            desks=frozenset(_listify(entry.get("desk"))), location=entry.get("location"),
+        ))
+    return tuple(routes)
+
+
+def suggest(ticket) -> Suggestion | None:
+    """The first fitting route's unit, or None when nothing fits or the unit is unknown."""
+    for route in current_app.extensions["hotline.routes"]:
+        if not route.fits(ticket):
+            continue
+        if route.unit == COUNTY_OF_LOCATION:
+            unit = county_of(ticket.location_unit)
+        else:
+            unit = get_by_code(route.unit)
+        if unit is not None:
+            return Suggestion(unit, route.name)
+    return None
+
+
+def county_of(unit: Unit | None) -> Unit | None:
+    while unit is not None and unit.kind != UnitKind.COUNTY:
+        unit = unit.parent
+    return unit
+
+
+def _listify(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
