@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from werkzeug.http import HTTP_STATUS_CODES
+
 DEFAULT_TICKET = {
     "desk": "general",
     "channel": "voice",
@@ -12,6 +14,9 @@ DEFAULT_TICKET = {
     "caller": {"phone": "+8613800000001", "name": "张三", "is_minor": False},
     "location": {"unit": "gulou", "address": "河畔社区3号楼"},
 }
+
+
+OPEN_TIMER_STATES = ("running", "warned", "overdue")
 
 
 class Api:
@@ -51,6 +56,11 @@ class Api:
                              body if body is not None else {}, expect=expect)
         return response.json
 
+    def try_act(self, ticket_id: int, action: str, as_user: str, body: Any = None):
+        """POST an action and return the raw response, whatever its status."""
+        return self.post(f"/api/v1/tickets/{ticket_id}/actions/{action}", as_user,
+                         body if body is not None else {}, expect=None)
+
     def ticket(self, ticket_id: int, as_user: str = "supervisor1") -> dict:
         return self.get(f"/api/v1/tickets/{ticket_id}", as_user).json
 
@@ -81,3 +91,49 @@ class Api:
     def callback_pending(self, unit: str = "gulou") -> dict:
         ticket_row = self.replied(unit=unit)
         return self.act(ticket_row["id"], "approve_reply", "dispatcher1", {"note": "同意"})
+
+    # --- checks used by the refusal tests --------------------------------------
+
+    def forget_tokens(self) -> None:
+        """Log in again on the next request (after travelling in time past a token's life)."""
+        self._tokens.clear()
+
+    def ticket_count(self, as_user: str = "supervisor1") -> int:
+        """How many tickets `as_user` may see, from the X-Total-Count header of the list."""
+        return int(self.get("/api/v1/tickets", as_user).headers["X-Total-Count"])
+
+    def snapshot(self, ticket_id: int) -> tuple:
+        """What any write would change: state, version and the number of events."""
+        ticket = self.ticket(ticket_id)
+        return ticket["state"], ticket["version"], len(self.events(ticket_id))
+
+    def timers_of(self, ticket: dict, kind: str) -> list[dict]:
+        return [timer for timer in ticket["timers"] if timer["kind"] == kind]
+
+    def running_timer(self, ticket: dict, kind: str) -> dict:
+        """The one open clock of `kind` (fails unless there is exactly one)."""
+        running = [t for t in self.timers_of(ticket, kind) if t["state"] in OPEN_TIMER_STATES]
+        assert len(running) == 1, (kind, ticket["timers"])
+        return running[0]
+
+    @staticmethod
+    def assert_error(response, status: int, *fields: str) -> dict:
+        """`response` is the JSON error body of API.md with `status`, naming each of `fields`.
+
+        A field like "caller.age" is looked up nested: errors["caller"]["age"].
+        """
+        assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+        body = response.get_json()
+        assert isinstance(body, dict), response.get_data(as_text=True)
+        assert set(body) == {"code", "status", "message", "errors"}, body
+        assert body["code"] == status
+        assert body["status"] == HTTP_STATUS_CODES[status]
+        assert isinstance(body["message"], str) and body["message"].strip()
+        assert isinstance(body["errors"], dict)
+        for field in fields:
+            node = body["errors"]
+            for part in field.split("."):
+                assert isinstance(node, dict) and part in node, (field, body["errors"])
+                node = node[part]
+            assert node, (field, body["errors"])
+        return body

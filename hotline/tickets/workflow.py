@@ -130,7 +130,10 @@ class TicketWorkflow:
                 f"(action {action} is not allowed in state {self.ticket.state.value})"
             ) from None
         if not fired:
-            raise Conflict(f"{action} 不适用于此工单 (action {action} does not apply here)")
+            raise Conflict(
+                f"工单当前状态为 {self.ticket.state.value}，{action} 不适用于此工单 "
+                f"(action {action} does not apply to this ticket in state {self.ticket.state.value})"
+            )
 
     # --- conditions (choose a branch) ---------------------------------------
 
@@ -196,6 +199,9 @@ class TicketWorkflow:
                 f"{target.name} 不是本单位的下级单位 (forward goes to a unit below {current.name})",
                 {"unit": ["not below the lead unit"]},
             )
+        if self.ticket.co_unit_link(target) is not None:
+            raise Invalid(f"{target.name} 已是本工单的协办单位 (the unit is already a co-unit)",
+                          {"unit": ["already a co-unit"]})
 
     def check_extension_request(self) -> None:
         handle = clocks.open_timers(self.ticket, TimerKind.HANDLE)
@@ -388,7 +394,6 @@ class TicketWorkflow:
 
     def reopened(self) -> None:
         self._reopen()
-        self.ticket.rework_count += 1
         clocks.start_timer(self.ticket, TimerKind.HANDLE, self.now)
 
     def reopened_for_dispatch(self) -> None:
@@ -396,7 +401,9 @@ class TicketWorkflow:
         clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
 
     def _reopen(self) -> None:
+        """重办, whether the unit handles it again or it goes to dispatch for the first time."""
         self.record["previous_resolution"] = self.ticket.resolution.value
+        self.ticket.rework_count += 1
         self.ticket.resolution = None
         self.ticket.closed_at = None
         self.ticket.callback_reached = None
