@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from hotline import create_app
-from hotline.clocks.calendar import add_duration, subtract_duration
+from hotline.clocks.calendar import add_duration, subtract_duration, weekdays
 from hotline.clocks.durations import Duration, parse_duration
 from hotline.clocks.limits import TimeLimitsError, load_time_limits
 
@@ -40,32 +40,33 @@ def test_parse_duration_refuses_garbage(text):
 
 def test_working_days_end_at_the_same_time_of_day():
     friday_afternoon = sh(2026, 11, 27, 16, 0)
-    assert add_duration(friday_afternoon, Duration(1, "wd")) == sh(2026, 11, 30, 16, 0)
-    assert add_duration(friday_afternoon, Duration(5, "wd")) == sh(2026, 12, 4, 16, 0)
+    assert add_duration(friday_afternoon, Duration(1, "wd"), weekdays) == sh(2026, 11, 30, 16, 0)
+    assert add_duration(friday_afternoon, Duration(5, "wd"), weekdays) == sh(2026, 12, 4, 16, 0)
 
 
 def test_a_start_on_a_rest_day_counts_from_the_next_working_morning():
     saturday = sh(2026, 11, 28, 10, 0)
     # Counting starts Monday 00:00: one working day ends when Monday ends.
-    assert add_duration(saturday, Duration(1, "wd")) == sh(2026, 12, 1, 0, 0)
+    assert add_duration(saturday, Duration(1, "wd"), weekdays) == sh(2026, 12, 1, 0, 0)
 
 
 def test_elapsed_units_ignore_the_calendar():
     saturday = sh(2026, 11, 28, 23, 30)
-    assert add_duration(saturday, Duration(1, "h")) == sh(2026, 11, 29, 0, 30)
-    assert add_duration(saturday, Duration(2, "wd"), around_the_clock=True) == sh(2026, 11, 30, 23, 30)
+    assert add_duration(saturday, Duration(1, "h"), weekdays) == sh(2026, 11, 29, 0, 30)
+    around = add_duration(saturday, Duration(2, "wd"), weekdays, around_the_clock=True)
+    assert around == sh(2026, 11, 30, 23, 30)
 
 
 def test_due_is_utc_and_start_must_be_aware():
-    result = add_duration(sh(2026, 11, 23, 10, 0), Duration(2, "h"))
+    result = add_duration(sh(2026, 11, 23, 10, 0), Duration(2, "h"), weekdays)
     assert result.utcoffset().total_seconds() == 0
     with pytest.raises(ValueError):
-        add_duration(datetime(2026, 11, 23, 10, 0), Duration(2, "h"))
+        add_duration(datetime(2026, 11, 23, 10, 0), Duration(2, "h"), weekdays)
 
 
 def test_subtract_working_days_skips_the_weekend():
     monday = sh(2026, 11, 30, 16, 0)
-    assert subtract_duration(monday, Duration(1, "wd")) == sh(2026, 11, 27, 16, 0)
+    assert subtract_duration(monday, Duration(1, "wd"), weekdays) == sh(2026, 11, 27, 16, 0)
 
 
 def test_shipped_limits_file_loads_with_the_design_defaults():

@@ -643,7 +643,7 @@ def test_supervise_and_add_note_are_logged_without_changing_the_state(api):
     event = last_event(api, tid)
     assert (event["action"], event["actor"], event["from_state"], event["to_state"]) == \
         ("supervise", "supervisor1", "in_progress", "in_progress")
-    assert event["data"] == {"note": "请加快办理"}
+    assert event["data"] == {"note": "请加快办理", "notified": ["gulou"]}
 
     for user in ("handler-gulou", "seat1", "dispatcher1"):
         noted = api.act(tid, "add_note", user, {"note": f"{user} 的备注"})

@@ -6,10 +6,13 @@ from flask_smorest import Blueprint
 
 from hotline.api import committed
 from hotline.auth import current_user
+from hotline.errors import NotFound
 from hotline.tickets import service
 from hotline.tickets.schemas import (
     ACTION_BODIES,
     EventOut,
+    RoutingOut,
+    TicketDetailOut,
     TicketIn,
     TicketListArgs,
     TicketOut,
@@ -21,7 +24,7 @@ SECURITY = [{"bearer": []}]
 
 @blp.route("", methods=["POST"])
 @blp.arguments(TicketIn)
-@blp.response(201, TicketOut)
+@blp.response(201, TicketDetailOut)
 @blp.doc(security=SECURITY)
 @committed
 def create_ticket(body):
@@ -43,11 +46,23 @@ def list_tickets(args):
 
 
 @blp.route("/<int:ticket_id>", methods=["GET"])
-@blp.response(200, TicketOut)
+@blp.response(200, TicketDetailOut)
 @blp.doc(security=SECURITY)
 def get_ticket(ticket_id):
     """One ticket (404 when the caller may not see it)."""
     return service.get_ticket(current_user(), ticket_id)
+
+
+@blp.route("/<int:ticket_id>/routing", methods=["GET"])
+@blp.response(200, RoutingOut)
+@blp.alt_response(404, description="No ticket, or the catalogue has no suggestion")
+@blp.doc(security=SECURITY)
+def routing_suggestion(ticket_id):
+    """The routing catalogue's suggested lead unit (派单建议); the dispatcher may override it."""
+    suggestion = service.routing_suggestion(current_user(), ticket_id)
+    if suggestion is None:
+        raise NotFound("派单目录没有适用的建议 (no routing suggestion for this ticket)")
+    return suggestion
 
 
 @blp.route("/<int:ticket_id>/events", methods=["GET"])
@@ -60,7 +75,7 @@ def ticket_events(ticket_id):
 
 def _action_view(action: str, body_schema):
     @blp.arguments(body_schema)
-    @blp.response(200, TicketOut)
+    @blp.response(200, TicketDetailOut)
     @blp.alt_response(403, description="Role or unit may not do this")
     @blp.alt_response(404, description="No such ticket, or not visible")
     @blp.alt_response(409, description="Not allowed in the current state, or lost a race")

@@ -72,7 +72,7 @@ def weekdays(day: date) -> bool:
 def add_duration(
     start: datetime,
     duration: Duration,
-    is_workday: WorkdayTest = weekdays,
+    is_workday: WorkdayTest,
     *,
     around_the_clock: bool = False,
 ) -> datetime:
@@ -97,7 +97,7 @@ def add_duration(
 
 
 def subtract_duration(
-    end: datetime, duration: Duration, is_workday: WorkdayTest = weekdays,
+    end: datetime, duration: Duration, is_workday: WorkdayTest,
     *, around_the_clock: bool = False,
 ) -> datetime:
     """The instant `duration` before `end` (used for "warn 1wd before due")."""

@@ -43,6 +43,7 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "record_callback": (frozenset(_SEAT), None),
     "reopen": (frozenset(_SEAT | {Role.SUPERVISOR}), None),
     "supervise": (frozenset({Role.SUPERVISOR, Role.ADMIN}), None),
+    "consult": (frozenset(_DISPATCHER | _HANDLER | {Role.SUPERVISOR}), LEAD),
     "add_note": (frozenset(Role), None),
 }
 
@@ -119,7 +120,7 @@ def check_action_allowed(user: User, ticket: Ticket, action: str) -> None:
         raise Forbidden(
             f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})"
         )
-    if relation is None:
+    if relation is None or user.role != Role.HANDLER:
         return
     is_lead = user.unit_id is not None and user.unit_id == ticket.lead_unit_id
     is_co = ticket.co_unit_link(user.unit) is not None

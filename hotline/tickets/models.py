@@ -115,6 +115,8 @@ class Ticket(db.Model):
     pending_extension_days: Mapped[int | None] = mapped_column()
     pending_extension_reason: Mapped[str | None] = mapped_column(Text)
     extended_days: Mapped[int] = mapped_column(default=0)
+    dispatch_note: Mapped[str | None] = mapped_column(Text)
+    supervise_count: Mapped[int] = mapped_column(default=0)    # 督办
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

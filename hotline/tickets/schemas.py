@@ -100,6 +100,14 @@ class ForwardIn(ma.Schema):
     note = optional_text()
 
 
+class ConsultIn(ma.Schema):
+    """会商记录: what was agreed, and which units took part."""
+
+    note = required_text()
+    units = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                        load_default=list, validate=validate.Length(max=20))
+
+
 class OpinionIn(ma.Schema):
     opinion = required_text()
 
@@ -153,6 +161,7 @@ ACTION_BODIES: dict[str, type[ma.Schema]] = {
     "record_callback": CallbackIn,
     "reopen": ReasonIn,
     "supervise": RequiredNoteIn,
+    "consult": ConsultIn,
     "add_note": RequiredNoteIn,
 }
 
@@ -224,6 +233,8 @@ class TicketOut(ma.Schema):
     return_count = fields.Integer()
     pending_extension = fields.Method("dump_extension")
     extended_days = fields.Integer()
+    dispatch_note = fields.String(allow_none=True)
+    supervise_count = fields.Integer()
     timers = fields.List(fields.Nested(TimerOut))
     referrals = fields.Method("dump_referrals")
     created_at = fields.DateTime()
@@ -272,6 +283,46 @@ class TicketOut(ma.Schema):
 
     def dump_referrals(self, ticket: Ticket) -> list:
         return []
+
+
+class TimelineEntryOut(ma.Schema):
+    at = fields.DateTime()
+    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
+    unit = fields.Function(lambda e: e.unit.code if e.unit else None)
+    note = fields.Function(lambda e: e.data.get("note"))
+    units = fields.Function(lambda e: e.data.get("units") or e.data.get("notified") or [])
+
+
+class TicketDetailOut(TicketOut):
+    """One ticket with what a single view needs beyond the list: 督办, 会商 and routing."""
+
+    supervisions = fields.Method("dump_supervisions")
+    consultations = fields.Method("dump_consultations")
+    routing_suggestion = fields.Method("dump_routing")
+
+    def dump_supervisions(self, ticket: Ticket) -> list:
+        from hotline.tickets.service import timeline_entries
+
+        return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "supervise"))
+
+    def dump_consultations(self, ticket: Ticket) -> list:
+        from hotline.tickets.service import timeline_entries
+
+        return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "consult"))
+
+    def dump_routing(self, ticket: Ticket) -> dict | None:
+        from hotline import routing
+
+        if ticket.state != TicketState.PENDING_DISPATCH:
+            return None
+        suggestion = routing.suggest(ticket)
+        return RoutingOut().dump(suggestion) if suggestion else None
+
+
+class RoutingOut(ma.Schema):
+    unit = fields.Function(lambda s: s.unit.code)
+    name = fields.Function(lambda s: s.unit.name)
+    rule = fields.String()
 
 
 class EventOut(ma.Schema):

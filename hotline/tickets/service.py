@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from hotline import routing
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
@@ -75,7 +76,7 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
     for field in ("answer", "reason", "result", "opinion", "note"):
         if field in data and data[field] is not None:
             _check_length(data[field], field)
-    related = _related(actor, action, data)
+    related = _related(actor, ticket, action, data)
     workflow = TicketWorkflow(ticket, actor, data, related=related)
     from_state, units_before = ticket.state, access.unit_signature(ticket)
     workflow.run(action)
@@ -93,6 +94,17 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
 
 def get_ticket(actor: User, ticket_id: int) -> Ticket:
     return access.get_visible_ticket(actor, ticket_id)
+
+
+def routing_suggestion(actor: User, ticket_id: int) -> routing.Suggestion | None:
+    """The catalogue's suggested lead unit for a ticket (dispatchers accept or override it)."""
+    return routing.suggest(access.get_visible_ticket(actor, ticket_id))
+
+
+def timeline_entries(ticket: Ticket, *actions: str) -> list[Event]:
+    """Events of some kinds on a ticket, oldest first (supervisions, consultations...)."""
+    stmt = select(Event).where(Event.ticket_id == ticket.id, Event.action.in_(actions))
+    return list(db.session.scalars(stmt.order_by(Event.seq)))
 
 
 def ticket_events(actor: User, ticket_id: int) -> list[Event]:
@@ -141,7 +153,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
     return Page(items, total, page, per_page)
 
 
-def _related(actor: User, action: str, data: dict) -> dict:
+def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     """Resolve the codes and ids in a body to rows (422 naming the field when unknown)."""
     if action == "dispatch":
         codes = data.get("co_units") or []
@@ -150,7 +162,11 @@ def _related(actor: User, action: str, data: dict) -> dict:
         return {
             "unit": _unit_or_invalid(data["unit"], "unit", required=True),
             "co_units": [_unit_or_invalid(code, "co_units", required=True) for code in codes],
+            "suggestion": routing.suggest(ticket),
         }
+    if action == "consult":
+        return {"units": [_unit_or_invalid(code, "units", required=True)
+                          for code in data.get("units") or []]}
     if action == "forward":
         return {"unit": _unit_or_invalid(data["unit"], "unit", required=True)}
     if action == "merge":

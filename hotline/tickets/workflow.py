@@ -11,8 +11,8 @@ from datetime import datetime
 
 from transitions import Machine, MachineError
 
+from hotline import notices
 from hotline.clocks import service as clocks
-from hotline.clocks.calendar import add_duration
 from hotline.clocks.durations import Duration
 from hotline.clocks.models import TimerKind, TimerState
 from hotline.errors import Conflict, Invalid
@@ -80,7 +80,9 @@ TRANSITIONS = [
      "conditions": "has_lead_unit", "before": "check_reopen_window", "after": "reopened"},
     {"trigger": "reopen", "source": S.CLOSED, "dest": S.PENDING_DISPATCH,
      "before": "check_reopen_window", "after": "reopened_for_dispatch"},
-    {"trigger": "supervise", "source": NOT_TERMINAL, "dest": None},
+    {"trigger": "supervise", "source": NOT_TERMINAL, "dest": None, "after": "supervised"},
+    {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
+     "after": "consulted"},
     {"trigger": "add_note", "source": list(S), "dest": None},
 ]
 
@@ -184,7 +186,7 @@ class TicketWorkflow:
 
     def check_return_window(self) -> None:
         window: Duration = clocks.time_limits().windows["return"]
-        deadline = add_duration(self.ticket.dispatched_at, window)
+        deadline = clocks.deadline(self.ticket.dispatched_at, window)
         if self.now > deadline:
             raise Conflict(
                 f"已超过退单时限（派单后 {window}），请联系派单员 "
@@ -235,7 +237,7 @@ class TicketWorkflow:
         if self.ticket.resolution not in (Resolution.ANSWERED, Resolution.SATISFIED,
                                           Resolution.UNREACHABLE):
             raise Conflict("此工单不能重启 (this ticket cannot be reopened)")
-        if self.now > add_duration(self.ticket.closed_at, window):
+        if self.now > clocks.deadline(self.ticket.closed_at, window):
             raise Conflict(f"已超过重启时限（办结后 {window}）(the reopen window has passed)")
 
     # --- effects --------------------------------------------------------------
@@ -267,7 +269,12 @@ class TicketWorkflow:
 
     def dispatched(self) -> None:
         lead: Unit = self.related["unit"]
+        suggestion = self.related.get("suggestion")
+        if suggestion is not None:
+            self.record["suggested_unit"] = suggestion.unit.code
+            self.record["followed_suggestion"] = suggestion.unit.id == lead.id
         self.ticket.lead_unit = lead
+        self.ticket.dispatch_note = self.data.get("note")
         self.ticket.co_unit_links = [TicketCoUnit(unit=unit) for unit in self.related["co_units"]]
         self.ticket.dispatched_at = self.now
         self.ticket.acknowledged_at = None
@@ -277,6 +284,19 @@ class TicketWorkflow:
             kinds.insert(1, TimerKind.RESPOND)
         for kind in kinds:
             clocks.start_timer(self.ticket, kind, self.now)
+
+    def supervised(self) -> None:
+        """督办: counted on the ticket and a notice in each handling unit's inbox."""
+        self.ticket.supervise_count += 1
+        units = [unit for unit in [self.ticket.lead_unit, *self.ticket.co_units] if unit]
+        for unit in units:
+            notices.notify_unit(unit, self.ticket, "supervise",
+                                f"督办：工单 {self.ticket.number}：{self.data['note']}", self.actor)
+        self.record["notified"] = [unit.code for unit in units]
+
+    def consulted(self) -> None:
+        """会商记录: who took part, attached to the ticket's timeline."""
+        self.record["units"] = [unit.code for unit in self.related.get("units", [])]
 
     def acknowledged_by_lead(self) -> None:
         self.ticket.acknowledged_at = self.now
@@ -328,7 +348,7 @@ class TicketWorkflow:
     def extension_approved(self) -> None:
         days = self.ticket.pending_extension_days
         for timer in clocks.open_timers(self.ticket, TimerKind.HANDLE):
-            timer.due_at = add_duration(timer.due_at, Duration(days, "wd"))
+            timer.due_at = clocks.deadline(timer.due_at, Duration(days, "wd"))
             timer.warn_at = clocks.warn_time(
                 clocks.time_limits(), timer.started_at, timer.due_at, around_the_clock=False
             )
