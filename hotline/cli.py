@@ -132,7 +132,8 @@ def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> Non
     try:
         for name, command in commands.items():
             if not received:
-                children[name] = subprocess.Popen(command, env=env, process_group=0)
+                children[name] = subprocess.Popen(command, env=env, process_group=0,
+                                                  preexec_fn=_die_with_parent())
         while not received:
             stopped = [name for name, child in children.items() if child.poll() is not None]
             if stopped:
@@ -146,6 +147,28 @@ def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> Non
     if stopped and not received:
         codes = ", ".join(f"{name} exited with {children[name].returncode}" for name in stopped)
         raise click.ClickException(f"stopped everything because {codes}")
+
+
+def _die_with_parent():
+    """A preexec_fn that makes the child get SIGTERM if this process dies without stopping it.
+
+    Covers `kill -9` of `hotline run` (or of the process group it was started in, which no
+    longer holds the children): they stop instead of serving on as orphans. Linux only.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 def _stop_children(children: list[subprocess.Popen]) -> None:
