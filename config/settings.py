@@ -30,6 +30,8 @@ class Default:
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
+    # Where the twilio SDK sends its API calls (tests point it at a loopback server).
+    TWILIO_API_BASE_URL: str | None = None
 
     API_TITLE = "12345 Hotline"
     API_VERSION = "v1"
@@ -64,6 +66,7 @@ ENV_OVERRIDES = {
     "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+    "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
 }
 
 

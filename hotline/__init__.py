@@ -23,7 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_database(app)
 
-    from hotline import redis
+    from hotline import redis, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.errors import register_error_handlers
@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     redis.init_app(app)
+    tasks.init_app(app)
     api.init_app(app)
     with app.app_context():
         register_api()
@@ -80,6 +81,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import auth, notices, units, users  # noqa: F401
+    from hotline import auth, notices, outbox, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401

@@ -54,13 +54,16 @@ def seed_command(demo):
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(burst):
-    """RQ worker with the built-in scheduler."""
+    """RQ worker with the built-in scheduler; sweeps the clocks first to catch up."""
     from rq import SimpleWorker
 
+    from hotline import tasks
     from hotline.redis import connection
-    from hotline.tasks import queue
 
-    queues = [queue(name) for name in current_app.config["RQ_QUEUES"]]
+    # Whatever fell due while no worker ran (or Redis lost its jobs) fires now.
+    result = tasks.sweep()
+    click.echo(f"start-up sweep: {result}")
+    queues = [tasks.queue(name) for name in current_app.config["RQ_QUEUES"]]
     worker = SimpleWorker(queues, connection=connection())
     worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
 

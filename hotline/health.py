@@ -23,10 +23,30 @@ def readyz():
         checks["schema"] = _check(_schema_is_current)
     ready = all(value == "ok" for value in checks.values())
     warnings = _warnings() if checks.get("schema") == "ok" else []
+    workers = _workers() if checks["redis"] == "ok" else None
+    if workers is not None and not workers["scheduler"]:
+        warnings.append("没有运行中的调度器：时限不会按时触发 (no RQ scheduler is running: "
+                        "start `hotline worker`)")
     db.session.rollback()
-    return jsonify(status="ok" if ready else "unavailable", checks=checks, warnings=warnings), (
-        200 if ready else 503
-    )
+    return jsonify(status="ok" if ready else "unavailable", checks=checks, workers=workers,
+                   warnings=warnings), 200 if ready else 503
+
+
+def _workers() -> dict:
+    """Worker health: how many, whether one holds the scheduler lock, and queue depths."""
+    from rq import Worker
+
+    from hotline.tasks import queue
+
+    q = queue()
+    redis = connection()
+    return {
+        "count": Worker.count(connection=redis),
+        "scheduler": bool(redis.exists(f"rq:scheduler-lock:{q.name}")),
+        "queued": q.count,
+        "scheduled": q.scheduled_job_registry.count,
+        "failed": q.failed_job_registry.count,
+    }
 
 
 def _warnings() -> list[str]:

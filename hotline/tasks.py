@@ -1,19 +1,31 @@
-"""Background jobs on RQ: declared here, enqueued through `enqueue`, taking ids only.
+"""Background jobs on RQ, declared in this one module; each takes ids, never objects.
 
-A job runs inside an app context and commits once at its end; every job must be
-idempotent because RQ may run it again after a crash or retry.
+Services ask for jobs with `after_commit`, so a job is enqueued only once the
+data it reads is committed (and never for a rolled-back transaction). If Redis
+is down at that moment nothing is lost: the database is the source of truth and
+the minute sweep re-finds due clocks and unsent messages.
+
+Every job runs in an app context, commits once at its end, and is idempotent:
+RQ may run it again after a crash, a retry or a duplicate enqueue.
 """
 
+import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from rq import Queue, Retry
+from sqlalchemy import event
 
+from hotline.extensions import db
 from hotline.redis import connection
 
 log = logging.getLogger(__name__)
+
+SWEEP_EVERY = timedelta(minutes=1)
+SEND_RETRY = Retry(max=4, interval=[10, 60, 300, 900])
+_PENDING = "hotline.after_commit"
 
 
 def queue(name: str = "default") -> Queue:
@@ -21,33 +33,61 @@ def queue(name: str = "default") -> Queue:
 
 
 def enqueue(func: Callable, *ids, at: datetime | None = None, job_id: str | None = None,
-            retry: Retry | None = None, queue_name: str = "default"):
-    """Enqueue `func(*ids)` now or at `at`; a `job_id` makes a re-enqueue replace, not duplicate."""
-    q = queue(queue_name)
-    options = {"job_id": job_id, "retry": retry}
+            retry: Retry | None = None):
+    """Enqueue `func(*ids)` now or at `at`; the same `job_id` replaces rather than duplicates."""
+    q = queue()
     if at is not None:
-        return q.enqueue_at(at, _run_in_app, func.__module__, func.__qualname__, *ids, **options)
-    return q.enqueue(_run_in_app, func.__module__, func.__qualname__, *ids, **options)
+        return q.enqueue_at(at, func, *ids, job_id=job_id, retry=retry)
+    return q.enqueue(func, *ids, job_id=job_id, retry=retry)
 
 
-def _run_in_app(module: str, name: str, *ids):
-    """Worker-side trampoline: resolve the job function and run it in an app context."""
-    import importlib
+def after_commit(func: Callable, *ids, at: datetime | None = None, job_id: str | None = None,
+                 retry: Retry | None = None) -> None:
+    """Enqueue once the current transaction commits (ids may be objects' ids known only then)."""
+    db.session.info.setdefault(_PENDING, []).append((func, ids, at, job_id, retry))
 
-    from hotline import create_app
-    from hotline.extensions import db
 
-    func = getattr(importlib.import_module(module), name)
-    # `hotline worker` pushes one app context for its lifetime; a bare `rq worker` has none.
-    app = current_app._get_current_object() if _has_app() else create_app()
-    with app.app_context():
+def init_app(app: Flask) -> None:
+    """Enqueue what services asked for once their transaction commits (registered once)."""
+    if not event.contains(db.session, "after_commit", _enqueue_pending):
+        event.listen(db.session, "after_commit", _enqueue_pending)
+        event.listen(db.session, "after_rollback", _forget_pending)
+
+
+def _enqueue_pending(session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    for func, ids, at, job_id, retry in pending:
+        ids = tuple(value() if callable(value) else value for value in ids)
+        job_id = job_id() if callable(job_id) else job_id
         try:
-            result = func(*ids)
-            db.session.commit()
-            return result
-        except Exception:
-            db.session.rollback()
-            raise
+            enqueue(func, *ids, at=at, job_id=job_id, retry=retry)
+        except Exception as exc:  # Redis down: the sweep recovers from the database
+            log.warning("could not enqueue %s%s (%s); the sweep will recover it",
+                        func.__name__, ids, exc)
+
+
+def _forget_pending(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def job(func: Callable) -> Callable:
+    """Run a job in an app context with its own session: commit at the end, roll back on error."""
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        app = current_app._get_current_object() if _has_app() else _worker_app()
+        with app.app_context():
+            try:
+                result = func(*args)
+                db.session.commit()
+                return result
+            except Exception:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return wrapper
 
 
 def _has_app() -> bool:
@@ -56,3 +96,65 @@ def _has_app() -> bool:
         return True
     except RuntimeError:
         return False
+
+
+@functools.cache
+def _worker_app() -> Flask:
+    """A bare `rq worker` (no `hotline worker`) builds the app once per process."""
+    from hotline import create_app
+
+    return create_app()
+
+
+# --- the jobs -------------------------------------------------------------------------
+
+@job
+def fire_timer(timer_id: int, level: str) -> bool:
+    """A clock reached its warning or due time."""
+    from hotline.clocks import firing
+
+    return firing.fire(timer_id, level)
+
+
+@job
+def sweep() -> dict:
+    """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
+    from hotline import outbox
+    from hotline.clocks import firing
+
+    result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck()}
+    schedule_next_sweep()
+    return result
+
+
+def schedule_next_sweep(now: datetime | None = None) -> None:
+    """One sweep per minute however many workers: the job id names the minute."""
+    from hotline.types import utcnow
+
+    now = now or utcnow()
+    minute = (now + SWEEP_EVERY).replace(second=0, microsecond=0)
+    enqueue(sweep, at=minute, job_id=f"sweep-{minute:%Y%m%d%H%M}")
+
+
+@job
+def deliver_message(message_id: int) -> str:
+    """Send one outbox message (SMS or voice call) through Twilio, at most once."""
+    from hotline import outbox
+
+    return outbox.deliver(message_id)
+
+
+@job
+def callback_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
+    """回访: text the caller the satisfaction survey, then check back after the spacing."""
+    from hotline import callbacks
+
+    return callbacks.send_survey(ticket_id, cycle, attempt)
+
+
+@job
+def callback_followup(ticket_id: int, cycle: int, attempt: int) -> bool:
+    """No answer to survey `attempt`: count it, and try again or close as unreachable."""
+    from hotline import callbacks
+
+    return callbacks.follow_up(ticket_id, cycle, attempt)

@@ -83,15 +83,18 @@ def test_shipped_limits_file_loads_with_the_design_defaults():
 
 
 @pytest.mark.parametrize("body, named", [
-    ('[warning]\nratio = 0.8\nbefore = "1wd"\n[ticket]\nreview = "1wd"\ncallback = "1wd"\n'
+    ('[warning]\nratio = 0.8\nbefore = "1wd"\n'
+     '[ticket]\nreview = "1wd"\ncallback = "1wd"\ncallback_spacing = "4h"\n'
      '[windows]\nreturn = "2wd"\nreopen = "10wd"\nextension_total = "10wd"\n'
      '[[rule]]\nmatch = {}\ndispatch = "2h"\nacknowledge = "1wd"\nrespond = "1wd"\nhandle = "ten"\n',
      "rule[0].handle"),
-    ('[warning]\nratio = 0.8\nbefore = "1wd"\n[ticket]\nreview = "1wd"\ncallback = "1wd"\n'
+    ('[warning]\nratio = 0.8\nbefore = "1wd"\n'
+     '[ticket]\nreview = "1wd"\ncallback = "1wd"\ncallback_spacing = "4h"\n'
      '[windows]\nreturn = "2wd"\nreopen = "10wd"\nextension_total = "10wd"\n'
      '[[rule]]\nmatch = {}\ndispatch = "2h"\nacknowledge = "1wd"\nhandle = "2wd"\n',
      "rule[0].respond"),
-    ('[warning]\nratio = 0.8\nbefore = "1wd"\n[ticket]\nreview = "1wd"\ncallback = "1wd"\n'
+    ('[warning]\nratio = 0.8\nbefore = "1wd"\n'
+     '[ticket]\nreview = "1wd"\ncallback = "1wd"\ncallback_spacing = "4h"\n'
      '[windows]\nreopen = "10wd"\nextension_total = "10wd"\n'
      '[[rule]]\nmatch = {}\ndispatch = "2h"\nacknowledge = "1wd"\nrespond = "1wd"\nhandle = "2wd"\n',
      "windows.return"),

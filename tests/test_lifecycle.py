@@ -358,7 +358,7 @@ def test_dissatisfied_callback_sends_the_ticket_back_to_the_unit(api):
     assert reworked["state"] == "in_progress"
     assert reworked["rework_count"] == 1
     assert reworked["callback"] == {"attempts": 0, "reached": True, "resolved": True,
-                                    "satisfied": False}
+                                    "satisfied": False, "rating": None}
     assert reworked["lead_unit"] == "gulou"
     handles = api.timers_of(reworked, "handle")
     assert [t["state"] for t in handles] == ["met", "running"]

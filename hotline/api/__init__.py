@@ -8,7 +8,7 @@ from hotline.extensions import api, db
 
 
 def register_api() -> None:
-    from hotline.api import auth, calendar, notices, tickets, units
+    from hotline.api import auth, calendar, notices, outbox, tickets, units
     from hotline.api.converters import IsoDateConverter
 
     current_app.url_map.converters["isodate"] = IsoDateConverter
@@ -17,7 +17,7 @@ def register_api() -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )
-    for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp):
+    for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp, outbox.blp):
         api.register_blueprint(blueprint)
 
 

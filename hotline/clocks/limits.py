@@ -24,6 +24,8 @@ class Rule:
     match: dict[str, frozenset[str]]
     around_the_clock: bool
     limits: dict[str, Duration]
+    # Who an overdue clock goes to beyond the unit and the supervisor (hard cases' tiers).
+    escalations: dict[str, str] = field(default_factory=dict)
 
     def fits(self, desk: str, category: str, priority: str) -> bool:
         values = {"desk": desk, "category": category, "priority": priority}
@@ -38,6 +40,7 @@ class TimeLimits:
     review: Duration
     callback: Duration
     callback_attempts: int
+    callback_spacing: Duration
     windows: dict[str, Duration] = field(default_factory=dict)
 
     def rule_for(self, desk: str, category: str, priority: str) -> Rule:
@@ -93,7 +96,11 @@ def _build(raw: dict, path: Path) -> TimeLimits:
         if clock not in ("calendar", "24x7"):
             raise TimeLimitsError(f"{path}: {where}.clock must be 'calendar' or '24x7'")
         limits = {kind: duration(entry, kind, where) for kind in TICKET_CLOCKS}
-        rules.append(Rule(entry.get("name", where), match, clock == "24x7", limits))
+        escalations = entry.get("escalation", {})
+        if not isinstance(escalations, dict) or not set(escalations) <= set(TICKET_CLOCKS):
+            raise TimeLimitsError(f"{path}: {where}.escalation keys must be among {TICKET_CLOCKS}")
+        rules.append(Rule(entry.get("name", where), match, clock == "24x7", limits,
+                          {str(k): str(v) for k, v in escalations.items()}))
     if not rules or rules[-1].match:
         raise TimeLimitsError(f"{path}: the last [[rule]] must have an empty match (the fallback)")
 
@@ -104,5 +111,6 @@ def _build(raw: dict, path: Path) -> TimeLimits:
         review=duration(ticket, "review", "ticket"),
         callback=duration(ticket, "callback", "ticket"),
         callback_attempts=attempts,
+        callback_spacing=duration(ticket, "callback_spacing", "ticket"),
         windows={key: duration(windows, key, "windows") for key in WINDOWS},
     )

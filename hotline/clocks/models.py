@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -17,6 +17,10 @@ class TimerKind(enum.StrEnum):
     HANDLE = "handle"
     REVIEW = "review"
     CALLBACK = "callback"
+    # Referral clocks (referrals package) run on the same machinery.
+    ACCEPT = "accept"
+    FIRST_CONTACT = "first_contact"
+    OUTCOME = "outcome"
 
 
 class TimerState(enum.StrEnum):
@@ -35,6 +39,7 @@ class Timer(db.Model):
     __table_args__ = (
         Index("ix_timers_ticket_kind", "ticket_id", "kind"),
         Index("ix_timers_state_due", "state", "due_at"),
+        Index("ix_timers_state_warn", "state", "warn_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,3 +79,16 @@ class CalendarYear(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     declared_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class TimerFiring(db.Model):
+    """One row per fired level of a timer and due time: the exactly-once guarantee."""
+
+    __tablename__ = "timer_firings"
+    __table_args__ = (UniqueConstraint("timer_id", "level", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timer_id: Mapped[int] = mapped_column(ForeignKey("timers.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

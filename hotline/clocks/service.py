@@ -80,7 +80,24 @@ def start_timer(ticket, kind: TimerKind, start: datetime | None = None) -> Timer
         original_due_at=due_at, state=TimerState.RUNNING,
     )
     ticket.timers.append(timer)
+    _schedule(timer)
     return timer
+
+
+def move_due(timer: Timer, due_at: datetime) -> None:
+    """A new due time (extension): warn again before it, and schedule its jobs."""
+    limits = time_limits()
+    timer.due_at = due_at
+    timer.warn_at = warn_time(limits, timer.started_at, due_at, around_the_clock=False)
+    if timer.state in (TimerState.WARNED, TimerState.OVERDUE) and timer.warn_at > utcnow():
+        timer.state = TimerState.RUNNING
+    _schedule(timer)
+
+
+def _schedule(timer: Timer) -> None:
+    from hotline.clocks import firing
+
+    firing.schedule(timer)
 
 
 def meet_timer(ticket, kind: TimerKind) -> None:

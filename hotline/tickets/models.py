@@ -110,6 +110,7 @@ class Ticket(db.Model):
     callback_reached: Mapped[bool | None] = mapped_column()
     callback_resolved: Mapped[bool | None] = mapped_column()
     callback_satisfied: Mapped[bool | None] = mapped_column()
+    callback_rating: Mapped[int | None] = mapped_column()  # 1 满意, 2 基本满意, 3 不满意
     rework_count: Mapped[int] = mapped_column(default=0)       # 重办 cycles
     return_count: Mapped[int] = mapped_column(default=0)       # 退单 requests approved
     pending_extension_days: Mapped[int | None] = mapped_column()

@@ -124,6 +124,8 @@ class ReplyIn(ma.Schema):
 
 class CallbackIn(ma.Schema):
     reached = fields.Boolean(required=True)
+    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 3),
+                            metadata={"description": "1 满意, 2 基本满意, 3 不满意"})
     resolved = fields.Boolean(load_default=None, allow_none=True)
     satisfied = fields.Boolean(load_default=None, allow_none=True)
     note = optional_text()
@@ -274,6 +276,7 @@ class TicketOut(ma.Schema):
 
     def dump_callback(self, ticket: Ticket) -> dict:
         return {"attempts": ticket.callback_attempts, "reached": ticket.callback_reached,
+                "rating": ticket.callback_rating,
                 "resolved": ticket.callback_resolved, "satisfied": ticket.callback_satisfied}
 
     def dump_extension(self, ticket: Ticket) -> dict | None:
@@ -297,6 +300,7 @@ class TicketDetailOut(TicketOut):
     """One ticket with what a single view needs beyond the list: 督办, 会商 and routing."""
 
     supervisions = fields.Method("dump_supervisions")
+    messages = fields.Method("dump_messages")
     consultations = fields.Method("dump_consultations")
     routing_suggestion = fields.Method("dump_routing")
 
@@ -310,6 +314,11 @@ class TicketDetailOut(TicketOut):
 
         return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "consult"))
 
+    def dump_messages(self, ticket: Ticket) -> list:
+        from hotline.outbox import messages_for_ticket
+
+        return MessageOut(many=True).dump(messages_for_ticket(ticket.id))
+
     def dump_routing(self, ticket: Ticket) -> dict | None:
         from hotline import routing
 
@@ -317,6 +326,21 @@ class TicketDetailOut(TicketOut):
             return None
         suggestion = routing.suggest(ticket)
         return RoutingOut().dump(suggestion) if suggestion else None
+
+
+class MessageOut(ma.Schema):
+    """An outbound SMS or call as the outbox holds it (`not_sent` says why)."""
+
+    id = fields.Integer()
+    channel = fields.Function(lambda m: m.channel.value)
+    to = fields.Function(lambda m: mask_phone(m.to_number))
+    purpose = fields.String()
+    body = fields.String()
+    status = fields.Function(lambda m: m.status.value)
+    status_detail = fields.String(allow_none=True)
+    ticket = fields.Integer(attribute="ticket_id", allow_none=True)
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
 
 
 class RoutingOut(ma.Schema):

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from transitions import Machine, MachineError
 
-from hotline import notices
+from hotline import callbacks, notices
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
-from hotline.clocks.models import TimerKind, TimerState
+from hotline.clocks.models import TimerKind
 from hotline.errors import Conflict, Invalid
 from hotline.tickets.models import Resolution, Ticket, TicketCoUnit
 from hotline.tickets.models import TicketState as S
@@ -140,10 +140,11 @@ class TicketWorkflow:
     # --- conditions (choose a branch) ---------------------------------------
 
     def actor_is_lead(self) -> bool:
-        return self.actor.unit_id is not None and self.actor.unit_id == self.ticket.lead_unit_id
+        unit_id = self.actor.unit_id if self.actor else None
+        return unit_id is not None and unit_id == self.ticket.lead_unit_id
 
     def actor_is_co_unit(self) -> bool:
-        return self.ticket.co_unit_link(self.actor.unit) is not None
+        return self.actor is not None and self.ticket.co_unit_link(self.actor.unit) is not None
 
     def caller_satisfied(self) -> bool:
         return bool(self.data["reached"] and self.data["satisfied"] and self.data["resolved"])
@@ -348,11 +349,7 @@ class TicketWorkflow:
     def extension_approved(self) -> None:
         days = self.ticket.pending_extension_days
         for timer in clocks.open_timers(self.ticket, TimerKind.HANDLE):
-            timer.due_at = clocks.deadline(timer.due_at, Duration(days, "wd"))
-            timer.warn_at = clocks.warn_time(
-                clocks.time_limits(), timer.started_at, timer.due_at, around_the_clock=False
-            )
-            timer.state = TimerState.RUNNING if timer.warn_at > self.now else timer.state
+            clocks.move_due(timer, clocks.deadline(timer.due_at, Duration(days, "wd")))
             self.record["handle_due_at"] = _iso(timer.due_at)
         self.record["days"] = days
         self.ticket.extended_days += days
@@ -378,12 +375,14 @@ class TicketWorkflow:
         self.ticket.callback_attempts = 0
         clocks.meet_timer(self.ticket, TimerKind.REVIEW)
         clocks.start_timer(self.ticket, TimerKind.CALLBACK, self.now)
+        callbacks.start(self.ticket)
 
     def sent_back(self) -> None:
         clocks.meet_timer(self.ticket, TimerKind.REVIEW)
         clocks.start_timer(self.ticket, TimerKind.HANDLE, self.now)
 
     def _store_callback(self) -> None:
+        self.ticket.callback_rating = self.data.get("rating")
         self.ticket.callback_reached = self.data["reached"]
         self.ticket.callback_resolved = self.data.get("resolved")
         self.ticket.callback_satisfied = self.data.get("satisfied")

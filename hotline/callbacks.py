@@ -1,0 +1,130 @@
+"""回访: after a reply is approved the caller gets an SMS survey; the answer closes the
+ticket or sends it back for 重办; silence counts as a failed attempt, and after the
+last attempt the ticket closes as unreachable (DESIGN §3-4).
+
+Seats record phone callbacks with the `record_callback` action; this module does
+the automated side: the survey, the caller's SMS answer, and the follow-ups.
+"""
+
+import re
+
+from sqlalchemy import select
+
+from hotline.clocks import service as clocks
+from hotline.extensions import db
+from hotline.outbox import Channel, queue_message
+from hotline.types import utcnow
+
+SURVEY = ("【12345】您反映的问题（工单号 {number}）已办理：{gist}。"
+          "请回复数字评价：1满意 2基本满意 3不满意；如问题仍未解决，请同时回复“未解决”。")
+GIST_LENGTH = 40
+RATINGS = {"1": 1, "2": 2, "3": 3, "基本满意": 2, "不满意": 3, "满意": 1}
+
+
+def start(ticket) -> None:
+    """A reply was approved: text the survey once the approval is committed."""
+    from hotline import tasks
+
+    cycle = ticket.rework_count
+    tasks.after_commit(tasks.callback_survey, ticket.id, cycle, 1,
+                       job_id=f"callback-{ticket.id}-{cycle}-1")
+
+
+def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
+    """Queue survey `attempt` and the follow-up that counts it as failed if unanswered."""
+    from hotline import tasks
+    from hotline.tickets.models import Ticket
+    from hotline.tickets.service import record_event
+
+    ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if not _waiting(ticket, cycle, attempt) or _surveyed(ticket, cycle, attempt):
+        return False
+    if ticket.caller_phone:
+        gist = (ticket.reply_result or "").strip().replace("\n", " ")
+        gist = gist if len(gist) <= GIST_LENGTH else gist[:GIST_LENGTH] + "…"
+        queue_message(f"callback-survey-{ticket.id}-{cycle}-{attempt}", Channel.SMS,
+                      ticket.caller_phone, SURVEY.format(number=ticket.number, gist=gist),
+                      purpose="callback_survey", ticket=ticket)
+    record_event(ticket, None, "callback_survey", ticket.state, ticket.state,
+                 {"cycle": cycle, "attempt": attempt, "sms": bool(ticket.caller_phone)})
+    spacing = clocks.time_limits().callback_spacing
+    tasks.after_commit(tasks.callback_followup, ticket.id, cycle, attempt,
+                       at=clocks.deadline(utcnow(), spacing),
+                       job_id=f"callback-followup-{ticket.id}-{cycle}-{attempt}")
+    return True
+
+
+def follow_up(ticket_id: int, cycle: int, attempt: int) -> bool:
+    """Survey `attempt` went unanswered: a failed attempt; then the next one, or closed."""
+    from hotline import tasks
+    from hotline.tickets.models import Ticket, TicketState
+    from hotline.tickets.service import perform_as_system
+
+    ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if not _waiting(ticket, cycle, attempt):
+        return False       # answered meanwhile, or a seat recorded the attempt: nothing to do
+    ticket = perform_as_system(ticket.id, "record_callback", {
+        "reached": False, "note": f"短信回访第 {attempt} 次无应答 (no answer to survey {attempt})"})
+    if ticket.state == TicketState.CALLBACK_PENDING:
+        tasks.after_commit(tasks.callback_survey, ticket.id, cycle, attempt + 1,
+                           job_id=f"callback-{ticket.id}-{cycle}-{attempt + 1}")
+    return True
+
+
+def parse_answer(text: str) -> tuple[int, bool] | None:
+    """(rating, resolved) from a survey answer like "1", "2 已解决", "3未解决", "不满意"."""
+    cleaned = re.sub(r"\s+", "", text or "")
+    rating = None
+    match = re.search(r"[123]", cleaned)
+    if match:
+        rating = RATINGS[match.group(0)]
+    else:
+        for word in ("基本满意", "不满意", "满意"):
+            if word in cleaned:
+                rating = RATINGS[word]
+                break
+    if rating is None:
+        return None
+    resolved = "未解决" not in cleaned and "没解决" not in cleaned and rating != 3
+    return rating, resolved
+
+
+def open_survey_for(phone: str):
+    """The caller's ticket waiting for a survey answer (newest), if any."""
+    from hotline.tickets.models import Ticket, TicketState
+
+    stmt = (select(Ticket)
+            .where(Ticket.caller_phone == phone, Ticket.state == TicketState.CALLBACK_PENDING)
+            .order_by(Ticket.id.desc()).limit(1))
+    return db.session.scalar(stmt)
+
+
+def record_answer(phone: str, text: str):
+    """A caller answered the survey by SMS: record it; None when it is not a survey answer."""
+    from hotline.tickets.service import perform_as_system
+
+    ticket = open_survey_for(phone)
+    parsed = parse_answer(text)
+    if ticket is None or parsed is None:
+        return None
+    rating, resolved = parsed
+    return perform_as_system(ticket.id, "record_callback", {
+        "reached": True, "rating": rating, "satisfied": rating in (1, 2), "resolved": resolved,
+        "note": f"短信回复：{text.strip()[:200]}",
+    })
+
+
+def _surveyed(ticket, cycle: int, attempt: int) -> bool:
+    """Survey `attempt` of `cycle` went out already (a duplicate or retried job)."""
+    from hotline.tickets.models import Event
+
+    sent = db.session.scalars(select(Event.data).where(
+        Event.ticket_id == ticket.id, Event.action == "callback_survey"))
+    return any(data.get("cycle") == cycle and data.get("attempt") == attempt for data in sent)
+
+
+def _waiting(ticket, cycle: int, attempt: int) -> bool:
+    from hotline.tickets.models import TicketState
+
+    return (ticket is not None and ticket.state == TicketState.CALLBACK_PENDING
+            and ticket.rework_count == cycle and ticket.callback_attempts == attempt - 1)

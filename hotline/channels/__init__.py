@@ -1,0 +1,1 @@
+"""Channels: Twilio voice and SMS, in and out."""

@@ -1,0 +1,54 @@
+"""Sending through the `twilio` SDK: SMS and voice calls from outbox rows.
+
+`TWILIO_API_BASE_URL` (tests, or a regional edge) points the SDK's HTTP client
+at another host; the SDK builds and signs requests exactly as in production.
+"""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import current_app
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+
+class PermanentFailure(Exception):
+    """Twilio refused the message (bad number, blocked...): retrying will not help."""
+
+
+class _RedirectingHttpClient(TwilioHttpClient):
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self._base = urlsplit(base_url)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+def client() -> Client:
+    config = current_app.config
+    base = config.get("TWILIO_API_BASE_URL")
+    http = _RedirectingHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
+    return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http)
+
+
+def send_via_twilio(message) -> str:
+    """Send one outbox message; returns Twilio's Sid."""
+    config = current_app.config
+    status_callback = None
+    if config.get("PUBLIC_BASE_URL"):
+        status_callback = config["PUBLIC_BASE_URL"].rstrip("/") + "/twilio/status"
+    try:
+        if message.channel.value == "voice":
+            call = client().calls.create(to=message.to_number, from_=config["TWILIO_FROM_NUMBER"],
+                                         twiml=message.body, status_callback=status_callback)
+            return call.sid
+        sms = client().messages.create(to=message.to_number, from_=config["TWILIO_FROM_NUMBER"],
+                                       body=message.body, status_callback=status_callback)
+        return sms.sid
+    except TwilioRestException as exc:
+        if 400 <= exc.status < 500 and exc.status != 429:
+            raise PermanentFailure(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
+        raise

@@ -1,0 +1,166 @@
+"""Clocks fire: a warning, then overdue, exactly once each; met clocks stay quiet.
+
+Time is frozen or moved with time-machine; firing goes through the same code the
+RQ jobs and the minute sweep run, on the real database and Redis.
+"""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import time_machine
+
+from hotline import tasks
+from hotline.clocks import firing
+from hotline.extensions import db
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=SH)    # a Monday
+
+
+def at(delta: timedelta):
+    return time_machine.travel(T0 + delta, tick=False)
+
+
+def sweep(app) -> dict:
+    with app.app_context():
+        result = firing.sweep()
+        db.session.commit()
+        return result
+
+
+def clock_events(api, tid: int) -> list[tuple[str, str]]:
+    return [(e["action"], e["data"]["timer"]) for e in api.events(tid)
+            if e["action"].startswith("timer_")]
+
+
+def timer_state(api, tid: int, kind: str) -> str:
+    return [t["state"] for t in api.ticket(tid)["timers"] if t["kind"] == kind][-1]
+
+
+def test_warning_then_overdue_once_each(app, api):
+    with at(timedelta(0)):
+        tid = api.dispatched(unit="gulou", desk="children", category="psych_support")["id"]
+    # children: acknowledge within 2h, warned at 80% (1h36m).
+    with at(timedelta(minutes=90)):
+        assert sweep(app) == {"warning": 0, "overdue": 0}
+    with at(timedelta(minutes=97)):
+        assert sweep(app)["warning"] == 1
+        assert sweep(app) == {"warning": 0, "overdue": 0}
+        assert clock_events(api, tid) == [("timer_warning", "acknowledge")]
+        assert timer_state(api, tid, "acknowledge") == "warned"
+    with at(timedelta(hours=2, minutes=1)):
+        assert sweep(app)["overdue"] == 1
+        assert sweep(app) == {"warning": 0, "overdue": 0}
+        assert clock_events(api, tid) == [("timer_warning", "acknowledge"),
+                                          ("timer_overdue", "acknowledge")]
+        overdue = [e for e in api.events(tid) if e["action"] == "timer_overdue"][0]
+        assert overdue["actor"] is None and overdue["from_state"] == overdue["to_state"] == "dispatched"
+        # The unit gets a 督办 notice; the supervisor's board lists it.
+        unit_inbox = api.get("/api/v1/notices", "handler-gulou").json
+        assert [(n["kind"], n["ticket"]) for n in unit_inbox] == [("overdue", tid)]
+        board = api.get("/api/v1/notices", "supervisor1").json
+        assert [(n["kind"], n["ticket"]) for n in board] == [("overdue", tid)]
+        # The overdue list shows it.
+        assert tid in [t["id"] for t in api.get("/api/v1/tickets?overdue=true", "supervisor1").json]
+
+
+def test_a_met_clock_never_fires(app, api):
+    with at(timedelta(0)):
+        tid = api.dispatched(unit="gulou", desk="children", category="psych_support")["id"]
+    with at(timedelta(minutes=30)):
+        api.act(tid, "acknowledge", "handler-gulou")
+    with at(timedelta(hours=3)):
+        sweep(app)
+    assert ("timer_overdue", "acknowledge") not in clock_events(api, tid)
+    assert ("timer_warning", "acknowledge") not in clock_events(api, tid)
+    assert timer_state(api, tid, "acknowledge") == "met"
+
+
+def test_the_job_and_the_sweep_and_a_retry_fire_once(app, api):
+    with at(timedelta(0)):
+        ticket = api.dispatched(unit="gulou", desk="children", category="psych_support")
+    with app.app_context():
+        from hotline.clocks.models import Timer
+
+        timer_id = db.session.query(Timer.id).filter_by(ticket_id=ticket["id"], kind="acknowledge").scalar()
+    with at(timedelta(hours=3)):
+        with app.app_context():
+            assert tasks.fire_timer(timer_id, "overdue") is True
+            assert tasks.fire_timer(timer_id, "overdue") is False     # a retried job
+        sweep(app)                                                      # and the sweep
+        with app.app_context():
+            assert tasks.fire_timer(timer_id, "warning") is False      # overdue already
+    assert clock_events(api, ticket["id"]).count(("timer_overdue", "acknowledge")) == 1
+
+
+def test_a_job_that_runs_early_does_nothing(app, api):
+    with at(timedelta(0)):
+        ticket = api.dispatched(unit="gulou")
+    with app.app_context():
+        from hotline.clocks.models import Timer
+
+        timer_id = db.session.query(Timer.id).filter_by(ticket_id=ticket["id"], kind="handle").scalar()
+        with at(timedelta(hours=1)):
+            assert tasks.fire_timer(timer_id, "overdue") is False
+    assert clock_events(api, ticket["id"]) == []
+
+
+def test_crisis_warning_alerts_the_supervisor_at_once(app, api):
+    with at(timedelta(0)):
+        tid = api.dispatched(unit="gulou", desk="children", category="psych_support",
+                             priority="crisis")["id"]
+    with at(timedelta(minutes=25)):        # 80% of the 30-minute acknowledge clock
+        sweep(app)
+    board = api.get("/api/v1/notices", "supervisor1").json
+    assert ("crisis_warning", tid) in [(n["kind"], n["ticket"]) for n in board]
+
+
+def test_hard_case_tiers_escalate_by_name(app, api):
+    with at(timedelta(0)):
+        created = api.create(as_user="seat3", desk="hard_case", category="help")
+        api.act(created["id"], "submit", "seat3")
+    with at(timedelta(minutes=11)):          # dispatch within 10 minutes: window chief on site
+        sweep(app)
+    board = api.get("/api/v1/notices", "supervisor1").json
+    assert any("窗口负责人" in n["message"] for n in board if n["ticket"] == created["id"])
+    dispatchers = api.get("/api/v1/notices", "dispatcher1").json
+    assert [(n["kind"], n["ticket"]) for n in dispatchers] == [("overdue", created["id"])]
+
+
+def test_an_extension_moves_the_overdue_to_the_new_due(app, api):
+    with at(timedelta(0)):
+        tid = api.in_progress(unit="gulou", desk="children", category="psych_support")["id"]
+        api.act(tid, "request_extension", "handler-gulou", {"days": 3, "reason": "需要家访"})
+        api.act(tid, "approve_extension", "dispatcher1", {"note": "同意"})
+    # children handle = 5wd -> Mon 30 Nov; +3wd -> Thu 3 Dec 10:00.
+    with at(timedelta(days=7, hours=1)):
+        sweep(app)
+        api.forget_tokens()                  # tokens last 12 hours
+        assert ("timer_overdue", "handle") not in clock_events(api, tid)
+    with at(timedelta(days=10, minutes=1)):
+        sweep(app)
+        api.forget_tokens()
+        assert clock_events(api, tid).count(("timer_overdue", "handle")) == 1
+
+
+def test_timer_jobs_are_scheduled_in_redis_at_warn_and_due(app, api):
+    from rq import Queue
+
+    from hotline.redis import connection
+
+    with at(timedelta(0)):
+        ticket = api.dispatched(unit="gulou", desk="children", category="psych_support")
+    with app.app_context():
+        registry = Queue("default", connection=connection()).scheduled_job_registry
+        job_ids = registry.get_job_ids()
+        from hotline.clocks.models import Timer
+
+        timers = db.session.query(Timer).filter_by(ticket_id=ticket["id"]).all()
+        for timer in timers:
+            if timer.is_open:
+                assert any(j.startswith(f"timer-{timer.id}-warning-") for j in job_ids)
+                assert any(j.startswith(f"timer-{timer.id}-overdue-") for j in job_ids)
+        acknowledge = next(t for t in timers if t.kind == "acknowledge")
+        job_id = next(j for j in job_ids if j.startswith(f"timer-{acknowledge.id}-overdue-"))
+        scheduled_for = registry.get_scheduled_time(job_id)
+        assert abs((scheduled_for - acknowledge.due_at).total_seconds()) < 1
