@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from hotline import redis, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
+    from hotline.crisis import load_crisis_words
     from hotline.errors import register_error_handlers
     from hotline.extensions import api, db, migrate
     from hotline.health import bp as health_bp
@@ -33,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.extensions["hotline.time_limits"] = load_time_limits(app.config["HOTLINE_TIME_LIMITS"])
     app.extensions["hotline.routes"] = load_routes(app.config["HOTLINE_ROUTING"])
+    app.extensions["hotline.crisis_words"] = load_crisis_words(app.config["HOTLINE_CRISIS_KEYWORDS"])
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -10,12 +10,12 @@ from flask import current_app
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import routing
+from hotline import crisis, notices, routing
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
-from hotline.tickets.models import Event, Ticket, TicketState
+from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import utcnow
@@ -46,7 +46,17 @@ def create_ticket(actor: User, data: dict) -> Ticket:
     desk = data["desk"]
     if actor.role == Role.SEAT and desk.value not in (actor.desks or []):
         raise Forbidden(f"您不在 {desk.value} 专席 (you do not work on the {desk.value} desk)")
+    return _open(actor, data)
+
+
+def intake_from_channel(data: dict) -> Ticket:
+    """A ticket a channel opens by itself (an SMS): the same rules, no seat behind it."""
+    return _open(None, data)
+
+
+def _open(actor: User | None, data: dict) -> Ticket:
     _check_length(data["content"], "content")
+    desk = data["desk"]
     caller, location = data.get("caller") or {}, data.get("location") or {}
     location_unit = _unit_or_invalid(location.get("unit"), "location.unit")
     now = utcnow()
@@ -63,8 +73,29 @@ def create_ticket(actor: User, data: dict) -> Ticket:
     record_event(ticket, actor, CREATE, None, ticket.state,
                  {"desk": desk.value, "channel": ticket.channel.value,
                   "priority": ticket.priority.value}, at=now)
+    signal = crisis.detect(f"{ticket.subject}\n{ticket.content}")
+    if signal or ticket.priority == Priority.CRISIS:
+        enter_crisis_path(ticket, actor, signal, judged=ticket.priority == Priority.CRISIS)
     db.session.flush()
     return ticket
+
+
+def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
+                      *, judged: bool = False) -> None:
+    """Crisis words or the seat's judgement: priority crisis and the supervisor alerted now.
+
+    The seat is offered the 110 transfer and a crisis-intervention partner (on the ticket's
+    `crisis` field). Clocks already running keep their due; new ones use crisis limits.
+    """
+    already = ticket.priority == Priority.CRISIS and ticket.event_seq > 1
+    ticket.priority = Priority.CRISIS
+    record_event(ticket, actor, "crisis_flagged", ticket.state, ticket.state, {
+        "kinds": signal.kinds, "words": signal.words,
+        "by": "seat" if judged and not signal else "keywords",
+    })
+    if not already:
+        notices.notify_role(Role.SUPERVISOR, ticket, "crisis",
+                            f"危机工单 {ticket.number}：{'、'.join(signal.words) or '坐席判断'}，请立即关注")
 
 
 def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
