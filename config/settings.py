@@ -31,6 +31,11 @@ class Default:
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
+    # Console: login attempts per username and address before a pause, and the pause.
+    CONSOLE_LOGIN_MAX_FAILURES = 5
+    CONSOLE_LOGIN_WINDOW_SECONDS = 300
+    CONSOLE_SESSION_HOURS = 12
+    CONSOLE_PER_PAGE = 20
     # Where the twilio SDK sends its API calls (tests point it at a loopback server).
     TWILIO_API_BASE_URL: str | None = None
 

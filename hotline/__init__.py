@@ -86,3 +86,4 @@ def _import_models() -> None:
     from hotline import auth, notices, outbox, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
+    from referrals import models as referral_models  # noqa: F401

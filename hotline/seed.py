@@ -4,10 +4,12 @@ import tomllib
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.units import Unit, UnitKind, get_by_code, path_for
 from hotline.users import Role, User, get_by_username
+from referrals.models import Partner, PartnerKind
 
 DEMO_PASSWORD = "demo"
 
@@ -31,12 +33,12 @@ def seed_demo() -> dict:
         return row
 
     def user(username: str, role: Role, display_name: str, unit_row: Unit | None = None,
-             desks: list[str] | None = None) -> None:
+             desks: list[str] | None = None, partner: Partner | None = None) -> None:
         nonlocal password_hash
         if get_by_username(username) is not None:
             return
         row = User(username=username, role=role, display_name=display_name, unit=unit_row,
-                   desks=desks or [])
+                   desks=desks or [], partner_id=partner.id if partner else None)
         if not password_hash:
             row.set_password(DEMO_PASSWORD)
             password_hash = row.password_hash
@@ -62,6 +64,18 @@ def seed_demo() -> dict:
              entry.get("desks"))
     for row in handled:
         user(f"handler-{row.code}", Role.HANDLER, f"{row.name}承办人", row)
+    created["partners"] = 0
+    for entry in org.get("partner", []):
+        partner = db.session.scalar(select(Partner).where(Partner.code == entry["code"]))
+        if partner is None:
+            partner = Partner(code=entry["code"], name=entry["name"], kind=PartnerKind(entry["kind"]),
+                              services=entry["services"], area=entry.get("area", []),
+                              hours=entry.get("hours", ""),
+                              capacity_per_week=entry.get("capacity_per_week", 10))
+            db.session.add(partner)
+            db.session.flush()
+            created["partners"] += 1
+        user(f"partner-{partner.code}", Role.PARTNER, partner.name, partner=partner)
     db.session.flush()
     return created
 
@@ -74,7 +88,8 @@ def demo_logins() -> list[str]:
             "dispatcher1  派单员 (dispatcher)",
             "supervisor1  值班长 (supervisor)",
             "admin        系统管理员",
-            "handler-<unit code>  承办人 of each unit, e.g. handler-gulou, handler-gulou-edu, handler-edu"]
+            "handler-<unit code>  承办人 of each unit, e.g. handler-gulou, handler-gulou-edu, handler-edu",
+            "partner-<code>       合作机构, e.g. partner-xz-xinli (心理援助), partner-12348 (法律援助)"]
 
 
 def describe(summary: dict) -> str:

@@ -33,6 +33,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # The partner organisation a partner user works for (referrals).
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     # Desks a seat works on (general, children, hard_case); empty for other roles.
     desks: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
@@ -41,6 +43,7 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -26,7 +26,8 @@ from hotline.extensions import db  # noqa: E402
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
-    "timer_firings", "timers", "ticket_scopes",
+    "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
+    "ticket_scopes",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
 ]
 

@@ -10,6 +10,7 @@ from hotline.extensions import api, db
 def register_api() -> None:
     from hotline.api import auth, calendar, notices, outbox, tickets, units
     from hotline.api.converters import IsoDateConverter
+    from referrals import api as referrals_api
 
     current_app.url_map.converters["isodate"] = IsoDateConverter
     api.register_converter(IsoDateConverter, lambda _converter: {"type": "string", "format": "date"})
@@ -19,6 +20,7 @@ def register_api() -> None:
     )
     for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp, outbox.blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(referrals_api.blp)
 
 
 def committed(view):

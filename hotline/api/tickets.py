@@ -36,6 +36,7 @@ def create_ticket(body):
 @blp.arguments(TicketListArgs, location="query")
 @blp.response(200, TicketOut(many=True))
 @blp.doc(security=SECURITY)
+@committed
 def list_tickets(args):
     """Tickets the caller may see, newest first; paging in the X-Pagination header."""
     page = service.list_tickets(current_user(), args)
@@ -48,6 +49,7 @@ def list_tickets(args):
 @blp.route("/<int:ticket_id>", methods=["GET"])
 @blp.response(200, TicketDetailOut)
 @blp.doc(security=SECURITY)
+@committed
 def get_ticket(ticket_id):
     """One ticket (404 when the caller may not see it)."""
     return service.get_ticket(current_user(), ticket_id)
@@ -68,6 +70,7 @@ def routing_suggestion(ticket_id):
 @blp.route("/<int:ticket_id>/events", methods=["GET"])
 @blp.response(200, EventOut(many=True))
 @blp.doc(security=SECURITY)
+@committed
 def ticket_events(ticket_id):
     """The audit timeline, oldest first."""
     return service.ticket_events(current_user(), ticket_id)

@@ -125,7 +125,13 @@ def _consequences(ticket, timer: Timer, level: str, now: datetime) -> None:
     record_event(ticket, None, f"timer_{level}", ticket.state, ticket.state, {
         "timer": timer.kind.value, "due_at": timer.due_at.isoformat(),
         "late_seconds": round(max(lateness, 0), 1),
+        **({"referral": timer.referral_id} if timer.referral_id else {}),
     }, at=now)
+    if timer.referral_id is not None:
+        from referrals.service import clock_fired
+
+        clock_fired(ticket, timer, level)
+        return
     step = KIND_NAMES.get(timer.kind, timer.kind.value)
     rule = clocks.time_limits().rule_for(str(ticket.desk), str(ticket.category), str(ticket.priority))
     escalation = rule.escalations.get(timer.kind.value)

@@ -10,6 +10,7 @@ from pathlib import Path
 from hotline.clocks.durations import Duration, parse_duration
 
 TICKET_CLOCKS = ("dispatch", "acknowledge", "respond", "handle")
+REFERRAL_CLOCKS = ("accept", "first_contact", "outcome")
 MATCH_KEYS = ("desk", "category", "priority")
 WINDOWS = ("return", "reopen", "extension_total")
 
@@ -42,6 +43,9 @@ class TimeLimits:
     callback_attempts: int
     callback_spacing: Duration
     windows: dict[str, Duration] = field(default_factory=dict)
+    # urgency ("normal", "crisis") -> referral clock -> limit
+    referral: dict[str, dict[str, Duration]] = field(default_factory=dict)
+    mandatory_report: Duration | None = None
 
     def rule_for(self, desk: str, category: str, priority: str) -> Rule:
         for rule in self.rules:
@@ -113,4 +117,13 @@ def _build(raw: dict, path: Path) -> TimeLimits:
         callback_attempts=attempts,
         callback_spacing=duration(ticket, "callback_spacing", "ticket"),
         windows={key: duration(windows, key, "windows") for key in WINDOWS},
+        referral=_referral_limits(raw.get("referral", {}), duration),
+        mandatory_report=duration(raw.get("mandatory_report", {}), "due", "mandatory_report"),
     )
+
+
+def _referral_limits(section: dict, duration) -> dict[str, dict[str, Duration]]:
+    normal = {kind: duration(section, kind, "referral") for kind in REFERRAL_CLOCKS}
+    crisis_section = section.get("crisis", {})
+    crisis = {kind: duration(crisis_section, kind, "referral.crisis") for kind in REFERRAL_CLOCKS}
+    return {"normal": normal, "crisis": crisis}

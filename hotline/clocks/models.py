@@ -44,6 +44,8 @@ class Timer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    # Set for a referral's clocks (accept, first contact, outcome); they live on its ticket.
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"), index=True)
     kind: Mapped[TimerKind] = mapped_column(enum_column(TimerKind))
     state: Mapped[TimerState] = mapped_column(enum_column(TimerState), default=TimerState.RUNNING)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -84,6 +84,31 @@ def start_timer(ticket, kind: TimerKind, start: datetime | None = None) -> Timer
     return timer
 
 
+def start_referral_timer(ticket, referral, kind: TimerKind, start: datetime | None = None) -> Timer:
+    """A referral's clock (accept, first contact, outcome): on its ticket, fired the same way."""
+    start = start or utcnow()
+    limits = time_limits()
+    crisis = referral.urgency.value == "crisis"
+    duration = limits.referral["crisis" if crisis else "normal"][kind.value]
+    due_at = add_duration(start, duration, work_calendar(), around_the_clock=crisis)
+    timer = Timer(kind=kind, referral_id=referral.id, started_at=start, due_at=due_at,
+                  original_due_at=due_at, warn_at=warn_time(limits, start, due_at, crisis),
+                  state=TimerState.RUNNING)
+    ticket.timers.append(timer)
+    _schedule(timer)
+    return timer
+
+
+def stop_referral_timers(ticket, referral, kind: TimerKind | None = None, *,
+                         state: TimerState = TimerState.MET) -> None:
+    """Meet (or cancel) a referral's open clocks, all of them or one kind."""
+    now = utcnow()
+    for timer in ticket.timers:
+        if (timer.referral_id == referral.id and timer.state in OPEN_TIMER_STATES
+                and (kind is None or timer.kind == kind)):
+            timer.state, timer.stopped_at = state, now
+
+
 def move_due(timer: Timer, due_at: datetime) -> None:
     """A new due time (extension): warn again before it, and schedule its jobs."""
     limits = time_limits()
@@ -118,5 +143,6 @@ def cancel_timers(ticket, *kinds: TimerKind) -> None:
 def open_timers(ticket, kind: TimerKind | None = None) -> list[Timer]:
     return [
         timer for timer in ticket.timers
-        if timer.state in OPEN_TIMER_STATES and (kind is None or timer.kind == kind)
+        if timer.referral_id is None and timer.state in OPEN_TIMER_STATES
+        and (kind is None or timer.kind == kind)
     ]

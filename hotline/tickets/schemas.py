@@ -108,6 +108,41 @@ class ConsultIn(ma.Schema):
                         load_default=list, validate=validate.Length(max=20))
 
 
+class ConsentIn(ma.Schema):
+    """Guardian consent for a child under 14, or the emergency override."""
+
+    by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                       metadata={"description": "who consented, e.g. 母亲 王某"})
+    how = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
+                        metadata={"description": "phone, in_person, sms..."})
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
+    covers_contact = fields.Boolean(load_default=False,
+                                    metadata={"description": "the partner may see the phone number"})
+    override_reason = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(max=2000))
+
+
+class ReferIn(ma.Schema):
+    partner = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    service = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(["normal", "crisis"]))
+    consent = fields.Nested(ConsentIn, load_default=dict)
+    need = optional_text()
+    child_alias = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
+    contact_route = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    note = optional_text()
+
+
+class FlagCrisisIn(ma.Schema):
+    reason = required_text()
+
+
+class MandatoryReportIn(ma.Schema):
+    suspected = fields.String(required=True, validate=validate.OneOf(
+        ["abuse", "sexual_abuse", "neglect", "violence", "trafficking", "other"]))
+    what = required_text()
+
+
 class OpinionIn(ma.Schema):
     opinion = required_text()
 
@@ -164,6 +199,9 @@ ACTION_BODIES: dict[str, type[ma.Schema]] = {
     "reopen": ReasonIn,
     "supervise": RequiredNoteIn,
     "consult": ConsultIn,
+    "refer": ReferIn,
+    "flag_crisis": FlagCrisisIn,
+    "mandatory_report": MandatoryReportIn,
     "add_note": RequiredNoteIn,
 }
 
@@ -237,7 +275,7 @@ class TicketOut(ma.Schema):
     extended_days = fields.Integer()
     dispatch_note = fields.String(allow_none=True)
     supervise_count = fields.Integer()
-    timers = fields.List(fields.Nested(TimerOut))
+    timers = fields.Method("dump_timers")
     referrals = fields.Method("dump_referrals")
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -284,8 +322,16 @@ class TicketOut(ma.Schema):
             return None
         return {"days": ticket.pending_extension_days, "reason": ticket.pending_extension_reason}
 
+    def dump_timers(self, ticket: Ticket) -> list:
+        """The ticket's own clocks; a referral's clocks show on the referral."""
+        return TimerOut(many=True).dump([t for t in ticket.timers if t.referral_id is None])
+
     def dump_referrals(self, ticket: Ticket) -> list:
-        return []
+        from referrals.service import referrals_of
+
+        return [{"id": r.id, "partner": r.partner.code, "service": r.service,
+                 "urgency": r.urgency.value, "state": r.state.value}
+                for r in referrals_of(ticket)]
 
 
 class TimelineEntryOut(ma.Schema):
@@ -301,6 +347,7 @@ class TicketDetailOut(TicketOut):
 
     supervisions = fields.Method("dump_supervisions")
     messages = fields.Method("dump_messages")
+    crisis = fields.Method("dump_crisis")
     consultations = fields.Method("dump_consultations")
     routing_suggestion = fields.Method("dump_routing")
 
@@ -313,6 +360,16 @@ class TicketDetailOut(TicketOut):
         from hotline.tickets.service import timeline_entries
 
         return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "consult"))
+
+    def dump_crisis(self, ticket: Ticket) -> dict | None:
+        """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
+        if ticket.priority != Priority.CRISIS:
+            return None
+        from referrals.service import suitable_partners
+
+        partners = suitable_partners("crisis_intervention", ticket.location_unit)
+        return {"transfer_to": "110",
+                "partners": [{"code": p.code, "name": p.name} for p in partners[:3]]}
 
     def dump_messages(self, ticket: Ticket) -> list:
         from hotline.outbox import messages_for_ticket

@@ -15,7 +15,7 @@ from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
-from hotline.tickets.models import Event, Priority, Ticket, TicketState
+from hotline.tickets.models import Desk, Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import utcnow
@@ -96,6 +96,10 @@ def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
     if not already:
         notices.notify_role(Role.SUPERVISOR, ticket, "crisis",
                             f"危机工单 {ticket.number}：{'、'.join(signal.words) or '坐席判断'}，请立即关注")
+    if signal.suggests_abuse and ticket.caller_is_minor:
+        from referrals.service import open_mandatory_report
+
+        open_mandatory_report(ticket, actor, "abuse", f"疑似侵害未成年人：{'、'.join(signal.words)}")
 
 
 def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
@@ -136,7 +140,18 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
 
 
 def get_ticket(actor: User, ticket_id: int) -> Ticket:
-    return access.get_visible_ticket(actor, ticket_id)
+    ticket = access.get_visible_ticket(actor, ticket_id)
+    _audit_children(actor, [ticket], "ticket")
+    return ticket
+
+
+def _audit_children(actor: User, tickets: list[Ticket], view: str) -> None:
+    """Every read of a children's-desk ticket is logged (who, when, which view)."""
+    from referrals.service import audit_read
+
+    for ticket in tickets:
+        if ticket.desk == Desk.CHILDREN:
+            audit_read(actor, "ticket", ticket.id, view)
 
 
 def routing_suggestion(actor: User, ticket_id: int) -> routing.Suggestion | None:
@@ -152,6 +167,7 @@ def timeline_entries(ticket: Ticket, *actions: str) -> list[Event]:
 
 def ticket_events(actor: User, ticket_id: int) -> list[Event]:
     ticket = access.get_visible_ticket(actor, ticket_id)
+    _audit_children(actor, [ticket], "events")
     stmt = select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq)
     return list(db.session.scalars(stmt))
 
@@ -193,6 +209,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
         joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
     )
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    _audit_children(actor, items, "list")
     return Page(items, total, page, per_page)
 
 

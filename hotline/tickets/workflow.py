@@ -83,7 +83,10 @@ TRANSITIONS = [
     {"trigger": "supervise", "source": NOT_TERMINAL, "dest": None, "after": "supervised"},
     {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
      "after": "consulted"},
-    {"trigger": "add_note", "source": list(S), "dest": None},
+    {"trigger": "add_note", "source": list(S), "dest": None, "after": "noted"},
+    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "after": "referred"},
+    {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "after": "crisis_flagged"},
+    {"trigger": "mandatory_report", "source": list(S), "dest": None, "after": "reported"},
 ]
 
 MACHINE = {
@@ -225,6 +228,14 @@ class TicketWorkflow:
             raise Conflict("没有待审批的延期申请 (no pending extension request)")
 
     def check_opinions_in(self) -> None:
+        from referrals.service import unanswered_crisis
+
+        waiting = unanswered_crisis(self.ticket)
+        if waiting:
+            raise Conflict(
+                f"危机转介尚未获 {'、'.join(r.partner.name for r in waiting)} 接收，暂不能回复 "
+                "(a crisis referral is still unanswered)"
+            )
         missing = [link.unit for link in self.ticket.co_unit_links if link.opinion_at is None]
         if missing:
             names = "、".join(unit.name for unit in missing)
@@ -294,6 +305,35 @@ class TicketWorkflow:
             notices.notify_unit(unit, self.ticket, "supervise",
                                 f"督办：工单 {self.ticket.number}：{self.data['note']}", self.actor)
         self.record["notified"] = [unit.code for unit in units]
+
+    def noted(self) -> None:
+        """A note that speaks of a crisis puts the ticket on the crisis path."""
+        from hotline import crisis
+        from hotline.tickets.models import Priority
+        from hotline.tickets.service import enter_crisis_path
+
+        signal = crisis.detect(self.data["note"])
+        if signal and self.ticket.priority != Priority.CRISIS:
+            enter_crisis_path(self.ticket, self.actor, signal)
+            self.record["crisis_words"] = signal.words
+
+    def referred(self) -> None:
+        from referrals.service import open_referral
+
+        self.record["referral"] = open_referral(self.ticket, self.actor, self.data).id
+
+    def crisis_flagged(self) -> None:
+        """The seat's judgement: a crisis although no crisis word was said."""
+        from hotline.crisis import Signal
+        from hotline.tickets.service import enter_crisis_path
+
+        enter_crisis_path(self.ticket, self.actor, Signal(), judged=True)
+
+    def reported(self) -> None:
+        from referrals.service import open_mandatory_report
+
+        report = open_mandatory_report(self.ticket, self.actor, self.data["suspected"], self.data["what"])
+        self.record["report"] = report.id
 
     def consulted(self) -> None:
         """会商记录: who took part, attached to the ticket's timeline."""

@@ -1,0 +1,170 @@
+"""Referral endpoints: /api/v1/referrals, /api/v1/partners, /api/v1/mandatory-reports and
+partner KPIs. A partner sees only its own referrals (404 otherwise)."""
+
+from datetime import UTC, datetime, time
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from hotline.api import committed
+from hotline.auth import current_user
+from hotline.clocks.calendar import SHANGHAI
+from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.extensions import db
+from hotline.users import Role
+from referrals import service
+from referrals.models import Partner
+from referrals.schemas import (
+    ACTION_BODIES,
+    PartnerArgs,
+    PartnerIn,
+    PartnerKpiOut,
+    PartnerOut,
+    PeriodArgs,
+    ReceiptIn,
+    ReferralEventOut,
+    ReferralListArgs,
+    ReferralOut,
+    ReportArgs,
+    ReportIn,
+    ReportOut,
+)
+
+SECURITY = [{"bearer": []}]
+blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referrals (转介) and partners")
+
+
+@blp.route("/referrals", methods=["GET"])
+@blp.arguments(ReferralListArgs, location="query")
+@blp.response(200, ReferralOut(many=True))
+@blp.doc(security=SECURITY)
+@committed
+def list_referrals(args):
+    """Referrals the caller may see (a partner: its own), newest first."""
+    return service.list_referrals(current_user(), args["state"])
+
+
+@blp.route("/referrals/<int:referral_id>", methods=["GET"])
+@blp.response(200, ReferralOut)
+@blp.doc(security=SECURITY)
+@committed
+def get_referral(referral_id):
+    """One referral (the partner's minimal view for partners)."""
+    return service.get_referral(current_user(), referral_id)
+
+
+@blp.route("/referrals/<int:referral_id>/events", methods=["GET"])
+@blp.response(200, ReferralEventOut(many=True))
+@blp.doc(security=SECURITY)
+@committed
+def referral_events(referral_id):
+    """The referral's own timeline, oldest first."""
+    return service.referral_events(current_user(), referral_id)
+
+
+def _action_view(action: str, schema):
+    @blp.arguments(schema)
+    @blp.response(200, ReferralOut)
+    @blp.doc(security=SECURITY, summary=f"Referral action: {action}")
+    @committed
+    def view(body, referral_id):
+        return service.act(current_user(), referral_id, action, body)
+
+    view.__name__ = f"referral_{action}"
+    blp.route(f"/referrals/<int:referral_id>/actions/{action}", methods=["POST"],
+              endpoint=view.__name__)(view)
+
+
+for _action, _schema in ACTION_BODIES.items():
+    _action_view(_action, _schema)
+
+
+@blp.route("/partners", methods=["GET"])
+@blp.arguments(PartnerArgs, location="query")
+@blp.response(200, PartnerOut(many=True))
+@blp.doc(security=SECURITY)
+def list_partners(args):
+    """The partner directory."""
+    current_user()
+    return service.partners(args["kind"].value if args["kind"] else None, args["service"])
+
+
+@blp.route("/partners", methods=["POST"])
+@blp.arguments(PartnerIn)
+@blp.response(201, PartnerOut)
+@blp.doc(security=SECURITY)
+@committed
+def create_partner(body):
+    """Add a partner (admin)."""
+    _admin()
+    if db.session.scalar(select(Partner).where(Partner.code == body["code"])):
+        raise Invalid(f"合作机构 {body['code']} 已存在 (partner exists)", {"code": ["exists"]})
+    partner = Partner(**{**body, "kind": body["kind"]})
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+@blp.route("/partners/<string:code>", methods=["PUT"])
+@blp.arguments(PartnerIn)
+@blp.response(200, PartnerOut)
+@blp.doc(security=SECURITY)
+@committed
+def update_partner(body, code):
+    """Edit a partner: services, area, hours, capacity, active (admin)."""
+    _admin()
+    partner = db.session.scalar(select(Partner).where(Partner.code == code))
+    if partner is None:
+        raise NotFound(f"合作机构 {code} 不存在 (partner not found)")
+    if body["code"] != code:
+        raise Invalid("不能修改机构代码 (the code cannot change)", {"code": ["must match the URL"]})
+    for key, value in body.items():
+        setattr(partner, key, value)
+    return partner
+
+
+@blp.route("/mandatory-reports", methods=["GET"])
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, ReportOut(many=True))
+@blp.doc(security=SECURITY)
+def list_reports(args):
+    """强制报告 records (centre staff), open ones first when asked."""
+    return service.mandatory_reports(current_user(), args["open"])
+
+
+@blp.route("/mandatory-reports/<int:report_id>/actions/report", methods=["POST"])
+@blp.arguments(ReportIn)
+@blp.response(200, ReportOut)
+@blp.doc(security=SECURITY)
+@committed
+def report_made(body, report_id):
+    """The report was made to public security."""
+    return service.advance_mandatory_report(current_user(), report_id, "report", body)
+
+
+@blp.route("/mandatory-reports/<int:report_id>/actions/record_receipt", methods=["POST"])
+@blp.arguments(ReceiptIn)
+@blp.response(200, ReportOut)
+@blp.doc(security=SECURITY)
+@committed
+def receipt(body, report_id):
+    """Public security's receipt (回执) recorded: the report is done."""
+    return service.advance_mandatory_report(current_user(), report_id, "record_receipt", body)
+
+
+@blp.route("/reports/partners", methods=["GET"])
+@blp.arguments(PeriodArgs, location="query")
+@blp.response(200, PartnerKpiOut(many=True))
+@blp.doc(security=SECURITY)
+def partner_kpis(args):
+    """Per partner: acceptance rate, completion rate, median hours to accept and to first contact."""
+    if current_user().role not in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
+        raise Forbidden("只有中心人员可以查看 (centre staff only)")
+    start = datetime.combine(args["start"], time(0), SHANGHAI).astimezone(UTC)
+    end = datetime.combine(args["end"], time(23, 59, 59), SHANGHAI).astimezone(UTC)
+    return service.partner_kpis(start, end)
+
+
+def _admin():
+    if current_user().role != Role.ADMIN:
+        raise Forbidden("只有管理员可以编辑合作机构 (only admins edit partners)")

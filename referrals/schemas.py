@@ -1,0 +1,180 @@
+"""Referral API schemas: the partner's minimal view, the centre's full view, bodies."""
+
+import marshmallow as ma
+from flask import g
+from marshmallow import fields, validate
+
+from hotline.tickets.schemas import Empty, TimerOut, mask_phone, optional_text, required_text
+from referrals.models import ALL_SERVICES, PartnerKind
+
+
+class PartnerOut(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.Function(lambda p: p.kind.value)
+    services = fields.List(fields.String())
+    area = fields.List(fields.String())
+    hours = fields.String()
+    capacity_per_week = fields.Integer()
+
+
+class PartnerIn(ma.Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.Enum(PartnerKind, by_value=True, required=True)
+    services = fields.List(fields.String(validate=validate.OneOf(ALL_SERVICES)), required=True,
+                           validate=validate.Length(min=1))
+    area = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list)
+    hours = fields.String(load_default="", validate=validate.Length(max=200))
+    capacity_per_week = fields.Integer(load_default=10, validate=validate.Range(0, 10_000))
+    contact = fields.String(load_default="", validate=validate.Length(max=200))
+    active = fields.Boolean(load_default=True)
+
+
+class PartnerArgs(ma.Schema):
+    kind = fields.Enum(PartnerKind, by_value=True, load_default=None)
+    service = fields.String(load_default=None)
+
+
+class ReferralOut(ma.Schema):
+    """What a partner may see: the child's alias and age, the need, the agreed contact route,
+    the referring note, and the phone only when consent covers contact. The centre and the
+    ticket's units also see the consent record."""
+
+    id = fields.Integer()
+    ticket = fields.Method("dump_ticket")
+    partner = fields.Function(lambda r: r.partner.code)
+    service = fields.String()
+    urgency = fields.Function(lambda r: r.urgency.value)
+    state = fields.Function(lambda r: r.state.value)
+    timers = fields.Method("dump_timers")
+    child = fields.Method("dump_child")
+    need = fields.String()
+    contact_route = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    follow_up = fields.Boolean(allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    first_contact_at = fields.DateTime(allow_none=True)
+    consent = fields.Method("dump_consent")
+    proposed_partner = fields.Method("dump_proposal")
+
+    def _full(self) -> bool:
+        from hotline.users import Role
+
+        user = g.get("user")
+        return user is not None and user.role != Role.PARTNER
+
+    def _ticket(self, referral):
+        from hotline.extensions import db
+        from hotline.tickets.models import Ticket
+
+        return db.session.get(Ticket, referral.ticket_id)
+
+    def dump_ticket(self, referral) -> dict:
+        ticket = self._ticket(referral)
+        return {"id": ticket.id, "number": ticket.number}
+
+    def dump_timers(self, referral) -> list:
+        ticket = self._ticket(referral)
+        return TimerOut(many=True).dump([t for t in ticket.timers if t.referral_id == referral.id])
+
+    def dump_child(self, referral) -> dict:
+        ticket = self._ticket(referral)
+        phone = ticket.caller_phone if (referral.consent_covers_contact or self._full()) else None
+        child = {"alias": referral.child_alias, "age": referral.child_age, "phone": phone}
+        if self._full():
+            child["name"] = ticket.caller_name
+        return child
+
+    def dump_consent(self, referral) -> dict | None:
+        if not self._full():
+            return None
+        return {"by": referral.consent_by, "how": referral.consent_how,
+                "at": referral.consent_at.isoformat() if referral.consent_at else None,
+                "covers_contact": referral.consent_covers_contact,
+                "override_reason": referral.override_reason}
+
+    def dump_proposal(self, referral) -> dict | None:
+        if not self._full() or referral.proposed_partner is None:
+            return None
+        return {"code": referral.proposed_partner.code, "name": referral.proposed_partner.name}
+
+
+class ReferralListArgs(ma.Schema):
+    state = fields.String(load_default=None, validate=validate.OneOf(
+        ["sent", "accepted", "declined", "in_service", "completed", "closed", "escalated", "revoked"]))
+
+
+class ReferralEventOut(ma.Schema):
+    seq = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class DeclineIn(ma.Schema):
+    reason = required_text()
+
+
+class FirstContactIn(ma.Schema):
+    note = optional_text()
+
+
+class OutcomeIn(ma.Schema):
+    outcome = required_text()
+    follow_up = fields.Boolean(required=True)
+
+
+ACTION_BODIES = {
+    "accept": Empty, "decline": DeclineIn, "first_contact": FirstContactIn,
+    "report_outcome": OutcomeIn, "close": Empty, "revoke": DeclineIn,
+}
+
+
+class ReportOut(ma.Schema):
+    id = fields.Integer()
+    ticket = fields.Integer(attribute="ticket_id")
+    suspected = fields.String()
+    what = fields.String()
+    reported_to = fields.String()
+    state = fields.Function(lambda r: r.state.value)
+    due_at = fields.DateTime()
+    reported_at = fields.DateTime(allow_none=True)
+    receipt_number = fields.String(allow_none=True)
+    receipt_at = fields.DateTime(allow_none=True)
+
+
+class ReportArgs(ma.Schema):
+    open = fields.Boolean(load_default=False)
+
+
+class ReportIn(ma.Schema):
+    to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    note = optional_text()
+
+
+class ReceiptIn(ma.Schema):
+    receipt_number = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class PeriodArgs(ma.Schema):
+    start = fields.Date(data_key="from", required=True)
+    end = fields.Date(data_key="to", required=True)
+
+
+class PartnerKpiOut(ma.Schema):
+    partner = fields.String()
+    name = fields.String()
+    sent = fields.Integer()
+    acceptance = fields.Float(allow_none=True)
+    completion = fields.Float(allow_none=True)
+    median_hours_to_accept = fields.Float(allow_none=True)
+    median_hours_to_first_contact = fields.Float(allow_none=True)
+
+
+__all__ = ["mask_phone"]

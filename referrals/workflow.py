@@ -1,0 +1,50 @@
+"""The referral lifecycle (DESIGN §5): one `transitions` machine definition."""
+
+from transitions import Machine, MachineError
+
+from hotline.errors import Conflict
+from referrals.models import Referral
+from referrals.models import ReferralState as R
+
+OPEN = [R.SENT, R.ACCEPTED, R.IN_SERVICE, R.ESCALATED]
+
+TRANSITIONS = [
+    {"trigger": "accept", "source": [R.SENT, R.ESCALATED], "dest": R.ACCEPTED},
+    {"trigger": "decline", "source": [R.SENT, R.ESCALATED], "dest": R.DECLINED},
+    {"trigger": "first_contact", "source": R.ACCEPTED, "dest": R.IN_SERVICE},
+    {"trigger": "report_outcome", "source": R.IN_SERVICE, "dest": R.COMPLETED},
+    {"trigger": "close", "source": R.COMPLETED, "dest": R.CLOSED},
+    {"trigger": "escalate", "source": R.SENT, "dest": R.ESCALATED},
+    {"trigger": "revoke", "source": OPEN, "dest": R.REVOKED},
+]
+
+MACHINE = {"states": R, "transitions": TRANSITIONS, "auto_transitions": False}
+ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
+PARTNER_ACTIONS = frozenset({"accept", "decline", "first_contact", "report_outcome", "close"})
+REFERRER_ACTIONS = frozenset({"revoke"})
+
+
+class ReferralWorkflow:
+    """The machine's model for one action on one loaded referral (bound without resetting it)."""
+
+    def __init__(self, referral: Referral):
+        self.referral = referral
+        Machine(model=self, initial=referral.state, **MACHINE)
+
+    @property
+    def state(self) -> R:
+        return self.referral.state
+
+    @state.setter
+    def state(self, value: R) -> None:
+        if self.referral.state != value:
+            self.referral.state = value
+
+    def run(self, action: str) -> None:
+        try:
+            self.trigger(action)
+        except MachineError:
+            raise Conflict(
+                f"转介当前状态为 {self.referral.state.value}，不能执行 {action} "
+                f"(action {action} is not allowed in state {self.referral.state.value})"
+            ) from None
