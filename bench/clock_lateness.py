@@ -46,14 +46,14 @@ def add_timers(db, ticket_ids, due_times):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--tickets", type=int, default=150_000,
+                        help="tickets in the database; about two thirds are open")
     parser.add_argument("--timers", type=int, default=600)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
     app = bench_app()
     fill_tickets(app, args.tickets)
-    from hotline import tasks
     from hotline.clocks import firing
     from hotline.clocks.models import Timer, TimerFiring, TimerState
     from hotline.extensions import db
@@ -87,9 +87,10 @@ def main() -> None:
         dues = [base + timedelta(seconds=60 * i / len(ids)) for i in range(len(ids))]
         created = add_timers(db, ids, dues)
         db.session.commit()
-        for timer_id, due in created:
-            tasks.enqueue(tasks.fire_timer, timer_id, "overdue", at=due,
-                          job_id=f"timer-{timer_id}-overdue-{due:%Y%m%d%H%M%S}")
+        timers = db.session.scalars(select(Timer).where(Timer.id.in_([t for t, _ in created]))).all()
+        for timer in timers:
+            firing.schedule(timer)         # exactly as the app schedules a new clock
+        db.session.commit()
 
     env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
     workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,

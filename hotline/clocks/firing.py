@@ -7,7 +7,7 @@ in `timer_firings`, inserted under the ticket's row lock.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,7 +35,7 @@ def schedule(timer: Timer) -> None:
 
     for level, at in ((WARNING, timer.warn_at), (OVERDUE, timer.due_at)):
         tasks.after_commit(
-            tasks.fire_timer, lambda t=timer: t.id, level, at=at,
+            tasks.fire_timer, lambda t=timer: t.id, level, at=_whole_second_after(at),
             job_id=lambda t=timer, lv=level, due=timer.due_at: f"timer-{t.id}-{lv}-{due:%Y%m%d%H%M%S}",
         )
 
@@ -59,6 +59,9 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     timer = db.session.scalar(
         select(Timer).where(Timer.id == timer_id).execution_options(populate_existing=True)
     )
+    if timer is not None and timer.is_open and now < _threshold(timer, level):
+        _come_back(timer, level)     # woken early (clock skew, whole-second scheduling)
+        return False
     if not _fires(timer, level, now):
         return False
     if not _claim(timer, level):
@@ -93,6 +96,23 @@ def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
         db.session.commit()
         last_seen = {row.id for row in rows}
     return fired
+
+
+def _threshold(timer: Timer, level: str) -> datetime:
+    return timer.warn_at if level == WARNING else timer.due_at
+
+
+def _whole_second_after(at: datetime) -> datetime:
+    """RQ schedules in whole seconds (truncated): round up so a job never runs early."""
+    return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _come_back(timer: Timer, level: str) -> None:
+    from hotline import tasks
+
+    at = _whole_second_after(_threshold(timer, level))
+    tasks.after_commit(tasks.fire_timer, timer.id, level, at=at,
+                       job_id=f"timer-{timer.id}-{level}-{timer.due_at:%Y%m%d%H%M%S}-again")
 
 
 def _fires(timer: Timer | None, level: str, now: datetime) -> bool:
