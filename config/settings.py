@@ -31,6 +31,8 @@ class Default:
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
+    # Closed children's-desk tickets are anonymised this many days after closing.
+    RETENTION_CHILDREN_DAYS = 365
     # Console: login attempts per username and address before a pause, and the pause.
     CONSOLE_LOGIN_MAX_FAILURES = 5
     CONSOLE_LOGIN_WINDOW_SECONDS = 300
@@ -48,15 +50,17 @@ class Default:
 
 
 class Development(Default):
-    pass
+    ENV_NAME = "development"
 
 
 class Testing(Default):
+    ENV_NAME = "testing"
     TESTING = True
 
 
 class Production(Default):
-    pass
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
 
 
 ENVIRONMENTS = {"development": Development, "testing": Testing, "production": Production}

@@ -23,6 +23,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_database(app)
 
+    from hotline import security
+
+    security.init_app(app)
+
     from hotline import redis, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits

@@ -50,6 +50,27 @@ def seed_command(demo):
     click.echo(f"demo data ready: {describe(summary)} (password of every demo user: {DEMO_PASSWORD})")
 
 
+@main.command("retention")
+@click.option("--days", type=int, default=None,
+              help="Anonymise children's tickets ended this many days ago "
+                   "(default: RETENTION_CHILDREN_DAYS).")
+@click.option("--apply", is_flag=True, help="Do it; without this flag only list what would change.")
+@with_appcontext
+def retention_command(days, apply):
+    """Anonymise closed children's-desk tickets past the retention period, and say what was done."""
+    from hotline.extensions import db
+    from hotline.retention import anonymise
+
+    days = days if days is not None else current_app.config["RETENTION_CHILDREN_DAYS"]
+    summary = anonymise(days, apply)
+    db.session.commit()
+    verb = "anonymised" if apply else "would anonymise"
+    click.echo(f"{verb} {summary['tickets']} children's ticket(s) ended over {days} days ago"
+               + (f", {summary['referrals']} referral(s), {summary['messages']} message(s)" if apply else ""))
+    for number in summary["numbers"]:
+        click.echo(f"  {number}")
+
+
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext

@@ -127,6 +127,7 @@ class Ticket(db.Model):
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # data retention
     # The last event's seq; bumped with every action so events stay gapless.
     event_seq: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
