@@ -7,7 +7,7 @@ lost races and an unreachable database) into `{"code", "status", "message", "err
 import logging
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -80,6 +80,12 @@ def register_error_handlers(app: Flask) -> None:
     def _stale(error):
         db.session.rollback()
         return error_body(409, "工单已被他人同时修改，请刷新后重试 (the ticket was changed concurrently)")
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(error):
+        db.session.rollback()
+        return error_body(422, "数值超出范围 (a value is out of range)")
 
     @app.errorhandler(IntegrityError)
     def _integrity(error):

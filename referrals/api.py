@@ -44,7 +44,7 @@ def list_referrals(args):
     return service.list_referrals(current_user(), args["state"])
 
 
-@blp.route("/referrals/<int:referral_id>", methods=["GET"])
+@blp.route("/referrals/<int(max=2147483647):referral_id>", methods=["GET"])
 @blp.response(200, ReferralOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -53,7 +53,7 @@ def get_referral(referral_id):
     return service.get_referral(current_user(), referral_id)
 
 
-@blp.route("/referrals/<int:referral_id>/events", methods=["GET"])
+@blp.route("/referrals/<int(max=2147483647):referral_id>/events", methods=["GET"])
 @blp.response(200, ReferralEventOut(many=True))
 @blp.doc(security=SECURITY)
 @committed
@@ -71,7 +71,7 @@ def _action_view(action: str, schema):
         return service.act(current_user(), referral_id, action, body)
 
     view.__name__ = f"referral_{action}"
-    blp.route(f"/referrals/<int:referral_id>/actions/{action}", methods=["POST"],
+    blp.route(f"/referrals/<int(max=2147483647):referral_id>/actions/{action}", methods=["POST"],
               endpoint=view.__name__)(view)
 
 
@@ -132,7 +132,7 @@ def list_reports(args):
     return service.mandatory_reports(current_user(), args["open"])
 
 
-@blp.route("/mandatory-reports/<int:report_id>/actions/report", methods=["POST"])
+@blp.route("/mandatory-reports/<int(max=2147483647):report_id>/actions/report", methods=["POST"])
 @blp.arguments(ReportIn)
 @blp.response(200, ReportOut)
 @blp.doc(security=SECURITY)
@@ -142,7 +142,7 @@ def report_made(body, report_id):
     return service.advance_mandatory_report(current_user(), report_id, "report", body)
 
 
-@blp.route("/mandatory-reports/<int:report_id>/actions/record_receipt", methods=["POST"])
+@blp.route("/mandatory-reports/<int(max=2147483647):report_id>/actions/record_receipt", methods=["POST"])
 @blp.arguments(ReceiptIn)
 @blp.response(200, ReportOut)
 @blp.doc(security=SECURITY)

@@ -37,7 +37,7 @@ def list_notices(args):
     return notices.notices_for(current_user(), unread_only=args["unread"])
 
 
-@blp.route("/<int:notice_id>/read", methods=["POST"])
+@blp.route("/<int(max=2147483647):notice_id>/read", methods=["POST"])
 @blp.response(200, NoticeOut)
 @blp.doc(security=SECURITY)
 @committed

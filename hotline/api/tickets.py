@@ -46,7 +46,7 @@ def list_tickets(args):
     return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
 
 
-@blp.route("/<int:ticket_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):ticket_id>", methods=["GET"])
 @blp.response(200, TicketDetailOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -55,7 +55,7 @@ def get_ticket(ticket_id):
     return service.get_ticket(current_user(), ticket_id)
 
 
-@blp.route("/<int:ticket_id>/routing", methods=["GET"])
+@blp.route("/<int(max=2147483647):ticket_id>/routing", methods=["GET"])
 @blp.response(200, RoutingOut)
 @blp.alt_response(404, description="No ticket, or the catalogue has no suggestion")
 @blp.doc(security=SECURITY)
@@ -67,7 +67,7 @@ def routing_suggestion(ticket_id):
     return suggestion
 
 
-@blp.route("/<int:ticket_id>/events", methods=["GET"])
+@blp.route("/<int(max=2147483647):ticket_id>/events", methods=["GET"])
 @blp.response(200, EventOut(many=True))
 @blp.doc(security=SECURITY)
 @committed
@@ -88,7 +88,8 @@ def _action_view(action: str, body_schema):
         return service.perform(current_user(), ticket_id, action, body)
 
     view.__name__ = f"action_{action}"
-    blp.route(f"/<int:ticket_id>/actions/{action}", methods=["POST"], endpoint=view.__name__)(view)
+    blp.route(f"/<int(max=2147483647):ticket_id>/actions/{action}", methods=["POST"],
+              endpoint=view.__name__)(view)
 
 
 for _action, _schema in ACTION_BODIES.items():

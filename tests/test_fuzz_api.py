@@ -1,0 +1,33 @@
+"""Schemathesis against our own OpenAPI document: generated requests never cause a 5xx.
+
+Bounded (a few examples per operation) so it runs in CI; each generated request is
+sent as the supervisor (reads everything) and as a seat (writes tickets).
+"""
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+EXAMPLES = 6
+
+
+def test_no_server_errors_on_any_operation(app, api):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    headers = {user: api.headers(user) for user in ("supervisor1", "seat1")}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 40
+    failures = []
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def check(case):
+            for user_headers in headers.values():
+                response = case.call(headers=user_headers)
+                case.validate_response(response, checks=(not_a_server_error,))
+
+        try:
+            check()
+        except BaseException as exc:   # collect every failing operation, not just the first
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:600])
+    assert not failures, "\n".join(failures)
