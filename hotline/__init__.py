@@ -50,6 +50,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         register_api()
     app.register_blueprint(health_bp)
+    from hotline.console import init_app as init_console
+    init_console(app)
     register_error_handlers(app)
     _import_models()
     return app

@@ -2,6 +2,7 @@
 
 import enum
 
+from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -24,7 +25,7 @@ class Role(enum.StrEnum):
 PASSWORD_METHOD = "pbkdf2:sha256:120000"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,9 @@ class User(db.Model):
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
 
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated user's console session ends
+        return bool(self.active)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -1,0 +1,87 @@
+"""The web console (DESIGN §7): server-rendered pages for seats, dispatchers, units and supervisors.
+
+`init_app` wires everything the console needs into the app: Flask-Login (session
+cookie), Flask-Babel (Chinese by default, English by a cookie), CSRF protection for
+the console's forms only (the JSON API under /api and the Twilio webhooks keep their
+own authentication), and the blueprint under /console with `/` sending visitors there.
+Views are thin: form in, one service call, page out; the one commit is at the end.
+"""
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+babel = Babel()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+LANGUAGES = ("zh", "en")
+LANG_COOKIE = "lang"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over https (or config says so)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        try:
+            return request.is_secure
+        except RuntimeError:  # outside a request
+            return False
+
+
+def select_locale() -> str:
+    lang = request.cookies.get(LANG_COOKIE) if request else None
+    return lang if lang in LANGUAGES else "zh"
+
+
+def init_app(app: Flask) -> None:
+    # Flask's defaults exist as keys, so these are set unless configured otherwise.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config.get("CONSOLE_SESSION_HOURS", 12))
+    # CSRF is checked by the console blueprint itself (see views.before_request), so the
+    # JSON API and the webhooks are never asked for a token.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.session_interface = SessionInterface()
+
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "console.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from hotline.console import filters, views  # noqa: F401  (routes and filters on bp)
+
+    filters.register(app)
+    app.register_blueprint(bp)
+    app.add_url_rule("/", "console_root", lambda: redirect(url_for("console.home")))
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from hotline.extensions import db
+    from hotline.users import User
+
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+

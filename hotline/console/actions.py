@@ -1,0 +1,88 @@
+"""Which actions the console offers a viewer on a ticket: derived, never restated.
+
+Who may act comes from `access.check_action_allowed` (ACTION_RULES); what the state
+allows comes from the workflow's TRANSITIONS, their conditions and their `before`
+checks, run read-only on the loaded ticket. A check that needs the form's input
+(the dispatch target, the merge target...) cannot be judged yet and lets the form
+show; the service decides when it is sent. A check that refuses outright (no pending
+extension, co-unit opinions missing...) hides the form and its reason is shown instead.
+"""
+
+from dataclasses import dataclass, field
+
+from hotline.errors import Conflict, Forbidden, HotlineError
+from hotline.tickets import access
+from hotline.tickets.models import Ticket
+from hotline.tickets.schemas import ACTION_BODIES
+from hotline.tickets.workflow import TRANSITIONS, TicketWorkflow
+from hotline.users import User
+
+# Actions whose form the console does not offer on the ticket page.
+NOT_OFFERED = frozenset({"callback_unreachable"})
+
+
+@dataclass
+class Offer:
+    allowed: list[str] = field(default_factory=list)
+    # action -> why it cannot be done now (a refusal the workflow gave in advance)
+    blocked: dict[str, str] = field(default_factory=dict)
+
+
+def _sources(transition: dict) -> list:
+    source = transition["source"]
+    return source if isinstance(source, list | tuple) else [source]
+
+
+def _names(value) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _holds(workflow: TicketWorkflow, name: str) -> bool:
+    """A condition of the machine; one that needs the form's input counts as holding."""
+    try:
+        return bool(getattr(workflow, name)())
+    except (KeyError, TypeError, AttributeError):
+        return True
+
+
+def _refusal(workflow: TicketWorkflow, name: str) -> str | None:
+    try:
+        getattr(workflow, name)()
+    except Conflict as refusal:
+        return refusal.message
+    except (HotlineError, KeyError, TypeError, AttributeError):
+        return None  # depends on the input: the service judges it on submit
+    return None
+
+
+def offered_actions(viewer: User, ticket: Ticket) -> Offer:
+    offer = Offer()
+    workflow = None
+    for action in access.ACTION_RULES:
+        if action in NOT_OFFERED or action not in ACTION_BODIES:
+            continue
+        try:
+            access.check_action_allowed(viewer, ticket, action)
+        except Forbidden:
+            continue
+        candidates = [t for t in TRANSITIONS
+                      if t["trigger"] == action and ticket.state in _sources(t)]
+        if not candidates:
+            continue
+        if workflow is None:
+            workflow = TicketWorkflow(ticket, viewer, {})
+        refusal = None
+        for transition in candidates:
+            if not all(_holds(workflow, name) for name in _names(transition.get("conditions"))):
+                continue
+            refusal = next(filter(None, (_refusal(workflow, name)
+                                         for name in _names(transition.get("before")))), None)
+            if refusal is None:
+                offer.allowed.append(action)
+                break
+        else:
+            if refusal:
+                offer.blocked[action] = refusal
+    return offer

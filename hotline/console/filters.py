@@ -1,0 +1,105 @@
+"""Jinja filters and globals of the console: local times, remaining time, labels, paging."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_babel import gettext, ngettext
+from jinja2 import pass_context
+
+from hotline.console import labels
+from hotline.console.forms import locale
+from hotline.types import utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def as_datetime(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value
+
+
+def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    moment = as_datetime(value)
+    return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""
+
+
+def span(seconds: float) -> str:
+    """A duration in days, hours and minutes, coarse enough to read at a glance."""
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return gettext("%(d)s天%(h)s小时", d=days, h=hours)
+    if hours:
+        return gettext("%(h)s小时%(m)s分", h=hours, m=mins)
+    return ngettext("%(num)s分钟", "%(num)s分钟", mins)
+
+
+def remaining(timer: dict) -> str:
+    """"剩余 3小时5分" / "超期 1天2小时" for an open clock; the end time for a closed one."""
+    due = as_datetime(timer.get("due_at"))
+    if timer.get("state") in ("met", "cancelled"):
+        return ""
+    left = (due - utcnow()).total_seconds()
+    if left >= 0:
+        return gettext("剩余 %(span)s", span=span(left))
+    return gettext("超期 %(span)s", span=span(left))
+
+
+def ticket_tone(ticket: dict) -> str:
+    """Row colour of a listed ticket: red when a clock is overdue, yellow when one warned."""
+    states = {timer["state"] for timer in ticket.get("timers", [])}
+    if "overdue" in states:
+        return "overdue"
+    if "warned" in states:
+        return "warned"
+    return ""
+
+
+def percent(rate) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def page_url(page: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _words(table: dict):
+    """A label filter. `pass_context` stops Jinja from folding `'code'|filter` into the
+    compiled template in whatever language it happened to be compiled in."""
+
+    @pass_context
+    def words(_context, code) -> str:
+        return labels.label(table, code)
+
+    return words
+
+
+def register(app: Flask) -> None:
+    env = app.jinja_env
+    env.filters.update(
+        localtime=localtime, remaining=remaining, tone=ticket_tone, percent=percent,
+        state=_words(labels.STATES),
+        action=_words(labels.ACTIONS),
+        desk=_words(labels.DESKS),
+        channel=_words(labels.CHANNELS),
+        category=_words(labels.CATEGORIES),
+        priority=_words(labels.PRIORITIES),
+        timer=_words(labels.TIMERS),
+        timer_state=_words(labels.TIMER_STATES),
+        role=_words(labels.ROLES),
+        resolution=_words(labels.RESOLUTIONS),
+        field=_words(labels.FIELDS),
+        kpi=_words(labels.KPIS),
+        choice=_words(labels.CHOICES),
+        localize=pass_context(lambda _context, message: labels.localize(message, locale())),
+    )
+    from hotline.console.queries import units_by_code
+
+    env.globals.update(labels=labels, page_url=page_url, locale=locale, unit_names=units_by_code)

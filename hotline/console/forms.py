@@ -1,0 +1,171 @@
+"""HTML forms <-> the API's bodies: one validation, the API's marshmallow schemas.
+
+A form posts flat fields named after the API's (`caller_phone` for `caller.phone`);
+`intake_body` / `action_body` turn them into the body the API would receive and
+validate it with the same schema, so the console and the API can never disagree.
+Errors come back keyed by form field, in the viewer's language.
+"""
+
+from dataclasses import dataclass, field
+
+import marshmallow as ma
+from flask_babel import get_locale
+from werkzeug.datastructures import MultiDict
+
+from hotline.console import labels
+from hotline.tickets.schemas import ACTION_BODIES, TicketIn
+
+# Intake form field -> (part of the body, key)
+INTAKE_NESTED = {
+    "caller_phone": ("caller", "phone"), "caller_name": ("caller", "name"),
+    "caller_is_minor": ("caller", "is_minor"), "caller_age": ("caller", "age"),
+    "location_unit": ("location", "unit"), "address": ("location", "address"),
+}
+INTAKE_FIELDS = ["desk", "channel", "category", "priority", "subject", "content",
+                 *INTAKE_NESTED]
+
+
+class FormInvalid(Exception):
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None):
+        super().__init__(message or "invalid")
+        self.errors = errors
+        self.message = message
+
+
+@dataclass
+class FormState:
+    """What a re-rendered form needs: the typed values, field errors and the message."""
+
+    values: MultiDict = field(default_factory=MultiDict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    message: str | None = None
+
+    def value(self, name: str, default=""):
+        return self.values.get(name, default)
+
+    def values_of(self, name: str) -> list[str]:
+        return self.values.getlist(name)
+
+
+def locale() -> str:
+    current = get_locale()
+    return current.language if current else "zh"
+
+
+def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """{"caller": {"phone": [...]}} -> {"caller_phone": [...]}, translated."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = f"{prefix}_{key}" if prefix else str(key)
+            if isinstance(value, dict) and not all(isinstance(k, int) for k in value):
+                flat.update(flatten_errors(value, name))
+            else:
+                flat[name] = _messages(value)
+    elif errors:
+        flat["_form"] = _messages(errors)
+    return flat
+
+
+def _messages(value) -> list[str]:
+    if isinstance(value, dict):  # list items: {0: ["..."]}
+        value = [message for messages in value.values() for message in _messages(messages)]
+    if not isinstance(value, list | tuple):
+        value = [value]
+    seen: list[str] = []
+    for message in value:
+        text = labels.field_error(message, locale())
+        if text not in seen:
+            seen.append(text)
+    return seen
+
+
+def _text(form: MultiDict, name: str) -> str | None:
+    value = form.get(name, "")
+    value = value.strip() if isinstance(value, str) else value
+    return value or None
+
+
+def _boolean(form: MultiDict, name: str):
+    value = form.get(name)
+    if value in (None, ""):
+        return None
+    return {"true": True, "on": True, "1": True, "false": False, "0": False}.get(value, value)
+
+
+def _integer(form: MultiDict, name: str):
+    value = _text(form, name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value  # the schema says "not a valid integer"
+
+
+def _convert(form: MultiDict, name: str, schema_field: ma.fields.Field):
+    if isinstance(schema_field, ma.fields.Boolean):
+        return _boolean(form, name)
+    if isinstance(schema_field, ma.fields.Integer):
+        return _integer(form, name)
+    if isinstance(schema_field, ma.fields.List):
+        return [value.strip() for value in form.getlist(name) if value.strip()]
+    return _text(form, name)
+
+
+def _load(schema: ma.Schema, body: dict) -> dict:
+    try:
+        return schema.load(body)
+    except ma.ValidationError as error:
+        raise FormInvalid(flatten_errors(error.messages)) from None
+
+
+def intake_body(form: MultiDict) -> dict:
+    """The intake form as `POST /api/v1/tickets` would receive it, validated."""
+    schema = TicketIn()
+    body: dict = {}
+    for name in ("desk", "channel", "category", "priority", "subject", "content"):
+        value = _text(form, name)
+        if value is not None:
+            body[name] = value
+    caller_fields = schema.fields["caller"].schema.fields
+    location_fields = schema.fields["location"].schema.fields
+    caller, location = {}, {}
+    for name, (part, key) in INTAKE_NESTED.items():
+        schema_field = (caller_fields if part == "caller" else location_fields)[key]
+        value = _convert(form, name, schema_field)
+        if key == "is_minor":
+            value = bool(value)
+        if value is not None:
+            (caller if part == "caller" else location)[key] = value
+    body["caller"], body["location"] = caller, location
+    return _load(schema, body)
+
+
+def action_fields(action: str) -> dict[str, ma.fields.Field]:
+    return dict(ACTION_BODIES[action]().fields)
+
+
+def action_body(action: str, form: MultiDict) -> dict:
+    """An action form as `POST .../actions/{action}` would receive it, validated."""
+    schema = ACTION_BODIES[action]()
+    body = {}
+    for name, schema_field in schema.fields.items():
+        if isinstance(schema_field, ma.fields.Nested):  # flat form fields `consent_by`...
+            part = {key: value for key, sub_field in schema_field.schema.fields.items()
+                    if (value := _convert(form, f"{name}_{key}", sub_field)) is not None}
+            if part:
+                body[name] = part
+            continue
+        value = _convert(form, name, schema_field)
+        if value is not None:
+            body[name] = value
+    return _load(schema, body)
+
+
+def error_state(form: MultiDict, error) -> FormState:
+    """A FormState from a FormInvalid or a service HotlineError (message + field errors)."""
+    message = getattr(error, "message", None)
+    errors = error.errors if isinstance(error, FormInvalid) else flatten_errors(error.errors or {})
+    return FormState(values=form, errors=errors,
+                     message=labels.localize(message, locale()) if message else None)

@@ -1,0 +1,151 @@
+"""What the console calls things: the API's codes (states, actions, desks...) as words.
+
+Chinese is the source language of the console (msgids); hotline/translations/en holds
+the English. Codes without a label show as themselves, so a new state or action added
+elsewhere is never hidden, only untranslated.
+"""
+
+import re
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+STATES = {
+    "intake": _l("受理中"), "pending_dispatch": _l("待派单"), "dispatched": _l("待签收"),
+    "in_progress": _l("办理中"), "return_requested": _l("退单申请中"), "replied": _l("待审核"),
+    "callback_pending": _l("待回访"), "closed": _l("已办结"), "transferred": _l("已转出"),
+    "rejected": _l("不予受理"), "merged": _l("已并单"),
+}
+
+ACTIONS = {
+    "create": _l("受理"), "answer": _l("直接答复"), "transfer_out": _l("转出"),
+    "reject": _l("不予受理"), "merge": _l("并单"), "submit": _l("提交派单"),
+    "dispatch": _l("派单"), "acknowledge": _l("签收"), "return": _l("退单"),
+    "approve_return": _l("同意退单"), "deny_return": _l("驳回退单"), "forward": _l("转办"),
+    "contact_caller": _l("联系来电人"), "submit_opinion": _l("提交协办意见"),
+    "request_extension": _l("申请延期"), "approve_extension": _l("同意延期"),
+    "deny_extension": _l("驳回延期"), "reply": _l("办理回复"), "approve_reply": _l("审核通过"),
+    "send_back": _l("退回重办"), "record_callback": _l("记录回访"), "reopen": _l("重启工单"),
+    "supervise": _l("督办"), "consult": _l("会商记录"), "add_note": _l("添加备注"),
+    "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"), "timer_overdue": _l("超期"),
+    "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
+    "mandatory_report": _l("强制报告"),
+}
+
+DESKS = {"general": _l("综合专席"), "children": _l("儿童服务专席"), "hard_case": _l("办不成事专席")}
+CHANNELS = {"voice": _l("电话"), "sms": _l("短信"), "web": _l("网站"), "walk_in": _l("来访")}
+CATEGORIES = {
+    "consultation": _l("咨询"), "help": _l("求助"), "complaint": _l("投诉"), "report": _l("举报"),
+    "suggestion": _l("建议"), "psych_support": _l("心理支持"), "legal": _l("法律"),
+    "rights_violation": _l("权益侵害"),
+}
+PRIORITIES = {"normal": _l("一般"), "urgent": _l("紧急"), "crisis": _l("危机")}
+TIMERS = {
+    "dispatch": _l("派单时限"), "acknowledge": _l("签收时限"), "respond": _l("响应时限"),
+    "handle": _l("办理时限"), "review": _l("审核时限"), "callback": _l("回访时限"),
+}
+TIMER_STATES = {
+    "running": _l("计时中"), "warned": _l("临期"), "overdue": _l("已超期"), "met": _l("已完成"),
+    "cancelled": _l("已取消"),
+}
+ROLES = {
+    "seat": _l("坐席"), "dispatcher": _l("派单员"), "supervisor": _l("值班长"),
+    "handler": _l("承办单位"), "partner": _l("合作机构"), "admin": _l("管理员"),
+}
+RESOLUTIONS = {
+    "answered": _l("直接答复"), "transferred": _l("转出"), "rejected": _l("不予受理"),
+    "merged": _l("并单"), "satisfied": _l("回访满意办结"), "unreachable": _l("回访未接通办结"),
+}
+UNIT_KINDS = {
+    "city": _l("市级"), "county": _l("区县"), "department": _l("部门"), "town": _l("街道/镇"),
+    "village": _l("村/社区"),
+}
+
+# Form fields of the intake form and of the action bodies (API field names).
+FIELDS = {
+    "desk": _l("专席"), "channel": _l("渠道"), "category": _l("类别"), "priority": _l("紧急程度"),
+    "subject": _l("标题"), "content": _l("诉求内容"), "caller_phone": _l("来电号码"),
+    "caller_name": _l("来电人姓名"), "caller_is_minor": _l("未成年人"), "caller_age": _l("年龄"),
+    "location_unit": _l("所在区域"), "address": _l("详细地址"),
+    "answer": _l("答复内容"), "to": _l("转出至"), "note": _l("说明"), "reason": _l("理由"),
+    "into": _l("并入工单号"), "unit": _l("承办单位"), "co_units": _l("协办单位"),
+    "opinion": _l("协办意见"), "days": _l("延期工作日数"), "result": _l("办理结果"),
+    "resolved": _l("问题已解决"), "reached": _l("已接通"), "satisfied": _l("满意"),
+    "units": _l("参与单位"), "rating": _l("满意度评价（1 满意，2 基本满意，3 不满意）"),
+    "partner": _l("合作机构代码"), "service": _l("服务"), "urgency": _l("紧急程度"),
+    "need": _l("需求"), "child_alias": _l("儿童称呼"), "contact_route": _l("联系方式"),
+    "consent_by": _l("同意人"), "consent_how": _l("同意方式"), "consent_at": _l("同意时间"),
+    "consent_covers_contact": _l("同意向机构提供电话"), "consent_override_reason": _l("紧急免同意理由"),
+    "suspected": _l("疑似情形"), "what": _l("情况说明"),
+}
+
+# Codes offered in a form's list (OneOf choices of the API's bodies).
+CHOICES = {
+    "normal": _l("一般"), "crisis": _l("危机"), "abuse": _l("虐待"), "sexual_abuse": _l("性侵害"),
+    "neglect": _l("忽视照料"), "violence": _l("暴力"), "trafficking": _l("拐卖"), "other": _l("其他"),
+    "110": _l("110 报警"), "119": _l("119 火警"), "120": _l("120 急救"), "122": _l("122 交通事故"),
+}
+
+KPIS = {
+    "dispatch_on_time": _l("派单及时率"), "acknowledged_on_time": _l("及时签收率"),
+    "responded_on_time": _l("响应率"), "replied_on_time": _l("按时办结率"),
+    "resolved": _l("解决率"), "satisfied": _l("满意率"), "answered_directly": _l("直接答复率"),
+    "returned": _l("退单率"), "extended": _l("延期率"), "overdue": _l("超期率"),
+    "reworked": _l("重办率"),
+}
+
+
+def label(table: dict, code) -> str:
+    if code is None:
+        return ""
+    code = getattr(code, "value", code)
+    return str(table.get(code, code))
+
+
+# marshmallow's and the services' English field errors, in the console's language.
+_FIELD_ERRORS = [
+    (r"Missing data for required field\.|required", lambda m: gettext("此项为必填项")),
+    (r"Field may not be null\.", lambda m: gettext("此项为必填项")),
+    (r"Not a valid integer\.", lambda m: gettext("请输入整数")),
+    (r"Not a valid boolean\.", lambda m: gettext("请选择是或否")),
+    (r"Not a valid string\.", lambda m: gettext("请输入文字")),
+    (r"Must be one of: .*", lambda m: gettext("请从列表中选择")),
+    (r"Shorter than minimum length (\d+)\.", lambda m: gettext("此项为必填项")),
+    (r"Longer than maximum length (\d+)\.|longer than (\d+) characters",
+     lambda m: gettext("不得超过 %(n)s 字", n=m.group(1) or m.group(2))),
+    (r"Length must be between (\d+) and (\d+)\.",
+     lambda m: gettext("长度应在 %(a)s 到 %(b)s 字之间", a=m.group(1), b=m.group(2))),
+    (r"Must be greater than or equal to (\d+) and less than or equal to (\d+)\.",
+     lambda m: gettext("应在 %(a)s 到 %(b)s 之间", a=m.group(1), b=m.group(2))),
+    (r"Must be greater than or equal to (\d+)\.",
+     lambda m: gettext("不得小于 %(a)s", a=m.group(1))),
+    (r"unknown unit (.*)", lambda m: gettext("单位 %(code)s 不存在", code=m.group(1))),
+    (r"unknown", lambda m: gettext("不存在")),
+    (r"unknown ticket", lambda m: gettext("工单不存在")),
+    (r"self", lambda m: gettext("不能与自身并单")),
+    (r"duplicates", lambda m: gettext("有重复的单位")),
+    (r"not a county or department", lambda m: gettext("只能派给区县或市级部门")),
+    (r"contains the lead unit", lambda m: gettext("主办单位不能同时是协办单位")),
+    (r"not below the lead unit", lambda m: gettext("只能转办给本单位的下级单位")),
+    (r"already a co-unit", lambda m: gettext("该单位已是协办单位")),
+    (r"at most (\d+)", lambda m: gettext("最多还可申请 %(n)s 个工作日", n=m.group(1))),
+]
+_BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
+
+
+def localize(message: str, locale: str) -> str:
+    """A service message "中文 (English)" in the viewer's language; other text unchanged."""
+    match = _BILINGUAL.match(message or "")
+    if not match:
+        return message
+    return match["en"] if locale == "en" else match["zh"]
+
+
+def field_error(message: str, locale: str) -> str:
+    """One field error in the viewer's language."""
+    message = str(message)
+    for pattern, render in _FIELD_ERRORS:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return render(match)
+    return localize(message, locale)

@@ -1,0 +1,160 @@
+"""Read-only lookups the console's queues need beyond `service.list_tickets`.
+
+Every one starts from `access.visible_tickets(user)`, so a queue can never list a
+ticket its viewer may not open. Nothing here writes.
+"""
+
+import re
+
+from flask import g
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind
+from hotline.extensions import db
+from hotline.tickets import access
+from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
+from hotline.tickets.service import Page
+from hotline.types import utcnow
+from hotline.units import Unit, UnitKind
+from hotline.users import User
+
+# The clocks a unit runs against (the centre's own are dispatch, review and callback).
+UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
+OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
+
+
+def paged(stmt, page: int, per_page: int) -> Page:
+    total = db.session.scalar(
+        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
+    )
+    stmt = stmt.order_by(Ticket.id.desc()).options(
+        selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
+        joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
+    )
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
+def phone_variants(phone: str) -> list[str]:
+    """The ways one number is written: 138..., +86138..., 86138..."""
+    digits = re.sub(r"[\s\-()]", "", phone or "")
+    if not re.fullmatch(r"\+?\d{3,20}", digits):
+        return []
+    bare = digits.lstrip("+")
+    national = bare[2:] if bare.startswith("86") and len(bare) > 11 else bare
+    return sorted({digits, bare, national, "+86" + national, "86" + national})
+
+
+def caller_history(user: User, phone: str, limit: int = 10) -> list[Ticket]:
+    """The caller's earlier tickets that `user` may see, newest first."""
+    variants = phone_variants(phone)
+    if not variants:
+        return []
+    stmt = access.visible_tickets(user).where(Ticket.caller_phone.in_(variants))
+    return paged(stmt, 1, limit).items
+
+
+def with_open_clock(stmt, *, overdue: bool, kinds=None):
+    """Tickets with an open clock past its due (overdue) or past its warning, not yet due."""
+    now = utcnow()
+    condition = [Timer.ticket_id == Ticket.id, Timer.state.in_(OPEN_TIMER_STATES)]
+    if kinds:
+        condition.append(Timer.kind.in_(kinds))
+    if overdue:
+        condition.append(Timer.due_at <= now)
+    else:
+        condition += [Timer.warn_at <= now, Timer.due_at > now]
+    return stmt.where(exists().where(*condition))
+
+
+def unit_inbox(user: User, tab: str):
+    """A unit handler's inbox tabs (the handler's unit; due soon / overdue: its whole subtree)."""
+    unit_id = user.unit_id
+    visible = access.visible_tickets(user)
+    co_link = select(TicketCoUnit).where(TicketCoUnit.ticket_id == Ticket.id,
+                                         TicketCoUnit.unit_id == unit_id)
+    if tab == "acknowledge":
+        return visible.where(or_(
+            and_(Ticket.lead_unit_id == unit_id, Ticket.state == TicketState.DISPATCHED),
+            and_(Ticket.state.in_(OPEN_HANDLING),
+                 co_link.where(TicketCoUnit.acknowledged_at.is_(None)).exists()),
+        ))
+    if tab == "in_progress":
+        return visible.where(or_(
+            and_(Ticket.lead_unit_id == unit_id,
+                 Ticket.state.in_([TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED])),
+            and_(Ticket.state.in_(OPEN_HANDLING),
+                 co_link.where(TicketCoUnit.acknowledged_at.is_not(None),
+                               TicketCoUnit.opinion_at.is_(None)).exists()),
+        ))
+    if tab == "due_soon":
+        return with_open_clock(visible, overdue=False, kinds=UNIT_CLOCKS)
+    if tab == "overdue":
+        return with_open_clock(visible, overdue=True, kinds=UNIT_CLOCKS)
+    raise ValueError(tab)
+
+
+def crisis_open(user: User):
+    return access.visible_tickets(user).where(
+        Ticket.priority == Priority.CRISIS, Ticket.state.not_in(list(TERMINAL_STATES))
+    )
+
+
+def pending_extensions(user: User):
+    return access.visible_tickets(user).where(Ticket.pending_extension_days.is_not(None))
+
+
+def in_states(user: User, *states: TicketState):
+    return access.visible_tickets(user).where(Ticket.state.in_(states))
+
+
+def counts(user: User, queries: dict) -> dict[str, int]:
+    """Row counts of several queues in one round trip each (for tab badges)."""
+    return {
+        name: db.session.scalar(
+            select(func.count()).select_from(stmt.with_only_columns(Ticket.id).subquery())
+        )
+        for name, stmt in queries.items()
+    }
+
+
+# --- units ---------------------------------------------------------------------------
+
+def all_units() -> list[Unit]:
+    """Every unit, parents before children (cached for the request)."""
+    if "console_units" not in g:
+        g.console_units = list(db.session.scalars(select(Unit).order_by(Unit.path)))
+    return g.console_units
+
+
+def units_by_code() -> dict[str, Unit]:
+    return {unit.code: unit for unit in all_units()}
+
+
+def unit_tree(root: Unit | None = None, kinds=None) -> list[tuple[str, list[tuple[Unit, int]]]]:
+    """Units grouped for a picker: one group per county (with its sub-units indented),
+    one group of city departments. `root` keeps only that unit's subtree."""
+    units = [u for u in all_units() if root is None or u.path.startswith(root.path)]
+    if kinds is not None:
+        units = [u for u in units if u.kind in kinds]
+    groups: dict[str, list[tuple[Unit, int]]] = {}
+    names: dict[str, str] = {}
+    for unit in units:
+        parts = [p for p in unit.path.split("/") if p]
+        if unit.kind == UnitKind.CITY:
+            continue
+        if unit.kind == UnitKind.DEPARTMENT and len(parts) == 2:
+            key = "_departments"
+        else:
+            key = parts[1] if len(parts) > 1 else unit.code
+        groups.setdefault(key, []).append((unit, max(len(parts) - 2, 0)))
+        if len(parts) == 2 and unit.kind == UnitKind.COUNTY:
+            names[key] = unit.name
+    # Groups in the order the units were set up (the seed's order), each a subtree in path order.
+    keys = sorted((key for key in groups if key != "_departments"),
+                  key=lambda key: min(unit.id for unit, _depth in groups[key]))
+    ordered = [(names.get(key, ""), groups[key]) for key in keys]
+    if "_departments" in groups:
+        ordered.append(("_departments", sorted(groups["_departments"], key=lambda row: row[0].id)))
+    return ordered

@@ -1,0 +1,541 @@
+"""Console pages: login, intake, ticket page and actions, the queues of each role."""
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
+
+from hotline import notices
+from hotline.console import bp, csrf, forms, labels, queries
+from hotline.console.actions import offered_actions
+from hotline.errors import HotlineError, NotFound
+from hotline.extensions import db
+from hotline.redis import connection
+from hotline.tickets import service
+from hotline.tickets.models import Category, Channel, Desk, Priority, TicketState
+from hotline.tickets.schemas import TicketDetailOut, TicketOut
+from hotline.units import UnitKind
+from hotline.users import Role, get_by_username
+
+CENTRE = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+@bp.before_request
+def _protect():
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@bp.after_request
+def _no_store(response):
+    # Pages show callers' data: never kept by a shared browser's cache.
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(error):
+    db.session.rollback()
+    return render_template("console/error.html", code=400,
+                           message=gettext("页面已过期或缺少安全令牌，请刷新页面后重试。")), 400
+
+
+@bp.errorhandler(HotlineError)
+def _domain_error(error: HotlineError):
+    db.session.rollback()
+    return render_template("console/error.html", code=error.code,
+                           message=labels.localize(error.message, forms.locale())), error.code
+
+
+@bp.errorhandler(forms.FormInvalid)
+def _bad_arguments(error: forms.FormInvalid):
+    db.session.rollback()
+    details = "；".join(f"{labels.label(labels.FIELDS, name)}：{'，'.join(messages)}"
+                       for name, messages in error.errors.items())
+    return render_template("console/error.html", code=422, message=details), 422
+
+
+@bp.errorhandler(403)
+def _forbidden(error):
+    return render_template("console/error.html", code=403,
+                           message=gettext("您的角色不能使用此页面。")), 403
+
+
+@bp.errorhandler(404)
+def _not_found(error):
+    return render_template("console/error.html", code=404, message=gettext("页面或工单不存在。")), 404
+
+
+def roles(*allowed: Role):
+    """Only these roles (403 for the others); always logged in."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def user():
+    return current_user._get_current_object()
+
+
+def per_page() -> int:
+    return current_app.config.get("CONSOLE_PER_PAGE", 20)
+
+
+def page_arg() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def dump(tickets) -> list[dict]:
+    return TicketOut(many=True, viewer=user()).dump(tickets)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site (no scheme, no host, no //) is followed after login or a form."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target):
+        return default
+    return target
+
+
+NAV = {
+    Role.SEAT: [("console.new_ticket", _l("新建工单")), ("console.callbacks", _l("回访")),
+                ("console.tickets", _l("工单查询"))],
+    Role.DISPATCHER: [("console.dispatch_queue", _l("待派单")), ("console.review", _l("审核")),
+                      ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标"))],
+    Role.SUPERVISOR: [("console.crisis_board", _l("危机工单")), ("console.overdue_board", _l("超期工单")),
+                      ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标")),
+                      ("console.notices_page", _l("通知"))],
+    Role.HANDLER: [("console.inbox", _l("收件箱")), ("console.notices_page", _l("通知")),
+                   ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标"))],
+    Role.ADMIN: [("console.new_ticket", _l("新建工单")), ("console.dispatch_queue", _l("待派单")),
+                 ("console.review", _l("审核")), ("console.crisis_board", _l("危机工单")),
+                 ("console.overdue_board", _l("超期工单")), ("console.tickets", _l("工单查询")),
+                 ("console.kpi_dashboard", _l("统计指标"))],
+    Role.PARTNER: [],
+}
+
+
+@bp.app_context_processor
+def _navigation():
+    if request.blueprint != "console" or not current_user.is_authenticated:
+        return {}
+    return {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])]}
+
+
+# --- login ------------------------------------------------------------------------------
+
+def _limit_key(username: str) -> str:
+    return f"console:login-failures:{username.strip().lower()}:{request.remote_addr or '-'}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("console.home"))
+        return render_template("console/login.html", form=forms.FormState(values=request.args))
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    state = forms.FormState(values=MultiDict({"username": username}))
+    limit = current_app.config.get("CONSOLE_LOGIN_MAX_FAILURES", 5)
+    window = current_app.config.get("CONSOLE_LOGIN_WINDOW_SECONDS", 300)
+    key = _limit_key(username)
+    redis = connection()
+    failures = int(redis.get(key) or 0)
+    if failures >= limit:
+        state.message = gettext("登录失败次数过多，请 %(minutes)s 分钟后再试。",
+                                minutes=max(1, -(-(redis.ttl(key) or window) // 60)))
+        return render_template("console/login.html", form=state), 429
+    account = get_by_username(username) if username else None
+    if account is None or not account.active or not account.check_password(password):
+        pipe = redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, window)
+        pipe.execute()
+        state.message = gettext("用户名或密码错误。")
+        if not username:
+            state.errors["username"] = [gettext("此项为必填项")]
+        return render_template("console/login.html", form=state), 401
+    redis.delete(key)
+    session.clear()  # a fresh session: nothing from before the login survives
+    login_user(account)
+    session.permanent = True
+    return redirect(safe_next(request.args.get("next"), url_for("console.home")))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    from hotline.console import LANG_COOKIE, LANGUAGES
+
+    response = redirect(safe_next(request.args.get("next"), url_for("console.home")))
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response
+
+
+@bp.get("/")
+@login_required
+def home():
+    landing = {
+        Role.SEAT: "console.new_ticket", Role.DISPATCHER: "console.dispatch_queue",
+        Role.SUPERVISOR: "console.crisis_board", Role.HANDLER: "console.inbox",
+        Role.ADMIN: "console.tickets",
+    }.get(current_user.role)
+    if landing is None:
+        return render_template("console/partner.html")
+    return redirect(url_for(landing))
+
+
+# --- intake -----------------------------------------------------------------------------
+
+def _intake_choices() -> dict:
+    desks = [Desk(code) for code in (current_user.desks or [])] if current_user.role == Role.SEAT \
+        else list(Desk)
+    return {
+        "desks": desks, "channels": list(Channel), "categories": list(Category),
+        "priorities": list(Priority),
+        "locations": queries.unit_tree(),
+    }
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@roles(Role.SEAT, Role.ADMIN)
+def new_ticket():
+    if request.method == "GET":
+        state = forms.FormState(values=MultiDict(request.args))
+        history = _history(request.args.get("caller_phone", ""))
+        return render_template("console/intake.html", form=state, history=history,
+                               **_intake_choices())
+    try:
+        body = forms.intake_body(request.form)
+        ticket = service.create_ticket(user(), body)
+        db.session.commit()
+    except (forms.FormInvalid, HotlineError) as error:
+        db.session.rollback()
+        state = forms.error_state(request.form, error)
+        if not state.message:
+            state.message = gettext("请检查标出的字段。")
+        history = _history(request.form.get("caller_phone", ""))
+        code = getattr(error, "code", 422)
+        return render_template("console/intake.html", form=state, history=history,
+                               **_intake_choices()), code
+    flash(gettext("工单 %(number)s 已受理。", number=ticket.number), "success")
+    return redirect(url_for("console.ticket_page", ticket_id=ticket.id))
+
+
+@bp.get("/callers")
+@roles(Role.SEAT, Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
+def caller_history():
+    """The caller's earlier tickets, as a fragment for the intake form (or a page)."""
+    return render_template("console/_history.html", history=_history(request.args.get("phone", "")))
+
+
+def _history(phone: str) -> list[dict] | None:
+    """The caller's earlier tickets; None when `phone` is not a number (nothing to say)."""
+    if not queries.phone_variants(phone):
+        return None
+    return dump(queries.caller_history(user(), phone))
+
+
+# --- the ticket page ----------------------------------------------------------------------
+
+def _field_spec(name: str, schema_field) -> dict:
+    from marshmallow import validate
+
+    spec = {"name": name, "required": schema_field.required, "widget": "textarea"}
+    choices = next((v.choices for v in schema_field.validators if isinstance(v, validate.OneOf)),
+                   None)
+    type_name = type(schema_field).__name__
+    if name in ("co_units", "units"):
+        spec["widget"] = "units_multi"
+    elif name == "unit":
+        spec["widget"] = "unit"
+    elif choices:
+        spec.update(widget="select", choices=list(choices))
+    elif type_name == "Boolean":
+        spec["widget"] = "yesno"
+    elif type_name == "Integer":
+        spec["widget"] = "number"
+    elif type_name != "String" or getattr(schema_field, "metadata", {}).get("description") \
+            or any(isinstance(v, validate.Length) and v.max and v.max <= 200
+                   for v in schema_field.validators):
+        spec["widget"] = "text"  # a short value: codes, names, times
+    return spec
+
+
+def _form_specs(allowed: list[str]) -> dict[str, list[dict]]:
+    """The fields of each offered action's form, from the API's body schema.
+
+    A nested part of a body (`consent`) becomes flat fields (`consent_by`, ...)."""
+    import marshmallow as ma
+
+    specs = {}
+    for action in allowed:
+        fields = []
+        for name, schema_field in forms.action_fields(action).items():
+            if isinstance(schema_field, ma.fields.Nested):
+                fields += [_field_spec(f"{name}_{key}", sub)
+                           for key, sub in schema_field.schema.fields.items()]
+            else:
+                fields.append(_field_spec(name, schema_field))
+        specs[action] = fields
+    return specs
+
+
+def _unit_pickers(ticket) -> dict:
+    lead_kinds = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
+    pickers = {
+        "dispatch": queries.unit_tree(kinds=lead_kinds),
+        "all": queries.unit_tree(),
+        "forward": [],
+    }
+    if ticket.lead_unit is not None:
+        below = queries.unit_tree(root=ticket.lead_unit)
+        pickers["forward"] = [(name, [(u, d) for u, d in rows if u.id != ticket.lead_unit.id])
+                              for name, rows in below]
+    return pickers
+
+
+def render_ticket(ticket_id: int, failed: str | None = None, state: forms.FormState | None = None,
+                  status: int = 200):
+    viewer = user()
+    ticket = service.get_ticket(viewer, ticket_id)
+    detail = TicketDetailOut(viewer=viewer).dump(ticket)
+    events = service.ticket_events(viewer, ticket_id)
+    offer = offered_actions(viewer, ticket)
+    if failed and failed not in offer.allowed and failed in forms.ACTION_BODIES:
+        offer.allowed.append(failed)  # keep the form the user typed into on screen
+    suggestion = detail.get("routing_suggestion")
+    history = []
+    if "merge" in offer.allowed and detail["caller"]["phone"] and not detail["caller"]["masked"]:
+        history = [t for t in dump(queries.caller_history(viewer, detail["caller"]["phone"]))
+                   if t["id"] != ticket.id and t["state"] not in
+                   ("closed", "transferred", "rejected", "merged")]
+    forms_state = {failed: state} if failed and state else {}
+    return render_template(
+        "console/ticket.html", t=detail, events=events, offer=offer,
+        specs=_form_specs(offer.allowed), forms_state=forms_state,
+        pickers=_unit_pickers(ticket), suggestion=suggestion, merge_candidates=history,
+        units=queries.units_by_code(), failed=failed,
+    ), status
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket_page(ticket_id: int):
+    return render_ticket(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/actions/<action>")
+@login_required
+def ticket_action(ticket_id: int, action: str):
+    if action not in forms.ACTION_BODIES:
+        abort(404)
+    back = safe_next(request.form.get("next"), url_for("console.ticket_page", ticket_id=ticket_id))
+    try:
+        body = forms.action_body(action, request.form)
+        service.perform(user(), ticket_id, action, body)
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except (forms.FormInvalid, HotlineError) as error:
+        db.session.rollback()
+        state = forms.error_state(request.form, error)
+        if not state.message:
+            state.message = gettext("请检查标出的字段。")
+        return render_ticket(ticket_id, action, state, getattr(error, "code", 422))
+    except StaleDataError:
+        db.session.rollback()
+        state = forms.FormState(values=request.form,
+                                message=gettext("工单已被他人同时修改，请核对后重试。"))
+        return render_ticket(ticket_id, action, state, 409)
+    flash(gettext("已完成：%(action)s", action=labels.label(labels.ACTIONS, action)), "success")
+    return redirect(back)
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+def _list_page(template: str, stmt, **context):
+    page = queries.paged(stmt, page_arg(), per_page())
+    pages = max(1, -(-page.total // page.per_page))
+    return render_template(template, rows=dump(page.items), page=page, pages=pages, **context)
+
+
+def list_filters(args) -> dict:
+    """The ticket list's filters, validated by the API's own list schema."""
+    from marshmallow import ValidationError
+
+    from hotline.tickets.schemas import TicketListArgs
+
+    raw = {key: args.get(key) for key in ("desk", "unit") if args.get(key)}
+    states = [s for s in args.getlist("state") if s]
+    if states:
+        raw["state"] = ",".join(states)
+    if args.get("overdue"):
+        raw["overdue"] = args.get("overdue")
+    try:
+        filters = TicketListArgs().load(raw)
+    except ValidationError as error:
+        raise forms.FormInvalid(forms.flatten_errors(error.messages)) from None
+    filters["page"], filters["per_page"] = page_arg(), per_page()
+    return filters
+
+
+@bp.get("/tickets")
+@login_required
+def tickets():
+    errors = {}
+    try:
+        filters = list_filters(request.args)
+        page = service.list_tickets(user(), filters)
+    except (forms.FormInvalid, HotlineError) as error:
+        errors = error.errors if isinstance(error, forms.FormInvalid) else \
+            forms.flatten_errors(error.errors or {})
+        filters = {"page": 1, "per_page": per_page()}
+        page = service.list_tickets(user(), filters)
+    pages = max(1, -(-page.total // page.per_page))
+    return render_template("console/tickets.html", rows=dump(page.items), page=page, pages=pages,
+                           states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
+                           form=forms.FormState(values=request.args, errors=errors))
+
+
+@bp.get("/callbacks")
+@roles(Role.SEAT, Role.ADMIN)
+def callbacks():
+    return _list_page("console/queue.html", queries.in_states(user(), TicketState.CALLBACK_PENDING),
+                      title=gettext("待回访"), quick=None)
+
+
+@bp.get("/dispatch")
+@roles(Role.DISPATCHER, Role.ADMIN)
+def dispatch_queue():
+    from hotline import routing
+
+    page = queries.paged(queries.in_states(user(), TicketState.PENDING_DISPATCH), page_arg(),
+                         per_page())
+    rows = dump(page.items)
+    for row, ticket in zip(rows, page.items, strict=True):
+        suggestion = routing.suggest(ticket)
+        row["suggestion"] = {"unit": suggestion.unit.code, "name": suggestion.unit.name,
+                             "rule": suggestion.rule} if suggestion else None
+    pages = max(1, -(-page.total // page.per_page))
+    return render_template("console/queue.html", rows=rows, page=page, pages=pages,
+                           title=gettext("待派单"), quick="dispatch")
+
+
+REVIEW_TABS = {
+    "returns": (_l("退单申请"), lambda u: queries.in_states(u, TicketState.RETURN_REQUESTED)),
+    "extensions": (_l("延期申请"), queries.pending_extensions),
+    "replies": (_l("待审核回复"), lambda u: queries.in_states(u, TicketState.REPLIED)),
+}
+
+
+@bp.get("/review")
+@roles(Role.DISPATCHER, Role.ADMIN)
+def review():
+    tab = request.args.get("tab", "returns")
+    if tab not in REVIEW_TABS:
+        abort(404)
+    counts = queries.counts(user(), {name: query(user()) for name, (_, query) in REVIEW_TABS.items()})
+    tabs = [(name, str(title), counts[name]) for name, (title, _) in REVIEW_TABS.items()]
+    return _list_page("console/queue.html", REVIEW_TABS[tab][1](user()), tabs=tabs, tab=tab,
+                      title=gettext("审核"), quick=None)
+
+
+INBOX_TABS = {"acknowledge": _l("待签收"), "in_progress": _l("办理中"), "due_soon": _l("临期"),
+              "overdue": _l("超期")}
+
+
+@bp.get("/inbox")
+@roles(Role.HANDLER)
+def inbox():
+    tab = request.args.get("tab", "acknowledge")
+    if tab not in INBOX_TABS:
+        abort(404)
+    counts = queries.counts(user(), {name: queries.unit_inbox(user(), name) for name in INBOX_TABS})
+    tabs = [(name, str(title), counts[name]) for name, title in INBOX_TABS.items()]
+    return _list_page("console/queue.html", queries.unit_inbox(user(), tab), tabs=tabs, tab=tab,
+                      title=gettext("收件箱"), quick=None)
+
+
+@bp.get("/boards/crisis")
+@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+def crisis_board():
+    return _list_page("console/queue.html", queries.crisis_open(user()), title=gettext("危机工单"),
+                      quick="supervise")
+
+
+@bp.get("/boards/overdue")
+@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+def overdue_board():
+    stmt = queries.with_open_clock(queries.access.visible_tickets(user()), overdue=True)
+    return _list_page("console/queue.html", stmt, title=gettext("超期工单"), quick="supervise")
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+@bp.get("/notices")
+@login_required
+def notices_page():
+    rows = notices.notices_for(user(), limit=200)
+    return render_template("console/notices.html", rows=rows)
+
+
+@bp.post("/notices/<int:notice_id>/read")
+@login_required
+def notice_read(notice_id: int):
+    try:
+        notices.mark_read(user(), notice_id)
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    return redirect(url_for("console.notices_page"))
+
+
+from hotline.console import reports  # noqa: E402,F401  (KPI dashboard and exports)

@@ -1,0 +1,213 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Each person logs in through the login form in a browser context of their own. Screenshots
+go to test-artifacts/ (look at them). Without /usr/bin/chromium these tests are skipped,
+saying so: install it with `apt-get install -y chromium` (never `playwright install`).
+"""
+
+import contextlib
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium "
+                "(apt-get install -y chromium)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def person(chromium, live_server):
+    """`person("seat1")`: a fresh browser context, logged in through the form."""
+    contexts = []
+
+    def login(username: str):
+        context = chromium.new_context(base_url=live_server, locale="zh-CN",
+                                       viewport={"width": 1360, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", "demo")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/**")
+        assert page.locator("header .user").is_visible()
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def action(page, name: str, label: str, fields: dict | None = None) -> None:
+    """Open an action's form on the ticket page, fill it and send it."""
+    form = page.locator(f"#action-{name}")
+    if form.get_attribute("open") is None:
+        form.locator("summary").click()
+    for field, value in (fields or {}).items():
+        target = form.locator(f"[name={field}]")
+        if target.count() > 1:  # yes/no radios
+            form.locator(f"[name={field}][value={value}]").check()
+        elif target.evaluate("e => e.tagName") == "SELECT":
+            target.select_option(value)
+        else:
+            target.fill(value)
+    form.locator("button[type=submit]", has_text=label).click()
+    page.wait_for_load_state()
+
+
+@contextlib.contextmanager
+def at(api, *when):
+    api.forget_tokens()
+    with time_machine.travel(datetime(*when, tzinfo=SHANGHAI), tick=False):
+        yield
+    api.forget_tokens()
+
+
+def test_a_ticket_from_intake_to_callback_through_five_browsers(person, api):
+    earlier = api.create(subject="上个月的路灯问题")
+    seat = person("seat1")
+    seat.get_by_role("link", name="新建工单").click()
+    seat.fill("input[name=caller_phone]", "13800000001")
+    seat.locator("#caller-history").get_by_text(earlier["number"]).wait_for()
+    seat.fill("input[name=caller_name]", "张三")
+    seat.select_option("select[name=desk]", "general")
+    seat.select_option("select[name=category]", "help")
+    seat.fill("input[name=subject]", "河畔社区路灯不亮")
+    seat.fill("textarea[name=content]", "河畔社区3号楼前路灯坏了一个月，晚上看不见路。")
+    seat.select_option("select[name=location_unit]", "gulou-huanglou")
+    seat.fill("input[name=address]", "河畔社区3号楼")
+    shot(seat, "01-seat-intake")
+    seat.get_by_role("button", name="受理").click()
+    seat.get_by_text("已受理").wait_for()
+    number = seat.locator("h1").first.inner_text().split()[0]
+    ticket_id = int(seat.url.rsplit("/", 1)[1])
+    shot(seat, "02-seat-ticket")
+    action(seat, "submit", "提交派单")
+    assert "待派单" in seat.locator(".state-badge").inner_text()
+
+    dispatcher = person("dispatcher1")
+    dispatcher.get_by_role("link", name="待派单").click()
+    shot(dispatcher, "03-dispatch-queue")
+    dispatcher.get_by_role("link", name=number).click()
+    assert dispatcher.locator("#action-dispatch select[name=unit]").input_value() == "gulou"
+    shot(dispatcher, "04-dispatch-form")
+    action(dispatcher, "dispatch", "派单", {"note": "请核实并尽快修复"})
+    assert "待签收" in dispatcher.locator(".state-badge").inner_text()
+
+    county = person("handler-gulou")
+    county.locator("tr", has_text=number).get_by_role("link", name=number).click()
+    action(county, "acknowledge", "签收")
+    assert "办理中" in county.locator(".state-badge").inner_text()
+    action(county, "contact_caller", "联系来电人", {"note": "已电话联系来电人"})
+    action(county, "reply", "办理回复", {"result": "已更换灯泡，路灯恢复照明。", "resolved": "true"})
+    assert "待审核" in county.locator(".state-badge").inner_text()
+    shot(county, "05-county-replied")
+
+    dispatcher.get_by_role("link", name="审核").click()
+    dispatcher.get_by_role("link", name="待审核回复").click()
+    dispatcher.get_by_role("link", name=number).click()
+    action(dispatcher, "approve_reply", "审核通过", {"note": "同意"})
+    assert "待回访" in dispatcher.locator(".state-badge").inner_text()
+
+    seat.get_by_role("link", name="回访").click()
+    seat.get_by_role("link", name=number).click()
+    action(seat, "record_callback", "记录回访",
+           {"reached": "true", "resolved": "true", "satisfied": "true", "note": "来电人表示满意"})
+    assert "已办结" in seat.locator(".state-badge").inner_text()
+    shot(seat, "06-seat-closed")
+    assert api.ticket(ticket_id)["state"] == "closed"
+    timeline = seat.locator(".timeline").inner_text()
+    for step in ("受理", "提交派单", "派单", "签收", "联系来电人", "办理回复", "审核通过", "记录回访"):
+        assert step in timeline
+
+
+def test_the_supervisor_sees_an_overdue_ticket_in_red(person, api):
+    with at(api, 2026, 11, 19, 10, 0):   # dispatched last Thursday: acknowledge was due Friday
+        late = api.dispatched()
+    api.create(priority="crisis", subject="孩子说想轻生")
+    supervisor = person("supervisor1")
+    supervisor.get_by_role("link", name="超期工单").click()
+    row = supervisor.locator(f"tr[data-ticket='{late['number']}']")
+    assert "overdue" in row.get_attribute("class")
+    background = row.locator("td").nth(1).evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(255, 225, 222)", background
+    shot(supervisor, "07-supervisor-overdue")
+    supervisor.get_by_role("link", name="危机工单").click()
+    supervisor.get_by_text("孩子说想轻生").wait_for()
+    shot(supervisor, "08-supervisor-crisis")
+    supervisor.get_by_role("link", name="统计指标").click()
+    assert supervisor.locator("svg.chart").count() == 11
+    shot(supervisor, "13-supervisor-kpis")
+
+
+def test_one_units_pages_never_show_another_units_ticket(person, api, live_server):
+    theirs = api.dispatched(unit="yunlong", subject="云龙区的工单")
+    ours = api.dispatched(unit="gulou", subject="鼓楼区的工单")
+    gulou = person("handler-gulou")
+    for tab in ("待签收", "办理中", "临期", "超期"):
+        gulou.get_by_role("link", name=tab).click()
+        assert theirs["number"] not in gulou.content()
+    gulou.get_by_role("link", name="待签收").click()
+    assert ours["number"] in gulou.content()
+    shot(gulou, "09-gulou-inbox")
+    gulou.get_by_role("link", name="工单查询").click()
+    assert theirs["number"] not in gulou.content() and ours["number"] in gulou.content()
+    response = gulou.goto(f"/console/tickets/{theirs['id']}")
+    assert response.status == 404
+    assert "云龙区的工单" not in gulou.content()
+    shot(gulou, "10-gulou-404")
+
+
+def test_form_errors_are_shown_in_place_and_english_is_a_click_away(person):
+    seat = person("seat1")
+    seat.fill("input[name=caller_phone]", "abc")
+    seat.fill("input[name=subject]", "我输入的标题")
+    seat.get_by_role("button", name="受理").click()
+    assert seat.locator("input[name=subject]").input_value() == "我输入的标题"
+    assert seat.locator("#content-error").inner_text() == "此项为必填项"
+    assert "不是有效的电话号码" in seat.locator("#caller_phone-error").inner_text()
+    shot(seat, "11-intake-errors")
+    seat.get_by_role("link", name="English").click()
+    seat.get_by_role("link", name="New ticket").wait_for()
+    assert "Caller phone" in seat.content()
+    shot(seat, "12-intake-english")
+    seat.get_by_role("link", name="中文").click()
+    seat.get_by_role("link", name="新建工单").wait_for()
