@@ -7,6 +7,7 @@ in `timer_firings`, inserted under the ticket's row lock.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -22,6 +23,7 @@ from hotline.users import Role
 log = logging.getLogger(__name__)
 
 WARNING, OVERDUE = "warning", "overdue"
+EARLY_WAKE = timedelta(seconds=2)
 LEVEL_STATE = {WARNING: TimerState.WARNED, OVERDUE: TimerState.OVERDUE}
 KIND_NAMES = {
     TimerKind.DISPATCH: "派单", TimerKind.ACKNOWLEDGE: "签收", TimerKind.RESPOND: "联系市民",
@@ -35,7 +37,7 @@ def schedule(timer: Timer) -> None:
 
     for level, at in ((WARNING, timer.warn_at), (OVERDUE, timer.due_at)):
         tasks.after_commit(
-            tasks.fire_timer, lambda t=timer: t.id, level, at=_whole_second_after(at),
+            tasks.fire_timer, lambda t=timer: t.id, level, at=_whole_second_before(at),
             job_id=lambda t=timer, lv=level, due=timer.due_at: f"timer-{t.id}-{lv}-{due:%Y%m%d%H%M%S}",
         )
 
@@ -49,9 +51,15 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     from hotline.tickets.models import Ticket
 
     now = now or utcnow()
-    ticket_id = db.session.scalar(select(Timer.ticket_id).where(Timer.id == timer_id))
+    ticket_id, threshold = db.session.execute(
+        select(Timer.ticket_id, Timer.warn_at if level == WARNING else Timer.due_at)
+        .where(Timer.id == timer_id)).one_or_none() or (None, None)
     if ticket_id is None:
         return False
+    if wait and timedelta(0) < threshold - now <= EARLY_WAKE:
+        # RQ wakes jobs on whole seconds, up to a second early: wait out the rest.
+        time.sleep((threshold - now).total_seconds())
+        now = utcnow()
     lock = select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=not wait)
     ticket = db.session.scalar(lock.execution_options(populate_existing=True))
     if ticket is None:           # busy: a user action holds it; the next sweep retries
@@ -102,8 +110,12 @@ def _threshold(timer: Timer, level: str) -> datetime:
     return timer.warn_at if level == WARNING else timer.due_at
 
 
+def _whole_second_before(at: datetime) -> datetime:
+    """RQ schedules in whole seconds: the job wakes at most a second early and waits."""
+    return at.replace(microsecond=0)
+
+
 def _whole_second_after(at: datetime) -> datetime:
-    """RQ schedules in whole seconds (truncated): round up so a job never runs early."""
     return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
 
 
