@@ -1,7 +1,7 @@
 """Column types shared by the models."""
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
@@ -40,3 +40,14 @@ def enum_column(enum_class: type[enum.Enum], length: int = 32) -> Enum:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def to_json(value):
+    """A validated body as JSON for an event log: enums by value, dates as ISO text."""
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value.value if isinstance(value, enum.Enum) else value

@@ -13,7 +13,7 @@ from hotline.clocks import service as clocks
 from hotline.clocks.models import TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
-from hotline.types import utcnow
+from hotline.types import to_json, utcnow
 from hotline.users import Role, User
 from referrals.models import (
     MandatoryReport,
@@ -122,14 +122,12 @@ def visible_referrals(user: User):
     stmt = select(Referral)
     if user.role == Role.PARTNER:
         return stmt.where(Referral.partner_id == (user.partner_id or -1))
-    if user.role in CENTRE:
-        return stmt
-    if user.role == Role.HANDLER:
+    if user.role in CENTRE or user.role == Role.HANDLER:
         from hotline.tickets import access
         from hotline.tickets.models import Ticket
 
-        visible = access.visible_tickets(user, select(Ticket.id))
-        return stmt.where(Referral.ticket_id.in_(visible))
+        # The referrals of the tickets this user may see (a seat: its desks; a unit: its subtree).
+        return stmt.where(Referral.ticket_id.in_(access.visible_tickets(user, select(Ticket.id))))
     return stmt.where(false())
 
 
@@ -224,7 +222,7 @@ def _transition(referral: Referral, user: User | None, action: str, data: dict) 
     elif action == "revoke":
         referral.revoke_reason = data["reason"]
         clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
-    _log(referral, user, action, from_state, referral.state, _jsonable(data), ticket=ticket)
+    _log(referral, user, action, from_state, referral.state, to_json(data), ticket=ticket)
     db.session.flush()
     return referral
 
@@ -306,7 +304,7 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
         raise Conflict(f"强制报告当前为 {report.state.value}，不能 {action} (not allowed now)")
     ticket = db.session.get(Ticket, report.ticket_id)
     record_event(ticket, user, f"mandatory_report_{action}", ticket.state, ticket.state,
-                 {"report": report.id, **_jsonable(data)})
+                 {"report": report.id, **to_json(data)})
     db.session.flush()
     return report
 
@@ -381,11 +379,6 @@ def _median(values: list[float]) -> float | None:
     values = sorted(values)
     middle = len(values) // 2
     return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 2)
-
-
-def _jsonable(data: dict) -> dict:
-    return {k: (v.value if hasattr(v, "value") else v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in data.items()}
 
 
 __all__ = ["OPEN", "open_referral", "unanswered_crisis", "referrals_of", "clock_fired"]

@@ -288,3 +288,22 @@ def test_partner_kpis(api):
         "median_hours_to_accept": 1.0, "median_hours_to_first_contact": 3.0}
     assert (kpis["xz-shegong"]["sent"], kpis["xz-shegong"]["acceptance"]) == (1, 0.0)
     assert kpis["12348"]["acceptance"] is None
+
+
+def test_consent_with_its_time_is_recorded(api):
+    tid = child_ticket(api)["id"]
+    consent = {**CONSENT, "at": "2026-11-23T09:30:00+08:00"}
+    rid = referral_id(refer(api, tid, consent=consent), "xz-xinli")
+    full = api.get(f"/api/v1/referrals/{rid}", "supervisor1").json
+    assert full["consent"]["at"].startswith("2026-11-23T01:30:00")
+    event = [e for e in api.events(tid) if e["action"] == "refer"][0]
+    assert event["data"]["consent"]["at"] == "2026-11-23T09:30:00+08:00"
+
+
+def test_seats_see_the_referrals_of_their_desks_only(api):
+    tid = child_ticket(api)["id"]
+    rid = referral_id(refer(api, tid), "xz-xinli")
+    api.get(f"/api/v1/referrals/{rid}", "seat1")                 # general + children
+    api.get(f"/api/v1/referrals/{rid}", "seat3", expect=404)     # hard cases + general
+    assert api.get("/api/v1/referrals", "seat3").json == []
+    api.get(f"/api/v1/referrals/{rid}", "handler-yunlong", expect=404)

@@ -57,6 +57,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    # The app's catalogue, then the console's own (its referral pages), merged in that order.
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations;console/translations")
     app.session_interface = SessionInterface()
 
     babel.init_app(app, locale_selector=select_locale)

@@ -98,6 +98,12 @@ def register(app: Flask) -> None:
         field=_words(labels.FIELDS),
         kpi=_words(labels.KPIS),
         choice=_words(labels.CHOICES),
+        referral_state=_words(labels.REFERRAL_STATES),
+        referral_action=_words(labels.REFERRAL_ACTIONS),
+        service=_words(labels.SERVICES),
+        consent_how=_words(labels.CONSENT_HOW),
+        consent_kind=_words(labels.CONSENT_KINDS),
+        report_state=_words(labels.REPORT_STATES),
         localize=pass_context(lambda _context, message: labels.localize(message, locale())),
     )
     from hotline.console.queries import units_by_code

@@ -148,7 +148,11 @@ def action_fields(action: str) -> dict[str, ma.fields.Field]:
 
 def action_body(action: str, form: MultiDict) -> dict:
     """An action form as `POST .../actions/{action}` would receive it, validated."""
-    schema = ACTION_BODIES[action]()
+    return schema_body(ACTION_BODIES[action](), form)
+
+
+def schema_body(schema: ma.Schema, form: MultiDict) -> dict:
+    """A form as the API would receive it with body `schema`, validated by that schema."""
     body = {}
     for name, schema_field in schema.fields.items():
         if isinstance(schema_field, ma.fields.Nested):  # flat form fields `consent_by`...

@@ -30,7 +30,37 @@ ACTIONS = {
     "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"), "timer_overdue": _l("超期"),
     "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
     "mandatory_report": _l("强制报告"),
+    "crisis_flagged": _l("进入危机处置"),
+    "mandatory_report_report": _l("强制报告已报送"),
+    "mandatory_report_record_receipt": _l("强制报告回执已登记"),
+    "referral_sent": _l("发出转介"), "referral_accept": _l("机构接收转介"),
+    "referral_decline": _l("机构拒绝转介"), "referral_first_contact": _l("机构首次联系"),
+    "referral_report_outcome": _l("机构报告服务结果"), "referral_close": _l("转介关闭"),
+    "referral_escalate": _l("转介超时未接收"), "referral_revoke": _l("撤回转介"),
 }
+
+# The referral's own lifecycle (referrals/workflow.py) and its steps.
+REFERRAL_STATES = {
+    "sent": _l("待接收"), "accepted": _l("已接收"), "declined": _l("已拒绝"),
+    "in_service": _l("服务中"), "completed": _l("服务已完成"), "closed": _l("已关闭"),
+    "escalated": _l("超时未接收"), "revoked": _l("已撤回"),
+}
+REFERRAL_ACTIONS = {
+    "sent": _l("发出转介"), "accept": _l("接收"), "decline": _l("拒绝"),
+    "first_contact": _l("记录首次联系"), "report_outcome": _l("报告服务结果"), "close": _l("关闭转介"),
+    "escalate": _l("超时升级"), "revoke": _l("撤回转介"),
+}
+SERVICES = {
+    "counselling": _l("心理咨询"), "therapy": _l("心理治疗"), "crisis_intervention": _l("危机干预"),
+    "legal_consultation": _l("法律咨询"), "legal_aid": _l("法律援助"), "mediation": _l("调解"),
+    "case_management": _l("个案管理"), "family_support": _l("家庭支持"),
+}
+CONSENT_HOW = {"phone": _l("电话"), "in_person": _l("当面"), "sms": _l("短信"),
+               "video": _l("视频"), "written": _l("书面")}
+CONSENT_KINDS = {"guardian": _l("监护人已同意"), "override": _l("紧急免同意"),
+                 "not needed": _l("无需监护人同意")}
+REPORT_ACTIONS = {"report": _l("记录已报告"), "record_receipt": _l("登记回执")}
+REPORT_STATES = {"open": _l("待报告"), "reported": _l("已报告，待回执"), "receipted": _l("已回执")}
 
 DESKS = {"general": _l("综合专席"), "children": _l("儿童服务专席"), "hard_case": _l("办不成事专席")}
 CHANNELS = {"voice": _l("电话"), "sms": _l("短信"), "web": _l("网站"), "walk_in": _l("来访")}
@@ -43,6 +73,7 @@ PRIORITIES = {"normal": _l("一般"), "urgent": _l("紧急"), "crisis": _l("危�
 TIMERS = {
     "dispatch": _l("派单时限"), "acknowledge": _l("签收时限"), "respond": _l("响应时限"),
     "handle": _l("办理时限"), "review": _l("审核时限"), "callback": _l("回访时限"),
+    "accept": _l("接收时限"), "first_contact": _l("首次联系时限"), "outcome": _l("服务结果时限"),
 }
 TIMER_STATES = {
     "running": _l("计时中"), "warned": _l("临期"), "overdue": _l("已超期"), "met": _l("已完成"),
@@ -77,6 +108,8 @@ FIELDS = {
     "consent_by": _l("同意人"), "consent_how": _l("同意方式"), "consent_at": _l("同意时间"),
     "consent_covers_contact": _l("同意向机构提供电话"), "consent_override_reason": _l("紧急免同意理由"),
     "suspected": _l("疑似情形"), "what": _l("情况说明"),
+    "outcome": _l("服务结果"), "follow_up": _l("需要后续跟进"), "receipt_number": _l("回执编号"),
+    "consent": _l("监护人同意"),
 }
 
 # Codes offered in a form's list (OneOf choices of the API's bodies).
@@ -129,6 +162,11 @@ _FIELD_ERRORS = [
     (r"not below the lead unit", lambda m: gettext("只能转办给本单位的下级单位")),
     (r"already a co-unit", lambda m: gettext("该单位已是协办单位")),
     (r"at most (\d+)", lambda m: gettext("最多还可申请 %(n)s 个工作日", n=m.group(1))),
+    (r"unknown partner (.*)", lambda m: gettext("合作机构 %(code)s 不存在", code=m.group(1))),
+    (r"offered: (.*)", lambda m: gettext("该机构提供：%(services)s", services="、".join(
+        label(SERVICES, code.strip()) for code in m.group(1).split(",")))),
+    (r"guardian consent \(by, how\) or override_reason required",
+     lambda m: gettext("请填写监护人同意（同意人、方式），或紧急情况下的免同意理由")),
 ]
 _BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
 

@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -51,6 +52,16 @@ def _no_store(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@bp.after_request
+def _keep_audited_reads(response):
+    """A page that read a child's ticket or a referral logged it (referrals.service.audit_read
+    notes it in `g.audited_reads`): keep that log. A read changes nothing else, so this commit
+    holds only the audit rows."""
+    if request.method in ("GET", "HEAD") and response.status_code < 400 and g.get("audited_reads"):
+        db.session.commit()
     return response
 
 
@@ -139,15 +150,18 @@ NAV = {
     Role.DISPATCHER: [("console.dispatch_queue", _l("待派单")), ("console.review", _l("审核")),
                       ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标"))],
     Role.SUPERVISOR: [("console.crisis_board", _l("危机工单")), ("console.overdue_board", _l("超期工单")),
+                      ("console.referral_board", _l("转介超时")),
+                      ("console.mandatory_reports_board", _l("强制报告")),
                       ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标")),
                       ("console.notices_page", _l("通知"))],
     Role.HANDLER: [("console.inbox", _l("收件箱")), ("console.notices_page", _l("通知")),
                    ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标"))],
     Role.ADMIN: [("console.new_ticket", _l("新建工单")), ("console.dispatch_queue", _l("待派单")),
                  ("console.review", _l("审核")), ("console.crisis_board", _l("危机工单")),
-                 ("console.overdue_board", _l("超期工单")), ("console.tickets", _l("工单查询")),
+                 ("console.overdue_board", _l("超期工单")), ("console.referral_board", _l("转介超时")),
+                 ("console.mandatory_reports_board", _l("强制报告")), ("console.tickets", _l("工单查询")),
                  ("console.kpi_dashboard", _l("统计指标"))],
-    Role.PARTNER: [],
+    Role.PARTNER: [("console.referral_inbox", _l("转介收件箱"))],
 }
 
 
@@ -223,10 +237,8 @@ def home():
     landing = {
         Role.SEAT: "console.new_ticket", Role.DISPATCHER: "console.dispatch_queue",
         Role.SUPERVISOR: "console.crisis_board", Role.HANDLER: "console.inbox",
-        Role.ADMIN: "console.tickets",
-    }.get(current_user.role)
-    if landing is None:
-        return render_template("console/partner.html")
+        Role.ADMIN: "console.tickets", Role.PARTNER: "console.referral_inbox",
+    }[current_user.role]
     return redirect(url_for(landing))
 
 
@@ -356,11 +368,16 @@ def render_ticket(ticket_id: int, failed: str | None = None, state: forms.FormSt
                    if t["id"] != ticket.id and t["state"] not in
                    ("closed", "transferred", "rejected", "merged")]
     forms_state = {failed: state} if failed and state else {}
+    refer = None
+    if "refer" in offer.allowed:
+        refer = referral_pages.refer_form(viewer, ticket, state.values if failed == "refer" and state
+                                          else None)
     return render_template(
         "console/ticket.html", t=detail, events=events, offer=offer,
         specs=_form_specs(offer.allowed), forms_state=forms_state,
         pickers=_unit_pickers(ticket), suggestion=suggestion, merge_candidates=history,
         units=queries.units_by_code(), failed=failed,
+        referrals=referral_pages.ticket_referrals(viewer, ticket, detail), refer=refer,
     ), status
 
 
@@ -538,4 +555,4 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
-from hotline.console import reports  # noqa: E402,F401  (KPI dashboard and exports)
+from hotline.console import referral_pages, reports  # noqa: E402,F401  (more pages on bp)

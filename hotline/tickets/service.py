@@ -18,7 +18,7 @@ from hotline.tickets import access
 from hotline.tickets.models import Desk, Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
-from hotline.types import utcnow
+from hotline.types import to_json, utcnow
 from hotline.units import Unit, get_by_code
 from hotline.users import Role, User
 
@@ -130,7 +130,7 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
     if access.unit_signature(ticket) != units_before:
         access.rescope(ticket)
     record_event(ticket, actor, action, from_state, ticket.state,
-                 {**_jsonable(data), **workflow.record}, at=workflow.now)
+                 {**to_json(data), **workflow.record}, at=workflow.now)
     if action == "merge":
         target = related["into"]
         record_event(target, actor, "merged_in", target.state, target.state,
@@ -272,7 +272,3 @@ def _is_minor_age(age: int | None) -> bool:
 
 def _value(state) -> str | None:
     return state.value if state is not None else None
-
-
-def _jsonable(data: dict) -> dict:
-    return {key: (value.value if hasattr(value, "value") else value) for key, value in data.items()}

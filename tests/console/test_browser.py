@@ -211,3 +211,126 @@ def test_form_errors_are_shown_in_place_and_english_is_a_click_away(person):
     shot(seat, "12-intake-english")
     seat.get_by_role("link", name="中文").click()
     seat.get_by_role("link", name="新建工单").wait_for()
+
+
+CHILD = {"phone": "+8613900000013", "name": "李小雨", "is_minor": True, "age": 12}
+CHILD_CONTENT = "孩子最近不愿上学，晚上睡不着，父母离异后情绪很差"
+
+
+def child_ticket(api, **overrides) -> dict:
+    body = {"desk": "children", "category": "psych_support", "subject": "孩子情绪低落，不愿上学",
+            "content": CHILD_CONTENT, "caller": CHILD,
+            "location": {"unit": "gulou", "address": "黄楼街道河畔小区5号楼"}, **overrides}
+    return api.create(as_user="seat2", **body)
+
+
+def test_a_seat_refers_a_child_and_the_partner_accepts_it(person, api):
+    ticket = child_ticket(api)
+    seat = person("seat2")
+    seat.goto(f"/console/tickets/{ticket['id']}")
+    form = seat.locator("#action-refer")
+    if form.get_attribute("open") is None:
+        form.locator("summary").click()
+    partner_select = form.locator("select[name=partner]")
+    # The partner list follows the service (swapped in by the page's script).
+    form.locator("select[name=service]").select_option("legal_aid")
+    partner_select.locator("option[value='12348']").wait_for(state="attached")
+    assert partner_select.locator("option[value='xz-xinli']").count() == 0
+    form.locator("select[name=service]").select_option("counselling")
+    partner_select.locator("option[value='xz-xinli']").wait_for(state="attached")
+    partner_select.select_option("xz-xinli")
+    form.locator("textarea[name=need]").fill("情绪疏导，评估是否需要心理治疗")
+    form.locator("input[name=contact_route]").fill("先联系母亲，工作日晚上")
+    form.locator("textarea[name=note]").fill("孩子怕生，请女性咨询师联系")
+    form.locator("input[name=consent_by]").fill("母亲 王某")
+    form.locator("select[name=consent_how]").select_option("phone")
+    form.locator("input[name=consent_covers_contact]").check()
+    shot(seat, "14-seat-refer-form")
+    form.locator("button[type=submit]", has_text="转介").click()
+    seat.get_by_text("已完成：转介").wait_for()
+    referrals = seat.locator("#referrals")
+    assert "徐州市心理援助中心" in referrals.inner_text() and "待接收" in referrals.inner_text()
+    assert "接收时限" in referrals.inner_text()
+    shot(seat, "15-seat-ticket-referred")
+    [referral] = api.ticket(ticket["id"])["referrals"]
+
+    partner = person("partner-xz-xinli")
+    assert partner.url.endswith("/console/referrals")
+    row = partner.locator(f"tr[data-referral='{referral['id']}']")
+    assert "李同学" in row.inner_text() and "待接收" in row.inner_text()
+    shot(partner, "16-partner-inbox")
+    row.get_by_role("link", name=f"#{referral['id']}").click()
+    page = partner.content()
+    assert "+8613900000013" in page and "情绪疏导" in page and "先联系母亲" in page
+    for absent in ("李小雨", CHILD_CONTENT, "黄楼街道河畔小区", "母亲 王某"):
+        assert absent not in page, absent
+    shot(partner, "17-partner-referral")
+    partner.locator("#step-accept button[type=submit]").click()
+    partner.get_by_text("已完成：接收").wait_for()
+    assert "已接收" in partner.locator(".state-badge").inner_text()
+    partner.locator("#step-first_contact textarea[name=note]").fill("已与母亲通话，约定周六上午面谈")
+    partner.locator("#step-first_contact button[type=submit]").click()
+    partner.get_by_text("已完成：记录首次联系").wait_for()
+    assert "服务中" in partner.locator(".state-badge").inner_text()
+    timeline = partner.locator(".timeline").inner_text()
+    for step in ("发出转介", "接收", "记录首次联系", "已与母亲通话，约定周六上午面谈"):
+        assert step in timeline, step
+    shot(partner, "18-partner-first-contact")
+    assert api.get(f"/api/v1/referrals/{referral['id']}", "supervisor1").json["state"] == "in_service"
+    # Another partner gets the 404 page for it.
+    other = person("partner-gulou-xinli")
+    response = other.goto(f"/console/referrals/{referral['id']}")
+    assert response.status == 404 and "情绪疏导" not in other.content()
+
+    seat.reload()
+    assert "服务中" in seat.locator("#referrals").inner_text()
+    timeline = seat.locator(".timeline").inner_text()
+    for step in ("发出转介", "机构接收转介", "机构首次联系"):
+        assert step in timeline, step
+
+
+def test_the_supervisor_sees_overdue_reports_and_escalated_referrals(person, api, app):
+    from hotline.clocks import firing
+    from hotline.extensions import db
+
+    with at(api, 2026, 11, 19, 10, 0):   # last Thursday: the report was due Friday
+        abused = child_ticket(api, content="邻居家的孩子经常被打，身上有伤")
+        late = child_ticket(api, subject="孩子长期失眠")
+        api.act(late["id"], "refer", "seat2", {
+            "partner": "gulou-xinli", "service": "counselling", "urgency": "normal",
+            "consent": {"by": "父亲 李某", "how": "phone"}, "need": "失眠与焦虑"})
+    with app.app_context():
+        firing.sweep()
+        db.session.commit()
+    supervisor = person("supervisor1")
+    supervisor.get_by_role("link", name="强制报告").click()
+    row = supervisor.locator("tr[data-report]", has_text=abused["number"])
+    assert "overdue" in row.get_attribute("class")
+    background = row.locator("td").nth(1).evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(255, 225, 222)", background
+    shot(supervisor, "19-supervisor-mandatory-reports")
+    row.locator("input[name=to]").fill("鼓楼公安分局")
+    row.locator("button[type=submit]").click()
+    supervisor.get_by_text("已完成：记录已报告").wait_for()
+    row = supervisor.locator("tr[data-report]", has_text=abused["number"])
+    row.locator("input[name=receipt_number]").fill("GL-2026-1119-03")
+    row.locator("button[type=submit]").click()
+    supervisor.get_by_text("已完成：登记回执").wait_for()
+    assert supervisor.locator("tr[data-report]", has_text=abused["number"]).count() == 0
+
+    supervisor.get_by_role("link", name="转介超时").click()
+    row = supervisor.locator("tr[data-referral]", has_text=late["number"])
+    assert "鼓楼区未成年人心理健康辅导站" in row.inner_text()
+    proposed = row.locator("td.proposal").inner_text()
+    assert proposed and "暂无" not in proposed
+    shot(supervisor, "20-supervisor-escalated-referrals")
+    row.get_by_role("link", name="改转介").click()
+    form = supervisor.locator("#action-refer")
+    assert form.get_attribute("open") is not None
+    assert form.locator("input[name=consent_by]").input_value() == "父亲 李某"
+    chosen = form.locator("select[name=partner] option:checked").inner_text()
+    assert chosen.startswith(proposed.strip())
+    shot(supervisor, "21-supervisor-refer-again")
+    form.locator("button[type=submit]", has_text="转介").click()
+    supervisor.get_by_text("已完成：转介").wait_for()
+    assert len(api.ticket(late["id"])["referrals"]) == 2

@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -10,6 +11,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "hotline" / "console"
 CATALOG = ROOT / "hotline" / "translations" / "en" / "LC_MESSAGES"
+# The console's own catalogue (its referral pages), merged over the app's at run time.
+CATALOGS = [CATALOG, CONSOLE / "translations" / "en" / "LC_MESSAGES"]
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 
@@ -24,20 +27,31 @@ def console_strings() -> set[str]:
 
 
 def test_every_console_string_has_an_english_translation():
-    with open(CATALOG / "messages.po", "rb") as po:
-        catalog = read_po(po)
-    translated = {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog
-                  if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
+    translated = set()
+    for folder in CATALOGS:
+        with open(folder / "messages.po", "rb") as po:
+            catalog = read_po(po)
+        translated |= {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog
+                       if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     strings = console_strings()
     assert len(strings) > 200
     assert strings - translated == set(), "add these to messages.po, then pybabel compile"
 
 
-def test_the_compiled_catalogue_is_up_to_date():
-    with open(CATALOG / "messages.po", "rb") as po:
+@pytest.mark.parametrize("folder", CATALOGS, ids=["app", "console"])
+def test_the_compiled_catalogue_is_up_to_date(folder):
+    with open(folder / "messages.po", "rb") as po:
         catalog = read_po(po)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
-    assert (CATALOG / "messages.mo").read_bytes() == compiled.getvalue(), (
-        "run: pybabel compile -d hotline/translations"
+    assert (folder / "messages.mo").read_bytes() == compiled.getvalue(), (
+        f"run: pybabel compile -d {folder.parents[1].relative_to(ROOT)}"
     )
+
+
+def test_the_console_catalogue_is_merged_in(app, browser):
+    page = browser("partner-xz-xinli")
+    page.get("/console/lang/en", expect=302)
+    html = page.html("/console/referrals")
+    assert "Referral inbox" in html and "Completed / closed" in html and "转介收件箱" not in html
+    assert "Log out" in html and "退出" not in html  # ... and the app's own catalogue still applies
