@@ -6,7 +6,9 @@ Seats record phone callbacks with the `record_callback` action; this module does
 the automated side: the survey, the caller's SMS answer, and the follow-ups.
 """
 
+import logging
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,6 +21,10 @@ SURVEY = ("【12345】您反映的问题（工单号 {number}）已办理：{gis
           "请回复数字评价：1满意 2基本满意 3不满意；如问题仍未解决，请同时回复“未解决”。")
 GIST_LENGTH = 40
 RATINGS = {"1": 1, "2": 2, "3": 3, "基本满意": 2, "不满意": 3, "满意": 1}
+# A survey or follow-up job not run this long after it was due was lost with Redis.
+STUCK_AFTER = timedelta(minutes=2)
+
+log = logging.getLogger(__name__)
 
 
 def start(ticket) -> None:
@@ -69,6 +75,68 @@ def follow_up(ticket_id: int, cycle: int, attempt: int) -> bool:
         tasks.after_commit(tasks.callback_survey, ticket.id, cycle, attempt + 1,
                            job_id=f"callback-{ticket.id}-{cycle}-{attempt + 1}")
     return True
+
+
+def requeue_lost(now: datetime | None = None, batch: int = 500) -> int:
+    """Enqueue again the surveys and follow-ups whose job Redis lost; the sweep calls this.
+
+    A reply approved while Redis was down (or a flushed Redis) would otherwise never get
+    its first survey, nor a sent survey its follow-up (which asks for the next one). Both
+    jobs are idempotent and keyed by (ticket, cycle, attempt); one that still exists in
+    Redis (waiting, scheduled, failed) is left alone, as `sms.requeue_unprocessed` does.
+    """
+    from rq.job import Job
+
+    from hotline.redis import connection
+    from hotline.tickets.models import Ticket, TicketState
+
+    now = now or utcnow()
+    requeued, last_id = 0, 0
+    try:
+        while True:
+            waiting = db.session.execute(
+                select(Ticket.id, Ticket.rework_count, Ticket.callback_attempts)
+                .where(Ticket.state == TicketState.CALLBACK_PENDING, Ticket.id > last_id)
+                .order_by(Ticket.id).limit(batch)).all()
+            if not waiting:
+                break
+            last_id = waiting[-1].id
+            for func, job_id, args in _lost_jobs(waiting, now):
+                if not Job.exists(job_id, connection=connection()):
+                    from hotline import tasks
+
+                    tasks.enqueue(func, *args, job_id=job_id)
+                    requeued += 1
+    except Exception as exc:
+        log.warning("could not requeue callback surveys: %s", exc)
+    return requeued
+
+
+def _lost_jobs(waiting, now: datetime):
+    """The survey or follow-up each waiting ticket should have had by now (job, id, args)."""
+    from hotline import tasks
+    from hotline.tickets.models import Event
+
+    surveys, approved = {}, {}
+    for ticket_id, action, data, at in db.session.execute(
+            select(Event.ticket_id, Event.action, Event.data, Event.at).where(
+                Event.ticket_id.in_([row.id for row in waiting]),
+                Event.action.in_(["callback_survey", "approve_reply"]))):
+        if action == "approve_reply":
+            approved[ticket_id] = max(at, approved.get(ticket_id, at))
+        else:
+            surveys[(ticket_id, data.get("cycle"), data.get("attempt"))] = at
+    spacing = clocks.time_limits().callback_spacing
+    for ticket_id, cycle, attempts in waiting:
+        attempt = attempts + 1
+        sent_at = surveys.get((ticket_id, cycle, attempt))
+        if sent_at is not None:
+            if clocks.deadline(sent_at, spacing) <= now - STUCK_AFTER:
+                yield (tasks.callback_followup, f"callback-followup-{ticket_id}-{cycle}-{attempt}",
+                       (ticket_id, cycle, attempt))
+        elif attempts == 0 and ticket_id in approved and approved[ticket_id] <= now - STUCK_AFTER:
+            # The first survey after approval (later ones are asked for by the follow-up).
+            yield tasks.callback_survey, f"callback-{ticket_id}-{cycle}-1", (ticket_id, cycle, 1)
 
 
 def parse_answer(text: str) -> tuple[int, bool] | None:

@@ -112,6 +112,7 @@ def send(message: OutboxMessage) -> None:
         return
     except Exception as exc:
         message.status, message.status_detail = MessageStatus.QUEUED, f"retrying: {exc}"[:500]
+        db.session.commit()  # before the job's rollback, or the retry would find it `sending`
         raise
     message.provider_sid, message.status, message.sent_at = sid, MessageStatus.SENT, utcnow()
 

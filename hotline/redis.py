@@ -134,9 +134,30 @@ def embedded_url_for_children(app: Flask) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": url_for(app)}
 
 
+# Seconds to wait for Redis to accept a connection or answer a command. A healthy Redis
+# answers in well under a millisecond; a stalled one must not hold a request for long.
+# (An RQ worker raises the command timeout of its own connection for its blocking waits.)
+CONNECT_TIMEOUT = 1.0
+COMMAND_TIMEOUT = 1.0
+# After Redis failed to answer, work that can do without it (jobs enqueued after commit,
+# the webhook rate limit) skips it for this long, so a stopped or stalled Redis costs one
+# timeout per process and pause rather than one per request; the sweep recovers the jobs.
+PAUSE_AFTER_FAILURE = 10.0
+
+
+def available() -> bool:
+    """False for PAUSE_AFTER_FAILURE seconds after `failed()` was called in this app."""
+    return time.monotonic() >= current_app.extensions.get("hotline.redis_paused_until", 0.0)
+
+
+def failed() -> None:
+    """Redis did not answer: optional work leaves it alone for a while (see `available`)."""
+    current_app.extensions["hotline.redis_paused_until"] = time.monotonic() + PAUSE_AFTER_FAILURE
+
+
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
-                                health_check_interval=30)
+    return redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT,
+                                socket_timeout=COMMAND_TIMEOUT, health_check_interval=30)
 
 
 def _connect_embedded(app: Flask) -> redis.Redis:

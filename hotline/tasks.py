@@ -55,13 +55,19 @@ def init_app(app: Flask) -> None:
 
 
 def _enqueue_pending(session) -> None:
+    from hotline import redis
+
     pending = session.info.pop(_PENDING, [])
     for func, ids, at, job_id, retry in pending:
         ids = tuple(value() if callable(value) else value for value in ids)
         job_id = job_id() if callable(job_id) else job_id
+        if not redis.available():  # it just failed: do not wait on it again for each job
+            log.warning("Redis unavailable: %s%s left to the sweep", func.__name__, ids)
+            continue
         try:
             enqueue(func, *ids, at=at, job_id=job_id, retry=retry)
         except Exception as exc:  # Redis down: the sweep recovers from the database
+            redis.failed()
             log.warning("could not enqueue %s%s (%s); the sweep will recover it",
                         func.__name__, ids, exc)
 
@@ -119,10 +125,12 @@ def fire_timer(timer_id: int, level: str) -> bool:
 @job
 def sweep() -> dict:
     """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import outbox
+    from hotline import callbacks, outbox
+    from hotline.channels import sms
     from hotline.clocks import firing
 
-    result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck()}
+    result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck(),
+              "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost()}
     schedule_next_sweep()
     return result
 
@@ -158,3 +166,42 @@ def callback_followup(ticket_id: int, cycle: int, attempt: int) -> bool:
     from hotline import callbacks
 
     return callbacks.follow_up(ticket_id, cycle, attempt)
+
+
+# --- Twilio channels (hotline/channels) ---------------------------------------------------
+
+SMS_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+STATUS_RETRY = Retry(max=3, interval=[60, 300, 900])
+STATUS_RETRY_AFTER = timedelta(seconds=30)
+
+
+def status_retry_at() -> datetime:
+    from hotline.types import utcnow
+
+    return utcnow() + STATUS_RETRY_AFTER
+
+
+@job
+def process_inbound_sms(sms_id: int) -> str | None:
+    """A citizen's text: a survey answer, a note on their open ticket, or a new ticket; once."""
+    from hotline.channels import sms
+
+    return sms.process(sms_id)
+
+
+@job
+def reapply_status(sid: str) -> bool:
+    """Status reports that arrived before their message's Sid was committed; raises to retry."""
+    from hotline.channels import status
+
+    if not status.reapply(sid):
+        raise LookupError(f"nothing known with Sid {sid} yet")
+    return True
+
+
+@job
+def voice_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
+    """回访 by phone: queue a survey call (press 1/2/3) for a ticket waiting for its callback."""
+    from hotline.channels import survey
+
+    return survey.send_survey_call(ticket_id, cycle, attempt)

@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
-from hotline.tickets.schemas import Empty, TimerOut, mask_phone, optional_text, required_text
+from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
 from referrals.models import ALL_SERVICES, PartnerKind
 
 
@@ -83,10 +83,17 @@ class ReferralOut(ma.Schema):
 
     def dump_child(self, referral) -> dict:
         ticket = self._ticket(referral)
-        phone = ticket.caller_phone if (referral.consent_covers_contact or self._full()) else None
-        child = {"alias": referral.child_alias, "age": referral.child_age, "phone": phone}
-        if self._full():
-            child["name"] = ticket.caller_name
+        child = {"alias": referral.child_alias, "age": referral.child_age}
+        if not self._full():          # the partner: the phone only when consent covers contact
+            child["phone"] = ticket.caller_phone if referral.consent_covers_contact else None
+            return child
+        from hotline.tickets.access import can_see_caller
+
+        # No more than the ticket itself shows this viewer (a co-unit sees the caller masked).
+        if can_see_caller(g.user, ticket):
+            child["phone"], child["name"] = ticket.caller_phone, ticket.caller_name
+        else:
+            child["phone"], child["name"] = mask_phone(ticket.caller_phone), mask_name(ticket.caller_name)
         return child
 
     def dump_consent(self, referral) -> dict | None:

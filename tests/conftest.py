@@ -23,9 +23,13 @@ os.environ.setdefault("HOTLINE_ENV", "testing")
 from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
+# Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback.
+pytest_plugins = ["tests.twilio_fakes"]
+
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
+    "twilio_status_events", "inbound_sms", "calls",
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",

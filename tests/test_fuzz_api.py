@@ -14,7 +14,10 @@ EXAMPLES = 6
 def test_no_server_errors_on_any_operation(app, api):
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     headers = {user: api.headers(user) for user in ("supervisor1", "seat1")}
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Twilio's webhooks refuse unsigned traffic with 503 when no auth token is configured (on
+    # purpose); their signed behaviour is tested in tests/test_twilio_*.py.
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if not op.path.startswith("/twilio/")]
     assert len(operations) > 40
     failures = []
     for operation in operations:

@@ -7,13 +7,20 @@ at another host; the SDK builds and signs requests exactly as in production.
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app
+from requests.exceptions import ReadTimeout
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+DEFAULT_TIMEOUT = 10.0   # seconds; TWILIO_HTTP_TIMEOUT overrides
+
 
 class PermanentFailure(Exception):
-    """Twilio refused the message (bad number, blocked...): retrying will not help."""
+    """Twilio refused the message (bad number, blocked...): retrying will not help.
+
+    Also raised when Twilio took the request but its answer never came (a read timeout):
+    the message may have gone out, and sending it again could text the citizen twice.
+    """
 
 
 class _RedirectingHttpClient(TwilioHttpClient):
@@ -28,9 +35,12 @@ class _RedirectingHttpClient(TwilioHttpClient):
 
 
 def client() -> Client:
+    from hotline.channels.settings import setting
+
     config = current_app.config
     base = config.get("TWILIO_API_BASE_URL")
-    http = _RedirectingHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
+    timeout = float(setting("TWILIO_HTTP_TIMEOUT", DEFAULT_TIMEOUT))
+    http = _RedirectingHttpClient(base, timeout=timeout) if base else TwilioHttpClient(timeout=timeout)
     return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http)
 
 
@@ -52,3 +62,6 @@ def send_via_twilio(message) -> str:
         if 400 <= exc.status < 500 and exc.status != 429:
             raise PermanentFailure(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
         raise
+    except ReadTimeout as exc:   # sent, but no answer: maybe delivered, so never resent
+        raise PermanentFailure(f"outcome unknown (no answer from Twilio in time); not resent: {exc}") \
+            from exc

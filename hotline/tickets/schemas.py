@@ -1,5 +1,6 @@
 """Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
 
+import functools
 from datetime import UTC, datetime
 
 import marshmallow as ma
@@ -46,6 +47,8 @@ class TicketIn(ma.Schema):
     subject = fields.String(load_default="", validate=validate.Length(max=200))
     caller = fields.Nested(CallerIn, load_default=dict)
     location = fields.Nested(LocationIn, load_default=dict)
+    call_sid = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "Twilio CallSid of the call this ticket came from"})
 
 
 class TicketListArgs(ma.Schema):
@@ -324,7 +327,7 @@ class TicketOut(ma.Schema):
 
     def dump_timers(self, ticket: Ticket) -> list:
         """The ticket's own clocks; a referral's clocks show on the referral."""
-        return TimerOut(many=True).dump([t for t in ticket.timers if t.referral_id is None])
+        return _many(TimerOut).dump([t for t in ticket.timers if t.referral_id is None])
 
     def dump_referrals(self, ticket: Ticket) -> list:
         from referrals.service import referrals_of
@@ -352,14 +355,10 @@ class TicketDetailOut(TicketOut):
     routing_suggestion = fields.Method("dump_routing")
 
     def dump_supervisions(self, ticket: Ticket) -> list:
-        from hotline.tickets.service import timeline_entries
-
-        return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "supervise"))
+        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "supervise"))
 
     def dump_consultations(self, ticket: Ticket) -> list:
-        from hotline.tickets.service import timeline_entries
-
-        return TimelineEntryOut(many=True).dump(timeline_entries(ticket, "consult"))
+        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
 
     def dump_crisis(self, ticket: Ticket) -> dict | None:
         """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
@@ -374,7 +373,7 @@ class TicketDetailOut(TicketOut):
     def dump_messages(self, ticket: Ticket) -> list:
         from hotline.outbox import messages_for_ticket
 
-        return MessageOut(many=True).dump(messages_for_ticket(ticket.id))
+        return _many(MessageOut).dump(messages_for_ticket(ticket.id))
 
     def dump_routing(self, ticket: Ticket) -> dict | None:
         from hotline import routing
@@ -415,3 +414,21 @@ class EventOut(ma.Schema):
     from_state = fields.String(allow_none=True)
     to_state = fields.String(allow_none=True)
     data = fields.Dict()
+
+
+@functools.cache
+def _many(schema_class: type[ma.Schema]) -> ma.Schema:
+    """One shared `schema_class(many=True)` for nested dumps: building a schema costs more than
+    dumping a few rows with it, and these hold no per-dump state."""
+    return schema_class(many=True)
+
+
+def _detail_entries(ticket: Ticket, action: str) -> list:
+    """督办 or 会商 entries of `ticket`: both kinds come from one query per ticket and request."""
+    from hotline.tickets.service import timeline_entries
+
+    loaded = g.setdefault("detail_timeline_entries", {})
+    key = (ticket.id, ticket.event_seq)
+    if key not in loaded:
+        loaded[key] = timeline_entries(ticket, "supervise", "consult")
+    return [entry for entry in loaded[key] if entry.action == action]

@@ -11,6 +11,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from hotline import crisis, notices, routing
+from hotline.channels.calls import link_call
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
@@ -77,6 +78,7 @@ def _open(actor: User | None, data: dict) -> Ticket:
     if signal or ticket.priority == Priority.CRISIS:
         enter_crisis_path(ticket, actor, signal, judged=ticket.priority == Priority.CRISIS)
     db.session.flush()
+    link_call(ticket, data.get("call_sid"))
     return ticket
 
 

@@ -1,0 +1,247 @@
+"""The Twilio webhooks under /twilio: voice menu and routing, inbound SMS, status callbacks.
+
+Each one is guarded (`security.webhook`: 503 without an auth token, 403 on a bad
+signature, 429 past the per-number limit), does one small write keyed by Twilio's Sid,
+commits and answers TwiML; anything slow runs in an RQ job after the commit.
+
+    POST /twilio/voice            a call arrives: logged, the menu (1 general, 2 children, 3 hard case)
+    POST /twilio/voice/gather     the key: desk recorded, <Enqueue> (or <Dial> when configured)
+    POST /twilio/voice/connect    a seat takes the call (the <Queue url> / <Number url> hook)
+    POST /twilio/voice/after      the call left the queue or the dial ended (<Enqueue>/<Dial> action)
+    POST /twilio/voice/survey     the key pressed on an outbound survey call (回访)
+    POST /twilio/sms              a text: recorded, empty TwiML; `tasks.process_inbound_sms` does the rest
+    POST /twilio/status           delivery status of our messages and calls, progress of inbound calls
+"""
+
+from flask import Blueprint, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from hotline import tasks
+from hotline.channels import calls, sms, status, survey, twiml
+from hotline.channels.models import single_statement
+from hotline.channels.security import twiml_response, webhook
+from hotline.errors import LOST_RACE_SQLSTATES, Conflict, Invalid
+from hotline.extensions import db
+from hotline.tickets.models import Desk, Ticket
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+SID_MAX = 64
+QUEUE_DONE = {"bridged", "hangup", "leave", "redirected"}
+DIAL_DONE = {"completed", "answered"}
+
+
+def _sid(name: str) -> str:
+    value = (request.form.get(name) or "").strip()
+    if not value or len(value) > SID_MAX:
+        raise Invalid(f"缺少或无效的 {name} (missing or invalid {name})", {name: ["required"]})
+    return value
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+# --- voice ------------------------------------------------------------------------------
+
+@bp.post("/voice")
+@webhook(rate_limited_answer=twiml.rate_limited_voice)
+def voice():
+    form = request.form
+    call_sid = _sid("CallSid")
+    single_statement()
+    calls.record_arrival(call_sid, form.get("From", ""), form.get("To", ""), form.get("CallStatus"))
+    db.session.commit()
+    return twiml_response(twiml.menu())
+
+
+@bp.post("/voice/gather")
+@webhook()
+def voice_gather():
+    call_sid = _sid("CallSid")
+    digit = (request.form.get("Digits") or "").strip()
+    desk = twiml.MENU_KEYS.get(digit)
+    attempt = _int_arg("attempt", 1)
+    if desk is None:
+        if attempt < twiml.MENU_ATTEMPTS:
+            return twiml_response(twiml.menu(attempt + 1, invalid=bool(digit)))
+        desk = Desk.GENERAL       # no usable key after the last menu: a seat, not a hang-up
+    calls.choose_desk(call_sid, desk, request.form.get("From", ""), request.form.get("To", ""))
+    db.session.commit()
+    return twiml_response(twiml.route_to_desk(desk, call_sid))
+
+
+@bp.post("/voice/connect")
+@webhook()
+def voice_connect():
+    dialled = request.args.get("call")       # a <Number url>: runs on the seat's leg
+    calls.mark_connected(dialled or _sid("CallSid"))
+    whisper = (calls.desk_of(dialled) or Desk.GENERAL) if dialled else None
+    db.session.commit()
+    return twiml_response(twiml.connected(whisper))
+
+
+@bp.post("/voice/after")
+@webhook()
+def voice_after():
+    call_sid = _sid("CallSid")
+    queue_result = request.form.get("QueueResult")
+    dial_status = request.form.get("DialCallStatus")
+    if dial_status is not None and dial_status not in DIAL_DONE:
+        # The desk's number did not answer: the caller waits in the desk's queue instead.
+        desk = calls.desk_of(call_sid) or _desk_arg()
+        db.session.rollback()
+        return twiml_response(twiml.route_to_desk(desk, call_sid, dial=False))
+    calls.mark_ended(call_sid)
+    db.session.commit()
+    if queue_result is not None and queue_result not in QUEUE_DONE:
+        return twiml_response(twiml.queue_failed())     # queue full, or Twilio's error
+    return twiml_response(twiml.hangup())
+
+
+def _desk_arg() -> Desk:
+    try:
+        return Desk(request.args.get("desk", Desk.GENERAL.value))
+    except ValueError:
+        return Desk.GENERAL
+
+
+@bp.post("/voice/survey")
+@webhook()
+def voice_survey():
+    ticket_id, cycle = _int_arg("ticket", 0), _int_arg("cycle", 0)
+    attempt = _int_arg("attempt", 1)
+    try:
+        outcome = survey.record_key(ticket_id, cycle, request.form.get("Digits", ""))
+        db.session.commit()
+    except (Conflict, StaleDataError):
+        # A duplicate of this request got there first: the key was recorded once.
+        db.session.rollback()
+        outcome = survey.IGNORED
+    except OperationalError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) not in LOST_RACE_SQLSTATES:
+            raise
+        outcome = survey.IGNORED
+    if outcome == survey.INVALID:
+        ticket = db.session.get(Ticket, ticket_id) if attempt < twiml.SURVEY_ATTEMPTS else None
+        db.session.rollback()
+        if ticket is not None:
+            return twiml_response(twiml.survey_call(ticket_id, cycle, ticket.number, attempt + 1,
+                                                    invalid=True))
+        return twiml_response(twiml.said(twiml.SURVEY_NO_ANSWER))
+    return twiml_response(twiml.said(twiml.SURVEY_THANKS))
+
+
+# --- SMS ----------------------------------------------------------------------------------
+
+@bp.post("/sms")
+@webhook(rate_limited_answer=twiml.empty_messaging)
+def inbound_sms():
+    form = request.form
+    message_sid = _sid("MessageSid")
+    try:
+        num_media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        num_media = 0
+    single_statement()
+    sms_id = sms.record(message_sid, form.get("From", ""), form.get("To", ""), form.get("Body", ""),
+                        num_media)
+    if sms_id is None:               # a retried delivery: make sure its job exists if not done
+        sms_id = sms.unprocessed_id(message_sid)
+    if sms_id is not None:
+        tasks.after_commit(tasks.process_inbound_sms, sms_id, job_id=f"sms-{sms_id}",
+                           retry=tasks.SMS_RETRY)
+    db.session.commit()
+    return twiml_response(twiml.empty_messaging())
+
+
+# --- status callbacks -----------------------------------------------------------------------
+
+@bp.post("/status")
+@webhook()
+def status_callback():
+    form = request.form
+    message_status = form.get("MessageStatus") or form.get("SmsStatus")
+    if form.get("CallSid") and form.get("CallStatus"):
+        sid, value, kind = _sid("CallSid"), form["CallStatus"], status.CALL
+    elif (form.get("MessageSid") or form.get("SmsSid")) and message_status:
+        sid = _sid("MessageSid") if form.get("MessageSid") else _sid("SmsSid")
+        value, kind = message_status, status.MESSAGE
+    else:
+        raise Invalid("缺少 Sid 或状态 (need CallSid+CallStatus or MessageSid+MessageStatus)",
+                      {"MessageStatus": ["required"], "CallStatus": ["required"]})
+    value = value.strip().lower()
+    detail = " ".join(filter(None, [form.get("ErrorCode"), form.get("ErrorMessage")])) or None
+    status.record(sid, value, kind, detail)
+    if not status.apply(sid, value, kind, detail):
+        # Not known yet: the sending job may not have committed the Sid. Try again shortly.
+        tasks.after_commit(tasks.reapply_status, sid, job_id=f"status-{sid}",
+                           at=tasks.status_retry_at(), retry=tasks.STATUS_RETRY)
+    db.session.commit()
+    return twiml_response(twiml.empty_messaging() if kind == status.MESSAGE else twiml.empty_voice())
+
+
+def init_app(app, spec=None) -> None:
+    """Register the webhooks (and describe them in `spec`, the OpenAPI document).
+
+    Twilio cannot send a CSRF token, so they are exempt from the console's CSRF check.
+    """
+    app.register_blueprint(bp)
+    if spec is not None:
+        document(spec, {rule.rule: rule for rule in app.url_map.iter_rules()})
+    try:
+        from hotline.console import csrf
+    except ImportError:  # no console in this build
+        return
+    csrf.exempt(bp)
+
+
+# --- the OpenAPI description -----------------------------------------------------------------
+
+_FORMS = {
+    "/twilio/voice": ("A call comes in: logged, answered with the menu (<Gather>).",
+                      ["CallSid", "From", "To", "CallStatus"], ["CallSid"]),
+    "/twilio/voice/gather": ("The key pressed in the menu (query: attempt): <Enqueue> or <Dial>.",
+                             ["CallSid", "Digits", "From", "To"], ["CallSid"]),
+    "/twilio/voice/connect": ("<Queue url>/<Number url>: a seat takes the call (query: call).",
+                              ["CallSid"], []),
+    "/twilio/voice/after": ("<Enqueue>/<Dial> action: the call left the queue or the dial ended.",
+                            ["CallSid", "QueueResult", "DialCallStatus"], ["CallSid"]),
+    "/twilio/voice/survey": ("The key pressed on a survey call (query: ticket, cycle, attempt).",
+                             ["CallSid", "Digits"], []),
+    "/twilio/sms": ("A text comes in: stored once per MessageSid, processed by a job; empty TwiML.",
+                    ["MessageSid", "From", "To", "Body", "NumMedia"], ["MessageSid"]),
+    "/twilio/status": ("Status callback of a message or call (forward only; replays harmless).",
+                       ["MessageSid", "MessageStatus", "CallSid", "CallStatus", "ErrorCode",
+                        "ErrorMessage"], []),
+}
+
+
+def document(spec, rules: dict) -> None:
+    """Add the webhooks to the OpenAPI document (they take forms and answer TwiML)."""
+    spec.components.security_scheme("twilioSignature", {
+        "type": "apiKey", "in": "header", "name": "X-Twilio-Signature",
+        "description": "Twilio's HMAC-SHA1 over PUBLIC_BASE_URL + path (+ query) and every "
+                       "posted parameter, with TWILIO_AUTH_TOKEN"})
+    error = {"application/json": {"schema": {"type": "object", "properties": {
+        "code": {"type": "integer"}, "status": {"type": "string"}, "message": {"type": "string"},
+        "errors": {"type": "object"}}}}}
+    for path, (summary, fields, required) in _FORMS.items():
+        spec.path(rule=rules[path], operations={"post": {
+            "tags": ["Twilio webhooks"], "summary": summary, "security": [{"twilioSignature": []}],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "required": required, "additionalProperties": True,
+                           "properties": {name: {"type": "string"} for name in fields}}}}},
+            "responses": {
+                "200": {"description": "TwiML", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                "403": {"description": "Missing or invalid X-Twilio-Signature", "content": error},
+                "422": {"description": "A required parameter is missing", "content": error},
+                "429": {"description": "Too many calls/texts from this number (TwiML that does nothing)",
+                        "content": {"text/xml": {"schema": {"type": "string"}}}},
+                "503": {"description": "TWILIO_AUTH_TOKEN is not configured", "content": error},
+            }}})
