@@ -87,24 +87,19 @@ def requeue_lost(now: datetime | None = None, batch: int = 500) -> int:
     """
     from rq.job import Job
 
+    from hotline import tasks
     from hotline.redis import connection
-    from hotline.tickets.models import Ticket, TicketState
 
     now = now or utcnow()
     requeued, last_id = 0, 0
     try:
         while True:
-            waiting = db.session.execute(
-                select(Ticket.id, Ticket.rework_count, Ticket.callback_attempts)
-                .where(Ticket.state == TicketState.CALLBACK_PENDING, Ticket.id > last_id)
-                .order_by(Ticket.id).limit(batch)).all()
-            if not waiting:
+            candidates = _maybe_lost(now, last_id, batch)
+            if not candidates:
                 break
-            last_id = waiting[-1].id
-            for func, job_id, args in _lost_jobs(waiting, now):
+            last_id = candidates[-1].id
+            for func, job_id, args in _lost_jobs(candidates, now):
                 if not Job.exists(job_id, connection=connection()):
-                    from hotline import tasks
-
                     tasks.enqueue(func, *args, job_id=job_id)
                     requeued += 1
     except Exception as exc:
@@ -112,29 +107,52 @@ def requeue_lost(now: datetime | None = None, batch: int = 500) -> int:
     return requeued
 
 
-def _lost_jobs(waiting, now: datetime):
-    """The survey or follow-up each waiting ticket should have had by now (job, id, args)."""
+def _maybe_lost(now: datetime, after_id: int, batch: int) -> list:
+    """Tickets waiting for a callback whose survey never went out since the approval, or
+    whose last survey is older than the spacing (its follow-up should have run): in SQL, so
+    the sweep does not walk every waiting ticket each minute."""
+    from sqlalchemy import and_, case, func, or_
+
+    from hotline.tickets.models import Event, Ticket, TicketState
+
+    spacing = clocks.time_limits().callback_spacing
+    shortest = timedelta(days=spacing.amount) if spacing.working_days else spacing.as_timedelta()
+    stuck = now - STUCK_AFTER
+    waiting = select(Ticket.id).where(Ticket.state == TicketState.CALLBACK_PENDING, Ticket.id > after_id)
+    last = (select(Event.ticket_id,
+                   func.max(case((Event.action == "approve_reply", Event.at))).label("approved"),
+                   func.max(case((Event.action == "callback_survey", Event.at))).label("surveyed"))
+            .where(Event.ticket_id.in_(waiting), Event.action.in_(["approve_reply", "callback_survey"]))
+            .group_by(Event.ticket_id).subquery())
+    return db.session.execute(
+        select(Ticket.id, Ticket.rework_count, Ticket.callback_attempts, last.c.approved)
+        .join(last, last.c.ticket_id == Ticket.id)
+        .where(Ticket.state == TicketState.CALLBACK_PENDING, or_(
+            and_(Ticket.callback_attempts == 0, last.c.approved <= stuck,
+                 or_(last.c.surveyed.is_(None), last.c.surveyed < last.c.approved)),
+            and_(last.c.surveyed >= last.c.approved, last.c.surveyed <= stuck - shortest)))
+        .order_by(Ticket.id).limit(batch)).all()
+
+
+def _lost_jobs(candidates, now: datetime):
+    """The survey or follow-up each candidate should have had by now (job, id, args)."""
     from hotline import tasks
     from hotline.tickets.models import Event
 
-    surveys, approved = {}, {}
-    for ticket_id, action, data, at in db.session.execute(
-            select(Event.ticket_id, Event.action, Event.data, Event.at).where(
-                Event.ticket_id.in_([row.id for row in waiting]),
-                Event.action.in_(["callback_survey", "approve_reply"]))):
-        if action == "approve_reply":
-            approved[ticket_id] = max(at, approved.get(ticket_id, at))
-        else:
-            surveys[(ticket_id, data.get("cycle"), data.get("attempt"))] = at
+    surveys = {(ticket_id, data.get("cycle"), data.get("attempt")): at
+               for ticket_id, data, at in db.session.execute(
+                   select(Event.ticket_id, Event.data, Event.at).where(
+                       Event.ticket_id.in_([row.id for row in candidates]),
+                       Event.action == "callback_survey"))}
     spacing = clocks.time_limits().callback_spacing
-    for ticket_id, cycle, attempts in waiting:
+    for ticket_id, cycle, attempts, approved in candidates:
         attempt = attempts + 1
         sent_at = surveys.get((ticket_id, cycle, attempt))
         if sent_at is not None:
             if clocks.deadline(sent_at, spacing) <= now - STUCK_AFTER:
                 yield (tasks.callback_followup, f"callback-followup-{ticket_id}-{cycle}-{attempt}",
                        (ticket_id, cycle, attempt))
-        elif attempts == 0 and ticket_id in approved and approved[ticket_id] <= now - STUCK_AFTER:
+        elif attempts == 0 and approved is not None and approved <= now - STUCK_AFTER:
             # The first survey after approval (later ones are asked for by the follow-up).
             yield tasks.callback_survey, f"callback-{ticket_id}-{cycle}-1", (ticket_id, cycle, 1)
 

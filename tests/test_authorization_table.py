@@ -1,0 +1,389 @@
+# ruff: noqa: E501 (the expected table is wider than a line on purpose: one row per operation)
+"""Every API operation x every role, as one table: who gets 2xx, 401, 403 or 404.
+
+The operations come from `/api/openapi.json` itself: an operation the table does not
+list fails the test, so a new endpoint cannot ship without its row. Each row names the
+scene its request runs against (a ticket in the state the operation needs, a referral,
+a notice...) and what each role must get:
+
+    ok   the documented success code (200, 201 or 204)
+    401  no token
+    403  signed in, the ticket or referral is visible, but this role (or unit) may not;
+         and every Twilio webhook (/twilio/*), which only Twilio's signature opens, never
+         a bearer token (the table's requests carry no X-Twilio-Signature)
+    404  the ticket, referral or notice is hidden from this user
+
+The roles and their relation to the scene's ticket (dispatched to 鼓楼区 with 市教育局
+as co-unit, opened on the general desk by seat1):
+
+    seat    seat1, general and children's desk
+    disp    dispatcher1
+    sup     supervisor1
+    adm     admin
+    lead    handler-gulou, the lead unit
+    co      handler-edu, the co-unit
+    oth     handler-yunlong, another county
+    ptnr    partner-xz-xinli, the partner the scene's referral goes to
+    anon    no token
+
+A role expected to succeed gets a fresh scene (its request changes it); the refused roles
+share one, and a refused ticket action must leave that ticket exactly as it was.
+Nothing may answer 5xx: every status is compared exactly.
+"""
+
+import itertools
+
+from sqlalchemy import delete
+
+from hotline.extensions import db
+from tests.helpers import DEFAULT_TICKET
+
+ROLES = {
+    "seat": "seat1", "disp": "dispatcher1", "sup": "supervisor1", "adm": "admin",
+    "lead": "handler-gulou", "co": "handler-edu", "oth": "handler-yunlong",
+    "ptnr": "partner-xz-xinli", "anon": None,
+}
+
+# operation                                                          scene                seat disp sup  adm  lead co   oth  ptnr anon
+EXPECTED = """
+POST   /api/v1/auth/token                                            -                    ok   ok   ok   ok   ok   ok   ok   ok   ok
+POST   /api/v1/tickets                                               -                    ok   403  403  ok   403  403  403  403  401
+GET    /api/v1/tickets                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+GET    /api/v1/tickets/{ticket_id}                                   in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/tickets/{ticket_id}/routing                           in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/tickets/{ticket_id}/events                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/answer                    intake               ok   403  403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/transfer_out              intake               ok   403  403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/reject                    intake               ok   403  403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/merge                     intake               ok   ok   403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/submit                    intake               ok   403  403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/dispatch                  pending_dispatch     403  ok   403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/acknowledge               dispatched           403  403  403  403  ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/return                    in_progress          403  403  403  403  ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/approve_return            return_requested     403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/deny_return               return_requested     403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/forward                   in_progress          403  403  403  403  ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/contact_caller            in_progress          403  403  403  403  ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/submit_opinion            in_progress          403  403  403  403  403  ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/request_extension         in_progress          403  403  403  403  ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/approve_extension         extension_asked      403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/deny_extension            extension_asked      403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/reply                     opinion_in           403  403  403  403  ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/approve_reply             replied              403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/send_back                 replied              403  ok   403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/record_callback           callback_pending     ok   403  403  ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/reopen                    closed               ok   403  ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/supervise                 in_progress          403  403  ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/consult                   in_progress          403  ok   ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/refer                     in_progress          ok   403  ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/flag_crisis               in_progress          ok   ok   ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/mandatory_report          in_progress          ok   403  ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+POST   /api/v1/notices/{notice_id}/read                              unit_notice          404  404  404  404  ok   404  404  404  401
+GET    /api/v1/calendar/{year}                                       -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+PUT    /api/v1/calendar/days/{day}                                   -                    403  403  403  ok   403  403  403  403  401
+DELETE /api/v1/calendar/days/{day}                                   calendar_day         403  403  403  ok   403  403  403  403  401
+POST   /api/v1/calendar/years/{year}                                 -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/outbox                                                -                    403  ok   ok   ok   403  403  403  403  401
+GET    /api/v1/reports/kpis                                          -                    403  ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/calls                                                 -                    ok   ok   ok   ok   403  403  403  403  401
+GET    /api/v1/calls/{call_sid}                                      call                 ok   ok   ok   ok   403  403  403  403  401
+GET    /api/v1/referrals                                             -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+GET    /api/v1/referrals/{referral_id}                               referral_sent        ok   ok   ok   ok   ok   ok   404  ok   401
+GET    /api/v1/referrals/{referral_id}/events                        referral_sent        ok   ok   ok   ok   ok   ok   404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/accept                referral_sent        403  403  403  403  403  403  404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/decline               referral_sent        403  403  403  403  403  403  404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/first_contact         referral_accepted    403  403  403  403  403  403  404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/report_outcome        referral_in_service  403  403  403  403  403  403  404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/close                 referral_completed   403  403  403  403  403  403  404  ok   401
+POST   /api/v1/referrals/{referral_id}/actions/revoke                referral_sent        ok   403  ok   ok   ok   403  404  403  401
+GET    /api/v1/partners                                              -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
+PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
+GET    /api/v1/mandatory-reports                                     -                    ok   ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
+GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
+POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/voice/after                                           -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/voice/survey                                          -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/sms                                                   -                    403  403  403  403  403  403  403  403  403
+POST   /twilio/status                                                -                    403  403  403  403  403  403  403  403  403
+"""
+
+# A minimal valid body per operation (a callable gets the scene); none for the others.
+PARTNER_BODY = {"name": "授权测试机构", "kind": "psychology", "services": ["counselling"]}
+BODIES = {
+    "POST /api/v1/auth/token": {"username": "seat1", "password": "demo"},
+    "POST /api/v1/tickets": DEFAULT_TICKET,
+    "answer": {"answer": "已电话答复"},
+    "transfer_out": {"to": "110", "note": "涉及治安"},
+    "reject": {"reason": "不属于受理范围"},
+    "merge": lambda scene: {"into": scene["other_ticket"]},
+    "submit": {},
+    "dispatch": {"unit": "gulou", "co_units": ["edu"], "note": "请核实处理"},
+    "acknowledge": {},
+    "return": {"reason": "非本单位职责"},
+    "approve_return": {"note": "同意"},
+    "deny_return": {"note": "不同意"},
+    "forward": {"unit": "gulou-huanglou", "note": "请街道办理"},
+    "contact_caller": {"note": "已联系市民"},
+    "submit_opinion": {"opinion": "同意主办意见"},
+    "request_extension": {"days": 2, "reason": "需现场勘查"},
+    "approve_extension": {"note": "同意"},
+    "deny_extension": {"note": "不同意"},
+    "reply": {"result": "已修复路灯", "resolved": True},
+    "approve_reply": {"note": "同意"},
+    "send_back": {"note": "请补充"},
+    "record_callback": {"reached": True, "resolved": True, "satisfied": True},
+    "reopen": {"reason": "市民再次来电"},
+    "supervise": {"note": "请加快办理"},
+    "consult": {"note": "会商：由鼓楼区主办", "units": ["edu"]},
+    "refer": {"partner": "xz-xinli", "service": "counselling", "urgency": "normal",
+              "need": "情绪疏导"},
+    "flag_crisis": {"reason": "来电者情绪激动"},
+    "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
+    "add_note": {"note": "备注"},
+    "PUT /api/v1/calendar/days/{day}": {"is_workday": False, "note": "地方调休"},
+    "POST /api/v1/calendar/years/{year}": {"note": "已按国务院通知录入"},
+    "decline": {"reason": "本周已满"},
+    "first_contact": {"note": "已与来电人通话"},
+    "report_outcome": {"outcome": "三次面谈后情绪稳定", "follow_up": False},
+    "close": {},
+    "revoke": {"reason": "家长改变主意"},
+    "accept": {},
+    "POST /api/v1/partners": lambda scene: {"code": f"authz-{next(_CODES)}", **PARTNER_BODY},
+    "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
+    "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
+    "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
+}
+QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
+           "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
+# The webhooks' form bodies, as Twilio posts them (minus the signature).
+CALL = {"CallSid": "CA" + "0" * 32, "AccountSid": "AC" + "0" * 32, "From": "+8613800000001",
+        "To": "+8651612345", "CallStatus": "in-progress"}
+FORMS = {
+    "/twilio/voice": CALL, "/twilio/voice/gather": {**CALL, "Digits": "1"},
+    "/twilio/voice/connect": CALL, "/twilio/voice/after": {**CALL, "QueueResult": "bridged"},
+    "/twilio/voice/survey": {**CALL, "Digits": "1"},
+    "/twilio/sms": {"MessageSid": "SM" + "0" * 32, "From": "+8613800000001", "To": "+8651612345",
+                    "Body": "路灯坏了"},
+    "/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
+}
+PATH_VALUES = {"year": 2027, "day": "2027-01-04"}
+_CODES = itertools.count(1)
+
+
+def expected_table() -> dict[str, dict[str, str]]:
+    table = {}
+    for line in EXPECTED.strip().splitlines():
+        method, path, scene, *codes = line.split()
+        assert len(codes) == len(ROLES), line
+        table[f"{method} {path}"] = {"scene": scene, **dict(zip(ROLES, codes, strict=True))}
+    return table
+
+
+class Scenes:
+    """Builds, through the API itself, what each row's request runs against."""
+
+    def __init__(self, app, api):
+        self.app, self.api = app, api
+
+    def build(self, name: str) -> dict:
+        return {} if name == "-" else getattr(self, name)()
+
+    # --- tickets, along the lifecycle
+    def intake(self):
+        return {"ticket_id": self.api.create()["id"], "other_ticket": self.api.create()["id"]}
+
+    def pending_dispatch(self):
+        tid = self.api.create()["id"]
+        self.api.act(tid, "submit", "seat1")
+        return {"ticket_id": tid}
+
+    def dispatched(self):
+        return {"ticket_id": self.api.dispatched(unit="gulou", co_units=["edu"])["id"]}
+
+    def in_progress(self):
+        tid = self.dispatched()["ticket_id"]
+        self.api.act(tid, "acknowledge", "handler-gulou")
+        return {"ticket_id": tid}
+
+    def opinion_in(self):
+        tid = self.in_progress()["ticket_id"]
+        self.api.act(tid, "submit_opinion", "handler-edu", BODIES["submit_opinion"])
+        return {"ticket_id": tid}
+
+    def return_requested(self):
+        tid = self.in_progress()["ticket_id"]
+        self.api.act(tid, "return", "handler-gulou", BODIES["return"])
+        return {"ticket_id": tid}
+
+    def extension_asked(self):
+        tid = self.in_progress()["ticket_id"]
+        self.api.act(tid, "request_extension", "handler-gulou", BODIES["request_extension"])
+        return {"ticket_id": tid}
+
+    def replied(self):
+        tid = self.opinion_in()["ticket_id"]
+        self.api.act(tid, "reply", "handler-gulou", BODIES["reply"])
+        return {"ticket_id": tid}
+
+    def callback_pending(self):
+        tid = self.replied()["ticket_id"]
+        self.api.act(tid, "approve_reply", "dispatcher1", BODIES["approve_reply"])
+        return {"ticket_id": tid}
+
+    def closed(self):
+        tid = self.callback_pending()["ticket_id"]
+        self.api.act(tid, "record_callback", "seat1", BODIES["record_callback"])
+        return {"ticket_id": tid}
+
+    # --- referrals (to partner-xz-xinli) and mandatory reports
+    def referral_sent(self):
+        tid = self.in_progress()["ticket_id"]
+        ticket = self.api.act(tid, "refer", "seat1", BODIES["refer"])
+        return {"ticket_id": tid, "referral_id": ticket["referrals"][-1]["id"]}
+
+    def _referral_after(self, *actions: str) -> dict:
+        scene = self.referral_sent()
+        for action in actions:
+            self.api.post(f"/api/v1/referrals/{scene['referral_id']}/actions/{action}",
+                          "partner-xz-xinli", BODIES[action])
+        return scene
+
+    def referral_accepted(self):
+        return self._referral_after("accept")
+
+    def referral_in_service(self):
+        return self._referral_after("accept", "first_contact")
+
+    def referral_completed(self):
+        return self._referral_after("accept", "first_contact", "report_outcome")
+
+    def report_open(self):
+        tid = self.in_progress()["ticket_id"]
+        ticket = self.api.act(tid, "mandatory_report", "seat1", BODIES["mandatory_report"])
+        report = self.api.get("/api/v1/mandatory-reports", "supervisor1").json[0]
+        assert report["ticket"] == ticket["id"]
+        return {"report_id": report["id"]}
+
+    def report_made(self):
+        scene = self.report_open()
+        self.api.post(f"/api/v1/mandatory-reports/{scene['report_id']}/actions/report", "supervisor1",
+                      BODIES["POST /api/v1/mandatory-reports/{report_id}/actions/report"])
+        return scene
+
+    # --- the rest
+    def unit_notice(self):
+        """A 督办 notice in 鼓楼区's inbox (the co-unit gets its own, not this one)."""
+        tid = self.in_progress()["ticket_id"]
+        self.api.act(tid, "supervise", "supervisor1", BODIES["supervise"])
+        notice = self.api.get("/api/v1/notices", "handler-gulou").json[0]
+        assert notice["unit"] == "gulou" and notice["ticket"] == tid
+        return {"notice_id": notice["id"]}
+
+    def calendar_day(self):
+        self.api.client.put(f"/api/v1/calendar/days/{PATH_VALUES['day']}", headers=self.api.headers("admin"),
+                            json=BODIES["PUT /api/v1/calendar/days/{day}"])
+        return {}
+
+    def call(self):
+        """A call that chose the general desk (seat1's) and waits in its queue."""
+        from hotline.channels import calls
+        from hotline.tickets.models import Desk
+
+        sid = f"CA{next(_CODES):032d}"
+        with self.app.app_context():
+            calls.record_arrival(sid, "+8613800000001", "+8651612345", "ringing")
+            calls.choose_desk(sid, Desk.GENERAL)
+            db.session.commit()
+        return {"call_sid": sid}
+
+    def new_partner(self):
+        code = f"authz-{next(_CODES)}"
+        self.api.post("/api/v1/partners", "admin", {"code": code, **PARTNER_BODY}, expect=201)
+        return {"code": code}
+
+
+def _body(key: str, action: str, scene: dict):
+    body = BODIES.get(key, BODIES.get(action))
+    return body(scene) if callable(body) else body
+
+
+def test_every_operation_for_every_role(app, api, client, monkeypatch):
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "authz-test-token")  # webhooks on
+    spec = client.get("/api/openapi.json").json
+    operations = {f"{method.upper()} {path}": op for path, ops in spec["paths"].items()
+                  for method, op in ops.items() if method in ("get", "post", "put", "delete", "patch")}
+    table = expected_table()
+    assert sorted(operations) == sorted(table), (
+        f"in the spec, not in the table: {sorted(set(operations) - set(table))}; "
+        f"in the table, not in the spec: {sorted(set(table) - set(operations))}")
+
+    scenes = Scenes(app, api)
+    wrong = []
+    try:
+        for key, row in table.items():
+            method, template = key.split(" ", 1)
+            success = next(int(code) for code in operations[key]["responses"] if code.startswith("2"))
+            action = template.rsplit("/", 1)[1]
+            shared = before = None
+
+            def request(scene, username, method=method, template=template, key=key, action=action):
+                path = template.format(**{**PATH_VALUES, **scene}) + QUERIES.get(key, "")
+                headers = api.headers(username) if username else {}
+                if template in FORMS:
+                    return client.open(path, method=method, headers=headers, data=FORMS[template])
+                return client.open(path, method=method, headers=headers, json=_body(key, action, scene))
+
+            for role, username in ROLES.items():
+                expected = row[role]
+                if expected == "ok" and method != "GET":
+                    scene = scenes.build(row["scene"])       # its success changes the scene
+                else:
+                    if shared is None:
+                        shared = scenes.build(row["scene"])
+                        before = api.snapshot(shared["ticket_id"]) if "ticket_id" in shared else None
+                    scene = shared
+                response = request(scene, username)
+                want = success if expected == "ok" else int(expected)
+                if response.status_code != want:
+                    wrong.append(f"{key:62} {role:7} expected {want}, got {response.status_code}: "
+                                 f"{response.get_data(as_text=True)[:160]}")
+                elif want >= 400:
+                    api.assert_error(response, want)
+            if before is not None and method != "GET" and api.snapshot(shared["ticket_id"]) != before:
+                wrong.append(f"{key}: a refused request changed the ticket")
+    finally:
+        with app.app_context():
+            from referrals.models import Partner
+
+            db.session.execute(delete(Partner).where(Partner.code.like("authz-%")))
+            db.session.commit()
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+def test_a_referral_shows_the_child_no_more_than_the_ticket_does(api):
+    """The co-unit sees the caller masked on the ticket; the ticket's referral must not unmask it."""
+    child = {"phone": "+8613900000013", "name": "李小雨", "is_minor": True, "age": 12}
+    tid = api.dispatched(unit="gulou", co_units=["edu"], desk="children", category="psych_support",
+                         caller=child)["id"]
+    ticket = api.act(tid, "refer", "seat1", {**BODIES["refer"], "consent": {
+        "by": "母亲 王某", "how": "phone", "covers_contact": True}})
+    rid = ticket["referrals"][-1]["id"]
+
+    for user in ("handler-edu", "handler-gulou", "supervisor1", "partner-xz-xinli"):
+        caller = api.ticket(tid, as_user=user)["caller"] if user != "partner-xz-xinli" else None
+        shown = [api.get(f"/api/v1/referrals/{rid}", user).json["child"],
+                 api.get("/api/v1/referrals", user).json[0]["child"]]
+        for seen in shown:
+            if user == "partner-xz-xinli":      # alias and the phone consent covers, never the name
+                assert seen["phone"] == child["phone"] and "name" not in seen
+            else:
+                assert (seen["phone"], seen["name"]) == (caller["phone"], caller["name"]), user
+    assert api.ticket(tid, as_user="handler-edu")["caller"]["masked"] is True
