@@ -140,6 +140,14 @@ def get_call(user: User, call_sid: str) -> CallView:
     return _views(user, [call])[0]
 
 
+def calls_of_ticket(user: User, ticket_id: int) -> list[Call]:
+    """The calls linked to ticket `ticket_id` that `user` may look at (none for other roles)."""
+    if user.role not in VIEWERS:
+        return []
+    stmt = _within_desks(user, select(Call).where(Call.ticket_id == ticket_id))
+    return list(db.session.scalars(stmt.order_by(Call.id)))
+
+
 def _views(user: User, calls: list[Call]) -> list[CallView]:
     phones = {call.from_number for call in calls if not is_anonymous(call.from_number)}
     by_phone: dict[str, list[Ticket]] = {}

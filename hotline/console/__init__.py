@@ -37,6 +37,13 @@ class SessionInterface(SecureCookieSessionInterface):
         except RuntimeError:  # outside a request
             return False
 
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        # A panel refreshing itself (console.js sends X-Console-Refresh) does not keep an idle
+        # console logged in: such a request saves the session only when it changed it.
+        if request.headers.get("X-Console-Refresh"):
+            return session.modified
+        return super().should_set_cookie(app, session)
+
 
 def select_locale() -> str:
     lang = request.cookies.get(LANG_COOKIE) if request else None

@@ -39,6 +39,18 @@ def span(seconds: float) -> str:
     return ngettext("%(num)s分钟", "%(num)s分钟", mins)
 
 
+def waited(seconds) -> str:
+    """How long a caller has waited, to the second: "45秒", "3分12秒", "1小时5分"."""
+    seconds = max(0, int(seconds or 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return gettext("%(h)s小时%(m)s分", h=hours, m=minutes)
+    if minutes:
+        return gettext("%(m)s分%(s)s秒", m=minutes, s=secs)
+    return gettext("%(s)s秒", s=secs)
+
+
 def remaining(timer: dict) -> str:
     """"剩余 3小时5分" / "超期 1天2小时" for an open clock; the end time for a closed one."""
     due = as_datetime(timer.get("due_at"))
@@ -84,7 +96,8 @@ def _words(table: dict):
 def register(app: Flask) -> None:
     env = app.jinja_env
     env.filters.update(
-        localtime=localtime, remaining=remaining, tone=ticket_tone, percent=percent,
+        localtime=localtime, remaining=remaining, tone=ticket_tone, percent=percent, waited=waited,
+        call_state=_words(labels.CALL_STATES),
         state=_words(labels.STATES),
         action=_words(labels.ACTIONS),
         desk=_words(labels.DESKS),

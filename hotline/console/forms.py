@@ -22,7 +22,7 @@ INTAKE_NESTED = {
     "location_unit": ("location", "unit"), "address": ("location", "address"),
 }
 INTAKE_FIELDS = ["desk", "channel", "category", "priority", "subject", "content",
-                 *INTAKE_NESTED]
+                 *INTAKE_NESTED, "call_sid"]   # call_sid: hidden, the call the ticket comes from
 
 
 class FormInvalid(Exception):
@@ -124,7 +124,7 @@ def intake_body(form: MultiDict) -> dict:
     """The intake form as `POST /api/v1/tickets` would receive it, validated."""
     schema = TicketIn()
     body: dict = {}
-    for name in ("desk", "channel", "category", "priority", "subject", "content"):
+    for name in ("desk", "channel", "category", "priority", "subject", "content", "call_sid"):
         value = _text(form, name)
         if value is not None:
             body[name] = value

@@ -62,6 +62,10 @@ CONSENT_KINDS = {"guardian": _l("监护人已同意"), "override": _l("紧急免
 REPORT_ACTIONS = {"report": _l("记录已报告"), "record_receipt": _l("登记回执")}
 REPORT_STATES = {"open": _l("待报告"), "reported": _l("已报告，待回执"), "receipted": _l("已回执")}
 
+# Inbound calls (hotline/channels/models.CallState).
+CALL_STATES = {"ringing": _l("语音菜单中"), "queued": _l("排队等待"), "in-progress": _l("通话中"),
+               "completed": _l("已结束")}
+
 DESKS = {"general": _l("综合专席"), "children": _l("儿童服务专席"), "hard_case": _l("办不成事专席")}
 CHANNELS = {"voice": _l("电话"), "sms": _l("短信"), "web": _l("网站"), "walk_in": _l("来访")}
 CATEGORIES = {
@@ -97,7 +101,7 @@ FIELDS = {
     "desk": _l("专席"), "channel": _l("渠道"), "category": _l("类别"), "priority": _l("紧急程度"),
     "subject": _l("标题"), "content": _l("诉求内容"), "caller_phone": _l("来电号码"),
     "caller_name": _l("来电人姓名"), "caller_is_minor": _l("未成年人"), "caller_age": _l("年龄"),
-    "location_unit": _l("所在区域"), "address": _l("详细地址"),
+    "location_unit": _l("所在区域"), "address": _l("详细地址"), "call_sid": _l("来电"),
     "answer": _l("答复内容"), "to": _l("转出至"), "note": _l("说明"), "reason": _l("理由"),
     "into": _l("并入工单号"), "unit": _l("承办单位"), "co_units": _l("协办单位"),
     "opinion": _l("协办意见"), "days": _l("延期工作日数"), "result": _l("办理结果"),
@@ -154,6 +158,7 @@ _FIELD_ERRORS = [
      lambda m: gettext("不得小于 %(a)s", a=m.group(1))),
     (r"unknown unit (.*)", lambda m: gettext("单位 %(code)s 不存在", code=m.group(1))),
     (r"unknown", lambda m: gettext("不存在")),
+    (r"unknown call", lambda m: gettext("来电不存在")),
     (r"unknown ticket", lambda m: gettext("工单不存在")),
     (r"self", lambda m: gettext("不能与自身并单")),
     (r"duplicates", lambda m: gettext("有重复的单位")),

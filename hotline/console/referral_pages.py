@@ -18,11 +18,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.console import bp, forms, labels
-from hotline.console.views import _field_spec, roles, safe_next, user
-from hotline.errors import Forbidden, HotlineError, NotFound
+from hotline.console.views import _field_spec, roles, safe_next, save_form, user
+from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import Category, Priority, Ticket
@@ -185,24 +184,13 @@ def referral_action(referral_id: int, action: str):
         abort(404)
     back = safe_next(request.form.get("next"),
                      url_for("console.referral_page", referral_id=referral_id))
-    try:
-        body = forms.schema_body(REFERRAL_BODIES[action](), request.form)
-        referral_service.act(user(), referral_id, action, body)
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except (forms.FormInvalid, HotlineError) as error:
-        db.session.rollback()
-        state = forms.error_state(request.form, error)
-        if not state.message:
-            state.message = gettext("请检查标出的字段。")
-        return render_referral(referral_id, action, state, getattr(error, "code", 422))
-    except StaleDataError:
-        db.session.rollback()
-        state = forms.FormState(values=request.form,
-                                message=gettext("转介已被他人同时修改，请核对后重试。"))
-        return render_referral(referral_id, action, state, 409)
+    refused = save_form(
+        lambda: referral_service.act(user(), referral_id, action,
+                                     forms.schema_body(REFERRAL_BODIES[action](), request.form)),
+        lambda state, status: render_referral(referral_id, action, state, status),
+        stale=gettext("转介已被他人同时修改，请核对后重试。"))
+    if refused is not None:
+        return refused
     flash(gettext("已完成：%(action)s", action=labels.label(labels.REFERRAL_ACTIONS, action)),
           "success")
     return redirect(back)
@@ -376,18 +364,11 @@ def mandatory_reports_board():
 def mandatory_report_action(report_id: int, action: str):
     if action not in REPORT_BODIES:
         abort(404)
-    try:
-        body = forms.schema_body(REPORT_BODIES[action](), request.form)
-        referral_service.advance_mandatory_report(user(), report_id, action, body)
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except (forms.FormInvalid, HotlineError) as error:
-        db.session.rollback()
-        state = forms.error_state(request.form, error)
-        if not state.message:
-            state.message = gettext("请检查标出的字段。")
-        return render_reports((report_id, action), state, getattr(error, "code", 422))
+    refused = save_form(
+        lambda: referral_service.advance_mandatory_report(
+            user(), report_id, action, forms.schema_body(REPORT_BODIES[action](), request.form)),
+        lambda state, status: render_reports((report_id, action), state, status))
+    if refused is not None:
+        return refused
     flash(gettext("已完成：%(action)s", action=labels.label(labels.REPORT_ACTIONS, action)), "success")
     return redirect(safe_next(request.form.get("next"), url_for("console.mandatory_reports_board")))

@@ -30,6 +30,7 @@ from hotline.redis import connection
 from hotline.tickets import service
 from hotline.tickets.models import Category, Channel, Desk, Priority, TicketState
 from hotline.tickets.schemas import TicketDetailOut, TicketOut
+from hotline.types import utcnow
 from hotline.units import UnitKind
 from hotline.users import Role, get_by_username
 
@@ -116,6 +117,32 @@ def roles(*allowed: Role):
 
 def user():
     return current_user._get_current_object()
+
+
+def save_form(save, rerender, stale: str | None = None):
+    """One form post: `save()` validates the form and makes the one service call, then the
+    commit. None when it went through; otherwise everything is rolled back and the answer is
+    the 404 page (what the user may not see), or `rerender(state, status)`: the form again with
+    what was typed and why the service refused it, or, given `stale`, that message with 409
+    when someone else changed the record meanwhile."""
+    try:
+        save()
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except (forms.FormInvalid, HotlineError) as error:
+        db.session.rollback()
+        state = forms.error_state(request.form, error)
+        if not state.message:
+            state.message = gettext("请检查标出的字段。")
+        return rerender(state, getattr(error, "code", 422))
+    except StaleDataError:
+        if stale is None:
+            raise
+        db.session.rollback()
+        return rerender(forms.FormState(values=request.form, message=stale), 409)
+    return None
 
 
 def per_page() -> int:
@@ -258,10 +285,8 @@ def _intake_choices() -> dict:
 @roles(Role.SEAT, Role.ADMIN)
 def new_ticket():
     if request.method == "GET":
-        state = forms.FormState(values=MultiDict(request.args))
-        history = _history(request.args.get("caller_phone", ""))
-        return render_template("console/intake.html", form=state, history=history,
-                               **_intake_choices())
+        values, call, message = call_pages.intake_prefill(user(), request.args)
+        return _intake_page(forms.FormState(values=values, message=message), call)
     try:
         body = forms.intake_body(request.form)
         ticket = service.create_ticket(user(), body)
@@ -271,12 +296,21 @@ def new_ticket():
         state = forms.error_state(request.form, error)
         if not state.message:
             state.message = gettext("请检查标出的字段。")
-        history = _history(request.form.get("caller_phone", ""))
-        code = getattr(error, "code", 422)
-        return render_template("console/intake.html", form=state, history=history,
-                               **_intake_choices()), code
+        return _intake_page(state, call_pages.form_call(user(), request.form),
+                            getattr(error, "code", 422))
     flash(gettext("工单 %(number)s 已受理。", number=ticket.number), "success")
     return redirect(url_for("console.ticket_page", ticket_id=ticket.id))
+
+
+def _intake_page(state: forms.FormState, call: dict | None, status: int = 200):
+    """The intake form (`call`: the call it is filled for), the caller's history beside it
+    and the waiting calls above it."""
+    return render_template(
+        "console/intake.html", form=state, call=call,
+        history=_history(state.value("caller_phone")), calls=call_pages.waiting_calls(user()),
+        current_call=call["sid"] if call else None, updated_at=utcnow(),
+        refresh_seconds=call_pages.refresh_seconds(), **_intake_choices(),
+    ), status
 
 
 @bp.get("/callers")
@@ -378,6 +412,7 @@ def render_ticket(ticket_id: int, failed: str | None = None, state: forms.FormSt
         pickers=_unit_pickers(ticket), suggestion=suggestion, merge_candidates=history,
         units=queries.units_by_code(), failed=failed,
         referrals=referral_pages.ticket_referrals(viewer, ticket, detail), refer=refer,
+        linked_calls=call_pages.ticket_calls(viewer, ticket),
     ), status
 
 
@@ -393,24 +428,12 @@ def ticket_action(ticket_id: int, action: str):
     if action not in forms.ACTION_BODIES:
         abort(404)
     back = safe_next(request.form.get("next"), url_for("console.ticket_page", ticket_id=ticket_id))
-    try:
-        body = forms.action_body(action, request.form)
-        service.perform(user(), ticket_id, action, body)
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except (forms.FormInvalid, HotlineError) as error:
-        db.session.rollback()
-        state = forms.error_state(request.form, error)
-        if not state.message:
-            state.message = gettext("请检查标出的字段。")
-        return render_ticket(ticket_id, action, state, getattr(error, "code", 422))
-    except StaleDataError:
-        db.session.rollback()
-        state = forms.FormState(values=request.form,
-                                message=gettext("工单已被他人同时修改，请核对后重试。"))
-        return render_ticket(ticket_id, action, state, 409)
+    refused = save_form(
+        lambda: service.perform(user(), ticket_id, action, forms.action_body(action, request.form)),
+        lambda state, status: render_ticket(ticket_id, action, state, status),
+        stale=gettext("工单已被他人同时修改，请核对后重试。"))
+    if refused is not None:
+        return refused
     flash(gettext("已完成：%(action)s", action=labels.label(labels.ACTIONS, action)), "success")
     return redirect(back)
 
@@ -555,4 +578,4 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
-from hotline.console import referral_pages, reports  # noqa: E402,F401  (more pages on bp)
+from hotline.console import call_pages, referral_pages, reports  # noqa: E402,F401  (more pages on bp)

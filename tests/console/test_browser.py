@@ -334,3 +334,52 @@ def test_the_supervisor_sees_overdue_reports_and_escalated_referrals(person, api
     form.locator("button[type=submit]", has_text="转介").click()
     supervisor.get_by_text("已完成：转介").wait_for()
     assert len(api.ticket(late["id"])["referrals"]) == 2
+
+
+def test_a_seat_opens_a_ticket_for_a_waiting_call_in_one_click(person, api, twilio, app, monkeypatch):
+    from tests.twilio_fakes import CALLER, sid
+
+    monkeypatch.setitem(app.config, "CONSOLE_CALLS_REFRESH_SECONDS", 2)
+    earlier = api.create(desk="children", category="psych_support", subject="孩子不愿上学",
+                         caller={"phone": CALLER, "name": "小明", "is_minor": True, "age": 12})
+    waiting = sid("CA")
+    twilio.call(waiting)
+    twilio.press(waiting, "2")                       # 儿童服务专席
+    seat = person("seat1")                           # lands on the intake form, calls above it
+    row = seat.locator(f"tr[data-call='{waiting}']")
+    assert CALLER in row.inner_text() and "儿童服务专席" in row.inner_text()
+    assert earlier["number"] in row.locator("td.open-tickets").inner_text()
+    # A call that comes in now shows up without reloading the page.
+    later = sid("CA")
+    twilio.call(later, caller="+8613500000000")
+    twilio.press(later, "1")
+    seat.locator(f"tr[data-call='{later}']").wait_for()
+    assert "综合专席" in seat.locator(f"tr[data-call='{later}']").inner_text()
+    shot(seat, "22-seat-waiting-calls")
+
+    row.get_by_role("link", name="为此来电建单").click()
+    seat.wait_for_url(f"**/console/tickets/new?call_sid={waiting}")
+    assert seat.locator("input[name=caller_phone]").input_value() == CALLER
+    assert seat.locator("select[name=desk]").input_value() == "children"
+    assert seat.locator("select[name=channel]").input_value() == "voice"
+    assert seat.locator("input[name=call_sid]").input_value() == waiting
+    seat.locator("#caller-history").get_by_text(earlier["number"]).wait_for()
+    seat.fill("input[name=caller_name]", "小明妈妈")
+    seat.select_option("select[name=category]", "psych_support")
+    seat.fill("input[name=subject]", "孩子在学校被欺负")
+    seat.fill("textarea[name=content]", "家长来电：孩子在学校被同学欺负，不愿上学，希望学校介入。")
+    shot(seat, "23-seat-intake-for-a-call")
+    seat.get_by_role("button", name="受理").click()
+    seat.get_by_text("已受理").wait_for()
+    ticket_id = int(seat.url.rsplit("/", 1)[1])
+    link = seat.locator("a.call-link")
+    assert link.is_visible() and link.get_attribute("href") == f"/console/calls/{waiting}"
+    shot(seat, "24-seat-ticket-from-a-call")
+    link.click()
+    seat.get_by_role("link", name=api.ticket(ticket_id)["number"]).first.wait_for()
+    shot(seat, "25-seat-call-page")
+    # Back on the intake form the call is still queued (until a seat takes it), with its ticket.
+    seat.get_by_role("link", name="新建工单").click()
+    assert api.ticket(ticket_id)["number"] in seat.locator(f"tr[data-call='{waiting}']").inner_text()
+    shot(seat, "26-seat-call-with-its-ticket")
+    assert api.get(f"/api/v1/calls/{waiting}", "seat1").json["ticket"]["id"] == ticket_id

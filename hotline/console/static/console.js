@@ -1,5 +1,6 @@
 // The console's only script: the caller's earlier tickets appear while the seat types the number;
-// the refer form's partner list follows the chosen service. Both work without it, a step slower.
+// the refer form's partner list follows the chosen service; the seat's waiting calls refresh
+// themselves. All of it works without the script, a step slower (reload the page).
 (function () {
   "use strict";
   function debounce(fn, ms) {
@@ -19,6 +20,35 @@
           .catch(function () {});
       });
     }
+  });
+  // A panel that keeps itself current: every data-refresh-seconds its data-refresh-url is
+  // fetched and replaces the panel's content. It pauses while the tab is hidden and stops when
+  // the session is gone (the request was sent to the login page) or the role lost the page.
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-refresh-url]"), function (panel) {
+      var seconds = Math.max(2, parseInt(panel.getAttribute("data-refresh-seconds"), 10) || 5);
+      var busy = false;
+      var timer = null;
+      function refresh() {
+        if (busy || document.hidden) return;
+        busy = true;
+        fetch(panel.getAttribute("data-refresh-url"),
+              {credentials: "same-origin", cache: "no-store",
+               headers: {"Accept": "text/html", "X-Console-Refresh": "1"}})
+          .then(function (response) {
+            if (response.redirected || response.status === 401 || response.status === 403) {
+              clearInterval(timer);
+              return null;
+            }
+            return response.ok ? response.text() : null;
+          })
+          .then(function (html) { if (html !== null) panel.innerHTML = html; })
+          .catch(function () {})
+          .then(function () { busy = false; });
+      }
+      timer = setInterval(refresh, seconds * 1000);
+      document.addEventListener("visibilitychange", function () { if (!document.hidden) refresh(); });
+    });
   });
   document.addEventListener("DOMContentLoaded", function () {
     var input = document.querySelector("input[data-history-url]");
