@@ -491,7 +491,7 @@ def profile(app, name: str, count: int) -> None:
     tokens = {user: login(client, user) for user in ("seat1", "handler-gulou")}
     dispatched = DispatchedTickets(app) if name == "E4" else None
     if dispatched:
-        dispatched.top_up(count + 10)
+        dispatched.top_up(count + 30)   # the warm-up takes 20
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TWILIO_TOKEN)

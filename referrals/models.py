@@ -2,12 +2,16 @@
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.extensions import db
 from hotline.types import UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from hotline.tickets.models import Ticket
 
 
 class PartnerKind(enum.StrEnum):
@@ -96,6 +100,7 @@ class Referral(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    ticket: Mapped["Ticket"] = relationship(back_populates="referrals")
     partner: Mapped[Partner] = relationship(foreign_keys=[partner_id], lazy="joined")
     proposed_partner: Mapped[Partner | None] = relationship(foreign_keys=[proposed_partner_id])
 

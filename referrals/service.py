@@ -51,7 +51,7 @@ def open_referral(ticket, actor: User | None, data: dict) -> Referral:
         )
     now = utcnow()
     referral = Referral(
-        ticket_id=ticket.id, partner=partner, service=data["service"], urgency=Urgency(data["urgency"]),
+        ticket=ticket, partner=partner, service=data["service"], urgency=Urgency(data["urgency"]),
         state=ReferralState.SENT, need=data.get("need") or ticket.subject or ticket.content[:200],
         child_alias=data.get("child_alias") or _alias(ticket.caller_name),
         child_age=ticket.caller_age, contact_route=data.get("contact_route"), note=data.get("note"),
@@ -81,8 +81,8 @@ def unanswered_crisis(ticket) -> list[Referral]:
 
 
 def referrals_of(ticket) -> list[Referral]:
-    stmt = select(Referral).where(Referral.ticket_id == ticket.id).order_by(Referral.id)
-    return list(db.session.scalars(stmt))
+    """The ticket's referrals, oldest first (loaded once per ticket and session)."""
+    return list(ticket.referrals)
 
 
 # --- partner directory -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from hotline.tickets.schemas import (
     TicketIn,
     TicketListArgs,
     TicketOut,
+    TicketWriteOut,
 )
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Tickets (工单)")
@@ -24,7 +25,7 @@ SECURITY = [{"bearer": []}]
 
 @blp.route("", methods=["POST"])
 @blp.arguments(TicketIn)
-@blp.response(201, TicketDetailOut)
+@blp.response(201, TicketWriteOut)
 @blp.doc(security=SECURITY)
 @committed
 def create_ticket(body):
@@ -78,7 +79,7 @@ def ticket_events(ticket_id):
 
 def _action_view(action: str, body_schema):
     @blp.arguments(body_schema)
-    @blp.response(200, TicketDetailOut)
+    @blp.response(200, TicketWriteOut)
     @blp.alt_response(403, description="Role or unit may not do this")
     @blp.alt_response(404, description="No such ticket, or not visible")
     @blp.alt_response(409, description="Not allowed in the current state, or lost a race")

@@ -66,10 +66,8 @@ def over_limit(number: str | None) -> bool:
     if not redis.available():  # it failed a moment ago: do not wait on it for every text
         return False
     try:
-        client = connection()
-        count = client.incr(key)
-        if count == 1:
-            client.expire(key, 120)    # lost if we die in between: the key is per minute anyway
+        # One round trip: the expiry is simply set again on each count (the key is per minute).
+        count, _ = connection().pipeline(transaction=False).incr(key).expire(key, 120).execute()
     except Exception as exc:  # Redis down: serve the citizen, the database is what matters
         redis.failed()
         log.warning("rate limit unavailable (%s); letting %s through", exc, key)

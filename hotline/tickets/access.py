@@ -5,7 +5,7 @@ handler never sees (404) a ticket outside its unit's subtree, whatever the view.
 """
 
 from sqlalchemy import Select, and_, delete, false, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
@@ -109,8 +109,12 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
     """
     stmt = visible_tickets(user).where(Ticket.id == ticket_id)
     if for_update:
-        stmt = stmt.with_for_update(of=Ticket)
-    ticket = db.session.scalar(stmt)
+        # An action reads the co-units (who may act), the clocks and the referrals (the
+        # answer): fetched with the lock, in one round trip instead of three.
+        stmt = stmt.with_for_update(of=Ticket).options(
+            joinedload(Ticket.co_unit_links), joinedload(Ticket.timers),
+            joinedload(Ticket.referrals))
+    ticket = db.session.scalars(stmt).unique().one_or_none()
     if ticket is None:
         raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
     return ticket

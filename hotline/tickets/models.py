@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from hotline.extensions import db
 from hotline.types import UTCDateTime, enum_column, utcnow
 from hotline.units import Unit
 from hotline.users import User
+
+if TYPE_CHECKING:
+    from referrals.models import Referral
 
 
 class Desk(enum.StrEnum):
@@ -142,6 +146,7 @@ class Ticket(db.Model):
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketCoUnit.unit_id"
     )
     timers: Mapped[list[Timer]] = relationship(cascade="all, delete-orphan", order_by=Timer.id)
+    referrals: Mapped[list["Referral"]] = relationship(back_populates="ticket", order_by="Referral.id")
 
     def __repr__(self) -> str:
         return f"<Ticket {self.number} {self.state}>"
@@ -204,6 +209,8 @@ class Event(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
+    # One way only: adding an event must not load the ticket's whole timeline.
+    ticket: Mapped[Ticket] = relationship()
     actor: Mapped[User | None] = relationship(lazy="joined")
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 

@@ -345,20 +345,13 @@ class TimelineEntryOut(ma.Schema):
     units = fields.Function(lambda e: e.data.get("units") or e.data.get("notified") or [])
 
 
-class TicketDetailOut(TicketOut):
-    """One ticket with what a single view needs beyond the list: 督办, 会商 and routing."""
+class TicketWriteOut(TicketOut):
+    """What an intake or an action returns: the ticket and what to do next (the crisis offer,
+    the routing suggestion). The histories (督办, 会商, messages) cost reads of their own and
+    are not changed by most writes; `GET /tickets/{id}` adds them (`TicketDetailOut`)."""
 
-    supervisions = fields.Method("dump_supervisions")
-    messages = fields.Method("dump_messages")
     crisis = fields.Method("dump_crisis")
-    consultations = fields.Method("dump_consultations")
     routing_suggestion = fields.Method("dump_routing")
-
-    def dump_supervisions(self, ticket: Ticket) -> list:
-        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "supervise"))
-
-    def dump_consultations(self, ticket: Ticket) -> list:
-        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
 
     def dump_crisis(self, ticket: Ticket) -> dict | None:
         """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
@@ -370,11 +363,6 @@ class TicketDetailOut(TicketOut):
         return {"transfer_to": "110",
                 "partners": [{"code": p.code, "name": p.name} for p in partners[:3]]}
 
-    def dump_messages(self, ticket: Ticket) -> list:
-        from hotline.outbox import messages_for_ticket
-
-        return _many(MessageOut).dump(messages_for_ticket(ticket.id))
-
     def dump_routing(self, ticket: Ticket) -> dict | None:
         from hotline import routing
 
@@ -382,6 +370,25 @@ class TicketDetailOut(TicketOut):
             return None
         suggestion = routing.suggest(ticket)
         return RoutingOut().dump(suggestion) if suggestion else None
+
+
+class TicketDetailOut(TicketWriteOut):
+    """One ticket with what a single view needs beyond the list: 督办, 会商 and messages too."""
+
+    supervisions = fields.Method("dump_supervisions")
+    messages = fields.Method("dump_messages")
+    consultations = fields.Method("dump_consultations")
+
+    def dump_supervisions(self, ticket: Ticket) -> list:
+        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "supervise"))
+
+    def dump_consultations(self, ticket: Ticket) -> list:
+        return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
+
+    def dump_messages(self, ticket: Ticket) -> list:
+        from hotline.outbox import messages_for_ticket
+
+        return _many(MessageOut).dump(messages_for_ticket(ticket.id))
 
 
 class MessageOut(ma.Schema):
