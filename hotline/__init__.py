@@ -1,5 +1,6 @@
 """The 12345 hotline service: `create_app` builds the Flask app; nothing is bound at import."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -40,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["hotline.routes"] = load_routes(app.config["HOTLINE_ROUTING"])
     app.extensions["hotline.crisis_words"] = load_crisis_words(app.config["HOTLINE_CRISIS_KEYWORDS"])
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it (Flask runs them last
+    # registered first) and leaves that one nothing to do.
+    app.teardown_appcontext(_end_session)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -75,6 +79,28 @@ def _configure_database(app: Flask) -> None:
         options.setdefault("pool_size", 10)
         options.setdefault("connect_args", {"connect_timeout": 3})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _end_session(_error) -> None:
+    """End the request's session, even when the database went away under it.
+
+    Flask-SQLAlchemy's teardown rolls back the transaction a request left open (every read
+    does); when the server was restarted or died since the request's last query, that
+    rollback raises, the exception escapes Flask after the response was made, and gunicorn
+    sends its own HTML 500 instead: for a read that succeeded, or after a commit. The failed
+    rollback has invalidated the connection (the server discarded the transaction anyway),
+    so removing the session again succeeds, and the pool connects afresh next time.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from hotline.extensions import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        logging.getLogger(__name__).warning("database connection lost at the end of a request: %s",
+                                            error.orig)
+        db.session.remove()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

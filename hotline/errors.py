@@ -7,7 +7,7 @@ lost races and an unreachable database) into `{"code", "status", "message", "err
 import logging
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -57,6 +57,20 @@ class Conflict(HotlineError):
     code = 409
 
 
+def _rollback() -> None:
+    """Roll back the failed request's work, even when the database went away meanwhile.
+
+    A rollback on a connection the server has dropped raises; the server discarded the
+    transaction already and the failure invalidated the connection, so the second one
+    succeeds. Without this, a 404 or 409 decided before the database went away became a 500.
+    """
+    try:
+        db.session.rollback()
+    except DBAPIError as error:
+        log.warning("database connection lost before the rollback: %s", error.orig)
+        db.session.rollback()
+
+
 def error_body(code: int, message: str, errors: dict | None = None):
     """The one error body: always all four keys, `errors` empty when no field is to blame."""
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message,
@@ -67,35 +81,35 @@ def error_body(code: int, message: str, errors: dict | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HotlineError)
     def _domain(error: HotlineError):
-        db.session.rollback()
+        _rollback()
         return error_body(error.code, error.message, error.errors)
 
     @app.errorhandler(UnknownYear)
     def _calendar_gap(error: UnknownYear):
-        db.session.rollback()
+        _rollback()
         log.error("working-day calendar has no data for %s", error.year)
         return error_body(503, str(error), {"calendar": [f"missing year {error.year}"]})
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
-        db.session.rollback()
+        _rollback()
         return error_body(409, "工单已被他人同时修改，请刷新后重试 (the ticket was changed concurrently)")
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
     def _out_of_range(error):
-        db.session.rollback()
+        _rollback()
         return error_body(422, "数值超出范围 (a value is out of range)")
 
     @app.errorhandler(IntegrityError)
     def _integrity(error):
-        db.session.rollback()
+        _rollback()
         log.info("integrity error mapped to 409: %s", error.orig)
         return error_body(409, "与并发的操作冲突，请刷新后重试 (conflicting concurrent change)")
 
     @app.errorhandler(OperationalError)
     def _database_down(error):
-        db.session.rollback()
+        _rollback()
         if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
             return error_body(409, "与并发的操作冲突，请刷新后重试 (lost a concurrent race)")
         log.error("database unavailable: %s", error.orig)
@@ -113,7 +127,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        db.session.rollback()
+        _rollback()
         log.exception("unhandled error")
         return error_body(500, "服务器内部错误 (internal error); the request was not applied")
 
