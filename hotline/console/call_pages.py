@@ -1,10 +1,10 @@
-"""Calls on the seat's screen (DESIGN §6, §7): the ringing and queued calls above the intake
-form, refreshed every few seconds; one click opens the intake form for a call (its number, its
+"""Calls on the seat's screen (DESIGN §6, §7): the ringing, queued and in-progress calls above
+the intake form, refreshed every few seconds; one click opens the intake form for a call (its number, its
 desk, channel voice and the call's Sid in a hidden field), and the ticket filed from it is
 linked to the call; a call's own page, linked from the ticket page.
 
 The calls are `hotline.channels.calls.list_calls`, dumped with the API's `CallOut`: the panel
-shows what `GET /api/v1/calls?state=ringing,queued` answers the same viewer (numbers masked
+shows what `GET /api/v1/calls` (live calls) answers the same viewer (numbers masked
 for whoever the API masks them for), plus how long each caller has waited.
 """
 
@@ -23,7 +23,9 @@ from hotline.tickets.models import Channel, Ticket
 from hotline.types import utcnow
 from hotline.users import Role, User
 
-WAITING = [CallState.RINGING, CallState.QUEUED]
+# In-progress calls stay: the seat who picked one up files its ticket while talking.
+ON_PANEL = [CallState.RINGING, CallState.QUEUED, CallState.IN_PROGRESS]
+PANEL_ORDER = {CallState.QUEUED.value: 0, CallState.RINGING.value: 1, CallState.IN_PROGRESS.value: 2}
 INTAKE_ROLES = (Role.SEAT, Role.ADMIN)      # who may open a ticket (the intake form's roles)
 
 
@@ -46,9 +48,10 @@ def call_rows(views: list[calls.CallView]) -> list[dict]:
 
 
 def waiting_calls(viewer: User) -> list[dict]:
-    """Ringing and queued calls the viewer may see: queued first, the longest wait first."""
-    rows = call_rows(calls.list_calls(viewer, WAITING))
-    rows.sort(key=lambda row: (row["state"] != CallState.QUEUED.value, -row["waited"]))
+    """Live calls the viewer may see: queued, then in the menu, then with a seat; the longest
+    wait first within each."""
+    rows = call_rows(calls.list_calls(viewer, ON_PANEL))
+    rows.sort(key=lambda row: (PANEL_ORDER[row["state"]], -row["waited"]))
     return rows
 
 

@@ -74,6 +74,21 @@ def test_a_queued_call_is_on_the_seats_panel_with_its_desk_wait_and_open_tickets
     assert {c["sid"] for c in listed} == {waiting, in_menu}
 
 
+def test_a_call_a_seat_picked_up_stays_on_the_panel_until_it_ends(app, twilio, browser):
+    """The seat files the ticket while talking: the call stays, 通话中, after the queued ones."""
+    talking = queued_call(twilio, "2")
+    waiting = queued_call(twilio, "2", caller="+8613500000000")
+    assert twilio.post("/twilio/voice/connect", {"CallSid": talking, "From": CALLER,
+                                                 "CallStatus": "in-progress"}).status_code == 200
+    seat = browser("seat1")
+    row = call_row(seat.html("/console/tickets/new"), talking)
+    assert row is not None and "通话中" in row and intake_link(row, talking)
+    page = seat.html("/console/tickets/new")
+    assert page.index(f'data-call="{waiting}"') < page.index(f'data-call="{talking}"')
+    assert twilio.status(talking, "completed", kind="call").status_code in (200, 204)
+    assert call_row(seat.html("/console/tickets/new"), talking) is None
+
+
 def test_a_seat_sees_only_its_desks_calls_and_a_unit_sees_no_calls_at_all(app, twilio, browser):
     children = queued_call(twilio, "2")
     general = queued_call(twilio, "1", caller="+8613500000000")
@@ -171,7 +186,7 @@ def test_the_panel_in_english(app, twilio, browser):
     seat.get("/console/lang/en", expect=302)
     page = seat.html("/console/tickets/new")
     row = call_row(page, call_sid)
-    assert "Waiting calls" in page and "Queued" in row and "Open ticket for this call" in row
+    assert "Calls now" in page and "Queued" in row and "Open ticket for this call" in row
     assert "为此来电建单" not in page
 
 
