@@ -2,16 +2,19 @@
 
 CSV is streamed row by row (a UTF-8 BOM first, so Excel opens Chinese text right).
 XLSX is written by openpyxl's write-only workbook into a temporary file (constant
-memory whatever the row count) and sent when complete.
+memory whatever the row count) and sent when complete; meanwhile the page says it is being
+made and for how long: the link carries an `export_token` and the answer sets the cookie
+`export_ready` to it, which the page's script waits for.
 """
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from flask import Response, send_file, stream_with_context
+from flask import Response, request, send_file, stream_with_context
 from openpyxl import Workbook
 
 from hotline import kpis
@@ -19,6 +22,8 @@ from hotline import kpis
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
+READY_COOKIE = "export_ready"
+TOKEN = re.compile(r"[A-Za-z0-9]{8,40}")
 
 
 def _csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
@@ -42,7 +47,7 @@ def download(fmt: str, filename: str, header: list[str], rows: Iterable[list],
         response = Response(stream_with_context(_csv_lines(header, rows)), mimetype=CSV_MIME)
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         response.headers["Cache-Control"] = "no-store"
-        return response
+        return _ready(response)
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet[:31])
     worksheet.append(header)
@@ -54,6 +59,16 @@ def download(fmt: str, filename: str, header: list[str], rows: Iterable[list],
     response = send_file(spool, mimetype=XLSX_MIME, as_attachment=True,
                          download_name=f"{filename}.xlsx")
     response.headers["Cache-Control"] = "no-store"
+    return _ready(response)
+
+
+def _ready(response: Response) -> Response:
+    """Tell the page that asked (its `export_token`) that the download has begun."""
+    token = request.args.get("export_token", "")
+    if TOKEN.fullmatch(token):
+        # Read by the page's script, so not HttpOnly; it carries nothing but the page's own token.
+        response.set_cookie(READY_COOKIE, token, max_age=120, samesite="Lax",
+                            secure=request.is_secure, httponly=False)
     return response
 
 

@@ -176,6 +176,13 @@ def test_the_supervisor_sees_an_overdue_ticket_in_red(person, api):
     supervisor.get_by_role("link", name="统计指标").click()
     assert supervisor.locator("svg.chart").count() == 11
     shot(supervisor, "13-supervisor-kpis")
+    # An export says it is being made, then that its download has begun.
+    with supervisor.expect_download() as download:
+        supervisor.locator("a.export", has_text="XLSX").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    status = supervisor.locator(".export-status")
+    status.filter(has_text="导出文件已开始下载").wait_for()
+    shot(supervisor, "27-supervisor-kpi-export")
 
 
 def test_one_units_pages_never_show_another_units_ticket(person, api, live_server):

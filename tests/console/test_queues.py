@@ -186,6 +186,26 @@ def test_ticket_export_csv_and_xlsx_with_filters_and_masking(browser, api):
     assert "请从列表中选择" in supervisor.text(response)
 
 
+def test_an_export_tells_the_page_when_its_download_has_begun(browser, api):
+    """The list's export links say "being made, N s" until the answer sets the page's token."""
+    api.create()
+    supervisor = browser("supervisor1")
+    page = supervisor.html("/console/tickets?state=intake")
+    assert page.count('class="export"') == 2 and 'class="export-status' in page
+    assert "正在生成导出文件，请稍候……已用 {s} 秒" in page
+    for fmt in ("csv", "xlsx"):
+        response = supervisor.get(f"/console/tickets/export?format={fmt}&export_token=abc123XYZ9")
+        cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith("export_ready=abc123XYZ9;") and "HttpOnly" not in cookie
+        response.close()
+    # Only a token of the page's own making is echoed back.
+    response = supervisor.get("/console/tickets/export?format=csv&export_token=%3Cscript%3E")
+    assert "export_ready" not in response.headers.get("Set-Cookie", "")
+    response.close()
+    response = supervisor.get("/console/kpis/export?format=xlsx&export_token=kpi12345")
+    assert response.headers["Set-Cookie"].startswith("export_ready=kpi12345;")
+
+
 def test_pages_load_under_200_ms_on_demo_data(browser, api):
     for index in range(30):
         ticket = api.create()

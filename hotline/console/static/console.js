@@ -1,6 +1,7 @@
 // The console's only script: the caller's earlier tickets appear while the seat types the number;
 // the refer form's partner list follows the chosen service; the seat's waiting calls refresh
-// themselves. All of it works without the script, a step slower (reload the page).
+// themselves; an export says it is being made until its download begins. All of it works
+// without the script, a step slower (reload the page) or more quietly.
 (function () {
   "use strict";
   function debounce(fn, ms) {
@@ -69,5 +70,34 @@
     input.addEventListener("input", load);
     input.addEventListener("change", load);
     if (input.value) load();
+  });
+  // Exports: a big XLSX takes a while to build before the browser shows any download. The link
+  // gets a token; the answer sets the cookie export_ready to it, and until then the page says
+  // how long it has been working.
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".exports"), function (box) {
+      var status = box.querySelector(".export-status");
+      var timer = null;
+      Array.prototype.forEach.call(box.querySelectorAll("a.export"), function (link) {
+        link.addEventListener("click", function () {
+          var token = Math.random().toString(36).slice(2) + Date.now().toString(36);
+          link.href = link.href.replace(/([?&])export_token=[^&]*&?/, "$1").replace(/[?&]$/, "") +
+                      (link.href.indexOf("?") < 0 ? "?" : "&") + "export_token=" + token;
+          var started = Date.now();
+          clearInterval(timer);
+          function tick() {
+            if (document.cookie.split("; ").indexOf("export_ready=" + token) >= 0) {
+              clearInterval(timer);
+              status.textContent = box.getAttribute("data-started");
+              return;
+            }
+            var seconds = Math.floor((Date.now() - started) / 1000);
+            status.textContent = box.getAttribute("data-waiting").replace("{s}", seconds);
+          }
+          tick();
+          timer = setInterval(tick, 500);
+        });
+      });
+    });
   });
 })();
