@@ -137,6 +137,10 @@ def test_unit_filter_means_my_unit_and_below(api):
     ids = [row["id"] for row in api.get("/api/v1/tickets?unit=gulou-huanglou", "dispatcher1").json]
     assert ids == [town["id"]]
     assert other["id"] not in ids
+    # A handler's own scope and the filter apply together: below its unit, nothing outside it.
+    ids = [row["id"] for row in api.get("/api/v1/tickets?unit=gulou-huanglou", "handler-gulou").json]
+    assert ids == [town["id"]]
+    assert api.get("/api/v1/tickets?unit=yunlong", "handler-gulou").json == []
 
 
 def test_returned_ticket_leaves_the_previous_units_view(api):

@@ -200,7 +200,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
         unit = get_by_code(filters["unit"])
         if unit is None:
             raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
-        stmt = access.within(stmt, unit)
+        stmt = access.within(stmt, unit, purpose="filter")
     if filters.get("overdue"):
         stmt = stmt.where(
             exists().where(
