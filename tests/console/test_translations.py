@@ -1,11 +1,10 @@
 """The English catalogue covers every console string, and the shipped .mo matches the .po."""
 
-import io
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,20 +37,20 @@ def test_every_console_string_has_an_english_translation():
     assert strings - translated == set(), "add these to messages.po, then pybabel compile"
 
 
+def messages(catalog) -> dict:
+    """Each message id and its translation; not the header, which names the Babel version."""
+    def plain(text):
+        return tuple(text) if isinstance(text, (list, tuple)) else text
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
+
+
 @pytest.mark.parametrize("folder", CATALOGS, ids=["app", "console"])
 def test_the_compiled_catalogue_is_up_to_date(folder):
     with open(folder / "messages.po", "rb") as po:
-        catalog = read_po(po)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    assert (folder / "messages.mo").read_bytes() == compiled.getvalue(), (
+        source = read_po(po)
+    with open(folder / "messages.mo", "rb") as mo:
+        shipped = read_mo(mo)
+    assert messages(shipped) == messages(source), (
         f"run: pybabel compile -d {folder.parents[1].relative_to(ROOT)}"
     )
-
-
-def test_the_console_catalogue_is_merged_in(app, browser):
-    page = browser("partner-xz-xinli")
-    page.get("/console/lang/en", expect=302)
-    html = page.html("/console/referrals")
-    assert "Referral inbox" in html and "Completed / closed" in html and "转介收件箱" not in html
-    assert "Log out" in html and "退出" not in html  # ... and the app's own catalogue still applies
