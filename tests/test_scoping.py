@@ -5,7 +5,11 @@ a visible ticket refuses with 403 the actions the viewer's role or unit may not 
 Refused requests change nothing (the ticket's version stays).
 """
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 
 from hotline.tickets.access import ACTION_RULES
 
@@ -151,3 +155,50 @@ def test_returned_ticket_leaves_the_previous_units_view(api):
     api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "yunlong"})
     api.get(f"/api/v1/tickets/{ticket['id']}", "handler-yunlong")
     api.get(f"/api/v1/tickets/{ticket['id']}", "handler-gulou", expect=404)
+
+
+SHANGHAI_MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+# The overdue list reads the clocks past due first and lists up to OVERDUE_BY_ID of them by id;
+# beyond, an EXISTS with the page taken from the newest overdue when they fill it. 500: by id;
+# 0 and 2: the other way, with pages from the newest overdue or not.
+@pytest.mark.parametrize("by_id", [500, 0, 2])
+def test_overdue_lists_exactly_the_tickets_with_an_open_clock_past_due(api, monkeypatch, by_id):
+    from hotline.tickets import service
+
+    monkeypatch.setattr(service, "OVERDUE_BY_ID", by_id)
+    with time_machine.travel(SHANGHAI_MONDAY_10, tick=False):
+        lead = api.dispatched(unit="gulou")                                # ack + respond due Tue 10:00
+        met = api.dispatched(unit="gulou")
+        api.act(met["id"], "acknowledge", "handler-gulou")
+        api.act(met["id"], "contact_caller", "handler-gulou", BODIES["contact_caller"])
+        co_unit = api.dispatched(unit="yunlong", co_units=["gulou-huanglou"])
+        elsewhere = api.dispatched(unit="yunlong")
+        waiting = api.create()
+        api.act(waiting["id"], "submit", "seat1")                         # dispatch due Mon 12:00
+        api.create()                                                       # no clock at all
+    with time_machine.travel(SHANGHAI_MONDAY_10 + timedelta(days=1, hours=2), tick=False):
+        api.forget_tokens()                                                # a day old
+        states = {t["kind"]: t["state"] for t in api.ticket(met["id"])["timers"]}
+        assert states == {"dispatch": "met", "acknowledge": "met", "respond": "met",
+                          "handle": "running"}
+        everyone = [waiting["id"], elsewhere["id"], co_unit["id"], lead["id"]]
+        expected = {
+            ("supervisor1", ""): everyone,
+            ("seat1", ""): everyone,
+            ("dispatcher1", "&unit=gulou"): [co_unit["id"], lead["id"]],
+            ("handler-gulou", ""): [co_unit["id"], lead["id"]],
+            (VIEWER, ""): [co_unit["id"]],                                 # through the co-unit only
+            ("handler-yunlong", ""): [elsewhere["id"], co_unit["id"]],
+            ("handler-quanshan", ""): [],
+        }
+        for (viewer, query), ids in expected.items():
+            listed = api.get(f"/api/v1/tickets?overdue=true{query}", viewer)
+            assert [row["id"] for row in listed.json] == ids, viewer
+            assert int(listed.headers["X-Total-Count"]) == len(ids), viewer
+            # Page by page, one ticket a page: the same tickets in the same order.
+            pages = [api.get(f"/api/v1/tickets?overdue=true{query}&per_page=1&page={n}", viewer)
+                     for n in range(1, len(ids) + 2)]
+            assert [row["id"] for page in pages for row in page.json] == ids, viewer
+            assert {int(page.headers["X-Total-Count"]) for page in pages} == {len(ids)}, viewer
