@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from hotline.api import committed
+from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Forbidden, Invalid, NotFound
@@ -62,21 +62,10 @@ def referral_events(referral_id):
     return service.referral_events(current_user(), referral_id)
 
 
-def _action_view(action: str, schema):
-    @blp.arguments(schema)
-    @blp.response(200, ReferralOut)
-    @blp.doc(security=SECURITY, summary=f"Referral action: {action}")
-    @committed
-    def view(body, referral_id):
-        return service.act(current_user(), referral_id, action, body)
-
-    view.__name__ = f"referral_{action}"
-    blp.route(f"/referrals/<int(max=2147483647):referral_id>/actions/{action}", methods=["POST"],
-              endpoint=view.__name__)(view)
-
-
-for _action, _schema in ACTION_BODIES.items():
-    _action_view(_action, _schema)
+action_routes(
+    blp, "/referrals/<int(max=2147483647):referral_id>", ACTION_BODIES, ReferralOut, prefix="referral_",
+    perform=lambda body, referral_id, action: service.act(current_user(), referral_id, action, body),
+)
 
 
 @blp.route("/partners", methods=["GET"])

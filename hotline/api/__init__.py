@@ -1,5 +1,6 @@
 """The REST API (API.md): blueprints registered on the flask-smorest Api."""
 
+from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app
@@ -35,3 +36,26 @@ def committed(view):
         return result
 
     return wrapper
+
+
+def action_routes(blp, path: str, bodies: dict, out_schema, perform: Callable, prefix: str) -> None:
+    """One POST route per action of a workflow, `path`/actions/<action>, each with its own
+    body schema; `perform(body, object_id, action)` is the one service call."""
+    for action, body_schema in bodies.items():
+        _action_route(blp, path, action, body_schema, out_schema, perform, prefix)
+
+
+def _action_route(blp, path, action, body_schema, out_schema, perform, prefix) -> None:
+    @blp.arguments(body_schema)
+    @blp.response(200, out_schema)
+    @blp.alt_response(403, description="Role or unit may not do this")
+    @blp.alt_response(404, description="Not found, or not visible to the caller")
+    @blp.alt_response(409, description="Not allowed in the current state, or lost a race")
+    @blp.doc(security=[{"bearer": []}], summary=f"Action: {action}")
+    @committed
+    def view(body, **ids):
+        (object_id,) = ids.values()
+        return perform(body, object_id, action)
+
+    view.__name__ = f"{prefix}{action}"
+    blp.route(f"{path}/actions/{action}", methods=["POST"], endpoint=view.__name__)(view)

@@ -4,7 +4,7 @@ import json
 
 from flask_smorest import Blueprint
 
-from hotline.api import committed
+from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.errors import NotFound
 from hotline.tickets import service
@@ -77,21 +77,7 @@ def ticket_events(ticket_id):
     return service.ticket_events(current_user(), ticket_id)
 
 
-def _action_view(action: str, body_schema):
-    @blp.arguments(body_schema)
-    @blp.response(200, TicketWriteOut)
-    @blp.alt_response(403, description="Role or unit may not do this")
-    @blp.alt_response(404, description="No such ticket, or not visible")
-    @blp.alt_response(409, description="Not allowed in the current state, or lost a race")
-    @blp.doc(security=SECURITY, summary=f"Action: {action}")
-    @committed
-    def view(body, ticket_id):
-        return service.perform(current_user(), ticket_id, action, body)
-
-    view.__name__ = f"action_{action}"
-    blp.route(f"/<int(max=2147483647):ticket_id>/actions/{action}", methods=["POST"],
-              endpoint=view.__name__)(view)
-
-
-for _action, _schema in ACTION_BODIES.items():
-    _action_view(_action, _schema)
+action_routes(
+    blp, "/<int(max=2147483647):ticket_id>", ACTION_BODIES, TicketWriteOut, prefix="action_",
+    perform=lambda body, ticket_id, action: service.perform(current_user(), ticket_id, action, body),
+)
