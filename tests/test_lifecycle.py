@@ -21,6 +21,16 @@ def last_event(api, tid: int) -> dict:
     return api.events(tid)[-1]
 
 
+def test_numbers_count_up_per_shanghai_day_and_restart_at_its_midnight(api):
+    # 23:59 in Shanghai on 6 March is 15:59 UTC; the next ticket is filed on the 7th there.
+    with time_machine.travel(datetime(2024, 3, 6, 15, 59, tzinfo=UTC), tick=False) as traveller:
+        numbers = [api.create()["number"] for _ in range(3)]
+        traveller.move_to(datetime(2024, 3, 6, 16, 0, tzinfo=UTC))
+        numbers.append(api.create()["number"])
+    assert numbers == ["12345-20240306-000001", "12345-20240306-000002", "12345-20240306-000003",
+                       "12345-20240307-000001"]
+
+
 def test_whole_road_from_intake_to_closed(api):
     ticket = api.create()
     assert ticket["state"] == "intake"
