@@ -52,6 +52,8 @@ def fill_tickets(app, count: int, seed: int = 42) -> int:
     with app.app_context():
         have = db.session.scalar(text("SELECT count(*) FROM tickets"))
         if have >= count:
+            _past_bulk_ids()
+            db.session.commit()
             return have
         units = db.session.execute(select(Unit.id, Unit.kind, Unit.path, Unit.code)).all()
         by_code = {u.code: u.id for u in units}
@@ -109,6 +111,16 @@ def fill_tickets(app, count: int, seed: int = 42) -> int:
             db.session.commit()
             have += n
             next_id += n
+        _past_bulk_ids()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
         return have
+
+
+def _past_bulk_ids() -> None:
+    """The bulk rows were given their ids: move the sequence past them, or the next ticket
+    opened through the API collides with one of them (a 409)."""
+    from hotline.extensions import db
+
+    db.session.execute(text("SELECT setval(pg_get_serial_sequence('tickets', 'id'), "
+                            "(SELECT max(id) FROM tickets))"))
