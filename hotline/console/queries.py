@@ -7,14 +7,14 @@ ticket its viewer may not open. Nothing here writes.
 import re
 
 from flask import g
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind
+from hotline.clocks.models import TimerKind
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
-from hotline.tickets.service import Page
+from hotline.tickets.service import OpenClocks, Page
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
@@ -24,13 +24,15 @@ UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
 OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
 
 
-def paged(stmt, page: int, per_page: int) -> Page:
-    total = db.session.scalar(
-        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
-    )
+def paged(stmt, page: int, per_page: int, total: int | None = None) -> Page:
+    """One page of `stmt`, newest first; `total` when the caller already counted it."""
+    if total is None:
+        total = db.session.scalar(
+            select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
+        )
     stmt = stmt.order_by(Ticket.id.desc()).options(
         selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
-        joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
+        selectinload(Ticket.referrals), joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
     )
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
@@ -56,43 +58,42 @@ def caller_history(user: User, phone: str, limit: int = 10) -> list[Ticket]:
 
 
 def with_open_clock(stmt, *, overdue: bool, kinds=None):
-    """Tickets with an open clock past its due (overdue) or past its warning, not yet due."""
-    now = utcnow()
-    condition = [Timer.ticket_id == Ticket.id, Timer.state.in_(OPEN_TIMER_STATES)]
-    if kinds:
-        condition.append(Timer.kind.in_(kinds))
-    if overdue:
-        condition.append(Timer.due_at <= now)
-    else:
-        condition += [Timer.warn_at <= now, Timer.due_at > now]
-    return stmt.where(exists().where(*condition))
+    """Tickets with an open clock past its due (overdue) or past its warning, not yet due
+    (the clocks read first when they are few: `OpenClocks`)."""
+    return stmt.where(OpenClocks(utcnow(), overdue=overdue, kinds=kinds).condition)
 
 
 def unit_inbox(user: User, tab: str):
     """A unit handler's inbox tabs (the handler's unit; due soon / overdue: its whole subtree)."""
     unit_id = user.unit_id
     visible = access.visible_tickets(user)
-    co_link = select(TicketCoUnit).where(TicketCoUnit.ticket_id == Ticket.id,
-                                         TicketCoUnit.unit_id == unit_id)
     if tab == "acknowledge":
-        return visible.where(or_(
-            and_(Ticket.lead_unit_id == unit_id, Ticket.state == TicketState.DISPATCHED),
-            and_(Ticket.state.in_(OPEN_HANDLING),
-                 co_link.where(TicketCoUnit.acknowledged_at.is_(None)).exists()),
-        ))
+        return visible.where(_led_or_joined(
+            unit_id, [TicketState.DISPATCHED], TicketCoUnit.acknowledged_at.is_(None)))
     if tab == "in_progress":
-        return visible.where(or_(
-            and_(Ticket.lead_unit_id == unit_id,
-                 Ticket.state.in_([TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED])),
-            and_(Ticket.state.in_(OPEN_HANDLING),
-                 co_link.where(TicketCoUnit.acknowledged_at.is_not(None),
-                               TicketCoUnit.opinion_at.is_(None)).exists()),
-        ))
+        return visible.where(_led_or_joined(
+            unit_id, [TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED],
+            and_(TicketCoUnit.acknowledged_at.is_not(None), TicketCoUnit.opinion_at.is_(None))))
     if tab == "due_soon":
         return with_open_clock(visible, overdue=False, kinds=UNIT_CLOCKS)
     if tab == "overdue":
         return with_open_clock(visible, overdue=True, kinds=UNIT_CLOCKS)
     raise ValueError(tab)
+
+
+def _led_or_joined(unit_id: int, lead_states, co_unit_condition):
+    """Tickets `unit_id` leads in `lead_states`, or joins as a co-unit (meeting
+    `co_unit_condition`) while the ticket is being handled.
+
+    As ids from the two indexes (lead unit; co-unit), not as an OR over every ticket the
+    unit may see: a county sees thousands and waits on a few dozen (36 -> 2 ms a count).
+    """
+    led = select(Ticket.id).where(Ticket.lead_unit_id == unit_id, Ticket.state.in_(lead_states))
+    joined = (select(TicketCoUnit.ticket_id)
+              .join(Ticket, Ticket.id == TicketCoUnit.ticket_id)
+              .where(TicketCoUnit.unit_id == unit_id, Ticket.state.in_(OPEN_HANDLING),
+                     co_unit_condition))
+    return Ticket.id.in_(union(led, joined))
 
 
 def crisis_open(user: User):

@@ -440,8 +440,8 @@ def ticket_action(ticket_id: int, action: str):
 
 # --- lists ----------------------------------------------------------------------------------
 
-def _list_page(template: str, stmt, **context):
-    page = queries.paged(stmt, page_arg(), per_page())
+def _list_page(template: str, stmt, total: int | None = None, **context):
+    page = queries.paged(stmt, page_arg(), per_page(), total)
     pages = max(1, -(-page.total // page.per_page))
     return render_template(template, rows=dump(page.items), page=page, pages=pages, **context)
 
@@ -523,8 +523,8 @@ def review():
         abort(404)
     counts = queries.counts(user(), {name: query(user()) for name, (_, query) in REVIEW_TABS.items()})
     tabs = [(name, str(title), counts[name]) for name, (title, _) in REVIEW_TABS.items()]
-    return _list_page("console/queue.html", REVIEW_TABS[tab][1](user()), tabs=tabs, tab=tab,
-                      title=gettext("审核"), quick=None)
+    return _list_page("console/queue.html", REVIEW_TABS[tab][1](user()), total=counts[tab],
+                      tabs=tabs, tab=tab, title=gettext("审核"), quick=None)
 
 
 INBOX_TABS = {"acknowledge": _l("待签收"), "in_progress": _l("办理中"), "due_soon": _l("临期"),
@@ -537,9 +537,10 @@ def inbox():
     tab = request.args.get("tab", "acknowledge")
     if tab not in INBOX_TABS:
         abort(404)
-    counts = queries.counts(user(), {name: queries.unit_inbox(user(), name) for name in INBOX_TABS})
+    inbox = {name: queries.unit_inbox(user(), name) for name in INBOX_TABS}
+    counts = queries.counts(user(), inbox)
     tabs = [(name, str(title), counts[name]) for name, title in INBOX_TABS.items()]
-    return _list_page("console/queue.html", queries.unit_inbox(user(), tab), tabs=tabs, tab=tab,
+    return _list_page("console/queue.html", inbox[tab], total=counts[tab], tabs=tabs, tab=tab,
                       title=gettext("收件箱"), quick=None)
 
 

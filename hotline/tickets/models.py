@@ -81,6 +81,8 @@ class Ticket(db.Model):
         # List paging is newest first by id, within a state, desk or lead unit.
         Index("ix_tickets_state_id", "state", "id"),
         Index("ix_tickets_lead_unit_id", "lead_unit_id", "id"),
+        # A unit's inbox: what it leads in one state (to acknowledge, in progress).
+        Index("ix_tickets_lead_unit_state", "lead_unit_id", "state"),
         Index("ix_tickets_desk_id", "desk", "id"),
         Index("ix_tickets_caller_phone", "caller_phone"),
     )

@@ -189,33 +189,42 @@ class Page:
     per_page: int
 
 
-# Up to this many open clocks past due, the overdue list is of their tickets by id (`_Overdue`).
+# Up to this many open clocks past due, the overdue list is of their tickets by id (`OpenClocks`).
 OVERDUE_BY_ID = 500
 
 
-class _Overdue:
-    """`list_tickets`' filter "has an open clock past due at `now`".
+class OpenClocks:
+    """The filter "has an open clock past due at `now`" (or, with `overdue=False`, past its
+    warning and not yet due), optionally of some `kinds` of clock only.
 
     PostgreSQL estimates the open clocks past due as (share open) x (share past due): far too
     many when most past-due clocks were met, and it then walks every ticket newest first for
     a page of ones that hardly exist. And overdue tickets are old ones: even when there are
-    many, such a walk may cross most tickets before the first. So the clocks past due are
-    read first, newest ticket first, at most OVERDUE_BY_ID + 1 of them (the partial index of
-    open clocks, backwards):
+    many, such a walk may cross most tickets before the first. So the clocks are read first,
+    newest ticket first, at most OVERDUE_BY_ID + 1 of them (the partial index of open
+    clocks, backwards):
     - that is all of them (a quiet centre): the filter is those tickets by id, and
       PostgreSQL knows how few;
     - else the filter is an EXISTS, whose estimate is then about right for counting, and
-      `newest` holds every overdue ticket down to the oldest read: the first page(s).
+      `newest` holds every such ticket down to the oldest read: the first page(s).
     """
 
-    def __init__(self, now: datetime):
+    def __init__(self, now: datetime, *, overdue: bool = True, kinds=None):
         # As literals, not parameters: the states so that the partial index of open clocks
         # (ix_timers_open_ticket_due) is seen to cover the query; `now` so that the statements
         # are never prepared and planned once for any instant (a generic plan, which for a
         # county's count hashed every open clock: 2-3x slower).
         open_states = bindparam("open_states", list(OPEN_TIMER_STATES), expanding=True, literal_execute=True)
         now = bindparam("now", now, type_=Timer.due_at.type, literal_execute=True)
-        self.clocks = select(Timer.ticket_id).where(Timer.state.in_(open_states), Timer.due_at <= now)
+        clocks = select(Timer.ticket_id).where(Timer.state.in_(open_states))
+        if kinds:
+            clocks = clocks.where(Timer.kind.in_(
+                bindparam("kinds", list(kinds), expanding=True, literal_execute=True)))
+        if overdue:
+            clocks = clocks.where(Timer.due_at <= now)
+        else:
+            clocks = clocks.where(Timer.warn_at <= now, Timer.due_at > now)
+        self.clocks = clocks
         read = db.session.scalars(
             self.clocks.order_by(Timer.ticket_id.desc()).limit(OVERDUE_BY_ID + 1)).all()
         self.complete = len(read) <= OVERDUE_BY_ID
@@ -248,7 +257,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
         stmt = access.within(stmt, unit, purpose="filter")
     total, overdue = None, None
     if filters.get("overdue"):
-        overdue = _Overdue(utcnow())
+        overdue = OpenClocks(utcnow())
         froms = stmt.get_final_froms()
         if stmt.whereclause is None and len(froms) == 1 and froms[0] is Ticket.__table__:
             total = overdue.count()        # nothing else narrows the list

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from openpyxl import load_workbook
 
@@ -60,7 +61,13 @@ def test_review_tabs_list_returns_extensions_and_replies(browser, api):
     assert re.search(r'退单申请 <span class="count">1</span>', page)
 
 
-def test_unit_inbox_tabs_and_their_colours(browser, api):
+# The due-soon and overdue tabs read the clocks first and list up to OVERDUE_BY_ID tickets by
+# id (500), else by an EXISTS (0): the same tabs either way.
+@pytest.mark.parametrize("by_id", [500, 0])
+def test_unit_inbox_tabs_and_their_colours(browser, api, monkeypatch, by_id):
+    from hotline.tickets import service
+
+    monkeypatch.setattr(service, "OVERDUE_BY_ID", by_id)
     with at(api, 2026, 11, 19, 10, 0):          # Thursday: acknowledge due Friday 10:00
         overdue = api.dispatched()
     with at(api, 2026, 11, 20, 16, 0):          # Friday 16:00: due Monday 16:00, warned by now
