@@ -68,10 +68,10 @@ class ReferralOut(ma.Schema):
         return user is not None and user.role != Role.PARTNER
 
     def _ticket(self, referral):
-        from hotline.extensions import db
-        from hotline.tickets.models import Ticket
-
-        return db.session.get(Ticket, referral.ticket_id)
+        # Through the relationship, which keeps the ticket (and its loaded clocks) alive for
+        # the three fields that read it; a bare session.get() let it be collected in between,
+        # and a list of referrals re-read each ticket three times.
+        return referral.ticket
 
     def dump_ticket(self, referral) -> dict:
         ticket = self._ticket(referral)

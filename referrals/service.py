@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import g
 from sqlalchemy import false, func, select
+from sqlalchemy.orm import selectinload
 
 from hotline import notices
 from hotline.clocks import service as clocks
@@ -140,7 +141,10 @@ def get_referral(user: User, referral_id: int, view: str = "referral") -> Referr
 
 
 def list_referrals(user: User, state: str | None = None, limit: int = 100) -> list[Referral]:
-    stmt = visible_referrals(user).order_by(Referral.id.desc()).limit(limit)
+    from hotline.tickets.models import Ticket
+
+    stmt = visible_referrals(user).order_by(Referral.id.desc()).limit(limit).options(
+        selectinload(Referral.ticket).selectinload(Ticket.timers))
     if state:
         stmt = stmt.where(Referral.state == state)
     rows = list(db.session.scalars(stmt))

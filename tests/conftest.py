@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 _TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
 os.environ.setdefault("HOTLINE_INSTANCE_PATH", str(_TMP / "instance"))
@@ -109,3 +109,18 @@ def api(app, client):
     from tests.helpers import Api
 
     return Api(app, client)
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements run while the test runs (to count round trips, or to see none)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)

@@ -158,6 +158,19 @@ def test_partners_never_see_each_others_referrals(api, viewer):
             ract(api, rid, "accept", viewer, expect=404)
 
 
+def test_a_partners_list_reads_the_tickets_once_however_many_referrals(api, statements):
+    def ticket_reads_for_a_list_of(count: int) -> int:
+        for _ in range(count - len(api.get("/api/v1/referrals", "partner-xz-xinli").json)):
+            refer(api, child_ticket(api)["id"])
+        api.get("/api/v1/referrals", "partner-xz-xinli")       # log in before counting
+        statements.clear()
+        listed = api.get("/api/v1/referrals", "partner-xz-xinli").json
+        assert len(listed) == count and all(r["child"]["phone"] for r in listed)
+        return sum("FROM tickets" in s for s in statements)
+
+    assert ticket_reads_for_a_list_of(1) == ticket_reads_for_a_list_of(4) == 1
+
+
 def test_an_unanswered_accept_clock_escalates_and_proposes_the_next_partner(app, api):
     with time_machine.travel(T0, tick=False):
         tid = child_ticket(api)["id"]

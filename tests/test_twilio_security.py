@@ -2,30 +2,13 @@
 database; without an auth token they refuse everything; senders are rate-limited."""
 
 import pytest
-from sqlalchemy import event
 
 from hotline.channels.models import Call, InboundSms
-from hotline.extensions import db
 from tests.helpers import Api
 from tests.twilio_fakes import AUTH_TOKEN, CALLER, LOCAL, rows, sid, signature, sms_params, twiml
 
 WEBHOOKS = ["/twilio/voice", "/twilio/voice/gather", "/twilio/voice/connect", "/twilio/voice/after",
             "/twilio/voice/survey", "/twilio/sms", "/twilio/status"]
-
-
-@pytest.fixture
-def statements(app):
-    """SQL statements run while the test's block runs (none may run before the check)."""
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
 
 
 def test_a_signed_request_is_accepted(app, twilio, statements):
