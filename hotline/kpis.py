@@ -67,7 +67,7 @@ denominator as not hit; rates of recent days settle as the work completes.
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, select, union
@@ -99,6 +99,7 @@ UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
 EVENTS_USED = ("create", "answer", "dispatch", "forward", "approve_return", "reply",
                "record_callback", "reopen")
 EVENTS_WITH_DATA = ("dispatch", "forward", "record_callback")   # whose `data` a KPI reads
+ASSIGNING = ("dispatch", "forward", "approve_return")           # what _Assignments follows
 MAX_DAYS = 366
 
 
@@ -223,8 +224,13 @@ def _window(start: date, end: date) -> tuple[datetime, datetime]:
     return first, last
 
 
+# China has kept UTC+8 without daylight saving since 1991: a fixed offset gives the same
+# Shanghai day as the zone database, several times faster, for tens of thousands of facts.
+_CHINA = timezone(timedelta(hours=8))
+
+
 def _day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
+    return moment.astimezone(_CHINA).date()
 
 
 class _Assignments:
@@ -260,9 +266,10 @@ class _Assignments:
 
 def collect_facts(start: date, end: date, now: datetime) -> dict[str, list[Fact]]:
     first, last = _window(start, end)
-    # Rows of the columns used, not ORM objects: a month of a busy centre is tens of thousands
-    # of clocks and events, and loading them as entities cost 3-4x as much.
-    timers = db.session.execute(
+    # Rows of the columns used, fetched at once on the connection, not ORM objects: a month of
+    # a busy centre is tens of thousands of clocks and events, and loading them as entities
+    # cost 3-4x as much.
+    timers = db.session.connection().execute(
         select(Timer.ticket_id, Timer.kind, Timer.state, Timer.started_at, Timer.stopped_at,
                Timer.due_at, Timer.original_due_at)
         .where(Timer.started_at >= first, Timer.started_at < last).order_by(Timer.id)
@@ -273,23 +280,25 @@ def collect_facts(start: date, end: date, now: datetime) -> dict[str, list[Fact]
                                       Event.action.in_(EVENTS_USED)),
     ).subquery()
     tickets = {
-        row.id: row for row in db.session.execute(
+        row.id: row for row in db.session.connection().execute(
             select(Ticket.id, Ticket.desk, Unit.code.label("location"))
             .outerjoin(Unit, Unit.id == Ticket.location_unit_id)
             .where(Ticket.id.in_(select(ticket_ids.c[0])))
-        )
+        ).all()
     }
     events: dict[int, list[Event]] = defaultdict(list)
-    for event in db.session.execute(
+    for event in db.session.connection().execute(
         select(Event.ticket_id, Event.at, Event.action, Event.to_state,
                # Only these actions' data is read; most events are creates, not worth parsing.
                case((Event.action.in_(EVENTS_WITH_DATA), Event.data), else_=None).label("data"))
         .where(Event.ticket_id.in_(select(ticket_ids.c[0])), Event.action.in_(EVENTS_USED))
         .order_by(Event.ticket_id, Event.seq)
-    ):
+    ).all():
         events[event.ticket_id].append(event)
-    assignments = {ticket_id: _Assignments(rows) for ticket_id, rows in events.items()}
+    # Most tickets of a period were never dispatched: they share the empty history.
     empty = _Assignments([])
+    assignments = {ticket_id: _Assignments(rows) if any(e.action in ASSIGNING for e in rows) else empty
+                   for ticket_id, rows in events.items()}
     facts: dict[str, list[Fact]] = {key: [] for key in KPI_KEYS}
 
     def desk_of(ticket_id: int) -> str:
