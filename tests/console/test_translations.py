@@ -54,3 +54,11 @@ def test_the_compiled_catalogue_is_up_to_date(folder):
     assert messages(shipped) == messages(source), (
         f"run: pybabel compile -d {folder.parents[1].relative_to(ROOT)}"
     )
+
+
+def test_the_console_catalogue_is_merged_in(app, browser):
+    page = browser("partner-xz-xinli")
+    page.get("/console/lang/en", expect=302)
+    html = page.html("/console/referrals")
+    assert "Referral inbox" in html and "Completed / closed" in html and "转介收件箱" not in html
+    assert "Log out" in html and "退出" not in html  # ... and the app's own catalogue still applies
