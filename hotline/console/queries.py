@@ -8,13 +8,12 @@ import re
 
 from flask import g
 from sqlalchemy import and_, func, select, union
-from sqlalchemy.orm import joinedload, selectinload
 
 from hotline.clocks.models import TimerKind
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
-from hotline.tickets.service import OpenClocks, Page
+from hotline.tickets.service import OpenClocks, Page, newest_first
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
@@ -30,11 +29,7 @@ def paged(stmt, page: int, per_page: int, total: int | None = None) -> Page:
         total = db.session.scalar(
             select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
         )
-    stmt = stmt.order_by(Ticket.id.desc()).options(
-        selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
-        selectinload(Ticket.referrals), joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
-    )
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    items = list(db.session.scalars(newest_first(stmt).limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
 
 

@@ -237,10 +237,20 @@ class OpenClocks:
         return Ticket.id.in_(bindparam("newest", self.newest, expanding=True, literal_execute=True))
 
     def count(self) -> int:
-        """How many tickets are overdue, from their clocks alone (each clock has its ticket)."""
+        """How many tickets the filter lets through, from their clocks alone (each clock has
+        its ticket)."""
         if self.complete:
             return len(self.newest)
         return db.session.scalar(select(func.count()).select_from(self.clocks.distinct().subquery()))
+
+
+def newest_first(stmt: Select) -> Select:
+    """`stmt` as a list: newest first, with what a list row shows loaded in a few queries."""
+    # Ids are handed out at intake, so id order is creation order and index-served.
+    return stmt.order_by(Ticket.id.desc()).options(
+        selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
+        selectinload(Ticket.referrals), joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
+    )
 
 
 def list_tickets(actor: User, filters: dict) -> Page:
@@ -270,12 +280,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
     offset = (page - 1) * per_page
 
     def page_of(stmt: Select) -> list[Ticket]:
-        # Ids are handed out at intake, so id order is creation order and index-served.
-        stmt = stmt.order_by(Ticket.id.desc()).options(
-            selectinload(Ticket.timers), selectinload(Ticket.co_unit_links),
-            selectinload(Ticket.referrals), joinedload(Ticket.lead_unit), joinedload(Ticket.location_unit),
-        )
-        return list(db.session.scalars(stmt.limit(per_page).offset(offset)))
+        return list(db.session.scalars(newest_first(stmt).limit(per_page).offset(offset)))
 
     items = None
     if overdue is not None and not overdue.complete:
