@@ -6,7 +6,7 @@ and everything below it" is one indexed prefix match.
 
 import enum
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.extensions import db
@@ -45,8 +45,11 @@ def path_for(code: str, parent: Unit | None) -> str:
     return f"{parent.path if parent else '/'}{code}/"
 
 
+_BY_CODE = select(Unit).where(Unit.code == bindparam("code"))  # built once: intake runs it
+
+
 def get_by_code(code: str) -> Unit | None:
-    return db.session.scalar(select(Unit).where(Unit.code == code))
+    return db.session.scalar(_BY_CODE, {"code": code})
 
 
 def subtree_ids(unit: Unit):

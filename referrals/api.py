@@ -35,7 +35,7 @@ blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referr
 
 
 @blp.route("/referrals", methods=["GET"])
-@blp.arguments(ReferralListArgs, location="query")
+@blp.arguments(ReferralListArgs(), location="query")
 @blp.response(200, ReferralOut(many=True))
 @blp.doc(security=SECURITY)
 @committed
@@ -69,7 +69,7 @@ action_routes(
 
 
 @blp.route("/partners", methods=["GET"])
-@blp.arguments(PartnerArgs, location="query")
+@blp.arguments(PartnerArgs(), location="query")
 @blp.response(200, PartnerOut(many=True))
 @blp.doc(security=SECURITY)
 def list_partners(args):
@@ -79,7 +79,7 @@ def list_partners(args):
 
 
 @blp.route("/partners", methods=["POST"])
-@blp.arguments(PartnerIn)
+@blp.arguments(PartnerIn())
 @blp.response(201, PartnerOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -95,7 +95,7 @@ def create_partner(body):
 
 
 @blp.route("/partners/<string:code>", methods=["PUT"])
-@blp.arguments(PartnerIn)
+@blp.arguments(PartnerIn())
 @blp.response(200, PartnerOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -113,7 +113,7 @@ def update_partner(body, code):
 
 
 @blp.route("/mandatory-reports", methods=["GET"])
-@blp.arguments(ReportArgs, location="query")
+@blp.arguments(ReportArgs(), location="query")
 @blp.response(200, ReportOut(many=True))
 @blp.doc(security=SECURITY)
 def list_reports(args):
@@ -122,7 +122,7 @@ def list_reports(args):
 
 
 @blp.route("/mandatory-reports/<int(max=2147483647):report_id>/actions/report", methods=["POST"])
-@blp.arguments(ReportIn)
+@blp.arguments(ReportIn())
 @blp.response(200, ReportOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -132,7 +132,7 @@ def report_made(body, report_id):
 
 
 @blp.route("/mandatory-reports/<int(max=2147483647):report_id>/actions/record_receipt", methods=["POST"])
-@blp.arguments(ReceiptIn)
+@blp.arguments(ReceiptIn())
 @blp.response(200, ReportOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -142,7 +142,7 @@ def receipt(body, report_id):
 
 
 @blp.route("/reports/partners", methods=["GET"])
-@blp.arguments(PeriodArgs, location="query")
+@blp.arguments(PeriodArgs(), location="query")
 @blp.response(200, PartnerKpiOut(many=True))
 @blp.doc(security=SECURITY)
 def partner_kpis(args):

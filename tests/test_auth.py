@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from hotline.extensions import db
 from hotline.types import utcnow
+from hotline.users import get_by_username
 
 TICKETS = "/api/v1/tickets"
 
@@ -79,6 +81,29 @@ def test_token_expires(api, client):
 
     with time_machine.travel(utcnow() + timedelta(hours=13), tick=False):
         api.assert_error(client.get(TICKETS, headers=headers), 401)
+
+
+def test_a_deactivated_users_token_stops_working(api, app, client):
+    token = client.post("/api/v1/auth/token", json={"username": "seat3", "password": "demo"}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(TICKETS, headers=headers).status_code == 200
+
+    _set_active(app, "seat3", False)
+    try:
+        api.assert_error(client.get(TICKETS, headers=headers), 401)
+        response = client.post(TICKETS, json={"desk": "general", "channel": "voice", "category": "help",
+                                              "content": "x"}, headers=headers)
+        api.assert_error(response, 401)
+        assert api.ticket_count() == 0
+    finally:
+        _set_active(app, "seat3", True)
+    assert client.get(TICKETS, headers=headers).status_code == 200
+
+
+def _set_active(app, username: str, active: bool) -> None:
+    with app.app_context():
+        get_by_username(username).active = active
+        db.session.commit()
 
 
 # --- roles (403) ----------------------------------------------------------------------

@@ -46,7 +46,7 @@ def action_routes(blp, path: str, bodies: dict, out_schema, perform: Callable, p
 
 
 def _action_route(blp, path, action, body_schema, out_schema, perform, prefix) -> None:
-    @blp.arguments(body_schema)
+    @blp.arguments(body_schema())
     @blp.response(200, out_schema)
     @blp.alt_response(403, description="Role or unit may not do this")
     @blp.alt_response(404, description="Not found, or not visible to the caller")

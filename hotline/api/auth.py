@@ -20,7 +20,7 @@ class TokenOut(ma.Schema):
 
 
 @blp.route("/token", methods=["POST"])
-@blp.arguments(Credentials)
+@blp.arguments(Credentials())
 @blp.response(200, TokenOut)
 @blp.alt_response(401, description="Wrong credentials")
 @committed

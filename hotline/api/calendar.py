@@ -59,7 +59,7 @@ def get_year(year):
 
 
 @blp.route("/days/<isodate:day>", methods=["PUT"])
-@blp.arguments(DayIn)
+@blp.arguments(DayIn())
 @blp.response(200, DayOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -79,7 +79,7 @@ def delete_day(day: date):
 
 
 @blp.route("/years/<int(fixed_digits=4):year>", methods=["POST"])
-@blp.arguments(YearIn)
+@blp.arguments(YearIn())
 @blp.response(200, YearOut)
 @blp.doc(security=SECURITY)
 @committed

@@ -64,7 +64,7 @@ def _iso(value):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(CallListArgs, location="query")
+@blp.arguments(CallListArgs(), location="query")
 @blp.response(200, CallOut(many=True))
 @blp.doc(security=SECURITY)
 def list_calls(args):

@@ -29,7 +29,7 @@ class NoticeOut(ma.Schema):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(NoticeArgs, location="query")
+@blp.arguments(NoticeArgs(), location="query")
 @blp.response(200, NoticeOut(many=True))
 @blp.doc(security=SECURITY)
 def list_notices(args):

@@ -22,7 +22,7 @@ class OutboxArgs(ma.Schema):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(OutboxArgs, location="query")
+@blp.arguments(OutboxArgs(), location="query")
 @blp.response(200, MessageOut(many=True))
 @blp.doc(security=[{"bearer": []}])
 def list_outbox(args):

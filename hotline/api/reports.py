@@ -37,7 +37,7 @@ class KpiReportOut(ma.Schema):
 
 
 @blp.route("/kpis", methods=["GET"])
-@blp.arguments(KpiArgs, location="query")
+@blp.arguments(KpiArgs(), location="query")
 @blp.response(200, KpiReportOut)
 @blp.alt_response(403, description="Role may not see KPIs, or a unit outside the caller's own")
 @blp.doc(security=SECURITY)

@@ -24,7 +24,7 @@ SECURITY = [{"bearer": []}]
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TicketIn)
+@blp.arguments(TicketIn())
 @blp.response(201, TicketWriteOut)
 @blp.doc(security=SECURITY)
 @committed
@@ -34,7 +34,7 @@ def create_ticket(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(TicketListArgs, location="query")
+@blp.arguments(TicketListArgs(), location="query")
 @blp.response(200, TicketOut(many=True))
 @blp.doc(security=SECURITY)
 @committed
