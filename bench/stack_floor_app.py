@@ -1,0 +1,147 @@
+"""E1s, the floor of the chosen stack: a write through the layers every product endpoint uses,
+with none of the product's own work.
+
+`POST /api/rows` under flask-smorest: a bearer token looked up through the ORM, a marshmallow
+body (two strings and a nested object) loaded, one row and one audit row added through a
+Flask-SQLAlchemy session and committed, the row dumped through a schema, 201. No state
+machine, numbering, unit lookup, scoping, clocks or Redis. bench/endpoints.py runs it beside
+the bare ceiling (E1) under the same gunicorn settings and database, so E1s/E1 shows how much
+of E1 the stack alone leaves before a ticket's work begins. Not part of the product.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hotline_bench \\
+        .venv/bin/python -m gunicorn --workers 2 bench.stack_floor_app:app
+"""
+
+import hashlib
+import os
+from datetime import UTC, datetime
+
+from flask import Flask
+from flask_smorest import Api, Blueprint, abort
+from flask_sqlalchemy import SQLAlchemy
+from marshmallow import Schema, fields
+from sqlalchemy import ForeignKey, String, Text, bindparam, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+TOKEN = "bench-floor-token"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class FloorToken(db.Model):
+    __tablename__ = "bench_floor_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class FloorRow(db.Model):
+    __tablename__ = "bench_floor_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("bench_floor_tokens.id"))
+
+    events: Mapped[list["FloorEvent"]] = relationship(back_populates="row")
+
+
+class FloorEvent(db.Model):
+    __tablename__ = "bench_floor_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("bench_floor_rows.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+    row: Mapped[FloorRow] = relationship(back_populates="events")
+
+
+class CallerIn(Schema):
+    phone = fields.String(load_default=None)
+    name = fields.String(load_default=None)
+
+
+class RowIn(Schema):
+    subject = fields.String(required=True)
+    content = fields.String(required=True)
+    caller = fields.Nested(CallerIn, load_default=dict)
+
+
+class RowOut(Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    content = fields.String()
+    phone = fields.String()
+    created_at = fields.DateTime()
+
+
+_BY_DIGEST = select(FloorToken).where(FloorToken.digest == bindparam("digest"))
+blp = Blueprint("floor", __name__, url_prefix="/api")
+
+
+@blp.route("/rows", methods=["POST"])
+@blp.arguments(RowIn())
+@blp.response(201, RowOut())
+def create_row(body):
+    from flask import request
+
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    who = db.session.scalar(_BY_DIGEST, {"digest": hashlib.sha256(token.encode()).hexdigest()})
+    if scheme.lower() != "bearer" or who is None:
+        abort(401)
+    now = datetime.now(UTC)
+    row = FloorRow(subject=body["subject"][:200], content=body["content"],
+                   phone=body["caller"].get("phone"), created_at=now, created_by_id=who.id, events=[])
+    db.session.add(row)
+    db.session.add(FloorEvent(row=row, action="create", at=now))
+    db.session.commit()
+    return row
+
+
+def _url(url: str) -> str:
+    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+
+
+def prepare(url: str) -> None:
+    """Create the tables and the one token (before gunicorn forks), and empty the rows."""
+    app = create_app(url)
+    with app.app_context():
+        db.create_all()
+        db.session.execute(text("TRUNCATE bench_floor_events, bench_floor_rows RESTART IDENTITY"))
+        if db.session.scalar(_BY_DIGEST, {"digest": hashlib.sha256(TOKEN.encode()).hexdigest()}) is None:
+            db.session.add(FloorToken(digest=hashlib.sha256(TOKEN.encode()).hexdigest(), name="bench"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def drop(url: str) -> None:
+    app = create_app(url)
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def create_app(url: str | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=_url(url or os.environ["DATABASE_URL"]),
+        # The product's engine settings (hotline/__init__.py).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "pool_pre_ping": True,
+                                   "connect_args": {"connect_timeout": 3}},
+        API_TITLE="stack floor", API_VERSION="1", OPENAPI_VERSION="3.0.3",
+    )
+    db.init_app(app)
+    Api(app).register_blueprint(blp)
+    return app
+
+
+app = create_app() if os.environ.get("DATABASE_URL") else None
