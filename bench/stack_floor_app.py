@@ -10,17 +10,27 @@ of E1 the stack alone leaves before a ticket's work begins. Not part of the prod
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/hotline_bench \\
         .venv/bin/python -m gunicorn --workers 2 bench.stack_floor_app:app
+
+Run as a script, it splits the floor's cost in-process (Flask test client, no HTTP): the
+route above, the same work in a plain Flask route, and the same two rows written as Core
+INSERTs instead of through the session, in ms per request:
+
+    .venv/bin/python bench/stack_floor_app.py [--requests 2000]
 """
 
+import argparse
 import hashlib
 import os
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, jsonify, request
 from flask_smorest import Api, Blueprint, abort
 from flask_sqlalchemy import SQLAlchemy
 from marshmallow import Schema, fields
-from sqlalchemy import ForeignKey, String, Text, bindparam, select, text
+from sqlalchemy import ForeignKey, String, Text, bindparam, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TOKEN = "bench-floor-token"
@@ -92,12 +102,7 @@ blp = Blueprint("floor", __name__, url_prefix="/api")
 @blp.arguments(RowIn())
 @blp.response(201, RowOut())
 def create_row(body):
-    from flask import request
-
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    who = db.session.scalar(_BY_DIGEST, {"digest": hashlib.sha256(token.encode()).hexdigest()})
-    if scheme.lower() != "bearer" or who is None:
-        abort(401)
+    who = _bearer()
     now = datetime.now(UTC)
     row = FloorRow(subject=body["subject"][:200], content=body["content"],
                    phone=body["caller"].get("phone"), created_at=now, created_by_id=who.id, events=[])
@@ -105,6 +110,14 @@ def create_row(body):
     db.session.add(FloorEvent(row=row, action="create", at=now))
     db.session.commit()
     return row
+
+
+def _bearer() -> FloorToken:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    who = db.session.scalar(_BY_DIGEST, {"digest": hashlib.sha256(token.encode()).hexdigest()})
+    if scheme.lower() != "bearer" or who is None:
+        abort(401)
+    return who
 
 
 def _url(url: str) -> str:
@@ -145,3 +158,64 @@ def create_app(url: str | None = None) -> Flask:
 
 
 app = create_app() if os.environ.get("DATABASE_URL") else None
+
+
+# --- the in-process split (run as a script) ----------------------------------------------------
+
+def _with_variants(app: Flask) -> Flask:
+    """The floor's work in plain Flask routes: through the session, and as Core INSERTs."""
+    body_in, row_out = RowIn(), RowOut()
+
+    @app.post("/plain-orm")
+    def plain_orm():
+        body, who, now = body_in.load(request.get_json()), _bearer(), datetime.now(UTC)
+        row = FloorRow(subject=body["subject"][:200], content=body["content"],
+                       phone=body["caller"].get("phone"), created_at=now, created_by_id=who.id, events=[])
+        db.session.add(row)
+        db.session.add(FloorEvent(row=row, action="create", at=now))
+        db.session.commit()
+        return jsonify(row_out.dump(row)), 201
+
+    @app.post("/plain-core")
+    def plain_core():
+        body, who, now = body_in.load(request.get_json()), _bearer(), datetime.now(UTC)
+        values = {"subject": body["subject"][:200], "content": body["content"],
+                  "phone": body["caller"].get("phone"), "created_at": now, "created_by_id": who.id}
+        row_id = db.session.execute(
+            insert(FloorRow.__table__).values(**values).returning(FloorRow.id)).scalar_one()
+        db.session.execute(insert(FloorEvent.__table__).values(row_id=row_id, action="create", at=now))
+        db.session.commit()
+        return jsonify(row_out.dump({"id": row_id, **values})), 201
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The stack floor's cost, split in-process.")
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.common import BENCH_DATABASE, ensure_database
+
+    ensure_database(BENCH_DATABASE)
+    prepare(BENCH_DATABASE)
+    floor = _with_variants(create_app(BENCH_DATABASE))
+    client = floor.test_client()
+    body = {"subject": "小区路灯不亮", "content": "鼓楼区黄楼街道河畔社区路灯坏了一个月，晚上出行很不方便。",
+            "caller": {"phone": "+8613800000001", "name": "张三"}}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        for path in ("/api/rows", "/plain-orm", "/plain-core") * 2:   # twice, interleaved
+            for _ in range(200):   # warm the pool and the statement caches
+                assert client.post(path, json=body, headers=headers).status_code == 201
+            started = time.perf_counter()
+            for _ in range(args.requests):
+                client.post(path, json=body, headers=headers)
+            elapsed = time.perf_counter() - started
+            print(f"{path:12} {elapsed / args.requests * 1000:.3f} ms per request")
+    finally:
+        drop(BENCH_DATABASE)
+
+
+if __name__ == "__main__":
+    main()
