@@ -47,6 +47,7 @@ class Timer(db.Model):
         # (the ticket list's overdue filter) without reading a timer row.
         Index("ix_timers_open_ticket_due", "ticket_id", "due_at",
               postgresql_where=text(OPEN_TIMER_STATES_SQL), sqlite_where=text(OPEN_TIMER_STATES_SQL)),
+        Index("ix_timers_started_at", "started_at"),   # KPIs: the clocks started in a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

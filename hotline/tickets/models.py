@@ -198,7 +198,10 @@ class Event(db.Model):
     """One row per action on a ticket, state change or not. Append-only."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "seq"),
+        Index("ix_ticket_events_action_at", "action", "at"),   # KPIs: one action's events in a period
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
