@@ -35,7 +35,7 @@ reworked              replies T1 (no), T2 (dissatisfied callback)          1/2
 import contextlib
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,6 +134,41 @@ def test_per_unit_desk_and_period(api, week):
     assert get("from=2026-11-25&to=2026-11-25") == EXPECTED_WEDNESDAY
     body = api.get(f"/api/v1/reports/kpis?{PERIOD}&unit=yunlong", "supervisor1").json
     assert {kpi["key"]: kpi["rate"] for kpi in body["kpis"]}["resolved"] is None
+
+
+def daily(app, start: date, end: date) -> dict:
+    """The dashboard's series: KPI -> {day: (numerator, denominator)} of the days with facts."""
+    from hotline import kpis
+
+    with app.app_context():
+        report = kpis.compute(start, end)
+    return {key: {day.isoformat(): (hits, total) for day, hits, total in rows if total}
+            for key, rows in report.series.items()}
+
+
+def test_the_daily_series_puts_each_fact_on_its_day(app, week):
+    series = daily(app, date(2026, 11, 23), date(2026, 11, 26))
+
+    assert series["dispatch_on_time"] == {"2026-11-23": (3, 4)}
+    assert series["resolved"] == {"2026-11-23": (1, 1), "2026-11-25": (0, 1)}
+    assert series["reworked"] == {"2026-11-23": (0, 1), "2026-11-25": (1, 1)}
+    assert series["extended"] == {"2026-11-23": (1, 3), "2026-11-25": (0, 1)}
+    assert series["answered_directly"] == {"2026-11-23": (1, 5)}
+
+
+def test_a_fact_after_midnight_in_shanghai_counts_on_that_day(app, api):
+    # 07:30 on Tuesday in Shanghai is still Monday in UTC.
+    with at(api, 24, 7, 30):
+        ticket = api.create()
+        api.act(ticket["id"], "answer", "seat1", {"answer": "已告知"})
+
+    with at(api, 26, 10, 0):
+        assert daily(app, date(2026, 11, 23), date(2026, 11, 26))["answered_directly"] == {
+            "2026-11-24": (1, 1)}
+        tuesday = api.get("/api/v1/reports/kpis?from=2026-11-24&to=2026-11-24", "supervisor1").json
+        monday = api.get("/api/v1/reports/kpis?from=2026-11-23&to=2026-11-23", "supervisor1").json
+    assert numbers(tuesday)["answered_directly"] == (1, 1)
+    assert numbers(monday)["answered_directly"] == (0, 0)
 
 
 def test_a_unit_handler_sees_only_its_own_subtree(api, week):
