@@ -192,11 +192,22 @@ NAV = {
 }
 
 
+# Who is told on every page that next year's holidays are missing: dispatching stops once a
+# deadline reaches that year, and only an admin can enter it.
+CALENDAR_WATCHERS = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER}
+
+
 @bp.app_context_processor
 def _navigation():
     if request.blueprint != "console" or not current_user.is_authenticated:
         return {}
-    return {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])]}
+    context = {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])]}
+    if current_user.role in CALENDAR_WATCHERS:
+        from hotline.clocks.calendar import SHANGHAI
+        from hotline.clocks.overrides import missing_year_warning
+
+        context["calendar_warning"] = missing_year_warning(utcnow().astimezone(SHANGHAI).date())
+    return context
 
 
 # --- login ------------------------------------------------------------------------------

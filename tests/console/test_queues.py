@@ -235,3 +235,19 @@ def test_pages_load_under_200_ms_on_demo_data(browser, api):
                 user.get(path)
                 best = min(best, time.perf_counter() - started)
             assert best < 0.2, (path, best)
+
+
+def test_the_centre_is_warned_on_every_page_until_next_years_holidays_are_entered(api, browser):
+    warning = "2027 年法定节假日尚未导入"
+    supervisor, dispatcher, seat = browser("supervisor1"), browser("dispatcher1"), browser("seat1")
+    # November 2026, and the statutory calendar stops at 2026.
+    assert warning in supervisor.html("/console/boards/overdue")
+    assert warning in dispatcher.html("/console/dispatch")
+    assert warning not in seat.html("/console/tickets/new")   # seats cannot act on it
+
+    declared = api.client.post("/api/v1/calendar/years/2027", json={"note": "国办通知"},
+                               headers=api.headers("admin"))
+    assert declared.status_code == 200
+
+    assert warning not in supervisor.html("/console/boards/overdue")
+    assert warning not in dispatcher.html("/console/dispatch")
