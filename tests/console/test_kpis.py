@@ -236,3 +236,35 @@ def test_dashboard_has_a_chart_per_kpi_and_exports(browser, api, week):
     browser("seat1").get("/console/kpis", expect=403)
     page = supervisor.text(supervisor.get("/console/kpis?from=2026-02-30", expect=422))
     assert "日期格式应为 YYYY-MM-DD" in page
+
+
+def test_a_forward_hands_the_unit_clocks_and_outcomes_to_the_unit_below(app, api):
+    """T6, Mon 10:00 filed; 10:10 dispatched to gulou, 10:20 acknowledged (on time); 10:30
+    forwarded to gulou-edu (a new acknowledge clock, gulou-edu's); Wed 14:00 gulou-edu
+    acknowledges (due Tue 10:30: late), 14:10 replies, 14:20 approved, 14:30 the caller is
+    satisfied -> closed; Thu 09:00 reopened (the reply is reworked)."""
+    with at(api, 23, 10, 0):
+        tid = api.create()["id"]
+        api.act(tid, "submit", "seat1")
+    steps = [
+        ((23, 10, 10), "dispatch", "dispatcher1", {"unit": "gulou"}),
+        ((23, 10, 20), "acknowledge", "handler-gulou", {}),
+        ((23, 10, 30), "forward", "handler-gulou", {"unit": "gulou-edu", "note": "请教育局办理"}),
+        ((25, 14, 0), "acknowledge", "handler-gulou-edu", {}),
+        ((25, 14, 10), "reply", "handler-gulou-edu", {"result": "已处理", "resolved": True}),
+        ((25, 14, 20), "approve_reply", "dispatcher1", {}),
+        ((25, 14, 30), "record_callback", "seat1", {"reached": True, "resolved": True, "satisfied": True}),
+        ((26, 9, 0), "reopen", "seat1", {"reason": "来电人称问题复发"}),
+    ]
+    for when, action, username, body in steps:
+        with at(api, *when):
+            api.act(tid, action, username, body)
+
+    with at(api, 26, 10, 0):
+        edu = numbers(api.get(f"/api/v1/reports/kpis?{PERIOD}&unit=gulou-edu", "supervisor1").json)
+        gulou = numbers(api.get(f"/api/v1/reports/kpis?{PERIOD}&unit=gulou", "supervisor1").json)
+    assert edu["acknowledged_on_time"] == (0, 1)
+    assert (edu["resolved"], edu["satisfied"], edu["reworked"]) == ((1, 1), (1, 1), (1, 1))
+    assert edu["dispatch_on_time"] == (0, 0) and edu["returned"] == (0, 0)   # gulou's dispatch
+    assert gulou["acknowledged_on_time"] == (1, 2)   # its own, and gulou-edu's below it
+    assert gulou["dispatch_on_time"] == (1, 1) and gulou["reworked"] == (1, 1)
