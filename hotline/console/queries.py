@@ -7,13 +7,13 @@ ticket its viewer may not open. Nothing here writes.
 import re
 
 from flask import g
-from sqlalchemy import and_, func, select, union
+from sqlalchemy import and_, select, union
 
 from hotline.clocks.models import TimerKind
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
-from hotline.tickets.service import OpenClocks, Page, newest_first
+from hotline.tickets.service import OpenClocks, count_tickets, newest_first
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
@@ -21,16 +21,6 @@ from hotline.users import User
 # The clocks a unit runs against (the centre's own are dispatch, review and callback).
 UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
 OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
-
-
-def paged(stmt, page: int, per_page: int, total: int | None = None) -> Page:
-    """One page of `stmt`, newest first; `total` when the caller already counted it."""
-    if total is None:
-        total = db.session.scalar(
-            select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
-        )
-    items = list(db.session.scalars(newest_first(stmt).limit(per_page).offset((page - 1) * per_page)))
-    return Page(items, total, page, per_page)
 
 
 def phone_variants(phone: str) -> list[str]:
@@ -49,7 +39,7 @@ def caller_history(user: User, phone: str, limit: int = 10) -> list[Ticket]:
     if not variants:
         return []
     stmt = access.visible_tickets(user).where(Ticket.caller_phone.in_(variants))
-    return paged(stmt, 1, limit).items
+    return list(db.session.scalars(newest_first(stmt).limit(limit)))
 
 
 def with_open_clock(stmt, *, overdue: bool, kinds=None):
@@ -107,12 +97,7 @@ def in_states(user: User, *states: TicketState):
 
 def counts(user: User, queries: dict) -> dict[str, int]:
     """Row counts of several queues in one round trip each (for tab badges)."""
-    return {
-        name: db.session.scalar(
-            select(func.count()).select_from(stmt.with_only_columns(Ticket.id).subquery())
-        )
-        for name, stmt in queries.items()
-    }
+    return {name: count_tickets(stmt) for name, stmt in queries.items()}
 
 
 # --- units ---------------------------------------------------------------------------

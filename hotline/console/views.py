@@ -452,7 +452,7 @@ def ticket_action(ticket_id: int, action: str):
 # --- lists ----------------------------------------------------------------------------------
 
 def _list_page(template: str, stmt, total: int | None = None, **context):
-    page = queries.paged(stmt, page_arg(), per_page(), total)
+    page = service.paged(stmt, page_arg(), per_page(), total)
     pages = max(1, -(-page.total // page.per_page))
     return render_template(template, rows=dump(page.items), page=page, pages=pages, **context)
 
@@ -507,7 +507,7 @@ def callbacks():
 def dispatch_queue():
     from hotline import routing
 
-    page = queries.paged(queries.in_states(user(), TicketState.PENDING_DISPATCH), page_arg(),
+    page = service.paged(queries.in_states(user(), TicketState.PENDING_DISPATCH), page_arg(),
                          per_page())
     rows = dump(page.items)
     for row, ticket in zip(rows, page.items, strict=True):

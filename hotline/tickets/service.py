@@ -244,6 +244,21 @@ class OpenClocks:
         return db.session.scalar(select(func.count()).select_from(self.clocks.distinct().subquery()))
 
 
+def count_tickets(stmt: Select) -> int:
+    """How many tickets a list statement holds."""
+    return db.session.scalar(
+        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
+    )
+
+
+def paged(stmt: Select, page: int, per_page: int, total: int | None = None) -> Page:
+    """One page of `stmt`, newest first; `total` when the caller already counted it."""
+    if total is None:
+        total = count_tickets(stmt)
+    items = list(db.session.scalars(newest_first(stmt).limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
 def newest_first(stmt: Select) -> Select:
     """`stmt` as a list: newest first, with what a list row shows loaded in a few queries."""
     # Ids are handed out at intake, so id order is creation order and index-served.
@@ -273,26 +288,19 @@ def list_tickets(actor: User, filters: dict) -> Page:
             total = overdue.count()        # nothing else narrows the list
         narrowed, stmt = stmt, stmt.where(overdue.condition)
     if total is None:
-        total = db.session.scalar(
-            select(func.count()).select_from(stmt.with_only_columns(Ticket.id).subquery())
-        )
+        total = count_tickets(stmt)
     page, per_page = filters["page"], filters["per_page"]
-    offset = (page - 1) * per_page
-
-    def page_of(stmt: Select) -> list[Ticket]:
-        return list(db.session.scalars(newest_first(stmt).limit(per_page).offset(offset)))
-
-    items = None
+    result = None
     if overdue is not None and not overdue.complete:
         # Every overdue ticket down to the oldest of `newest` is in it: when those the actor
         # may see fill the page (or end the list), it is the page.
-        items = page_of(narrowed.where(overdue.among_newest()))
-        if len(items) < per_page and offset + len(items) < total:
-            items = None
-    if items is None:
-        items = page_of(stmt)
-    _audit_children(actor, items, "list")
-    return Page(items, total, page, per_page)
+        result = paged(narrowed.where(overdue.among_newest()), page, per_page, total)
+        if len(result.items) < per_page and (page - 1) * per_page + len(result.items) < total:
+            result = None
+    if result is None:
+        result = paged(stmt, page, per_page, total)
+    _audit_children(actor, result.items, "list")
+    return result
 
 
 def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
