@@ -23,17 +23,17 @@ def ensure_database(url: str = BENCH_DATABASE) -> None:
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
-def bench_app():
-    os.environ["DATABASE_URL"] = BENCH_DATABASE
-    os.environ["REDIS_URL"] = BENCH_REDIS
+def bench_app(database: str = BENCH_DATABASE, redis: str = BENCH_REDIS, config: dict | None = None):
+    """The app on a benchmark database (created, migrated and seeded if needed) and Redis db."""
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database, redis
     from flask_migrate import upgrade
 
     from hotline import create_app
     from hotline.extensions import db
     from hotline.seed import seed_demo
 
-    ensure_database()
-    app = create_app()
+    ensure_database(database)
+    app = create_app(config)
     with app.app_context():
         upgrade()
         seed_demo()

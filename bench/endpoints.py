@@ -58,7 +58,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_DATABASE, ensure_database  # noqa: E402
+from bench.common import BENCH_DATABASE, bench_app  # noqa: E402
 
 REDIS = os.environ.get("BENCH_ENDPOINTS_REDIS_URL", "redis://127.0.0.1:6379/10")
 TWILIO_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -79,19 +79,10 @@ SMS_TEXT = "小区门口的路灯坏了一个月了，晚上出行很不方便�
 
 def product_app():
     """The app in this process, on the benchmark database (migrated and seeded)."""
-    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = BENCH_DATABASE, REDIS
-    from flask_migrate import upgrade
-
-    from hotline import create_app
     from hotline.extensions import db
-    from hotline.seed import seed_demo
 
-    ensure_database(BENCH_DATABASE)
-    app = create_app({"TWILIO_AUTH_TOKEN": TWILIO_TOKEN})
+    app = bench_app(BENCH_DATABASE, REDIS, {"TWILIO_AUTH_TOKEN": TWILIO_TOKEN})
     with app.app_context():
-        upgrade()
-        seed_demo()
-        db.session.commit()
         sync_sequences(db)
     return app
 

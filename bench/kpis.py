@@ -26,26 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import bench_app  # noqa: E402
+
 DATABASE = os.environ.get("BENCH_KPIS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/hotline_bench_kpis")
 REDIS = os.environ.get("BENCH_KPIS_REDIS_URL", "redis://127.0.0.1:6379/7")
-
-
-def make_app():
-    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = DATABASE, REDIS
-    from flask_migrate import upgrade
-
-    from bench.common import ensure_database
-    from hotline import create_app
-    from hotline.extensions import db
-    from hotline.seed import seed_demo
-
-    ensure_database(DATABASE)
-    app = create_app()
-    with app.app_context():
-        upgrade()
-        seed_demo()
-        db.session.commit()
-    return app
 
 
 def empty(app) -> None:
@@ -175,7 +159,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the tickets of the last run")
     args = parser.parse_args()
 
-    app = make_app()
+    app = bench_app(DATABASE, REDIS)
     from sqlalchemy import func, select
 
     from bench.console_pages import login
