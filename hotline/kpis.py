@@ -67,13 +67,13 @@ denominator as not hit; rates of recent days settle as the work completes.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Date, Select, and_, case, exists, func, null, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
@@ -82,7 +82,6 @@ from hotline.types import utcnow
 from hotline.units import Unit, get_by_code
 from hotline.users import Role, User
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KPI_KEYS = (
     "dispatch_on_time", "acknowledged_on_time", "responded_on_time", "replied_on_time",
     "resolved", "satisfied", "answered_directly", "returned", "extended", "overdue", "reworked",
