@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import bench_app  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_WEBHOOK_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/hotline_bench6")
 REDIS = os.environ.get("BENCH_WEBHOOK_REDIS_URL", "redis://127.0.0.1:6379/8")
@@ -47,20 +47,13 @@ HOTLINE_NUMBER = "+8651612345"
 
 def prepare() -> None:
     """Migrated, seeded database and an empty Redis db; no old inbound texts."""
-    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = DATABASE, REDIS
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from hotline import create_app
     from hotline.extensions import db
     from hotline.redis import connection
-    from hotline.seed import seed_demo
 
-    ensure_database(DATABASE)
-    app = create_app()
+    app = bench_app(DATABASE, REDIS)
     with app.app_context():
-        upgrade()
-        seed_demo()
         db.session.execute(text("DELETE FROM inbound_sms"))
         db.session.commit()
         connection().flushdb()
