@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from hotline.clocks.calendar import statutory_years
+from hotline.clocks.calendar import SHANGHAI, statutory_years
 from hotline.clocks.models import CalendarDay, CalendarYear
 from hotline.clocks.service import forget_calendar, work_calendar
 from hotline.extensions import db
@@ -56,8 +56,10 @@ def year_status(year: int) -> dict:
     return {"year": year, "source": source, "overrides": len(overrides_in(year))}
 
 
-def missing_year_warning(today: date) -> str | None:
-    """From November on, warn when next year's holidays are not known yet."""
+def missing_year_warning(today: date | None = None) -> str | None:
+    """From November on (of `today`, default: today in Shanghai), warn when next year's
+    holidays are not known yet."""
+    today = today or utcnow().astimezone(SHANGHAI).date()
     if today.month < 11 or work_calendar().knows(today.year + 1):
         return None
     return (f"{today.year + 1} 年法定节假日尚未导入；跨年的工作日时限将无法计算 "

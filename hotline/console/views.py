@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from hotline import notices
+from hotline.clocks.overrides import missing_year_warning
 from hotline.console import bp, csrf, forms, labels, queries
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
@@ -203,10 +204,7 @@ def _navigation():
         return {}
     context = {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])]}
     if current_user.role in CALENDAR_WATCHERS:
-        from hotline.clocks.calendar import SHANGHAI
-        from hotline.clocks.overrides import missing_year_warning
-
-        context["calendar_warning"] = missing_year_warning(utcnow().astimezone(SHANGHAI).date())
+        context["calendar_warning"] = missing_year_warning()
     return context
 
 
