@@ -102,12 +102,21 @@ blp = Blueprint("floor", __name__, url_prefix="/api")
 @blp.arguments(RowIn())
 @blp.response(201, RowOut())
 def create_row(body):
-    who = _bearer()
-    now = datetime.now(UTC)
-    row = FloorRow(subject=body["subject"][:200], content=body["content"],
-                   phone=body["caller"].get("phone"), created_at=now, created_by_id=who.id, events=[])
+    return _write_orm(body)
+
+
+def _values(body: dict) -> dict:
+    """The row's columns: the body's, the token's holder and the time."""
+    return {"subject": body["subject"][:200], "content": body["content"],
+            "phone": body["caller"].get("phone"), "created_at": datetime.now(UTC),
+            "created_by_id": _bearer().id}
+
+
+def _write_orm(body: dict) -> FloorRow:
+    """The row and its audit row through the session, committed."""
+    row = FloorRow(**_values(body), events=[])
     db.session.add(row)
-    db.session.add(FloorEvent(row=row, action="create", at=now))
+    db.session.add(FloorEvent(row=row, action="create", at=row.created_at))
     db.session.commit()
     return row
 
@@ -168,22 +177,15 @@ def _with_variants(app: Flask) -> Flask:
 
     @app.post("/plain-orm")
     def plain_orm():
-        body, who, now = body_in.load(request.get_json()), _bearer(), datetime.now(UTC)
-        row = FloorRow(subject=body["subject"][:200], content=body["content"],
-                       phone=body["caller"].get("phone"), created_at=now, created_by_id=who.id, events=[])
-        db.session.add(row)
-        db.session.add(FloorEvent(row=row, action="create", at=now))
-        db.session.commit()
-        return jsonify(row_out.dump(row)), 201
+        return jsonify(row_out.dump(_write_orm(body_in.load(request.get_json())))), 201
 
     @app.post("/plain-core")
     def plain_core():
-        body, who, now = body_in.load(request.get_json()), _bearer(), datetime.now(UTC)
-        values = {"subject": body["subject"][:200], "content": body["content"],
-                  "phone": body["caller"].get("phone"), "created_at": now, "created_by_id": who.id}
+        values = _values(body_in.load(request.get_json()))
         row_id = db.session.execute(
             insert(FloorRow.__table__).values(**values).returning(FloorRow.id)).scalar_one()
-        db.session.execute(insert(FloorEvent.__table__).values(row_id=row_id, action="create", at=now))
+        db.session.execute(insert(FloorEvent.__table__).values(
+            row_id=row_id, action="create", at=values["created_at"]))
         db.session.commit()
         return jsonify(row_out.dump({"id": row_id, **values})), 201
 
