@@ -3,7 +3,6 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st

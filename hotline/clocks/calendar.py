@@ -43,20 +43,22 @@ def statutory_years() -> range:
 
 @lru_cache(maxsize=64)
 def statutory_holidays(year: int) -> dict[date, str]:
-    """The 13 public-holiday days the law fixes for `year` (2024 revision), date -> festival.
+    """The 13 public-holiday days the law fixes for `year` (2024 revision), date -> festival(s).
 
     元旦 1 Jan; 春节 农历除夕 to 正月初三; 清明 the day of the 清明 solar term; 劳动节 1-2 May;
     端午 农历五月初五; 中秋 农历八月十五; 国庆 1-3 Oct. Lunar dates and the solar term come
     from `lunar-python`.
     """
     new_year = _solar(Lunar.fromYmd(year, 1, 1).getSolar())
-    days = {date(year, 1, 1): "元旦"}
-    days.update({new_year + timedelta(days=offset): "春节" for offset in range(-1, 3)})
-    days[_qingming(year)] = "清明"
-    days.update({date(year, 5, 1): "劳动节", date(year, 5, 2): "劳动节"})
-    days[_solar(Lunar.fromYmd(year, 5, 5).getSolar())] = "端午节"
-    days[_solar(Lunar.fromYmd(year, 8, 15).getSolar())] = "中秋节"
-    days.update({date(year, 10, day): "国庆节" for day in (1, 2, 3)})
+    festivals = [(date(year, 1, 1), "元旦")]
+    festivals += [(new_year + timedelta(days=offset), "春节") for offset in range(-1, 3)]
+    festivals += [(_qingming(year), "清明"), (date(year, 5, 1), "劳动节"), (date(year, 5, 2), "劳动节"),
+                  (_solar(Lunar.fromYmd(year, 5, 5).getSolar()), "端午节"),
+                  (_solar(Lunar.fromYmd(year, 8, 15).getSolar()), "中秋节")]
+    festivals += [(date(year, 10, day), "国庆节") for day in (1, 2, 3)]
+    days: dict[date, str] = {}
+    for day, name in festivals:       # 中秋 may fall on 1-3 October (2028: 3 October)
+        days[day] = f"{days[day]}、{name}" if day in days else name
     return days
 
 
