@@ -2,6 +2,7 @@
 working days (default 09:00-12:00 and 13:30-17:30)."""
 
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,8 +54,7 @@ def test_the_hours_come_from_the_file(tmp_path):
     assert str(shipped.rule_for("hard_case", "help", "normal").limits["dispatch"]) == "10wm"
     assert str(shipped.rule_for("children", "help", "normal").limits["acknowledge"]) == "2wh"
     assert str(shipped.rule_for("children", "help", "crisis").limits["acknowledge"]) == "30m"
-    text = create_app().config["HOTLINE_TIME_LIMITS"]
-    body = open(text, encoding="utf-8").read()
+    body = Path(create_app().config["HOTLINE_TIME_LIMITS"]).read_text(encoding="utf-8")
     custom = tmp_path / "limits.toml"
     custom.write_text(body.replace('periods = ["09:00-12:00", "13:30-17:30"]',
                                    'periods = ["08:30-12:00", "14:00-18:00"]'), encoding="utf-8")
