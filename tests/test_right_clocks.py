@@ -47,7 +47,7 @@ def test_flagging_crisis_recomputes_running_clocks_from_their_start(api):
                        "handle": sh(2026, 11, 24, 10, 0)}
         events = [e for e in api.events(ticket["id"]) if e["action"] == "timer_recomputed"]
         assert sorted(e["data"]["timer"] for e in events) == ["acknowledge", "handle", "respond"]
-        assert {e["data"]["reason"] for e in events} == {"crisis"}
+        assert {e["data"]["cause"] for e in events} == {"crisis"}
         handle = [e for e in events if e["data"]["timer"] == "handle"][0]
         assert datetime.fromisoformat(handle["data"]["old_due"]) == sh(2026, 12, 14, 10, 0)
         # Flagging again (words in a later note) recomputes nothing more.

@@ -48,7 +48,7 @@ def recompute(ticket, timers: list[Timer], *, reason: str, actor=None) -> list[T
         timer.state = _state_now(timer, now)
         record_event(ticket, actor, "timer_recomputed", ticket.state, ticket.state, {
             "timer": timer.kind.value, "old_due": old_due.isoformat(), "new_due": due.isoformat(),
-            "reason": reason, "provisional": timer.provisional,
+            "cause": reason, "provisional": timer.provisional,
             **({"referral": timer.referral_id} if timer.referral_id else {}),
         }, at=now)
         clocks.schedule(timer)

@@ -15,8 +15,13 @@ def test_a_provisional_clock_is_marked_and_the_mark_goes_on_declaration(browser,
         page = supervisor.html(f"/console/tickets/{ticket['id']}")
         assert page.count("（暂定）") == 1                   # the handle clock only
         assert "按法定节假日暂定计算" in page                   # the title says why
-        api.client.post("/api/v1/calendar/years/2027", json={}, headers=api.headers("admin"))
-        assert "（暂定）" not in supervisor.html(f"/console/tickets/{ticket['id']}")
+        admin = api.headers("admin")
+        api.client.put("/api/v1/calendar/days/2027-01-09", json={"is_workday": True}, headers=admin)
+        api.client.post("/api/v1/calendar/years/2027", json={}, headers=admin)
+        page = supervisor.html(f"/console/tickets/{ticket['id']}")
+        assert "（暂定）" not in page
+        assert "时限重算" in page and "2027-01-12 10:00 → 2027-01-11 10:00" in page
+        assert "按正式放假安排" in page
 
 
 def test_a_deadline_at_midnight_reads_as_24_00_of_the_day_before(browser, api):
