@@ -15,6 +15,7 @@ from hotline.clocks import firing
 from hotline.clocks.calendar import WorkCalendar, add_duration, statutory_holidays
 from hotline.clocks.durations import Duration
 from hotline.extensions import db
+from tests.test_referrals import child_ticket, ract, refer, referral_id
 
 SH = ZoneInfo("Asia/Shanghai")
 PHONE = "+8613800000001"   # the default caller in tests/helpers.py
@@ -197,3 +198,45 @@ def test_overdue_only_provisionally_runs_again_after_the_declaration(app, api):
         fired = [e for e in api.events(tid) if e["action"] == "timer_overdue"
                  and e["data"]["timer"] == "acknowledge"]
         assert len(fired) == 2                                 # the provisional one and the real one
+
+
+def test_an_extension_stays_on_top_of_the_recomputed_due(api):
+    with time_machine.travel(sh(2026, 12, 28, 10, 0), tick=False):
+        tid = api.in_progress(desk="children", category="psych_support")["id"]
+        api.act(tid, "request_extension", "handler-gulou", {"days": 3, "reason": "需要家访"})
+        extended = api.act(tid, "approve_extension", "dispatcher1", {"note": "同意"})
+        handle = api.running_timer(extended, "handle")
+        # 5wd: 29, 30, 31 Dec, (元旦), 4, 5 Jan; +3wd -> Fri 8 Jan.
+        assert datetime.fromisoformat(handle["original_due_at"]) == sh(2027, 1, 5, 10, 0)
+        assert datetime.fromisoformat(handle["due_at"]) == sh(2027, 1, 8, 10, 0)
+        admin = api.headers("admin")
+        api.client.put("/api/v1/calendar/days/2027-01-04", json={"is_workday": False}, headers=admin)
+        api.client.post("/api/v1/calendar/years/2027", json={}, headers=admin)
+        handle = api.running_timer(api.ticket(tid), "handle")
+        # 29, 30, 31 Dec, 5, 6 Jan -> Wed 6 Jan; the 3 extension days on top -> Mon 11 Jan.
+        assert datetime.fromisoformat(handle["original_due_at"]) == sh(2027, 1, 6, 10, 0)
+        assert datetime.fromisoformat(handle["due_at"]) == sh(2027, 1, 11, 10, 0)
+        event = [e for e in api.events(tid) if e["action"] == "timer_recomputed"][-1]
+        assert (event["data"]["timer"], event["data"]["cause"]) == ("handle", "calendar_declared")
+
+
+def test_a_referrals_outcome_clock_is_recomputed_too(api):
+    with time_machine.travel(sh(2026, 12, 24, 10, 0), tick=False):
+        tid = child_ticket(api)["id"]
+        rid = referral_id(refer(api, tid), "xz-xinli")
+        ract(api, rid, "accept", "partner-xz-xinli")
+        ract(api, rid, "first_contact", "partner-xz-xinli", {"note": "已联系母亲"})
+        outcome = [t for t in api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json["timers"]
+                   if t["kind"] == "outcome"][0]
+        # 10wd: 25, 28-31 Dec, (元旦), 4-8 Jan -> Fri 8 Jan, provisional.
+        assert (datetime.fromisoformat(outcome["due_at"]), outcome["provisional"]) == (
+            sh(2027, 1, 8, 10, 0), True)
+        admin = api.headers("admin")
+        api.client.put("/api/v1/calendar/days/2027-01-08", json={"is_workday": False}, headers=admin)
+        api.client.post("/api/v1/calendar/years/2027", json={}, headers=admin)
+        outcome = [t for t in api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json["timers"]
+                   if t["kind"] == "outcome"][0]
+        assert (datetime.fromisoformat(outcome["due_at"]), outcome["provisional"]) == (
+            sh(2027, 1, 11, 10, 0), False)
+        event = [e for e in api.events(tid) if e["action"] == "timer_recomputed"][-1]
+        assert (event["data"]["timer"], event["data"]["referral"]) == ("outcome", rid)
