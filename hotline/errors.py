@@ -12,7 +12,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from hotline.clocks.calendar import UnknownYear
 from hotline.extensions import db
 
 log = logging.getLogger(__name__)
@@ -83,12 +82,6 @@ def register_error_handlers(app: Flask) -> None:
     def _domain(error: HotlineError):
         _rollback()
         return error_body(error.code, error.message, error.errors)
-
-    @app.errorhandler(UnknownYear)
-    def _calendar_gap(error: UnknownYear):
-        _rollback()
-        log.error("working-day calendar has no data for %s", error.year)
-        return error_body(503, str(error), {"calendar": [f"missing year {error.year}"]})
 
     @app.errorhandler(StaleDataError)
     def _stale(error):

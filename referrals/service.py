@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from hotline import notices
 from hotline.clocks import service as clocks
+from hotline.clocks.calendar import NOTICE_DEADLINE, format_deadline
 from hotline.clocks.models import TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
@@ -271,7 +272,8 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
     record_event(ticket, actor, "mandatory_report", ticket.state, ticket.state,
                  {"report": report.id, "suspected": suspected, "due_at": due.isoformat()})
     notices.notify_role(Role.SUPERVISOR, ticket, "mandatory_report",
-                        f"工单 {ticket.number} 疑似侵害未成年人，须于 {due:%m-%d %H:%M} 前向公安机关强制报告")
+                        f"工单 {ticket.number} 疑似侵害未成年人，"
+                        f"须于 {format_deadline(due, NOTICE_DEADLINE)} 前向公安机关强制报告")
     return report
 
 

@@ -3,12 +3,11 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.clocks.calendar import UnknownYear, WorkCalendar, add_duration
+from hotline.clocks.calendar import WorkCalendar, add_duration
 from hotline.clocks.durations import Duration
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -33,10 +32,12 @@ def test_spring_festival_with_make_up_saturday():
     assert add_duration(sh(2026, 2, 14, 9, 0), Duration(1, "wd"), STATUTORY) == sh(2026, 2, 24, 9, 0)
 
 
-def test_a_year_nobody_knows_is_an_error_not_a_guess():
-    with pytest.raises(UnknownYear) as caught:
-        add_duration(sh(2026, 12, 28, 10, 0), Duration(5, "wd"), STATUTORY)
-    assert caught.value.year == 2027
+def test_a_year_nobody_knows_is_computed_from_the_law_and_is_provisional():
+    # Mon 28 Dec 2026 + 5wd: 29, 30, 31 Dec, (Fri 1 Jan 元旦 by law), Mon 4, Tue 5 Jan.
+    due = add_duration(sh(2026, 12, 28, 10, 0), Duration(5, "wd"), STATUTORY)
+    assert due == sh(2027, 1, 5, 10, 0)
+    assert STATUTORY.provisional_between(sh(2026, 12, 28, 10, 0), due)
+    assert not STATUTORY.provisional_between(sh(2026, 12, 1, 10, 0), sh(2026, 12, 2, 10, 0))
     # Elapsed and 7x24 clocks need no calendar.
     assert add_duration(sh(2026, 12, 31, 23, 0), Duration(2, "h"), STATUTORY) == sh(2027, 1, 1, 1, 0)
 
@@ -116,26 +117,22 @@ def test_admin_overrides_a_day_and_new_clocks_follow(api):
     assert datetime.fromisoformat(acknowledge["due_at"]) == sh(2026, 11, 25, 10, 0)
 
 
-def test_missing_year_refuses_the_action_and_writes_nothing(api):
+def test_undeclared_year_is_provisional_not_refused(api):
     with time_machine.travel(sh(2026, 12, 24, 10, 0), tick=False):
         ticket = api.create(category="complaint")          # handle = 15wd -> 2027
         api.act(ticket["id"], "submit", "seat1")
-        before = api.ticket(ticket["id"])
-        refused = api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "gulou"}, expect=503)
-        assert "2027" in refused["message"]
-        after = api.ticket(ticket["id"])
-        assert (after["state"], after["version"]) == ("pending_dispatch", before["version"])
+        dispatched = api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "gulou"})
+        assert dispatched["state"] == "dispatched"
+        handle = api.running_timer(dispatched, "handle")
+        acknowledge = api.running_timer(dispatched, "acknowledge")
+        assert handle["provisional"] is True and acknowledge["provisional"] is False
         ready = api.client.get("/readyz").json
-        assert any("2027" in warning for warning in ready["warnings"])
-        # The admin enters 2027 and declares it; dispatch works again.
-        for day in ("2027-01-01",):
-            api.client.put(f"/api/v1/calendar/days/{day}", json={"is_workday": False, "note": "元旦"},
-                           headers=api.headers("admin"))
+        assert any("2027" in warning and "provisional" in warning for warning in ready["warnings"])
+        assert api.get("/api/v1/calendar/2027", "dispatcher1").json["source"] == "provisional"
         declared = api.client.post("/api/v1/calendar/years/2027", json={"note": "国办通知"},
                                    headers=api.headers("admin"))
         assert declared.status_code == 200 and declared.json["source"] == "declared"
-        dispatched = api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "gulou"})
-        assert dispatched["state"] == "dispatched"
+        assert not api.running_timer(api.ticket(ticket["id"]), "handle")["provisional"]
         assert not [w for w in api.client.get("/readyz").json["warnings"] if "2027" in w]
 
 

@@ -78,7 +78,7 @@ def test_shipped_limits_file_loads_with_the_design_defaults():
     assert str(limits.rule_for("general", "consultation", "normal").limits["handle"]) == "2wd"
     assert str(limits.rule_for("general", "suggestion", "normal").limits["handle"]) == "10wd"
     assert str(limits.rule_for("children", "legal", "normal").limits["handle"]) == "5wd"
-    assert str(limits.rule_for("hard_case", "help", "normal").limits["respond"]) == "30m"
+    assert str(limits.rule_for("hard_case", "help", "normal").limits["respond"]) == "30wm"
     assert limits.callback_attempts == 3
 
 
@@ -147,7 +147,8 @@ def test_children_and_crisis_clocks(api):
     with time_machine.travel(sh(2026, 11, 27, 20, 0), tick=False):  # Friday evening
         child = api.dispatched(desk="children", category="psych_support")
         crisis = api.dispatched(desk="children", category="psych_support", priority="crisis")
-    assert due(child, "acknowledge") == sh(2026, 11, 27, 22, 0)
+    # A school acknowledges in office hours ("2wh"): Monday 09:00 + 2 working hours.
+    assert due(child, "acknowledge") == sh(2026, 11, 30, 11, 0)
     assert due(child, "handle") == sh(2026, 12, 4, 20, 0)   # 5 working days
     # Crisis clocks run 7x24: the weekend does not pause them.
     assert due(crisis, "acknowledge") == sh(2026, 11, 27, 20, 30)

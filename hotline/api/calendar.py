@@ -34,8 +34,10 @@ class DayOut(ma.Schema):
 
 class YearOut(ma.Schema):
     year = fields.Integer()
-    source = fields.String(metadata={"description": "statutory, declared or unknown"})
+    source = fields.String(metadata={
+        "description": "statutory, declared or provisional (computed from the law until declared)"})
     overrides = fields.List(fields.Nested(DayOut))
+    recomputed = fields.Integer(metadata={"description": "on declaration: provisional clocks that moved"})
 
 
 def _admin():
@@ -85,5 +87,5 @@ def delete_day(day: date):
 @committed
 def declare_year(body, year):
     """Declare a year's holidays entered as overrides (admin)."""
-    overrides.declare_year(year, body["note"], by=_admin().username)
-    return _year(year)
+    moved = overrides.declare_year(year, body["note"], by=_admin().username)
+    return {**_year(year), "recomputed": moved}

@@ -54,9 +54,13 @@ def clear(day):
 @click.option("--note", default="", help="The State Council notice the overrides come from.")
 @with_appcontext
 def declare_year(year, note):
-    """Declare YEAR entered: its holidays and make-up days are set as overrides."""
+    """Declare YEAR entered: its holidays and make-up days are set as overrides.
+
+    Clocks computed provisionally for YEAR are recomputed on it (a timeline event each)."""
     if year < date.today().year - 1:
         raise click.BadParameter("only the current or a coming year can be declared", param_hint="YEAR")
-    overrides.declare_year(year, note, by="cli")
+    moved = overrides.declare_year(year, note, by="cli")
     db.session.commit()
-    click.echo(f"{year} declared: weekdays are working days except the overrides you set")
+    click.echo(f"{year} declared: the statutory holidays and the overrides you set are rest days, "
+               f"other weekdays and your make-up days are working days; "
+               f"{moved} provisional clock(s) moved")

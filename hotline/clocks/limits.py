@@ -3,10 +3,13 @@
 A bad file stops start-up with a message naming the key, never a silent default.
 """
 
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
+from hotline.clocks.calendar import OFFICE_HOURS, WorkingHours
 from hotline.clocks.durations import Duration, parse_duration
 
 TICKET_CLOCKS = ("dispatch", "acknowledge", "respond", "handle")
@@ -46,6 +49,8 @@ class TimeLimits:
     # urgency ("normal", "crisis") -> referral clock -> limit
     referral: dict[str, dict[str, Duration]] = field(default_factory=dict)
     mandatory_report: Duration | None = None
+    # When "wm"/"wh" clocks run on a working day.
+    working_hours: WorkingHours = OFFICE_HOURS
 
     def rule_for(self, desk: str, category: str, priority: str) -> Rule:
         for rule in self.rules:
@@ -119,7 +124,35 @@ def _build(raw: dict, path: Path) -> TimeLimits:
         windows={key: duration(windows, key, "windows") for key in WINDOWS},
         referral=_referral_limits(raw.get("referral", {}), duration),
         mandatory_report=duration(raw.get("mandatory_report", {}), "due", "mandatory_report"),
+        working_hours=_working_hours(raw.get("working_hours", {}), path),
     )
+
+
+_PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _working_hours(section: dict, path: Path) -> WorkingHours:
+    """`periods = ["09:00-12:00", "13:30-17:30"]`: in order, not overlapping, within one day."""
+    if "periods" not in section:
+        return OFFICE_HOURS
+    periods = section["periods"]
+    where = f"{path}: working_hours.periods"
+    if not isinstance(periods, list) or not periods:
+        raise TimeLimitsError(f"{where} must be a non-empty list like [\"09:00-12:00\", \"13:30-17:30\"]")
+    parsed: list[tuple[time, time]] = []
+    for text in periods:
+        match = _PERIOD.match(text) if isinstance(text, str) else None
+        try:
+            opens, closes = (time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))) \
+                if match else (None, None)
+        except ValueError:
+            opens = closes = None
+        if opens is None or closes is None or opens >= closes:
+            raise TimeLimitsError(f"{where}: {text!r} is not a period like \"09:00-12:00\"")
+        if parsed and opens < parsed[-1][1]:
+            raise TimeLimitsError(f"{where}: {text!r} overlaps or comes before the period ahead of it")
+        parsed.append((opens, closes))
+    return tuple(parsed)
 
 
 def _referral_limits(section: dict, duration) -> dict[str, dict[str, Duration]]:

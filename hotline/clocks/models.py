@@ -62,6 +62,9 @@ class Timer(db.Model):
     # The due before any extension, kept for KPIs.
     original_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The due was computed on a year the official calendar does not know yet (the law's
+    # holidays only): recomputed when an admin declares the year.
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     @property
     def is_open(self) -> bool:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from hotline.clocks.calendar import SHANGHAI, statutory_years
 from hotline.clocks.models import CalendarDay, CalendarYear
+from hotline.clocks.recompute import recompute_provisional
 from hotline.clocks.service import forget_calendar, work_calendar
 from hotline.extensions import db
 from hotline.types import utcnow
@@ -31,15 +32,18 @@ def clear_day(day: date) -> bool:
     return True
 
 
-def declare_year(year: int, note: str = "", by: str | None = None) -> CalendarYear:
-    """Say that `year`'s holidays and make-up days are entered as overrides (weekdays otherwise)."""
+def declare_year(year: int, note: str = "", by: str | None = None) -> int:
+    """Say that `year`'s rest days and make-up days are entered as overrides (on top of the
+    law's holidays), then recompute every open clock that was provisional; returns how many
+    clocks moved."""
     row = db.session.get(CalendarYear, year)
     if row is None:
         row = CalendarYear(year=year)
         db.session.add(row)
     row.note, row.declared_by, row.declared_at = note, by, utcnow()
+    db.session.flush()
     forget_calendar()
-    return row
+    return recompute_provisional()
 
 
 def overrides_in(year: int) -> list[CalendarDay]:
@@ -52,15 +56,17 @@ def overrides_in(year: int) -> list[CalendarDay]:
 def year_status(year: int) -> dict:
     calendar = work_calendar()
     source = ("statutory" if year in statutory_years()
-              else "declared" if year in calendar.declared_years else "unknown")
+              else "declared" if year in calendar.declared_years else "provisional")
     return {"year": year, "source": source, "overrides": len(overrides_in(year))}
 
 
 def missing_year_warning(today: date | None = None) -> str | None:
-    """From November on (of `today`, default: today in Shanghai), warn when next year's
-    holidays are not known yet."""
+    """From November on (of `today`, default: today in Shanghai), warn while next year's
+    holidays are not declared: its deadlines are provisional (computed from the law)."""
     today = today or utcnow().astimezone(SHANGHAI).date()
     if today.month < 11 or work_calendar().knows(today.year + 1):
         return None
-    return (f"{today.year + 1} 年法定节假日尚未导入；跨年的工作日时限将无法计算 "
-            f"(holidays for {today.year + 1} are missing: run `hotline calendar` to add them)")
+    return (f"{today.year + 1} 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算，"
+            f"管理员宣布该年后自动重算 (holidays for {today.year + 1} are not declared yet: "
+            f"deadlines reaching it are provisional, computed from the statutory holidays, and are "
+            f"recomputed when an admin declares the year with `hotline calendar declare-year`)")

@@ -4,12 +4,19 @@
 reads `Timer.due_at`.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, g
 from sqlalchemy import select
 
-from hotline.clocks.calendar import WorkCalendar, add_duration, subtract_duration
+from hotline.clocks.calendar import (
+    WorkCalendar,
+    add_duration,
+    add_working_time,
+    subtract_duration,
+    uses_calendar,
+)
 from hotline.clocks.durations import Duration
 from hotline.clocks.limits import TimeLimits
 from hotline.clocks.models import (
@@ -43,29 +50,62 @@ def forget_calendar() -> None:
 
 
 def deadline(start: datetime, duration: Duration, *, around_the_clock: bool = False) -> datetime:
-    """`duration` after `start` on this centre's working-day calendar."""
-    return add_duration(start, duration, work_calendar(), around_the_clock=around_the_clock)
+    """`duration` after `start` on this centre's working-day calendar and working hours."""
+    return add_duration(start, duration, work_calendar(), around_the_clock=around_the_clock,
+                        hours=time_limits().working_hours)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Where a clock started at some instant warns and ends, and whether that is provisional."""
+
+    warn_at: datetime
+    due_at: datetime
+    provisional: bool
+
+
+def limit_of(limits: TimeLimits, ticket, kind: TimerKind, referral=None) -> tuple[Duration, bool]:
+    """The (duration, runs 7x24) of clock `kind` of `ticket` (or of its `referral`) today."""
+    if referral is not None:
+        crisis = referral.urgency.value == "crisis"
+        return limits.referral["crisis" if crisis else "normal"][kind.value], crisis
+    rule = limits.rule_for(str(ticket.desk), str(ticket.category), str(ticket.priority))
+    if kind == TimerKind.REVIEW:
+        return limits.review, rule.around_the_clock
+    if kind == TimerKind.CALLBACK:
+        return limits.callback, rule.around_the_clock
+    return rule.limits[str(kind)], rule.around_the_clock
+
+
+def compute(start: datetime, duration: Duration, around_the_clock: bool) -> Deadline:
+    """The one computation of a clock's warning and due from its start."""
+    limits, calendar = time_limits(), work_calendar()
+    due = add_duration(start, duration, calendar, around_the_clock=around_the_clock,
+                       hours=limits.working_hours)
+    provisional = uses_calendar(duration, around_the_clock) and calendar.provisional_between(start, due)
+    return Deadline(warn_time(limits, start, due, around_the_clock, duration), due, provisional)
 
 
 def due_for(limits: TimeLimits, ticket, kind: TimerKind, start: datetime) -> tuple[datetime, datetime]:
     """Return (warn_at, due_at) of clock `kind` of `ticket` started at `start`."""
-    rule = limits.rule_for(str(ticket.desk), str(ticket.category), str(ticket.priority))
-    duration: Duration
-    if kind == TimerKind.REVIEW:
-        duration = limits.review
-    elif kind == TimerKind.CALLBACK:
-        duration = limits.callback
+    computed = compute(start, *limit_of(limits, ticket, kind))
+    return computed.warn_at, computed.due_at
+
+
+def warn_time(limits: TimeLimits, start: datetime, due: datetime, around_the_clock: bool,
+              duration: Duration | None = None) -> datetime:
+    """80% of the span or `warning.before` ahead of due, whichever is later.
+
+    A working-hours clock warns at 80% of its working time (not at 80% of a span that
+    holds a night).
+    """
+    if duration is not None and duration.working_hours and not around_the_clock:
+        by_ratio = add_working_time(start, duration.working_length() * limits.warning_ratio,
+                                    work_calendar(), limits.working_hours)
     else:
-        duration = rule.limits[str(kind)]
-    due = add_duration(start, duration, work_calendar(), around_the_clock=rule.around_the_clock)
-    return warn_time(limits, start, due, rule.around_the_clock), due
-
-
-def warn_time(limits: TimeLimits, start: datetime, due: datetime, around_the_clock: bool) -> datetime:
-    """80% of the span or `warning.before` ahead of due, whichever is later."""
-    by_ratio = start + (due - start) * limits.warning_ratio
+        by_ratio = start + (due - start) * limits.warning_ratio
     ahead = subtract_duration(due, limits.warning_before, work_calendar(),
-                              around_the_clock=around_the_clock)
+                              around_the_clock=around_the_clock, hours=limits.working_hours)
     return max(by_ratio, ahead)
 
 
@@ -74,28 +114,25 @@ def start_timer(ticket, kind: TimerKind, start: datetime | None = None) -> Timer
     start = start or utcnow()
     for old in open_timers(ticket, kind):
         old.state, old.stopped_at = TimerState.CANCELLED, start
-    warn_at, due_at = due_for(time_limits(), ticket, kind, start)
+    computed = compute(start, *limit_of(time_limits(), ticket, kind))
     timer = Timer(
-        kind=kind, started_at=start, warn_at=warn_at, due_at=due_at,
-        original_due_at=due_at, state=TimerState.RUNNING,
+        kind=kind, started_at=start, warn_at=computed.warn_at, due_at=computed.due_at,
+        original_due_at=computed.due_at, state=TimerState.RUNNING, provisional=computed.provisional,
     )
     ticket.timers.append(timer)
-    _schedule(timer)
+    schedule(timer)
     return timer
 
 
 def start_referral_timer(ticket, referral, kind: TimerKind, start: datetime | None = None) -> Timer:
     """A referral's clock (accept, first contact, outcome): on its ticket, fired the same way."""
     start = start or utcnow()
-    limits = time_limits()
-    crisis = referral.urgency.value == "crisis"
-    duration = limits.referral["crisis" if crisis else "normal"][kind.value]
-    due_at = add_duration(start, duration, work_calendar(), around_the_clock=crisis)
-    timer = Timer(kind=kind, referral_id=referral.id, started_at=start, due_at=due_at,
-                  original_due_at=due_at, warn_at=warn_time(limits, start, due_at, crisis),
-                  state=TimerState.RUNNING)
+    computed = compute(start, *limit_of(time_limits(), ticket, kind, referral))
+    timer = Timer(kind=kind, referral_id=referral.id, started_at=start, due_at=computed.due_at,
+                  original_due_at=computed.due_at, warn_at=computed.warn_at,
+                  state=TimerState.RUNNING, provisional=computed.provisional)
     ticket.timers.append(timer)
-    _schedule(timer)
+    schedule(timer)
     return timer
 
 
@@ -114,12 +151,14 @@ def move_due(timer: Timer, due_at: datetime) -> None:
     limits = time_limits()
     timer.due_at = due_at
     timer.warn_at = warn_time(limits, timer.started_at, due_at, around_the_clock=False)
+    timer.provisional = timer.provisional or work_calendar().provisional_between(timer.started_at, due_at)
     if timer.state in (TimerState.WARNED, TimerState.OVERDUE) and timer.warn_at > utcnow():
         timer.state = TimerState.RUNNING
-    _schedule(timer)
+    schedule(timer)
 
 
-def _schedule(timer: Timer) -> None:
+def schedule(timer: Timer) -> None:
+    """Firing jobs at the timer's warning and due times (after commit)."""
     from hotline.clocks import firing
 
     firing.schedule(timer)

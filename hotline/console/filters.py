@@ -7,6 +7,7 @@ from flask import Flask, request, url_for
 from flask_babel import gettext, ngettext
 from jinja2 import pass_context
 
+from hotline.clocks.calendar import format_deadline
 from hotline.console import labels
 from hotline.console.forms import locale
 from hotline.types import utcnow
@@ -25,6 +26,11 @@ def as_datetime(value) -> datetime | None:
 def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     moment = as_datetime(value)
     return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""
+
+
+def deadline(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A due time in Shanghai time, midnight read as 24:00 of the day it ends."""
+    return format_deadline(as_datetime(value), fmt)
 
 
 def span(seconds: float) -> str:
@@ -96,7 +102,8 @@ def _words(table: dict):
 def register(app: Flask) -> None:
     env = app.jinja_env
     env.filters.update(
-        localtime=localtime, remaining=remaining, tone=ticket_tone, percent=percent, waited=waited,
+        localtime=localtime, deadline=deadline, remaining=remaining, tone=ticket_tone, percent=percent,
+        waited=waited,
         call_state=_words(labels.CALL_STATES),
         state=_words(labels.STATES),
         action=_words(labels.ACTIONS),

@@ -31,6 +31,7 @@ ACTIONS = {
     "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
     "mandatory_report": _l("强制报告"),
     "crisis_flagged": _l("进入危机处置"),
+    "timer_recomputed": _l("时限重算"),
     "mandatory_report_report": _l("强制报告已报送"),
     "mandatory_report_record_receipt": _l("强制报告回执已登记"),
     "referral_sent": _l("发出转介"), "referral_accept": _l("机构接收转介"),

@@ -239,6 +239,8 @@ class TimerOut(ma.Schema):
     due_at = fields.DateTime()
     original_due_at = fields.DateTime()
     stopped_at = fields.DateTime(allow_none=True)
+    provisional = fields.Boolean(metadata={
+        "description": "the due was computed on a year whose holidays are not declared yet"})
 
 
 class CoUnitOut(ma.Schema):

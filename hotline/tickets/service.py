@@ -12,7 +12,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from hotline import crisis, notices, routing
 from hotline.channels.calls import link_call
+from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
@@ -91,14 +93,17 @@ def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
     """Crisis words or the seat's judgement: priority crisis and the supervisor alerted now.
 
     The seat is offered the 110 transfer and a crisis-intervention partner (on the ticket's
-    `crisis` field). Clocks already running keep their due; new ones use crisis limits.
+    `crisis` field). Clocks already running are recomputed from their start on the crisis rule.
     """
     already = ticket.priority == Priority.CRISIS and ticket.event_seq > 1
+    was_crisis = ticket.priority == Priority.CRISIS
     ticket.priority = Priority.CRISIS
     record_event(ticket, actor, "crisis_flagged", ticket.state, ticket.state, {
         "kinds": signal.kinds, "words": signal.words,
         "by": "seat" if judged and not signal else "keywords",
     })
+    if not was_crisis:
+        recompute.recompute(ticket, open_timers(ticket), reason=recompute.CRISIS, actor=actor)
     if not already:
         notices.notify_role(Role.SUPERVISOR, ticket, "crisis",
                             f"危机工单 {ticket.number}：{'、'.join(signal.words) or '坐席判断'}，请立即关注")

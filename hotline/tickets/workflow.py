@@ -415,6 +415,11 @@ class TicketWorkflow:
             link.unit.code: link.opinion for link in self.ticket.co_unit_links
         }
         clocks.meet_timer(self.ticket, TimerKind.HANDLE)
+        if self.ticket.responded_at is None:
+            # The reply is the unit's answer to the citizen: it is the first contact too.
+            self.ticket.responded_at = self.now
+            self.record["first_contact"] = True
+            clocks.meet_timer(self.ticket, TimerKind.RESPOND)
         clocks.start_timer(self.ticket, TimerKind.REVIEW, self.now)
 
     def reply_approved(self) -> None:

@@ -238,7 +238,7 @@ def test_pages_load_under_200_ms_on_demo_data(browser, api):
 
 
 def test_the_centre_is_warned_on_every_page_until_next_years_holidays_are_entered(api, browser):
-    warning = "2027 年法定节假日尚未导入"
+    warning = "2027 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算"
     supervisor, dispatcher, seat = browser("supervisor1"), browser("dispatcher1"), browser("seat1")
     # November 2026, and the statutory calendar stops at 2026.
     assert warning in supervisor.html("/console/boards/overdue")
