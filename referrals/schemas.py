@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from hotline import risk
 from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
 from referrals.models import ALL_SERVICES, PartnerKind
 
@@ -60,6 +61,7 @@ class ReferralOut(ma.Schema):
     first_contact_at = fields.DateTime(allow_none=True)
     consent = fields.Method("dump_consent")
     proposed_partner = fields.Method("dump_proposal")
+    risk = fields.Method("dump_risk")
 
     def _full(self) -> bool:
         from hotline.users import Role
@@ -103,6 +105,13 @@ class ReferralOut(ma.Schema):
                 "at": referral.consent_at.isoformat() if referral.consent_at else None,
                 "covers_contact": referral.consent_covers_contact,
                 "override_reason": referral.override_reason}
+
+    def dump_risk(self, referral) -> dict | None:
+        """The child's latest risk assessment. A partner always sees the level (how urgent the
+        need is); the answers (self-harm plan, abuse at home...) only when guardian consent was
+        recorded or was not needed (14 or older) — not under an emergency override."""
+        answers = self._full() or referral.override_reason is None
+        return risk.summary(risk.latest(referral.ticket_id), answers=answers)
 
     def dump_proposal(self, referral) -> dict | None:
         if not self._full() or referral.proposed_partner is None:
