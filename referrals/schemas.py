@@ -146,9 +146,16 @@ class OutcomeIn(ma.Schema):
     follow_up = fields.Boolean(required=True)
 
 
+class AliasIn(ma.Schema):
+    """How the partner addresses the child (儿童称呼), as the seat corrects it."""
+
+    child_alias = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
 ACTION_BODIES = {
     "accept": Empty, "decline": DeclineIn, "first_contact": FirstContactIn,
     "report_outcome": OutcomeIn, "close": Empty, "revoke": DeclineIn,
+    "rename_child": AliasIn,
 }
 
 

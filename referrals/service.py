@@ -227,6 +227,9 @@ def _transition(referral: Referral, user: User | None, action: str, data: dict) 
     elif action == "revoke":
         referral.revoke_reason = data["reason"]
         clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
+    elif action == "rename_child":
+        data = {"child_alias": data["child_alias"], "previous": referral.child_alias}
+        referral.child_alias = data["child_alias"]
     _log(referral, user, action, from_state, referral.state, to_json(data), ticket=ticket)
     db.session.flush()
     return referral

@@ -104,6 +104,7 @@ POST   /api/v1/referrals/{referral_id}/actions/first_contact         referral_ac
 POST   /api/v1/referrals/{referral_id}/actions/report_outcome        referral_in_service  403  403  403  403  403  403  404  ok   401
 POST   /api/v1/referrals/{referral_id}/actions/close                 referral_completed   403  403  403  403  403  403  404  ok   401
 POST   /api/v1/referrals/{referral_id}/actions/revoke                referral_sent        ok   403  ok   ok   ok   403  404  403  401
+POST   /api/v1/referrals/{referral_id}/actions/rename_child          referral_sent        ok   403  ok   ok   ok   403  404  403  401
 GET    /api/v1/partners                                              -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
@@ -164,6 +165,7 @@ BODIES = {
     "report_outcome": {"outcome": "三次面谈后情绪稳定", "follow_up": False},
     "close": {},
     "revoke": {"reason": "家长改变主意"},
+    "rename_child": {"child_alias": "小雨点"},
     "accept": {},
     "POST /api/v1/partners": lambda scene: {"code": f"authz-{next(_CODES)}", **PARTNER_BODY},
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},

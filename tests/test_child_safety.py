@@ -155,3 +155,16 @@ def test_the_referral_uses_the_alias_or_what_the_seat_typed(api):
         rid = referral_id(edited if partner == "xz-shegong" else first, partner)
         aliases[partner] = api.get(f"/api/v1/referrals/{rid}", user).json["child"]["alias"]
     assert aliases == {"xz-xinli": "明同学", "xz-shegong": "小雨点"}
+
+
+def test_the_seat_corrects_the_alias_after_sending(api):
+    tid = child_ticket(api)["id"]
+    rid = referral_id(api.act(tid, "refer", "seat2", {"partner": "xz-xinli", "service": "counselling",
+                                                      "consent": CONSENT}), "xz-xinli")
+    assert api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json["child"]["alias"] == "雨同学"
+    api.post(f"/api/v1/referrals/{rid}/actions/rename_child", "seat2", {"child_alias": "小雨点"})
+    assert api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json["child"]["alias"] == "小雨点"
+    api.post(f"/api/v1/referrals/{rid}/actions/rename_child", "partner-xz-xinli",
+             {"child_alias": "x"}, expect=403)
+    event = [e for e in api.events(tid) if e["action"] == "referral_rename_child"][0]
+    assert event["data"]["previous"] == "雨同学" and event["actor"] == "seat2"

@@ -39,6 +39,7 @@ ACTIONS = {
     "referral_decline": _l("机构拒绝转介"), "referral_first_contact": _l("机构首次联系"),
     "referral_report_outcome": _l("机构报告服务结果"), "referral_close": _l("转介关闭"),
     "referral_escalate": _l("转介超时未接收"), "referral_revoke": _l("撤回转介"),
+    "referral_rename_child": _l("修改儿童称呼"),
 }
 
 # The referral's own lifecycle (referrals/workflow.py) and its steps.
@@ -50,7 +51,7 @@ REFERRAL_STATES = {
 REFERRAL_ACTIONS = {
     "sent": _l("发出转介"), "accept": _l("接收"), "decline": _l("拒绝"),
     "first_contact": _l("记录首次联系"), "report_outcome": _l("报告服务结果"), "close": _l("关闭转介"),
-    "escalate": _l("超时升级"), "revoke": _l("撤回转介"),
+    "escalate": _l("超时升级"), "revoke": _l("撤回转介"), "rename_child": _l("修改儿童称呼"),
 }
 SERVICES = {
     "counselling": _l("心理咨询"), "therapy": _l("心理治疗"), "crisis_intervention": _l("危机干预"),

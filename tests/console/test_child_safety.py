@@ -105,3 +105,15 @@ def test_the_refer_form_defaults_urgency_by_service_and_prefills_the_alias(brows
     assert 'name="child_alias" value="明同学"' in crisis
     legal = seat.html(f"/console/tickets/{tid}?service=legal_aid")
     assert '<option value="normal" selected>' in legal and '<option value="crisis" selected>' not in legal
+
+
+def test_the_seat_edits_the_alias_on_the_referral_page(browser, api):
+    from tests.console.test_referrals import refer
+
+    tid = child_ticket(api)["id"]
+    rid = refer(api, tid)
+    seat = browser("seat2")
+    page = seat.html(f"/console/referrals/{rid}")
+    assert "修改儿童称呼" in page and 'name="child_alias"' in page
+    seat.post(f"/console/referrals/{rid}/actions/rename_child", {"child_alias": "小雨点"})
+    assert "小雨点" in browser("partner-xz-xinli").html(f"/console/referrals/{rid}")

@@ -116,7 +116,7 @@ def test_the_centre_sees_the_full_referral_with_consent_and_the_ticket_link(brow
     page = browser("supervisor1").html(f"/console/referrals/{rid}")
     assert "李小雨" in page and "母亲 王某" in page and "电话" in page
     assert f"/console/tickets/{tid}" in page
-    assert forms_on(page) == {"revoke"}
+    assert forms_on(page) == {"revoke", "rename_child"}
 
 
 def test_steps_offered_follow_the_workflow_transitions(browser, api):
