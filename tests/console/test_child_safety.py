@@ -117,3 +117,20 @@ def test_the_seat_edits_the_alias_on_the_referral_page(browser, api):
     assert "修改儿童称呼" in page and 'name="child_alias"' in page
     seat.post(f"/console/referrals/{rid}/actions/rename_child", {"child_alias": "小雨点"})
     assert "小雨点" in browser("partner-xz-xinli").html(f"/console/referrals/{rid}")
+
+
+def test_the_partner_sees_the_risk_assessment_consent_permitting(browser, api):
+    from tests.console.test_referrals import CONSENT
+
+    tid = child_ticket(api)["id"]
+    api.post(f"/api/v1/tickets/{tid}/risk", "seat2", {"immediate_danger": "no", "violence_or_abuse": "yes",
+                                                      "safe_adult": "yes"})
+    with_consent = api.act(tid, "refer", "seat2", {"partner": "xz-xinli", "service": "counselling",
+                                                   "consent": CONSENT})["referrals"][-1]["id"]
+    overridden = api.act(tid, "refer", "seat2", {
+        "partner": "xz-shegong", "service": "family_support",
+        "consent": {"override_reason": "监护人即施暴者"}})["referrals"][-1]["id"]
+    seen = section(browser("partner-xz-xinli").html(f"/console/referrals/{with_consent}"), "referral-risk")
+    assert "中风险" in seen and "家中或学校有暴力/虐待" in seen
+    blind = section(browser("partner-xz-shegong").html(f"/console/referrals/{overridden}"), "referral-risk")
+    assert "中风险" in blind and "家中或学校有暴力/虐待" not in blind and "仅提供风险等级" in blind
