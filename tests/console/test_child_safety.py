@@ -134,3 +134,14 @@ def test_the_partner_sees_the_risk_assessment_consent_permitting(browser, api):
     assert "中风险" in seen and "家中或学校有暴力/虐待" in seen
     blind = section(browser("partner-xz-shegong").html(f"/console/referrals/{overridden}"), "referral-risk")
     assert "中风险" in blind and "家中或学校有暴力/虐待" not in blind and "仅提供风险等级" in blind
+
+
+def test_a_general_desk_seat_who_moves_a_child_lands_on_their_own_page(browser, api):
+    tid = api.create(as_user="seat3", caller={"phone": "+8613900000023", "name": "孙小美", "age": 9})["id"]
+    seat = browser("seat3")
+    offer = section(seat.html(f"/console/tickets/{tid}"), "children-desk-offer")
+    after = re.search(r'name="next" value="([^"]+)"', offer).group(1)   # what the browser posts
+    moved = seat.action(tid, "move_to_children_desk", {"next": after})
+    assert moved.headers["Location"].endswith("/console/")
+    assert "已完成：转入儿童专席" in seat.text(seat.get("/console/", follow_redirects=True))
+    assert api.ticket(tid)["desk"] == "children"
