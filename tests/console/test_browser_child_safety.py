@@ -50,3 +50,18 @@ def test_the_risk_assessment_raises_a_childs_ticket_to_crisis(person, api):
     assert seat.evaluate("document.documentElement.scrollWidth") <= 375
     shot(seat, "h3-04-crisis-panel-375")
     panel.screenshot(path=str(ARTIFACTS / "h3-05-crisis-panel-375-only.png"))
+
+
+def test_the_crisis_panel_quotes_the_words_the_child_used(person, api):
+    said = "孩子哭着说：我觉得活着没意思，昨天晚上还割腕了，不敢告诉爸爸妈妈。"
+    tid = child_ticket(api, content=said)["id"]
+    seat = person("seat2")
+    seat.goto(f"/console/tickets/{tid}")
+    panel = seat.locator("#crisis-panel")
+    words = panel.locator("mark.crisis-word").all_inner_texts()
+    assert set(words) == {"活着没意思", "割腕"}
+    assert "先问位置" in panel.inner_text()          # no assessment yet says where the child is
+    panel.screenshot(path=str(ARTIFACTS / "h3-06-crisis-panel-words.png"))
+    seat.set_viewport_size({"width": 375, "height": 800})
+    assert seat.evaluate("document.documentElement.scrollWidth") <= 375
+    panel.screenshot(path=str(ARTIFACTS / "h3-07-crisis-panel-words-375.png"))
