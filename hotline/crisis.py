@@ -1,7 +1,9 @@
 """Crisis words: does a text speak of self-harm, abuse or violence (DESIGN §5)?
 
 The word list lives in config/crisis_keywords.toml (HOTLINE_CRISIS_KEYWORDS
-replaces it) and is read once at start-up; a bad file stops start-up.
+replaces it) and is read once at start-up; a bad file stops start-up. Phrases to ignore
+are removed first; a word said right after a negation ("不是想死") does not count for the
+kinds the file names, but any other mention of it in the text still does.
 """
 
 import tomllib
@@ -16,17 +18,42 @@ class CrisisKeywordsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Negation:
+    """Cues ("没有") and fillers ("想") that, just before a word, negate it (for `kinds`)."""
+
+    kinds: frozenset[str] = frozenset()
+    cues: tuple[str, ...] = ()
+    fillers: tuple[str, ...] = ()
+
+    def negates(self, before: str) -> bool:
+        """Does the text just before a word end with a cue, optionally followed by a filler?"""
+        return any(before.endswith(cue + filler) for cue in self.cues for filler in ("", *self.fillers))
+
+
+@dataclass(frozen=True)
 class CrisisWords:
     kinds: dict[str, tuple[str, ...]]
     ignore: tuple[str, ...] = ()
+    negation: Negation = Negation()
 
     def detect(self, text: str | None) -> "Signal":
         cleaned = text or ""
         for phrase in self.ignore:
             cleaned = cleaned.replace(phrase, " ")
-        found = {kind: [word for word in words if word in cleaned]
+        found = {kind: [word for word in words if self._said(cleaned, word, kind)]
                  for kind, words in self.kinds.items()}
         return Signal({kind: tuple(words) for kind, words in found.items() if words})
+
+    def _said(self, text: str, word: str, kind: str) -> bool:
+        """`word` occurs in `text` at least once without a negation before it."""
+        if kind not in self.negation.kinds:
+            return word in text
+        start = text.find(word)
+        while start != -1:
+            if not self.negation.negates(text[:start]):
+                return True
+            start = text.find(word, start + 1)
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,7 +91,17 @@ def load_crisis_words(path: str | Path) -> CrisisWords:
         if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
             raise CrisisKeywordsError(f"{path}: kinds.{kind} must be a list of words")
     ignore = raw.get("ignore", {}).get("phrases", [])
-    return CrisisWords({kind: tuple(words) for kind, words in kinds.items()}, tuple(ignore))
+    negation = raw.get("negation", {})
+    for key in ("kinds", "cues", "fillers"):
+        values = negation.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise CrisisKeywordsError(f"{path}: negation.{key} must be a list of words")
+    unknown = set(negation.get("kinds", [])) - set(kinds)
+    if unknown:
+        raise CrisisKeywordsError(f"{path}: negation.kinds names unknown kinds {sorted(unknown)}")
+    return CrisisWords({kind: tuple(words) for kind, words in kinds.items()}, tuple(ignore),
+                       Negation(frozenset(negation.get("kinds", [])), tuple(negation.get("cues", [])),
+                                tuple(negation.get("fillers", []))))
 
 
 def detect(text: str | None) -> Signal:

@@ -26,10 +26,11 @@ LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 class HotlineError(Exception):
     code = 400
 
-    def __init__(self, message: str, errors: dict | None = None):
+    def __init__(self, message: str, errors: dict | None = None, *, error: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
+        self.error = error   # the stable code of API.md's Additions ("ticket.already_crisis")
 
 
 class Invalid(HotlineError):
@@ -70,10 +71,13 @@ def _rollback() -> None:
         db.session.rollback()
 
 
-def error_body(code: int, message: str, errors: dict | None = None):
-    """The one error body: always all four keys, `errors` empty when no field is to blame."""
+def error_body(code: int, message: str, errors: dict | None = None, error: str | None = None):
+    """The one error body: always all four keys, `errors` empty when no field is to blame;
+    `error` (the stable code) when the refusal has one."""
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message,
             "errors": errors or {}}
+    if error:
+        body["error"] = error
     return jsonify(body), code
 
 
@@ -81,7 +85,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HotlineError)
     def _domain(error: HotlineError):
         _rollback()
-        return error_body(error.code, error.message, error.errors)
+        return error_body(error.code, error.message, error.errors, error.error)
 
     @app.errorhandler(StaleDataError)
     def _stale(error):

@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from hotline import risk
 from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
 from referrals.models import ALL_SERVICES, PartnerKind
 
@@ -60,6 +61,7 @@ class ReferralOut(ma.Schema):
     first_contact_at = fields.DateTime(allow_none=True)
     consent = fields.Method("dump_consent")
     proposed_partner = fields.Method("dump_proposal")
+    risk = fields.Method("dump_risk")
 
     def _full(self) -> bool:
         from hotline.users import Role
@@ -104,6 +106,13 @@ class ReferralOut(ma.Schema):
                 "covers_contact": referral.consent_covers_contact,
                 "override_reason": referral.override_reason}
 
+    def dump_risk(self, referral) -> dict | None:
+        """The child's latest risk assessment. A partner always sees the level (how urgent the
+        need is); the answers (self-harm plan, abuse at home...) only when guardian consent was
+        recorded or was not needed (14 or older) — not under an emergency override."""
+        answers = self._full() or referral.override_reason is None
+        return risk.summary(risk.latest(referral.ticket_id), answers=answers)
+
     def dump_proposal(self, referral) -> dict | None:
         if not self._full() or referral.proposed_partner is None:
             return None
@@ -137,9 +146,16 @@ class OutcomeIn(ma.Schema):
     follow_up = fields.Boolean(required=True)
 
 
+class AliasIn(ma.Schema):
+    """How the partner addresses the child (儿童称呼), as the seat corrects it."""
+
+    child_alias = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
 ACTION_BODIES = {
     "accept": Empty, "decline": DeclineIn, "first_contact": FirstContactIn,
     "report_outcome": OutcomeIn, "close": Empty, "revoke": DeclineIn,
+    "rename_child": AliasIn,
 }
 
 

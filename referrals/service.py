@@ -3,6 +3,7 @@
 Services write and flush; the request or job commits once.
 """
 
+import re
 from datetime import datetime, timedelta
 
 from flask import g
@@ -55,7 +56,7 @@ def open_referral(ticket, actor: User | None, data: dict) -> Referral:
     referral = Referral(
         ticket=ticket, partner=partner, service=data["service"], urgency=Urgency(data["urgency"]),
         state=ReferralState.SENT, need=data.get("need") or ticket.subject or ticket.content[:200],
-        child_alias=data.get("child_alias") or _alias(ticket.caller_name),
+        child_alias=data.get("child_alias") or child_alias(ticket.caller_name),
         child_age=ticket.caller_age, contact_route=data.get("contact_route"), note=data.get("note"),
         consent_by=consent.get("by"), consent_how=consent.get("how"),
         consent_at=consent.get("at") or (now if has_consent else None),
@@ -227,6 +228,9 @@ def _transition(referral: Referral, user: User | None, action: str, data: dict) 
     elif action == "revoke":
         referral.revoke_reason = data["reason"]
         clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
+    elif action == "rename_child":
+        data = {"child_alias": data["child_alias"], "previous": referral.child_alias}
+        referral.child_alias = data["child_alias"]
     _log(referral, user, action, from_state, referral.state, to_json(data), ticket=ticket)
     db.session.flush()
     return referral
@@ -371,8 +375,22 @@ def _partner_or_invalid(code: str) -> Partner:
     return partner
 
 
-def _alias(name: str | None) -> str | None:
-    return (name[0] + "同学") if name else None
+# What callers give instead of a name: no alias can be made from these.
+NOT_A_NAME = ("匿名", "无名", "不详", "未知", "不愿透露", "保密", "小朋友", "孩子", "学生", "同学", "无")
+HAN = re.compile(r"^[\u4e00-\u9fff]{1,4}$")
+
+
+def child_alias(name: str | None) -> str:
+    """How a partner addresses the child: the last character of a Chinese name + 同学
+    (张小明 → 明同学, 小明 → 明同学), else plain 同学 (匿名, empty, 张某, not a Chinese name).
+
+    The last character: it is not the surname (the first character of a full name) nor the
+    common first given-name characters (小, 子, 文...) that made 小同学; it is also how
+    families call a child (明明), so the child recognises it without it identifying them."""
+    name = (name or "").strip()
+    if not HAN.match(name) or "某" in name or name in NOT_A_NAME:
+        return "同学"
+    return name[-1] + "同学"
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

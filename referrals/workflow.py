@@ -16,12 +16,14 @@ TRANSITIONS = [
     {"trigger": "close", "source": R.COMPLETED, "dest": R.CLOSED},
     {"trigger": "escalate", "source": R.SENT, "dest": R.ESCALATED},
     {"trigger": "revoke", "source": OPEN, "dest": R.REVOKED},
+    # The seat changes how the partner addresses the child (the alias), while the referral is open.
+    {"trigger": "rename_child", "source": OPEN, "dest": None},
 ]
 
 MACHINE = {"states": R, "transitions": TRANSITIONS, "auto_transitions": False}
 ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
 PARTNER_ACTIONS = frozenset({"accept", "decline", "first_contact", "report_outcome", "close"})
-REFERRER_ACTIONS = frozenset({"revoke"})
+REFERRER_ACTIONS = frozenset({"revoke", "rename_child"})
 
 
 class ReferralWorkflow:

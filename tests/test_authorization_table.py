@@ -75,9 +75,14 @@ POST   /api/v1/tickets/{ticket_id}/actions/record_callback           callback_pe
 POST   /api/v1/tickets/{ticket_id}/actions/reopen                    closed               ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/supervise                 in_progress          403  403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/consult                   in_progress          403  ok   ok   ok   ok   403  404  404  401
-POST   /api/v1/tickets/{ticket_id}/actions/refer                     in_progress          ok   403  ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/refer                     minor_handled        ok   403  ok   ok   ok   403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/flag_crisis               in_progress          ok   ok   ok   ok   403  403  404  404  401
-POST   /api/v1/tickets/{ticket_id}/actions/mandatory_report          in_progress          ok   403  ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/mandatory_report          minor_handled        ok   403  ok   ok   ok   403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/assess_risk               minor_handled        ok   403  ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/call_emergency            in_progress          ok   ok   ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/move_to_children_desk     minor_handled        ok   ok   ok   ok   403  403  404  404  401
+GET    /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
@@ -99,6 +104,7 @@ POST   /api/v1/referrals/{referral_id}/actions/first_contact         referral_ac
 POST   /api/v1/referrals/{referral_id}/actions/report_outcome        referral_in_service  403  403  403  403  403  403  404  ok   401
 POST   /api/v1/referrals/{referral_id}/actions/close                 referral_completed   403  403  403  403  403  403  404  ok   401
 POST   /api/v1/referrals/{referral_id}/actions/revoke                referral_sent        ok   403  ok   ok   ok   403  404  403  401
+POST   /api/v1/referrals/{referral_id}/actions/rename_child          referral_sent        ok   403  ok   ok   ok   403  404  403  401
 GET    /api/v1/partners                                              -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
@@ -148,6 +154,10 @@ BODIES = {
     "flag_crisis": {"reason": "来电者情绪激动"},
     "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
     "add_note": {"note": "备注"},
+    "assess_risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
+    "risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
+    "call_emergency": {"to": "110", "note": "已转110"},
+    "move_to_children_desk": {},
     "PUT /api/v1/calendar/days/{day}": {"is_workday": False, "note": "地方调休"},
     "POST /api/v1/calendar/years/{year}": {"note": "已按国务院通知录入"},
     "decline": {"reason": "本周已满"},
@@ -155,6 +165,7 @@ BODIES = {
     "report_outcome": {"outcome": "三次面谈后情绪稳定", "follow_up": False},
     "close": {},
     "revoke": {"reason": "家长改变主意"},
+    "rename_child": {"child_alias": "小雨点"},
     "accept": {},
     "POST /api/v1/partners": lambda scene: {"code": f"authz-{next(_CODES)}", **PARTNER_BODY},
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
@@ -213,6 +224,14 @@ class Scenes:
         self.api.act(tid, "acknowledge", "handler-gulou")
         return {"ticket_id": tid}
 
+    def minor_handled(self):
+        """In progress, on the general desk, with a caller of 15: a child's case (referral,
+        强制报告 and the risk assessment apply; no guardian consent needed)."""
+        ticket = self.api.dispatched(unit="gulou", co_units=["edu"],
+                                     caller={"phone": "+8613900000015", "name": "周小安", "age": 15})
+        self.api.act(ticket["id"], "acknowledge", "handler-gulou")
+        return {"ticket_id": ticket["id"]}
+
     def opinion_in(self):
         tid = self.in_progress()["ticket_id"]
         self.api.act(tid, "submit_opinion", "handler-edu", BODIES["submit_opinion"])
@@ -245,7 +264,7 @@ class Scenes:
 
     # --- referrals (to partner-xz-xinli) and mandatory reports
     def referral_sent(self):
-        tid = self.in_progress()["ticket_id"]
+        tid = self.minor_handled()["ticket_id"]
         ticket = self.api.act(tid, "refer", "seat1", BODIES["refer"])
         return {"ticket_id": tid, "referral_id": ticket["referrals"][-1]["id"]}
 
@@ -266,7 +285,7 @@ class Scenes:
         return self._referral_after("accept", "first_contact", "report_outcome")
 
     def report_open(self):
-        tid = self.in_progress()["ticket_id"]
+        tid = self.minor_handled()["ticket_id"]
         ticket = self.api.act(tid, "mandatory_report", "seat1", BODIES["mandatory_report"])
         report = self.api.get("/api/v1/mandatory-reports", "supervisor1").json[0]
         assert report["ticket"] == ticket["id"]

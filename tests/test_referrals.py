@@ -126,7 +126,7 @@ def test_the_partner_sees_only_the_minimal_view(api):
     no_contact = {**CONSENT, "covers_contact": False}
     rid = referral_id(refer(api, tid, consent=no_contact), "xz-xinli")
     view = api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json
-    assert view["child"] == {"alias": "李同学", "age": 12, "phone": None}
+    assert view["child"] == {"alias": "雨同学", "age": 12, "phone": None}
     assert view["need"] == "情绪疏导" and view["contact_route"] == "请先联系母亲"
     assert view["note"] == "孩子害怕见陌生人"
     assert view["consent"] is None and view["ticket"] == {"id": tid, "number": view["ticket"]["number"]}

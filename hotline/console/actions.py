@@ -19,6 +19,13 @@ from hotline.users import User
 
 # Actions whose form the console does not offer on the ticket page.
 NOT_OFFERED = frozenset({"callback_unreachable"})
+# Actions the ticket page offers in panels of their own (crisis panel, risk assessment, the
+# children's-desk offer), not among the forms at the side.
+IN_PANELS = frozenset({"assess_risk", "call_emergency", "move_to_children_desk"})
+# Refusals that mean "does not apply to this ticket" (标记危机 on a crisis ticket, 转介 on an
+# adult's ticket): the action is simply not shown, rather than shown with a reason.
+NOT_APPLICABLE = frozenset({"ticket.already_crisis", "ticket.not_child_case",
+                            "ticket.not_minor_on_general_desk"})
 
 
 @dataclass
@@ -26,6 +33,8 @@ class Offer:
     allowed: list[str] = field(default_factory=list)
     # action -> why it cannot be done now (a refusal the workflow gave in advance)
     blocked: dict[str, str] = field(default_factory=dict)
+    # allowed actions offered in the page's own panels (IN_PANELS)
+    panels: list[str] = field(default_factory=list)
 
 
 def _sources(transition: dict) -> list:
@@ -51,7 +60,7 @@ def _refusal(workflow: TicketWorkflow, name: str) -> str | None:
     try:
         getattr(workflow, name)()
     except Conflict as refusal:
-        return refusal.message
+        return "" if refusal.error in NOT_APPLICABLE else refusal.message
     except (HotlineError, KeyError, TypeError, AttributeError):
         return None  # depends on the input: the service judges it on submit
     return None
@@ -77,10 +86,11 @@ def offered_actions(viewer: User, ticket: Ticket) -> Offer:
         for transition in candidates:
             if not all(_holds(workflow, name) for name in _names(transition.get("conditions"))):
                 continue
-            refusal = next(filter(None, (_refusal(workflow, name)
-                                         for name in _names(transition.get("before")))), None)
+            refusal = next((reason for reason in (_refusal(workflow, name)
+                                                  for name in _names(transition.get("before")))
+                            if reason is not None), None)
             if refusal is None:
-                offer.allowed.append(action)
+                (offer.panels if action in IN_PANELS else offer.allowed).append(action)
                 break
         else:
             if refusal:

@@ -30,6 +30,8 @@ ACTIONS = {
     "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"), "timer_overdue": _l("超期"),
     "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
     "mandatory_report": _l("强制报告"),
+    "assess_risk": _l("风险评估"), "call_emergency": _l("转接 110/120"),
+    "move_to_children_desk": _l("转入儿童专席"),
     "crisis_flagged": _l("进入危机处置"),
     "timer_recomputed": _l("时限重算"),
     "mandatory_report_report": _l("强制报告已报送"),
@@ -38,6 +40,7 @@ ACTIONS = {
     "referral_decline": _l("机构拒绝转介"), "referral_first_contact": _l("机构首次联系"),
     "referral_report_outcome": _l("机构报告服务结果"), "referral_close": _l("转介关闭"),
     "referral_escalate": _l("转介超时未接收"), "referral_revoke": _l("撤回转介"),
+    "referral_rename_child": _l("修改儿童称呼"),
 }
 
 # The referral's own lifecycle (referrals/workflow.py) and its steps.
@@ -49,7 +52,7 @@ REFERRAL_STATES = {
 REFERRAL_ACTIONS = {
     "sent": _l("发出转介"), "accept": _l("接收"), "decline": _l("拒绝"),
     "first_contact": _l("记录首次联系"), "report_outcome": _l("报告服务结果"), "close": _l("关闭转介"),
-    "escalate": _l("超时升级"), "revoke": _l("撤回转介"),
+    "escalate": _l("超时升级"), "revoke": _l("撤回转介"), "rename_child": _l("修改儿童称呼"),
 }
 SERVICES = {
     "counselling": _l("心理咨询"), "therapy": _l("心理治疗"), "crisis_intervention": _l("危机干预"),
@@ -115,6 +118,10 @@ FIELDS = {
     "suspected": _l("疑似情形"), "what": _l("情况说明"),
     "outcome": _l("服务结果"), "follow_up": _l("需要后续跟进"), "receipt_number": _l("回执编号"),
     "consent": _l("监护人同意"),
+    "immediate_danger": _l("眼下有危险"), "self_harm_thoughts": _l("有自伤/自杀想法"),
+    "self_harm_plan": _l("有具体计划"), "self_harm_means": _l("手边有工具或药物"),
+    "violence_or_abuse": _l("家中或学校有暴力/虐待"), "safe_adult": _l("身边有可信任的大人"),
+    "location_known": _l("已知孩子所在位置"), "level": _l("风险等级"),
 }
 
 # Codes offered in a form's list (OneOf choices of the API's bodies).
@@ -122,6 +129,24 @@ CHOICES = {
     "normal": _l("一般"), "crisis": _l("危机"), "abuse": _l("虐待"), "sexual_abuse": _l("性侵害"),
     "neglect": _l("忽视照料"), "violence": _l("暴力"), "trafficking": _l("拐卖"), "other": _l("其他"),
     "110": _l("110 报警"), "119": _l("119 火警"), "120": _l("120 急救"), "122": _l("122 交通事故"),
+    "yes": _l("是"), "no": _l("否"), "unknown": _l("不清楚"),
+    "low": _l("低风险"), "medium": _l("中风险"), "high": _l("高风险"),
+}
+
+# The risk assessment's questions as the seat asks them (hotline/risk.py), and why a ticket
+# is on the crisis path (console/child_safety.crisis_reasons).
+RISK_QUESTIONS = {
+    "immediate_danger": _l("孩子现在是否有危险（正在受伤、被威胁、在危险的地方）？"),
+    "self_harm_thoughts": _l("孩子是否有伤害自己或自杀的想法？"),
+    "self_harm_plan": _l("是否有具体的计划（怎么做、什么时候）？"),
+    "self_harm_means": _l("工具或药物是否就在手边？"),
+    "violence_or_abuse": _l("家里或学校是否有暴力、虐待或欺凌？"),
+    "safe_adult": _l("身边是否有可以信任、能马上找到的大人？"),
+    "location_known": _l("是否知道孩子现在的具体位置？"),
+}
+CRISIS_SOURCES = {
+    "intake": _l("受理内容中的危机词"), "note": _l("备注中的危机词"), "sms": _l("短信中的危机词"),
+    "seat": _l("坐席判断"), "risk": _l("风险评估为高风险"), "intake_judged": _l("受理时标为危机"),
 }
 
 KPIS = {

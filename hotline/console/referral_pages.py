@@ -219,6 +219,13 @@ def default_service(ticket: Ticket) -> str:
     return "counselling"
 
 
+def default_urgency(ticket: Ticket, service_code: str) -> str:
+    """Crisis urgency (a 15-minute accept clock) only for crisis intervention on a crisis ticket:
+    a legal-aid (12348), counselling or social-work referral is normal even then."""
+    crisis = ticket.priority == Priority.CRISIS and service_code == "crisis_intervention"
+    return Urgency.CRISIS.value if crisis else Urgency.NORMAL.value
+
+
 def partner_choices(ticket: Ticket, service_code: str) -> tuple[list[Partner], list[Partner]]:
     """Partners for `service_code`: the suitable ones (area, capacity; least loaded first), then
     the others offering it. On a crisis ticket crisis-intervention partners come first."""
@@ -238,7 +245,8 @@ def refer_form(viewer: User, ticket: Ticket, values) -> ReferForm:
         values = _prefill(viewer, ticket)
     service_code = values.get("service") if values.get("service") in ALL_SERVICES \
         else default_service(ticket)
-    values.setdefault("urgency", "crisis" if ticket.priority == Priority.CRISIS else "normal")
+    values.setdefault("urgency", default_urgency(ticket, service_code))
+    values.setdefault("child_alias", referral_service.child_alias(ticket.caller_name))
     suitable, others = partner_choices(ticket, service_code)
     return ReferForm(
         services=list(ALL_SERVICES), service=service_code, suitable=suitable, others=others,

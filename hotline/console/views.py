@@ -588,4 +588,4 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
-from hotline.console import call_pages, referral_pages, reports  # noqa: E402,F401  (more pages on bp)
+from hotline.console import call_pages, child_safety, referral_pages, reports  # noqa: E402,F401  (more pages on bp)

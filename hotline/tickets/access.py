@@ -50,6 +50,9 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "refer": (frozenset(_SEAT | _HANDLER | {Role.SUPERVISOR}), LEAD),
     "flag_crisis": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
     "mandatory_report": (frozenset(_SEAT | _HANDLER | {Role.SUPERVISOR}), LEAD),
+    "assess_risk": (frozenset(_SEAT | {Role.SUPERVISOR}), None),
+    "call_emergency": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
+    "move_to_children_desk": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
 }
 
 ROLE_NAMES = {

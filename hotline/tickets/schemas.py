@@ -8,6 +8,7 @@ from flask import g
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from hotline import risk
 from hotline.clocks.models import TimerState
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
@@ -140,6 +141,29 @@ class FlagCrisisIn(ma.Schema):
     reason = required_text()
 
 
+ANSWER = {"load_default": "unknown", "validate": validate.OneOf(["yes", "no", "unknown"])}
+
+
+class AssessRiskIn(ma.Schema):
+    """风险评估: each question yes / no / unknown (hotline.risk documents the level rule)."""
+
+    immediate_danger = fields.String(**ANSWER)
+    self_harm_thoughts = fields.String(**ANSWER)
+    self_harm_plan = fields.String(**ANSWER)
+    self_harm_means = fields.String(**ANSWER)
+    violence_or_abuse = fields.String(**ANSWER)
+    safe_adult = fields.String(**ANSWER)
+    location_known = fields.String(**ANSWER)
+    note = optional_text()
+
+
+class EmergencyCallIn(ma.Schema):
+    """The seat put the child through to 110 (police) or 120 (ambulance)."""
+
+    to = fields.String(required=True, validate=validate.OneOf(["110", "120"]))
+    note = optional_text()
+
+
 class MandatoryReportIn(ma.Schema):
     suspected = fields.String(required=True, validate=validate.OneOf(
         ["abuse", "sexual_abuse", "neglect", "violence", "trafficking", "other"]))
@@ -206,6 +230,9 @@ ACTION_BODIES: dict[str, type[ma.Schema]] = {
     "flag_crisis": FlagCrisisIn,
     "mandatory_report": MandatoryReportIn,
     "add_note": RequiredNoteIn,
+    "assess_risk": AssessRiskIn,
+    "call_emergency": EmergencyCallIn,
+    "move_to_children_desk": Empty,
 }
 
 
@@ -354,6 +381,7 @@ class TicketWriteOut(TicketOut):
 
     crisis = fields.Method("dump_crisis")
     routing_suggestion = fields.Method("dump_routing")
+    risk = fields.Method("dump_risk")
 
     def dump_crisis(self, ticket: Ticket) -> dict | None:
         """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
@@ -364,6 +392,12 @@ class TicketWriteOut(TicketOut):
         partners = suitable_partners("crisis_intervention", ticket.location_unit)
         return {"transfer_to": "110",
                 "partners": [{"code": p.code, "name": p.name} for p in partners[:3]]}
+
+    def dump_risk(self, ticket: Ticket) -> dict | None:
+        """The latest risk assessment of a child's case (hotline.risk), None otherwise."""
+        if ticket.desk != Desk.CHILDREN and not ticket.caller_is_minor:
+            return None
+        return risk.summary(risk.latest(ticket.id))
 
     def dump_routing(self, ticket: Ticket) -> dict | None:
         from hotline import routing

@@ -11,12 +11,13 @@ from datetime import datetime
 
 from transitions import Machine, MachineError
 
-from hotline import callbacks, notices
+from hotline import callbacks, notices, risk
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
 from hotline.clocks.models import TimerKind
+from hotline.crisis import Signal
 from hotline.errors import Conflict, Invalid
-from hotline.tickets.models import Resolution, Ticket, TicketCoUnit
+from hotline.tickets.models import Desk, Priority, Resolution, Ticket, TicketCoUnit
 from hotline.tickets.models import TicketState as S
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
@@ -84,9 +85,18 @@ TRANSITIONS = [
     {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
      "after": "consulted"},
     {"trigger": "add_note", "source": list(S), "dest": None, "after": "noted"},
-    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "after": "referred"},
-    {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "after": "crisis_flagged"},
-    {"trigger": "mandatory_report", "source": list(S), "dest": None, "after": "reported"},
+    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
+     "after": "referred"},
+    {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "before": "check_not_crisis",
+     "after": "crisis_flagged"},
+    {"trigger": "mandatory_report", "source": list(S), "dest": None, "before": "check_child_case",
+     "after": "reported"},
+    # Child safety (issue 16): the risk assessment, the recorded 110/120 call, the desk move.
+    {"trigger": "assess_risk", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
+     "after": "risk_assessed"},
+    {"trigger": "call_emergency", "source": NOT_TERMINAL, "dest": None, "after": "emergency_called"},
+    {"trigger": "move_to_children_desk", "source": NOT_TERMINAL, "dest": None,
+     "before": "check_minor_on_general_desk", "after": "moved_to_children_desk"},
 ]
 
 MACHINE = {
@@ -258,6 +268,24 @@ class TicketWorkflow:
         if self.now > clocks.deadline(self.ticket.closed_at, window):
             raise Conflict(f"已超过重启时限（办结后 {window}）(the reopen window has passed)")
 
+    def check_not_crisis(self) -> None:
+        if self.ticket.priority == Priority.CRISIS:
+            raise Conflict("此工单已是危机工单 (the ticket is already on the crisis path)",
+                           error="ticket.already_crisis")
+
+    def check_child_case(self) -> None:
+        """Referral, 强制报告 and the risk assessment are for children: the children's desk or
+        a caller under 18."""
+        if self.ticket.desk != Desk.CHILDREN and not self.ticket.caller_is_minor:
+            raise Conflict("仅适用于儿童专席或未成年来电人的工单 (only for children's-desk tickets "
+                           "or a caller under 18)", error="ticket.not_child_case")
+
+    def check_minor_on_general_desk(self) -> None:
+        if self.ticket.desk != Desk.GENERAL or not self.ticket.caller_is_minor:
+            raise Conflict("仅普通专席上未成年来电人的工单可转入儿童专席 (only a general-desk ticket "
+                           "with a caller under 18 moves to the children's desk)",
+                           error="ticket.not_minor_on_general_desk")
+
     # --- effects --------------------------------------------------------------
 
     def _close(self, resolution: Resolution, note: str | None = None) -> None:
@@ -334,6 +362,27 @@ class TicketWorkflow:
         from hotline.tickets.service import enter_crisis_path
 
         enter_crisis_path(self.ticket, self.actor, Signal(), judged=True)
+
+    def risk_assessed(self) -> None:
+        """High risk: the crisis path (clocks follow); medium: a normal ticket becomes urgent."""
+        from hotline.tickets.service import enter_crisis_path  # the service imports this module
+
+        assessment = risk.record(self.ticket, self.actor, self.data, self.now)
+        self.record.update(assessment=assessment.id, level=assessment.level.value)
+        if assessment.level == risk.RiskLevel.HIGH and self.ticket.priority != Priority.CRISIS:
+            enter_crisis_path(self.ticket, self.actor, Signal(), judged=True)
+            self.record["crisis"] = True
+        elif assessment.level == risk.RiskLevel.MEDIUM and self.ticket.priority == Priority.NORMAL:
+            self.ticket.priority = Priority.URGENT
+            self.record["priority"] = Priority.URGENT.value
+
+    def emergency_called(self) -> None:
+        """转 110/120 from the crisis panel: the call is the seat's; the event says it happened."""
+        self.record["to"] = self.data["to"]
+
+    def moved_to_children_desk(self) -> None:
+        self.record["from_desk"] = self.ticket.desk.value
+        self.ticket.desk = Desk.CHILDREN
 
     def reported(self) -> None:
         from referrals.service import open_mandatory_report

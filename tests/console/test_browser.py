@@ -264,7 +264,7 @@ def test_a_seat_refers_a_child_and_the_partner_accepts_it(person, api):
     partner = person("partner-xz-xinli")
     assert partner.url.endswith("/console/referrals")
     row = partner.locator(f"tr[data-referral='{referral['id']}']")
-    assert "李同学" in row.inner_text() and "待接收" in row.inner_text()
+    assert "雨同学" in row.inner_text() and "待接收" in row.inner_text()
     shot(partner, "16-partner-inbox")
     row.get_by_role("link", name=f"#{referral['id']}").click()
     page = partner.content()

@@ -80,7 +80,7 @@ def test_the_inbox_tabs_and_crisis_referrals_in_red_at_the_top(browser, api):
     assert tab_count(page, "新转介") == 3 and tab_count(page, "已接收") == 1
     assert elsewhere not in order and f"#{elsewhere}<" not in page
     assert "接收时限" in page and "剩余" in page
-    assert "李同学" in page and "12岁" in page and "心理咨询" in page
+    assert "雨同学" in page and "12岁" in page and "心理咨询" in page
 
     page = partner.html("/console/referrals?tab=accepted")
     assert re.findall(r'data-referral="(\d+)"', page) == [str(accepted)]
@@ -96,8 +96,8 @@ def test_the_referral_page_shows_exactly_the_minimal_view(browser, api):
     api_view = api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json
     page = browser("partner-xz-xinli").html(f"/console/referrals/{rid}")
     # What the API shows the partner is on the page...
-    assert api_view["child"] == {"alias": "李同学", "age": 12, "phone": None}
-    for shown in ("李同学", "12岁", "情绪疏导", "请先联系母亲", "孩子害怕见陌生人", "心理咨询",
+    assert api_view["child"] == {"alias": "雨同学", "age": 12, "phone": None}
+    for shown in ("雨同学", "12岁", "情绪疏导", "请先联系母亲", "孩子害怕见陌生人", "心理咨询",
                   api_view["ticket"]["number"], "未经监护人同意，不提供电话"):
         assert shown in page, shown
     # ... and nothing more: no full name, no ticket content or address, no phone, no consent record.
@@ -116,7 +116,7 @@ def test_the_centre_sees_the_full_referral_with_consent_and_the_ticket_link(brow
     page = browser("supervisor1").html(f"/console/referrals/{rid}")
     assert "李小雨" in page and "母亲 王某" in page and "电话" in page
     assert f"/console/tickets/{tid}" in page
-    assert forms_on(page) == {"revoke"}
+    assert forms_on(page) == {"revoke", "rename_child"}
 
 
 def test_steps_offered_follow_the_workflow_transitions(browser, api):
@@ -189,7 +189,7 @@ def test_another_partners_referral_is_404_on_every_door(browser, api):
     rid = refer(api, tid)
     other = browser("partner-gulou-xinli")
     response = other.get(f"/console/referrals/{rid}", expect=404)
-    assert "李同学" not in other.text(response) and "情绪疏导" not in other.text(response)
+    assert "雨同学" not in other.text(response) and "情绪疏导" not in other.text(response)
     for action, body in (("accept", {}), ("decline", {"reason": "x"}), ("close", {})):
         other.post(f"/console/referrals/{rid}/actions/{action}", body, expect=404)
     assert f'data-referral="{rid}"' not in other.html("/console/referrals")
