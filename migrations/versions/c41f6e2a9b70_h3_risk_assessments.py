@@ -13,7 +13,7 @@ import hotline.types
 
 # revision identifiers, used by Alembic.
 revision = 'c41f6e2a9b70'
-down_revision = 'be930e3a0a33'
+down_revision = '5e1c0a7d4b21'
 branch_labels = None
 depends_on = None
 
