@@ -155,6 +155,17 @@
         live.setAttribute("data-beeped", String(lastBeep));
       } catch (error) { /* no sound device: the banner still shows */ }
     }
+    // Browsers keep a page silent until the user has clicked or typed on it: the first gesture
+    // unlocks the sound, and sounds the alerts already on screen.
+    function unlock(event) {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume();
+      if (live.children.length && !live.contains(event.target)) beep();
+    }
+    document.addEventListener("pointerdown", unlock, {once: true});
+    document.addEventListener("keydown", unlock, {once: true});
     function banner(alert) {
       var box = document.createElement("div");
       box.className = "crisis-alert";
