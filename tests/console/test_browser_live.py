@@ -69,7 +69,7 @@ def test_a_flagged_crisis_alerts_the_open_dispatch_page_until_acknowledged(perso
     routine = submitted(api, subject="例行工单")
     dispatcher = person("dispatcher1")
     dispatcher.get_by_role("link", name="待派单").click()
-    dispatcher.locator("[data-nav-count='console.dispatch_queue']").filter(has_text="1").wait_for()
+    dispatcher.locator("[data-nav-count='console.dispatch_queue'][data-count='1']").wait_for()
     assert dispatcher.locator(".crisis-alert").count() == 0
     assert first_row(dispatcher) == routine["number"]
 
@@ -85,7 +85,7 @@ def test_a_flagged_crisis_alerts_the_open_dispatch_page_until_acknowledged(perso
     # The queue refreshed itself too: the crisis is on top, without a reload.
     dispatcher.locator("#queue tbody tr").first.and_(
         dispatcher.locator(f"tr[data-ticket='{flagged['number']}']")).wait_for()
-    dispatcher.locator("[data-nav-count='console.notices_page']").filter(has_text="1").wait_for()
+    dispatcher.locator("[data-nav-count='console.notices_page'][data-count='1']").wait_for()
     shot(dispatcher, "h2-04-dispatch-queue-crisis-alert")
     dispatcher.set_viewport_size({"width": 375, "height": 800})
     assert banner.get_by_role("button", name="确认已知悉").is_visible()
@@ -99,7 +99,7 @@ def test_a_flagged_crisis_alerts_the_open_dispatch_page_until_acknowledged(perso
         assert (ack.user_id, ack.ticket_id) == (get_by_username("dispatcher1").id, flagged["id"])
     # Not raised again for this user after a reload; the supervisor still has it.
     dispatcher.reload()
-    dispatcher.locator("[data-nav-count='console.dispatch_queue']").filter(has_text="2").wait_for()
+    dispatcher.locator("[data-nav-count='console.dispatch_queue'][data-count='2']").wait_for()
     assert dispatcher.locator(".crisis-alert").count() == 0
     supervisor = person("supervisor1")
     supervisor.locator(".crisis-alert", has_text=flagged["number"]).wait_for()

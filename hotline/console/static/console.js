@@ -202,11 +202,12 @@
     }
     function apply(data) {
       Object.keys(data.counts || {}).forEach(function (endpoint) {
-        var badge = document.querySelector("[data-nav-count='" + endpoint + "']");
-        if (!badge) return;
+        // Shown by the stylesheet after the link's name (the link's own text stays its name).
+        var link = document.querySelector("[data-nav-count='" + endpoint + "']");
+        if (!link) return;
         var count = data.counts[endpoint];
-        badge.textContent = count > 99 ? "99+" : String(count);
-        badge.hidden = !count;
+        if (count) link.setAttribute("data-count", count > 99 ? "99+" : String(count));
+        else link.removeAttribute("data-count");
       });
       var fresh = false;
       var waiting = {};
