@@ -61,9 +61,11 @@ def test_sort_newest_is_newest_first(api, six):
 
 
 @pytest.mark.parametrize("sort", ["priority", "due", "newest"])
-def test_pages_follow_the_order(api, six, sort):
+@pytest.mark.parametrize("per_page", [1, 2, 4, 5])
+def test_pages_follow_the_order(api, six, sort, per_page):
     whole = listed(api, f"&sort={sort}")
-    pages = [api.get(f"/api/v1/tickets?per_page=4&page={n}&sort={sort}", "supervisor1") for n in (1, 2)]
+    pages = [api.get(f"/api/v1/tickets?per_page={per_page}&page={n}&sort={sort}", "supervisor1")
+             for n in range(1, 7 // per_page + 2)]
     assert [row["id"] for page in pages for row in page.json] == whole
     assert pages[0].headers["X-Total-Count"] == "6"
 

@@ -257,8 +257,7 @@ def paged(stmt: Select, page: int, per_page: int, total: int | None = None,
     first among equals; `total` when the caller already counted it."""
     if total is None:
         total = count_tickets(stmt)
-    listed = newest_first(ordering.ordered(stmt, sort))
-    items = list(db.session.scalars(listed.limit(per_page).offset((page - 1) * per_page)))
+    items = ordering.page(stmt, sort, (page - 1) * per_page, per_page, newest_first, count_tickets)
     return Page(items, total, page, per_page)
 
 
