@@ -119,3 +119,15 @@ def test_every_role_that_gets_notices_has_a_notices_entry_with_counts(api, brows
     counts = pulse(browser("dispatcher1"))["counts"]
     assert counts["console.dispatch_queue"] == 1 and counts["console.notices_page"] == 1
     assert pulse(browser("supervisor1"))["counts"]["console.crisis_board"] == 1
+
+
+def test_the_ticket_search_and_the_tabs_keep_the_chosen_order(api, browser):
+    crisis = api.dispatched(subject="危机工单", priority="crisis")
+    routine = api.dispatched(subject="例行工单")
+    dispatcher = browser("dispatcher1")
+    assert queue_numbers(dispatcher.html("/console/tickets?state=dispatched")) == [
+        crisis["number"], routine["number"]]
+    newest = dispatcher.html("/console/tickets?state=dispatched&sort=newest")
+    assert queue_numbers(newest) == [routine["number"], crisis["number"]]
+    assert '<input type="hidden" name="sort" value="newest">' in newest       # the filters keep it
+    assert 'href="/console/review?tab=replies&amp;sort=due"' in dispatcher.html("/console/review?sort=due")
