@@ -91,3 +91,17 @@ def test_an_unknown_sort_is_422_naming_the_choices(api):
     assert "sort" in response.json["errors"]
     assert "priority" in response.json["errors"]["sort"][0] and "newest" in response.json["errors"]["sort"][0]
     assert "sort" in response.json["message"]
+
+
+def test_the_alerts_api_lists_a_crisis_until_the_caller_acknowledges_it(api):
+    ticket = api.create(subject="孩子一直哭")
+    assert api.get("/api/v1/alerts", "dispatcher1").json == []
+    api.act(ticket["id"], "flag_crisis", "seat1", {"reason": "孩子表达轻生念头"})
+    [alert] = api.get("/api/v1/alerts", "dispatcher1").json
+    assert (alert["ticket"], alert["number"]) == (ticket["id"], ticket["number"])
+    ack = api.post(f"/api/v1/alerts/{alert['id']}/acknowledge", "dispatcher1").json
+    assert ack["ticket"] == ticket["id"] and ack["acknowledged_at"]
+    assert api.get("/api/v1/alerts", "dispatcher1").json == []
+    assert len(api.get("/api/v1/alerts", "supervisor1").json) == 1
+    assert api.get("/api/v1/alerts", "seat1").json == []
+    api.post(f"/api/v1/alerts/{alert['id']}/acknowledge", "seat1", expect=404)
