@@ -38,6 +38,10 @@ class Default:
     CONSOLE_LOGIN_WINDOW_SECONDS = 300
     CONSOLE_SESSION_HOURS = 12
     CONSOLE_PER_PAGE = 20
+    # Console pages poll /console/pulse this often (navigation counts, crisis alerts, queues);
+    # a crisis alert is raised on pages for this many hours (a shift) until acknowledged.
+    CONSOLE_PULSE_SECONDS = 15
+    CONSOLE_ALERT_HOURS = 12
     # Where the twilio SDK sends its API calls (tests point it at a loopback server).
     TWILIO_API_BASE_URL: str | None = None
 

@@ -87,6 +87,8 @@ POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress
 GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/notices/{notice_id}/read                              unit_notice          404  404  404  404  ok   404  404  404  401
+GET    /api/v1/alerts                                                -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+POST   /api/v1/alerts/{alert_id}/acknowledge                         dispatcher_alert     404  ok   404  404  404  404  404  404  401
 GET    /api/v1/calendar/{year}                                       -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 PUT    /api/v1/calendar/days/{day}                                   -                    403  403  403  ok   403  403  403  403  401
 DELETE /api/v1/calendar/days/{day}                                   calendar_day         403  403  403  ok   403  403  403  403  401
@@ -305,6 +307,13 @@ class Scenes:
         notice = self.api.get("/api/v1/notices", "handler-gulou").json[0]
         assert notice["unit"] == "gulou" and notice["ticket"] == tid
         return {"notice_id": notice["id"]}
+
+    def dispatcher_alert(self):
+        """The dispatchers' crisis alert on a ticket a seat judged a crisis."""
+        tid = self.api.create()["id"]
+        self.api.act(tid, "flag_crisis", "seat1", {"reason": "孩子表达轻生念头"})
+        alerts = self.api.get("/api/v1/alerts", "dispatcher1").json
+        return {"alert_id": next(alert["id"] for alert in alerts if alert["ticket"] == tid)}
 
     def calendar_day(self):
         self.api.client.put(f"/api/v1/calendar/days/{PATH_VALUES['day']}", headers=self.api.headers("admin"),

@@ -86,9 +86,10 @@ def test_dispatcher_may_override_and_the_event_says_so(api):
 def test_paging_and_filters(api):
     ids = [api.dispatched(unit="gulou")["id"] for _ in range(3)]
     ids += [api.dispatched(unit="yunlong")["id"] for _ in range(2)]
-    first = api.get("/api/v1/tickets?per_page=2&page=1", "dispatcher1")
-    second = api.get("/api/v1/tickets?per_page=2&page=2", "dispatcher1")
-    third = api.get("/api/v1/tickets?per_page=2&page=3", "dispatcher1")
+    # Newest first when asked (the default is crisis first, then the nearest deadline).
+    first = api.get("/api/v1/tickets?per_page=2&page=1&sort=newest", "dispatcher1")
+    second = api.get("/api/v1/tickets?per_page=2&page=2&sort=newest", "dispatcher1")
+    third = api.get("/api/v1/tickets?per_page=2&page=3&sort=newest", "dispatcher1")
     pages = [r["id"] for r in first.json + second.json + third.json]
     assert pages == sorted(ids, reverse=True)          # newest first, no gaps, no repeats
     assert first.headers["X-Total-Count"] == "5"

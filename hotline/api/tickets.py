@@ -39,7 +39,8 @@ def create_ticket(body):
 @blp.doc(security=SECURITY)
 @committed
 def list_tickets(args):
-    """Tickets the caller may see, newest first; paging in the X-Pagination header."""
+    """Tickets the caller may see, crisis first then the nearest deadline (`sort=priority`, the
+    default), or `sort=due` / `sort=newest`; paging in the X-Pagination header."""
     page = service.list_tickets(current_user(), args)
     pages = max(1, -(-page.total // page.per_page))
     header = {"total": page.total, "total_pages": pages, "page": page.page,

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from hotline import notices
 from hotline.clocks.overrides import missing_year_warning
-from hotline.console import bp, csrf, forms, labels, queries
+from hotline.console import bp, csrf, forms, labels, live, queries
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
@@ -174,9 +174,10 @@ def safe_next(target: str | None, default: str) -> str:
 
 NAV = {
     Role.SEAT: [("console.new_ticket", _l("新建工单")), ("console.callbacks", _l("回访")),
-                ("console.tickets", _l("工单查询"))],
+                ("console.tickets", _l("工单查询")), ("console.notices_page", _l("通知"))],
     Role.DISPATCHER: [("console.dispatch_queue", _l("待派单")), ("console.review", _l("审核")),
-                      ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标"))],
+                      ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标")),
+                      ("console.notices_page", _l("通知"))],
     Role.SUPERVISOR: [("console.crisis_board", _l("危机工单")), ("console.overdue_board", _l("超期工单")),
                       ("console.referral_board", _l("转介超时")),
                       ("console.mandatory_reports_board", _l("强制报告")),
@@ -202,7 +203,8 @@ CALENDAR_WATCHERS = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER}
 def _navigation():
     if request.blueprint != "console" or not current_user.is_authenticated:
         return {}
-    context = {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])]}
+    context = {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])],
+               "pulse_seconds": live.pulse_seconds()}
     if current_user.role in CALENDAR_WATCHERS:
         context["calendar_warning"] = missing_year_warning()
     return context
@@ -450,7 +452,7 @@ def ticket_action(ticket_id: int, action: str):
 # --- lists ----------------------------------------------------------------------------------
 
 def _list_page(template: str, stmt, total: int | None = None, **context):
-    page = service.paged(stmt, page_arg(), per_page(), total)
+    page = service.paged(stmt, page_arg(), per_page(), total, live.sort_arg())
     pages = max(1, -(-page.total // page.per_page))
     return render_template(template, rows=dump(page.items), page=page, pages=pages, **context)
 
@@ -467,6 +469,8 @@ def list_filters(args) -> dict:
         raw["state"] = ",".join(states)
     if args.get("overdue"):
         raw["overdue"] = args.get("overdue")
+    if args.get("sort"):
+        raw["sort"] = args.get("sort")
     try:
         filters = TicketListArgs().load(raw)
     except ValidationError as error:
@@ -506,7 +510,7 @@ def dispatch_queue():
     from hotline import routing
 
     page = service.paged(queries.in_states(user(), TicketState.PENDING_DISPATCH), page_arg(),
-                         per_page())
+                         per_page(), sort=live.sort_arg())
     rows = dump(page.items)
     for row, ticket in zip(rows, page.items, strict=True):
         suggestion = routing.suggest(ticket)

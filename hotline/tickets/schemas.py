@@ -10,6 +10,7 @@ from webargs.fields import DelimitedList
 
 from hotline import risk
 from hotline.clocks.models import TimerState
+from hotline.tickets import ordering
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
 
@@ -59,6 +60,10 @@ class TicketListArgs(ma.Schema):
     overdue = fields.Boolean(load_default=False)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    sort = fields.String(load_default=ordering.DEFAULT_SORT.value,
+                         validate=validate.OneOf([s.value for s in ordering.Sort], error=ordering.SORT_ERROR),
+                         metadata={"description": "priority (crisis first, then nearest due; default), "
+                                                  "due (nearest due first) or newest"})
 
 
 # --- action bodies -----------------------------------------------------------

@@ -10,14 +10,14 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import crisis, notices, routing
+from hotline import alerts, crisis, routing
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
+from hotline.tickets import access, ordering
 from hotline.tickets.models import Desk, Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
@@ -105,7 +105,7 @@ def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
     if not was_crisis:
         recompute.recompute(ticket, open_timers(ticket), reason=recompute.CRISIS, actor=actor)
     if not already:
-        notices.notify_role(Role.SUPERVISOR, ticket, "crisis",
+        alerts.raise_crisis(ticket,
                             f"危机工单 {ticket.number}：{'、'.join(signal.words) or '坐席判断'}，请立即关注")
     if signal.suggests_abuse and ticket.caller_is_minor:
         from referrals.service import open_mandatory_report
@@ -256,11 +256,13 @@ def count_tickets(stmt: Select) -> int:
     )
 
 
-def paged(stmt: Select, page: int, per_page: int, total: int | None = None) -> Page:
-    """One page of `stmt`, newest first; `total` when the caller already counted it."""
+def paged(stmt: Select, page: int, per_page: int, total: int | None = None,
+          sort: str = ordering.DEFAULT_SORT) -> Page:
+    """One page of `stmt` in `sort` order (crisis first by default, see `ordering`), newest
+    first among equals; `total` when the caller already counted it."""
     if total is None:
         total = count_tickets(stmt)
-    items = list(db.session.scalars(newest_first(stmt).limit(per_page).offset((page - 1) * per_page)))
+    items = ordering.page(stmt, sort, (page - 1) * per_page, per_page, newest_first, count_tickets)
     return Page(items, total, page, per_page)
 
 
@@ -274,7 +276,7 @@ def newest_first(stmt: Select) -> Select:
 
 
 def list_tickets(actor: User, filters: dict) -> Page:
-    """The tickets `actor` may see, filtered, newest first."""
+    """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)."""
     stmt = access.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
@@ -295,15 +297,17 @@ def list_tickets(actor: User, filters: dict) -> Page:
     if total is None:
         total = count_tickets(stmt)
     page, per_page = filters["page"], filters["per_page"]
+    sort = filters.get("sort") or ordering.DEFAULT_SORT
     result = None
-    if overdue is not None and not overdue.complete:
+    # The shortcut below holds for newest first only: it pages the newest overdue tickets.
+    if overdue is not None and not overdue.complete and sort == ordering.Sort.NEWEST:
         # Every overdue ticket down to the oldest of `newest` is in it: when those the actor
         # may see fill the page (or end the list), it is the page.
-        result = paged(narrowed.where(overdue.among_newest()), page, per_page, total)
+        result = paged(narrowed.where(overdue.among_newest()), page, per_page, total, sort)
         if len(result.items) < per_page and (page - 1) * per_page + len(result.items) < total:
             result = None
     if result is None:
-        result = paged(stmt, page, per_page, total)
+        result = paged(stmt, page, per_page, total, sort)
     _audit_children(actor, result.items, "list")
     return result
 

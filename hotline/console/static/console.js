@@ -22,6 +22,20 @@
       });
     }
   });
+  // One round of a self-refreshing part: the answer's text (JSON parsed), or null when there is
+  // none; `stop` is called when the session is gone (sent to the login page) or the role lost it.
+  function refreshFetch(url, accept, stop) {
+    return fetch(url, {credentials: "same-origin", cache: "no-store",
+                       headers: {"Accept": accept, "X-Console-Refresh": "1"}})
+      .then(function (response) {
+        if (response.redirected || response.status === 401 || response.status === 403) {
+          stop();
+          return null;
+        }
+        if (!response.ok) return null;
+        return accept === "application/json" ? response.json() : response.text();
+      });
+  }
   // A panel that keeps itself current: every data-refresh-seconds its data-refresh-url is
   // fetched and replaces the panel's content. It pauses while the tab is hidden and stops when
   // the session is gone (the request was sent to the login page) or the role lost the page.
@@ -32,18 +46,21 @@
       var timer = null;
       function refresh() {
         if (busy || document.hidden) return;
+        // Not while the user works in it (a form open or focused): the next round will do.
+        if (panel.querySelector("details[open]") || panel.contains(document.activeElement)) return;
         busy = true;
-        fetch(panel.getAttribute("data-refresh-url"),
-              {credentials: "same-origin", cache: "no-store",
-               headers: {"Accept": "text/html", "X-Console-Refresh": "1"}})
-          .then(function (response) {
-            if (response.redirected || response.status === 401 || response.status === 403) {
-              clearInterval(timer);
-              return null;
+        refreshFetch(panel.getAttribute("data-refresh-url"), "text/html", function () { clearInterval(timer); })
+          .then(function (html) {
+            if (html === null) return;
+            // data-refresh-select: the answer is a whole page; only that element of it is taken.
+            var select = panel.getAttribute("data-refresh-select");
+            if (select) {
+              var part = new DOMParser().parseFromString(html, "text/html").querySelector(select);
+              if (part) panel.innerHTML = part.innerHTML;
+            } else {
+              panel.innerHTML = html;
             }
-            return response.ok ? response.text() : null;
           })
-          .then(function (html) { if (html !== null) panel.innerHTML = html; })
           .catch(function () {})
           .then(function () { busy = false; });
       }
@@ -99,5 +116,121 @@
         });
       });
     });
+  });
+  // A list's sort picker applies itself when changed (its button does the same without the script).
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  });
+  // The pulse (#live): every data-pulse-seconds the navigation's counts and the crisis alerts
+  // this user has not acknowledged. An alert is a banner at the top of the page and a beep
+  // (again every minute while one waits) until its button is clicked; the click is recorded.
+  document.addEventListener("DOMContentLoaded", function () {
+    var live = document.getElementById("live");
+    if (!live) return;
+    var seconds = Math.max(1, parseFloat(live.getAttribute("data-pulse-seconds")) || 15);
+    var shown = {};
+    var lastBeep = 0;
+    var audio = null;
+    var timer = null;
+    function beep() {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      try {
+        audio = audio || new Context();
+        if (audio.state === "suspended") audio.resume();
+        [0, 0.35, 0.7].forEach(function (offset) {
+          var oscillator = audio.createOscillator();
+          var gain = audio.createGain();
+          oscillator.type = "square";
+          oscillator.frequency.value = 880;
+          gain.gain.value = 0.15;
+          oscillator.connect(gain);
+          gain.connect(audio.destination);
+          oscillator.start(audio.currentTime + offset);
+          oscillator.stop(audio.currentTime + offset + 0.2);
+        });
+        lastBeep = Date.now();
+        live.setAttribute("data-beeped", String(lastBeep));
+      } catch (error) { /* no sound device: the banner still shows */ }
+    }
+    // Browsers keep a page silent until the user has clicked or typed on it: the first gesture
+    // unlocks the sound, and sounds the alerts already on screen.
+    function unlock(event) {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return;
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume();
+      if (live.children.length && !live.contains(event.target)) beep();
+    }
+    document.addEventListener("pointerdown", unlock, {once: true});
+    document.addEventListener("keydown", unlock, {once: true});
+    function banner(alert) {
+      var box = document.createElement("div");
+      box.className = "crisis-alert";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-alert", alert.id);
+      var title = document.createElement("strong");
+      title.textContent = live.getAttribute("data-title");
+      var text = document.createElement("span");
+      text.className = "message";
+      text.textContent = alert.message;
+      var open = document.createElement("a");
+      open.href = live.getAttribute("data-ticket-url").replace(/\/0$/, "/" + alert.ticket);
+      open.textContent = live.getAttribute("data-open") + " " + (alert.number || "");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "ack";
+      button.textContent = live.getAttribute("data-ack");
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        fetch(live.getAttribute("data-ack-url").replace(/\/0\/ack$/, "/" + alert.id + "/ack"),
+              {method: "POST", credentials: "same-origin",
+               headers: {"X-CSRFToken": live.getAttribute("data-csrf"), "Accept": "application/json"}})
+          .then(function (response) {
+            if (response.ok || response.status === 404) { box.remove(); return; }
+            button.disabled = false;
+          })
+          .catch(function () { button.disabled = false; });
+      });
+      box.appendChild(title);
+      box.appendChild(text);
+      box.appendChild(open);
+      box.appendChild(button);
+      return box;
+    }
+    function apply(data) {
+      Object.keys(data.counts || {}).forEach(function (endpoint) {
+        // Shown by the stylesheet after the link's name (the link's own text stays its name).
+        var link = document.querySelector("[data-nav-count='" + endpoint + "']");
+        if (!link) return;
+        var count = data.counts[endpoint];
+        if (count) link.setAttribute("data-count", count > 99 ? "99+" : String(count));
+        else link.removeAttribute("data-count");
+      });
+      var fresh = false;
+      var waiting = {};
+      (data.alerts || []).forEach(function (alert) {
+        waiting[alert.id] = true;
+        if (shown[alert.id]) return;
+        shown[alert.id] = true;
+        fresh = true;
+        live.appendChild(banner(alert));
+      });
+      Array.prototype.forEach.call(live.querySelectorAll("[data-alert]"), function (box) {
+        if (!waiting[box.getAttribute("data-alert")]) box.remove();  // acknowledged elsewhere
+      });
+      if (fresh || (live.children.length && Date.now() - lastBeep > 60000)) beep();
+    }
+    function poll() {
+      if (document.hidden) return;
+      refreshFetch(live.getAttribute("data-pulse-url"), "application/json", function () { clearInterval(timer); })
+        .then(function (data) { if (data) apply(data); })
+        .catch(function () {});
+    }
+    poll();
+    timer = setInterval(poll, seconds * 1000);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
   });
 })();

@@ -1,0 +1,48 @@
+"""GET /api/v1/alerts and POST /api/v1/alerts/{id}/acknowledge: the caller's crisis alerts.
+
+The same alerts the console raises as a banner (see `hotline.alerts`), for a wallboard or a
+desk application: those the caller (a dispatcher or supervisor) has not acknowledged.
+"""
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from hotline import alerts
+from hotline.api import committed
+from hotline.auth import current_user
+
+blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
+                description="Crisis alerts to dispatchers and supervisors, acknowledged per user")
+SECURITY = [{"bearer": []}]
+
+
+class AlertOut(ma.Schema):
+    id = fields.Integer()
+    ticket = fields.Integer(attribute="ticket_id", allow_none=True)
+    number = fields.String(allow_none=True)
+    message = fields.String()
+    created_at = fields.DateTime()
+
+
+class AcknowledgementOut(ma.Schema):
+    alert = fields.Integer(attribute="notice_id")
+    ticket = fields.Integer(attribute="ticket_id", allow_none=True)
+    acknowledged_at = fields.DateTime()
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, AlertOut(many=True))
+@blp.doc(security=SECURITY)
+def list_alerts():
+    """Newest first: the crisis alerts of the last shift, on open tickets, not yet acknowledged."""
+    return alerts.pending(current_user())
+
+
+@blp.route("/<int(max=2147483647):alert_id>/acknowledge", methods=["POST"])
+@blp.response(200, AcknowledgementOut)
+@blp.doc(security=SECURITY)
+@committed
+def acknowledge(alert_id):
+    """Record that the caller saw it (once; again returns the first acknowledgement)."""
+    return alerts.acknowledge(current_user(), alert_id)
