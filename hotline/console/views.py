@@ -490,7 +490,8 @@ def tickets():
     pages = max(1, -(-page.total // page.per_page))
     return render_template("console/tickets.html", rows=dump(page.items), page=page, pages=pages,
                            states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
-                           form=forms.FormState(values=request.args, errors=errors))
+                           form=forms.FormState(values=request.args, errors=errors),
+                           may_export=service.access.may_export(user()))
 
 
 @bp.get("/callbacks")

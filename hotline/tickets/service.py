@@ -268,8 +268,9 @@ def newest_first(stmt: Select) -> Select:
     )
 
 
-def list_tickets(actor: User, filters: dict) -> Page:
-    """The tickets `actor` may see, filtered, newest first."""
+def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
+    """The tickets `actor` may see, filtered, newest first (`view`: the read audit's name for
+    what shows them, e.g. "export")."""
     stmt = access.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
@@ -299,7 +300,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
             result = None
     if result is None:
         result = paged(stmt, page, per_page, total)
-    _audit_children(actor, result.items, "list")
+    _audit_children(actor, result.items, view)
     return result
 
 
