@@ -25,12 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flask import g
 from sqlalchemy import String, delete, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from hotline.extensions import db
-from hotline.tickets.models import Event, Ticket
+from hotline.tickets.models import Desk, Event, Ticket
 from hotline.types import utcnow
 from hotline.users import User
 from referrals.models import ReadAudit
@@ -137,7 +138,28 @@ def _chain_read(_mapper, connection, row: ReadAudit) -> None:
     heads[key] = row.hash
 
 
-# --- audited events: exports and break-glass reveals -----------------------------------------
+# --- audited events: reads, exports and break-glass reveals ----------------------------------
+
+def log_read(user: User, subject: str, subject_id: int, view: str, *, kind: str = "read",
+             reason: str | None = None, detail: dict | None = None) -> None:
+    """Log a read of a child's data (once per request, subject and view). The request's
+    boundary commits it (the API's `committed`, the console's after-request hook)."""
+    seen = g.setdefault("audited_reads", set())
+    if kind == "read" and (subject, subject_id, view) in seen:
+        return
+    seen.add((subject, subject_id, view))
+    db.session.add(ReadAudit(user_id=user.id, subject=subject, subject_id=subject_id, view=view,
+                             kind=kind, reason=reason, detail=detail, at=utcnow()))
+
+
+def audit_children(user: User | None, tickets, view: str) -> None:
+    """Every read of a children's-desk ticket is logged (who, when, which view)."""
+    if user is None:
+        return
+    for ticket in tickets:
+        if ticket.desk == Desk.CHILDREN:
+            log_read(user, "ticket", ticket.id, view)
+
 
 def record_export(user: User, fmt: str, filters: dict, rows: int) -> ReadAudit:
     """An export is itself audited: who, in which format, with which filter, how many rows."""

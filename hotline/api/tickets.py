@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.errors import NotFound
+from hotline.extensions import db
 from hotline.tickets import service
 from hotline.tickets.schemas import (
     ACTION_BODIES,
@@ -60,10 +61,12 @@ def get_ticket(ticket_id):
 @blp.response(200, RoutingOut)
 @blp.alt_response(404, description="No ticket, or the catalogue has no suggestion")
 @blp.doc(security=SECURITY)
+@committed
 def routing_suggestion(ticket_id):
     """The routing catalogue's suggested lead unit (派单建议); the dispatcher may override it."""
     suggestion = service.routing_suggestion(current_user(), ticket_id)
     if suggestion is None:
+        db.session.commit()   # the read of a child's ticket is audited even without a suggestion
         raise NotFound("派单目录没有适用的建议 (no routing suggestion for this ticket)")
     return suggestion
 

@@ -420,7 +420,27 @@ class EventOut(ma.Schema):
     action = fields.String()
     from_state = fields.String(allow_none=True)
     to_state = fields.String(allow_none=True)
-    data = fields.Dict()
+    data = fields.Method("dump_data")
+
+    def dump_data(self, event) -> dict:
+        """A `refer` event logged before the log stopped keeping them still holds the contact
+        route and the guardian: masked like the caller for whoever sees the caller masked."""
+        data = event.data or {}
+        if event.action != "refer" or not any(
+                key in data for key in ("contact_route", "child_alias")) and not (
+                data.get("consent") or {}).get("by"):
+            return data
+        from hotline.tickets.access import can_see_caller
+
+        viewer = g.get("user")
+        if viewer is not None and can_see_caller(viewer, event.ticket):
+            return data
+        masked = {**data, "contact_route": mask_name(data.get("contact_route")),
+                  "child_alias": mask_name(data.get("child_alias"))}
+        if isinstance(data.get("consent"), dict):
+            masked["consent"] = {**data["consent"], "by": mask_name(data["consent"].get("by")),
+                                 "override_reason": None}
+        return masked
 
 
 @functools.cache
