@@ -30,10 +30,12 @@ from sqlalchemy import String, delete, insert, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
+from hotline import notices
 from hotline.extensions import db
+from hotline.tickets import access
 from hotline.tickets.models import Desk, Event, Ticket
 from hotline.types import utcnow
-from hotline.users import User
+from hotline.users import Role, User
 from referrals.models import ReadAudit
 
 GENESIS = "0" * 64
@@ -169,6 +171,22 @@ def record_export(user: User, fmt: str, filters: dict, rows: int) -> ReadAudit:
                     detail={"format": fmt, "filters": _jsonable(wanted), "rows": rows}, at=utcnow())
     db.session.add(row)
     return row
+
+
+def reveal(user: User, ticket_id: int, reason: str) -> dict:
+    """Break-glass: the caller's contact, the referrals' contact routes and guardians, shown
+    once to a viewer of the ticket who sees them masked, for a stated reason. Audited (read
+    audit, kind "reveal", with the reason) and the supervisor on duty is told at once. Later
+    reads stay masked."""
+    ticket = access.get_visible_ticket(user, ticket_id)
+    reason = reason.strip()
+    log_read(user, "ticket", ticket.id, "reveal", kind="reveal", reason=reason)
+    who = f"{user.display_name or user.username}（{user.username}）"
+    notices.notify_role(Role.SUPERVISOR, ticket, "reveal",
+                        f"{who} 查看了工单 {ticket.number} 的完整联系方式，理由：{reason}")
+    return {"ticket": ticket.id, "caller": {"phone": ticket.caller_phone, "name": ticket.caller_name},
+            "referrals": [{"id": r.id, "partner": r.partner.code, "contact_route": r.contact_route,
+                           "guardian": r.consent_by} for r in ticket.referrals]}
 
 
 def _jsonable(value):

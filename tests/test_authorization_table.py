@@ -79,6 +79,7 @@ POST   /api/v1/tickets/{ticket_id}/actions/refer                     in_progress
 POST   /api/v1/tickets/{ticket_id}/actions/flag_crisis               in_progress          ok   ok   ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/mandatory_report          in_progress          ok   403  ok   ok   ok   403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/reveal                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/notices/{notice_id}/read                              unit_notice          404  404  404  404  ok   404  404  404  401
@@ -148,6 +149,7 @@ BODIES = {
     "flag_crisis": {"reason": "来电者情绪激动"},
     "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
     "add_note": {"note": "备注"},
+    "reveal": {"reason": "需立即联系来电人"},
     "PUT /api/v1/calendar/days/{day}": {"is_workday": False, "note": "地方调休"},
     "POST /api/v1/calendar/years/{year}": {"note": "已按国务院通知录入"},
     "decline": {"reason": "本周已满"},

@@ -4,6 +4,7 @@ import json
 
 from flask_smorest import Blueprint
 
+from hotline import audit
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.errors import NotFound
@@ -12,6 +13,8 @@ from hotline.tickets import service
 from hotline.tickets.schemas import (
     ACTION_BODIES,
     EventOut,
+    RevealIn,
+    RevealOut,
     RoutingOut,
     TicketDetailOut,
     TicketIn,
@@ -78,6 +81,17 @@ def routing_suggestion(ticket_id):
 def ticket_events(ticket_id):
     """The audit timeline, oldest first."""
     return service.ticket_events(current_user(), ticket_id)
+
+
+@blp.route("/<int(max=2147483647):ticket_id>/reveal", methods=["POST"])
+@blp.arguments(RevealIn())
+@blp.response(200, RevealOut)
+@blp.doc(security=SECURITY)
+@committed
+def reveal(body, ticket_id):
+    """Break-glass: the full caller contact for a viewer who sees it masked, with a reason
+    (audited; the supervisor on duty is notified)."""
+    return audit.reveal(current_user(), ticket_id, body["reason"])
 
 
 action_routes(

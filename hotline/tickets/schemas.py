@@ -459,3 +459,23 @@ def _detail_entries(ticket: Ticket, action: str) -> list:
     if key not in loaded:
         loaded[key] = timeline_entries(ticket, "supervise", "consult")
     return [entry for entry in loaded[key] if entry.action == action]
+
+
+class RevealIn(ma.Schema):
+    """Break-glass: why the masked contact is needed now (kept in the read audit)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=2000),
+                           metadata={"description": "why the contact is needed now (audited)"})
+
+
+class RevealedReferralOut(ma.Schema):
+    id = fields.Integer()
+    partner = fields.String()
+    contact_route = fields.String(allow_none=True)
+    guardian = fields.String(allow_none=True)
+
+
+class RevealOut(ma.Schema):
+    ticket = fields.Integer()
+    caller = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    referrals = fields.List(fields.Nested(RevealedReferralOut))
