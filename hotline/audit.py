@@ -197,6 +197,30 @@ def _jsonable(value):
     return getattr(value, "value", value)
 
 
+# --- the read-audit viewer ----------------------------------------------------------------------
+
+AUDIT_KINDS = ("read", "export", "reveal")
+
+
+def read_audits(viewer: User, *, ticket: int | None = None, username: str | None = None,
+                kind: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                limit: int = 200) -> list[tuple[ReadAudit, User]]:
+    """Read-audit rows, newest first, with their user (supervisors and admins only)."""
+    access.check_audit_viewer(viewer)
+    stmt = select(ReadAudit, User).join(User, User.id == ReadAudit.user_id)
+    if ticket is not None:
+        stmt = stmt.where(ReadAudit.subject == "ticket", ReadAudit.subject_id == ticket)
+    if username:
+        stmt = stmt.where(User.username == username)
+    if kind:
+        stmt = stmt.where(ReadAudit.kind == kind)
+    if start is not None:
+        stmt = stmt.where(ReadAudit.at >= start)
+    if end is not None:
+        stmt = stmt.where(ReadAudit.at < end)
+    return [tuple(row) for row in db.session.execute(stmt.order_by(ReadAudit.id.desc()).limit(limit))]
+
+
 # --- verify ------------------------------------------------------------------------------------
 
 @dataclass

@@ -168,3 +168,13 @@ def may_export(user: User) -> bool:
 def check_export_allowed(user: User) -> None:
     if not may_export(user):
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能导出工单 (role {user.role.value} may not export)")
+
+
+AUDIT_VIEWERS = {Role.SUPERVISOR, Role.ADMIN}
+
+
+def check_audit_viewer(user: User) -> None:
+    """The read audit (who read, exported or revealed a child's data) is for the supervisor
+    on duty and the admins."""
+    if user.role not in AUDIT_VIEWERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")
