@@ -4,16 +4,15 @@ a child's data; filters: ticket, user, kind, dates)."""
 
 from datetime import date, datetime, time, timedelta
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from hotline import audit
 from hotline.clocks.calendar import SHANGHAI
-from hotline.console import bp, forms
-from hotline.console.views import NAV, roles, user
-from hotline.errors import HotlineError, NotFound
+from hotline.console import bp, forms, reports
+from hotline.console.views import NAV, roles, save_form, user
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn
@@ -28,19 +27,17 @@ for _role in (Role.SUPERVISOR, Role.ADMIN):
 def reveal_contact(ticket_id: int):
     """The contact, once, on a page of its own (not kept by the browser); the ticket page
     stays masked."""
-    try:
+    shown: dict = {}
+
+    def save():
         body = forms.schema_body(RevealIn(), request.form)
-        shown = audit.reveal(user(), ticket_id, body["reason"])
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except (forms.FormInvalid, HotlineError) as error:
-        db.session.rollback()
-        state = forms.error_state(request.form, error)
-        state.message = state.message or gettext("请说明为何现在需要完整联系方式。")
-        return _reveal_page(ticket_id, None, state, getattr(error, "code", 422))
-    return _reveal_page(ticket_id, shown, None, 200)
+        shown.update(audit.reveal(user(), ticket_id, body["reason"]))
+
+    def refused(state, status):
+        state.message = gettext("请说明为何现在需要完整联系方式。")
+        return _reveal_page(ticket_id, None, state, status)
+
+    return save_form(save, refused) or _reveal_page(ticket_id, shown, None, 200)
 
 
 def _reveal_page(ticket_id: int, shown: dict | None, state, status: int):
@@ -48,16 +45,6 @@ def _reveal_page(ticket_id: int, shown: dict | None, state, status: int):
     response = render_template("console/reveal.html", ticket_id=ticket_id, number=number,
                                shown=shown, form=state or forms.FormState(values=request.form))
     return response, status, {"Cache-Control": "no-store"}
-
-
-def _day(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise forms.FormInvalid({name: [gettext("日期格式应为 YYYY-MM-DD")]}) from None
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -75,7 +62,7 @@ def audit_page():
         ticket = int(args["ticket"]) if args.get("ticket") else None
     except ValueError:
         raise forms.FormInvalid({"ticket": [gettext("请输入工单编号（数字）")]}) from None
-    start, end = _day("from"), _day("to")
+    start, end = reports._date("from"), reports._date("to")
     rows = audit.read_audits(user(), ticket=ticket, username=args.get("user") or None, kind=kind,
                              start=_start_of(start),
                              end=_start_of(end + timedelta(days=1)) if end else None)
