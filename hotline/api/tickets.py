@@ -7,6 +7,8 @@ from flask_smorest import Blueprint
 from hotline import audit
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
+from hotline.console import reports
+from hotline.console.exports import XLSX_MIME
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.tickets import service
@@ -17,6 +19,7 @@ from hotline.tickets.schemas import (
     RevealOut,
     RoutingOut,
     TicketDetailOut,
+    TicketExportArgs,
     TicketIn,
     TicketListArgs,
     TicketOut,
@@ -49,6 +52,20 @@ def list_tickets(args):
     header = {"total": page.total, "total_pages": pages, "page": page.page,
               "per_page": page.per_page}
     return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
+
+
+@blp.route("/export", methods=["GET"])
+@blp.arguments(TicketExportArgs(), location="query")
+@blp.doc(security=SECURITY, responses={"200": {
+    "description": "The filtered list as a file (exporting roles only: config EXPORT_ROLES); "
+                   "callers masked as for the viewer; the export and each child's row are audited",
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                XLSX_MIME: {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.alt_response(403, description="This role may not export")
+def export_tickets(args):
+    """The ticket list as CSV or XLSX (supervisors, admins, dispatchers by default)."""
+    fmt = args.pop("format")
+    return reports.ticket_export(current_user(), fmt, {**args, "page": 1, "per_page": 1})
 
 
 @blp.route("/<int(max=2147483647):ticket_id>", methods=["GET"])

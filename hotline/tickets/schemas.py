@@ -60,6 +60,15 @@ class TicketListArgs(ma.Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
+class TicketExportArgs(TicketListArgs):
+    """The list's filters (no paging: the whole list) and the file format."""
+
+    class Meta:
+        exclude = ("page", "per_page")
+
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+
+
 # --- action bodies -----------------------------------------------------------
 
 class Empty(ma.Schema):

@@ -1,10 +1,10 @@
 """Issue 18 in a real browser: the break-glass form and the read-audit page, wide and at 375 px."""
 
-from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401 (fixtures)
+from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401,F811 (fixtures)
 from tests.test_break_glass import CHILD, REASON, crisis_ticket
 
 
-def test_reveal_with_a_reason_then_the_supervisor_reads_the_audit(person, api):
+def test_reveal_with_a_reason_then_the_supervisor_reads_the_audit(person, api):  # noqa: F811
     tid = crisis_ticket(api)
     police = person("handler-police")
     police.goto(f"/console/tickets/{tid}")

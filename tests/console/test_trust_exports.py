@@ -107,3 +107,18 @@ def test_childrens_rows_are_masked_in_exports_for_whoever_sees_them_masked(app, 
     rows = csv_rows(browser("handler-edu").get("/console/tickets/export?format=csv"))
     assert (rows[1][8], rows[1][9]) == (masked["name"], masked["phone"])
     assert CHILD["phone"] not in "".join(rows[1]) and CHILD["name"] not in "".join(rows[1])
+
+
+def test_the_api_export_follows_the_same_rules(app, api):
+    tid = child_ticket(api)["id"]
+    api.create(subject="=1+2")
+    response = api.get("/api/v1/tickets/export?format=csv", "dispatcher1")
+    assert response.mimetype == "text/csv" and response.is_streamed
+    rows = csv_rows(response)
+    assert len(rows) == 3 and "'=1+2" in [row[7] for row in rows]
+    assert (tid, "export") in {(a.subject_id, a.view) for a in audits(app, subject="ticket")}
+    (event,) = audits(app, kind="export")
+    assert event.detail["rows"] == 2
+    response = api.get("/api/v1/tickets/export?format=xlsx&desk=children", "supervisor1")
+    assert len(list(load_workbook(io.BytesIO(response.data)).active.values)) == 2
+    api.assert_error(api.get("/api/v1/tickets/export", "seat1", expect=403), 403)
