@@ -9,7 +9,8 @@ PostgreSQL, TRUNCATE; migration `..._h7_append_only_hash_chained_audit`). Every 
 The hash is computed when the row is inserted (a `before_insert` hook, so every writer gets
 it). Two writers cannot fork an event chain: the ticket row is locked FOR UPDATE (or its
 version bumped) and (ticket_id, seq) is unique. Read-audit writers of one subject are
-serialised on PostgreSQL by a transaction advisory lock on the chain.
+serialised on PostgreSQL by a transaction advisory lock on the chain, on SQLite by taking the
+database's write lock before the chain's head is read.
 
 The one way past the triggers is the `audit_bypass` table: while it holds a row, in the
 writer's own transaction, the triggers let UPDATE and DELETE through (PostgreSQL: no other
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import g
-from sqlalchemy import String, delete, insert, select, text
+from sqlalchemy import String, delete, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -131,6 +132,10 @@ def _chain_read(_mapper, connection, row: ReadAudit) -> None:
             # Held until commit: the next reader of this subject waits for this row.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                {"key": _advisory_key(f"read:{row.subject}:{row.subject_id}")})
+        else:
+            # SQLite: take the database's write lock before reading the head (a write that
+            # changes nothing), so that a concurrent reader's row cannot slip in between.
+            connection.execute(update(AuditBypass).where(AuditBypass.id < 0).values(id=AuditBypass.id))
         prev = connection.execute(
             select(ReadAudit.hash).where(ReadAudit.subject == row.subject,
                                          ReadAudit.subject_id == row.subject_id)

@@ -129,3 +129,40 @@ def test_retention_adds_to_the_chain_instead_of_rewriting_it(app, api):
     last = api.events(tid)[-1]
     assert last["action"] == "anonymised"
     assert {"caller_phone", "caller_name", "content"} <= set(last["data"]["cleared"])
+
+
+def test_concurrent_reads_of_one_childs_ticket_keep_one_unforked_chain(app, api):
+    """Readers of one ticket at once (each its own connection, as under gunicorn) queue on the
+    chain: every read is logged and the chain has no fork."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from werkzeug.serving import make_server
+
+    tid = child_ticket(api)["id"]
+    users = ["supervisor1", "dispatcher1", "admin", "seat1", "seat2", "supervisor1"]
+    headers = [api.headers(user) for user in users]
+    with app.app_context():
+        before = db.session.query(ReadAudit).count()
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    barrier = threading.Barrier(len(users))
+
+    def read(header):
+        barrier.wait(timeout=10)
+        return requests.get(f"http://127.0.0.1:{http.server_port}/api/v1/tickets/{tid}",
+                            headers=header, timeout=30).status_code
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(users)) as pool:
+            codes = list(pool.map(read, headers))
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
+    assert codes == [200] * len(users)
+    with app.app_context():
+        assert db.session.query(ReadAudit).count() == before + len(users)
+    result = verify(app, "--ticket", str(tid))
+    assert result.exit_code == 0, result.output
