@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g
 from sqlalchemy import String, delete, insert, select, text, update
@@ -32,6 +32,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from hotline import notices
+from hotline.clocks.calendar import SHANGHAI
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import Desk, Event, Ticket
@@ -208,9 +209,10 @@ AUDIT_KINDS = ("read", "export", "reveal")
 
 
 def read_audits(viewer: User, *, ticket: int | None = None, username: str | None = None,
-                kind: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                kind: str | None = None, start: date | None = None, end: date | None = None,
                 limit: int = 200) -> list[tuple[ReadAudit, User]]:
-    """Read-audit rows, newest first, with their user (supervisors and admins only)."""
+    """Read-audit rows, newest first, with their user (supervisors and admins only);
+    `start`..`end` are Shanghai calendar days, both included."""
     access.check_audit_viewer(viewer)
     stmt = select(ReadAudit, User).join(User, User.id == ReadAudit.user_id)
     if ticket is not None:
@@ -220,9 +222,9 @@ def read_audits(viewer: User, *, ticket: int | None = None, username: str | None
     if kind:
         stmt = stmt.where(ReadAudit.kind == kind)
     if start is not None:
-        stmt = stmt.where(ReadAudit.at >= start)
+        stmt = stmt.where(ReadAudit.at >= datetime.combine(start, time(), SHANGHAI))
     if end is not None:
-        stmt = stmt.where(ReadAudit.at < end)
+        stmt = stmt.where(ReadAudit.at < datetime.combine(end + timedelta(days=1), time(), SHANGHAI))
     return [tuple(row) for row in db.session.execute(stmt.order_by(ReadAudit.id.desc()).limit(limit))]
 
 

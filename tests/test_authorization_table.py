@@ -108,6 +108,7 @@ GET    /api/v1/mandatory-reports                                     -          
 POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
+GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403

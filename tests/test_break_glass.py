@@ -44,3 +44,15 @@ def test_a_reveal_needs_a_reason_and_a_visible_ticket(api):
     api.post(f"/api/v1/tickets/{tid}/reveal", "handler-police", {}, expect=422)
     api.post(f"/api/v1/tickets/{tid}/reveal", "handler-yunlong", {"reason": REASON}, expect=404)
     api.post(f"/api/v1/tickets/{tid}/reveal", "partner-xz-xinli", {"reason": REASON}, expect=404)
+
+
+def test_the_read_audit_api_lists_reveals_with_their_reason(api):
+    tid = crisis_ticket(api)
+    api.post(f"/api/v1/tickets/{tid}/reveal", "handler-police", {"reason": REASON})
+    rows = api.get(f"/api/v1/audit/reads?ticket={tid}&kind=reveal", "supervisor1").json
+    assert [(r["user"], r["kind"], r["subject_id"], r["reason"]) for r in rows] == [
+        ("handler-police", "reveal", tid, REASON)]
+    everything = api.get(f"/api/v1/audit/reads?ticket={tid}&from=2026-11-23&to=2026-11-23", "admin").json
+    assert len(everything) > 1 and all(len(r["hash"]) == 64 for r in everything)
+    assert api.get("/api/v1/audit/reads?from=2026-11-24", "admin").json == []
+    api.assert_error(api.get("/api/v1/audit/reads", "handler-police", expect=403), 403)

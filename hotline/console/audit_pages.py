@@ -2,15 +2,12 @@
 read-audit page of the supervisor on duty and the admins (who read, exported or revealed
 a child's data; filters: ticket, user, kind, dates)."""
 
-from datetime import date, datetime, time, timedelta
-
 from flask import render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from hotline import audit
-from hotline.clocks.calendar import SHANGHAI
 from hotline.console import bp, forms, reports
 from hotline.console.views import NAV, roles, save_form, user
 from hotline.extensions import db
@@ -47,10 +44,6 @@ def _reveal_page(ticket_id: int, shown: dict | None, state, status: int):
     return response, status, {"Cache-Control": "no-store"}
 
 
-def _start_of(day: date | None) -> datetime | None:
-    return datetime.combine(day, time(), SHANGHAI) if day else None
-
-
 @bp.get("/audit")
 @roles(Role.SUPERVISOR, Role.ADMIN)
 def audit_page():
@@ -62,9 +55,7 @@ def audit_page():
         ticket = int(args["ticket"]) if args.get("ticket") else None
     except ValueError:
         raise forms.FormInvalid({"ticket": [gettext("请输入工单编号（数字）")]}) from None
-    start, end = reports._date("from"), reports._date("to")
     rows = audit.read_audits(user(), ticket=ticket, username=args.get("user") or None, kind=kind,
-                             start=_start_of(start),
-                             end=_start_of(end + timedelta(days=1)) if end else None)
+                             start=reports._date("from"), end=reports._date("to"))
     return render_template("console/audit.html", rows=rows, kinds=audit.AUDIT_KINDS,
                            form=forms.FormState(values=args))
