@@ -6,7 +6,8 @@ What stays: the ticket's number, desk, category, units, dates, states and events
 
 The event log is append-only and hash-chained (hotline.audit): anonymising never rewrites an
 event; it appends one (`anonymised`) saying which fields it cleared, so the chain records it.
-Events carry no caller data (a referral's contact route and guardian stay on the referral).
+Events carry no caller data (a referral's contact route and guardian stay on the referral;
+the migration that made the log append-only took them out of the events written before).
 """
 
 from datetime import timedelta

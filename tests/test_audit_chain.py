@@ -166,3 +166,34 @@ def test_concurrent_reads_of_one_childs_ticket_keep_one_unforked_chain(app, api)
         assert db.session.query(ReadAudit).count() == before + len(users)
     result = verify(app, "--ticket", str(tid))
     assert result.exit_code == 0, result.output
+
+
+def test_the_migration_takes_contact_data_out_of_refer_events_already_written(tmp_path):
+    """Before the log becomes append-only, `refer` events written by the old code lose the
+    contact route, alias and guardian (they stay on the referral)."""
+    from flask_migrate import downgrade, upgrade
+
+    from hotline import create_app
+
+    other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    with other.app_context():
+        upgrade(revision="be930e3a0a33")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO tickets (id, number, desk, channel, category, priority, state, subject, "
+                "content, caller_is_minor, callback_attempts, rework_count, return_count, extended_days, "
+                "supervise_count, created_at, updated_at, event_seq, version) VALUES (1, 'N1', "
+                "'children', 'voice', 'help', 'normal', 'intake', '', 'x', 1, 0, 0, 0, 0, 0, "
+                "'2026-11-23 02:00:00', '2026-11-23 02:00:00', 1, 1)"))
+            conn.execute(text(
+                "INSERT INTO ticket_events (ticket_id, seq, at, action, data) VALUES (1, 1, "
+                "'2026-11-23 02:00:00', 'refer', :data)"),
+                {"data": '{"partner": "xz-xinli", "contact_route": "母亲手机 13912345678", '
+                         '"child_alias": "小雨", "consent": {"by": "母亲 王秀英", "how": "phone"}}'})
+        upgrade()
+        data = db.session.scalar(select(Event.data))
+        assert data == {"partner": "xz-xinli", "consent": {"how": "phone", "by_given": True,
+                                                          "override": False}}
+        downgrade(revision="be930e3a0a33")
+        db.session.remove()
+        db.engine.dispose()

@@ -64,7 +64,29 @@ def _drop_triggers():
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{operation}")
 
 
+def _strip_refer_events():
+    """The log stops keeping a referral's contact route, child alias and guardian (they stay on
+    the referral, masked per viewer and anonymised by retention): take them out of the `refer`
+    events already written, before the log becomes append-only."""
+    events = sa.table("ticket_events", sa.column("id", sa.Integer), sa.column("action", sa.String),
+                      sa.column("data", sa.JSON))
+    bind = op.get_bind()
+    for row in bind.execute(sa.select(events.c.id, events.c.data).where(events.c.action == "refer")).all():
+        data = dict(row.data or {})
+        removed = [data.pop(key, None) for key in ("contact_route", "child_alias")]
+        changed = any(value is not None for value in removed)
+        consent = data.get("consent")
+        if isinstance(consent, dict) and (consent.get("by") or consent.get("override_reason")):
+            data["consent"] = {**{k: v for k, v in consent.items() if k not in ("by", "override_reason")},
+                               "by_given": bool(consent.get("by")),
+                               "override": bool(consent.get("override_reason"))}
+            changed = True
+        if changed:
+            bind.execute(events.update().where(events.c.id == row.id).values(data=data))
+
+
 def upgrade():
+    _strip_refer_events()
     op.create_table('audit_bypass',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
