@@ -33,6 +33,8 @@ class Default:
     PUBLIC_BASE_URL: str | None = None
     # Closed children's-desk tickets are anonymised this many days after closing.
     RETENTION_CHILDREN_DAYS = 365
+    # Roles that may export the ticket list (CSV/XLSX): each exports only what it may see.
+    EXPORT_ROLES = ["supervisor", "admin", "dispatcher"]
     # Console: login attempts per username and address before a pause, and the pause.
     CONSOLE_LOGIN_MAX_FAILURES = 5
     CONSOLE_LOGIN_WINDOW_SECONDS = 300

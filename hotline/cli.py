@@ -71,6 +71,30 @@ def retention_command(days, apply):
         click.echo(f"  {number}")
 
 
+@main.group("audit")
+def audit_group():
+    """The audit trail: the event log and the read audit."""
+
+
+@audit_group.command("verify")
+@click.option("--ticket", "ticket_id", type=int, default=None,
+              help="Only this ticket's event chain and the reads of it.")
+@with_appcontext
+def audit_verify_command(ticket_id):
+    """Recompute the hash chains; report the first broken link (exit 1) or that all hold."""
+    from hotline.audit import verify
+
+    report = verify(ticket_id)
+    click.echo(f"checked {report.chains} chain(s), {report.rows} row(s)"
+               + (f" ({report.unchained} from before the chains, not covered)" if report.unchained else ""))
+    if report.ok:
+        click.echo("all chains intact")
+        return
+    for broken in report.broken:
+        click.echo(f"BROKEN: {broken}")
+    raise SystemExit(1)
+
+
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext

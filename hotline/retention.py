@@ -3,6 +3,11 @@
 What goes: the caller's phone, name and address, the free text, the referral's child
 alias, contact route and notes, and the phone numbers and text of messages sent.
 What stays: the ticket's number, desk, category, units, dates, states and events (KPIs).
+
+The event log is append-only and hash-chained (hotline.audit): anonymising never rewrites an
+event; it appends one (`anonymised`) saying which fields it cleared, so the chain records it.
+Events carry no caller data (a referral's contact route and guardian stay on the referral;
+the migration that made the log append-only took them out of the events written before).
 """
 
 from datetime import timedelta
@@ -15,6 +20,8 @@ from hotline.tickets.models import TERMINAL_STATES, Desk, Ticket
 from hotline.types import utcnow
 
 REDACTED = "（已按保留期限匿名化）"
+CLEARED = ("caller_phone", "caller_name", "address", "content", "subject", "reply_result",
+           "resolution_note")
 
 
 def due_for_anonymising(days: int) -> list[Ticket]:
@@ -38,19 +45,24 @@ def anonymise(days: int, apply: bool) -> dict:
         return summary
     now = utcnow()
     for ticket in tickets:
+        cleared = [name for name in CLEARED if getattr(ticket, name)]
         ticket.caller_phone = ticket.caller_name = ticket.address = None
         ticket.content, ticket.subject = REDACTED, ""
         ticket.reply_result = REDACTED if ticket.reply_result else None
         ticket.resolution_note = REDACTED if ticket.resolution_note else None
         ticket.anonymised_at = now
+        referrals = messages = 0
         for referral in db.session.scalars(select(Referral).where(Referral.ticket_id == ticket.id)):
+            referrals += 1
             referral.child_alias = referral.contact_route = referral.note = None
             referral.need, referral.consent_by = REDACTED, None
             summary["referrals"] += 1
         for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)):
             message.to_number, message.body = "anonymised", REDACTED
             summary["messages"] += 1
+            messages += 1
         record_event(ticket, None, "anonymised", ticket.state, ticket.state,
-                     {"retention_days": days}, at=now)
+                     {"retention_days": days, "cleared": cleared, "referrals": referrals,
+                      "messages": messages}, at=now)
     db.session.flush()
     return summary

@@ -150,7 +150,9 @@ class MandatoryReport(db.Model):
 
 
 class ReadAudit(db.Model):
-    """Who read a children's-desk ticket or a referral, when, through which view."""
+    """Who read a children's-desk ticket or a referral, when, through which view; also each
+    export (subject "export") and each break-glass reveal (kind "reveal", with the reason).
+    Append-only in the database and hash-chained per subject (hotline.audit)."""
 
     __tablename__ = "read_audit"
     __table_args__ = (Index("ix_read_audit_subject", "subject", "subject_id"),)
@@ -161,3 +163,9 @@ class ReadAudit(db.Model):
     subject_id: Mapped[int] = mapped_column()
     view: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # read, export or reveal (break-glass, with its reason)
+    kind: Mapped[str] = mapped_column(String(20), default="read", server_default="read")
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

@@ -51,7 +51,7 @@ class ReferralOut(ma.Schema):
     timers = fields.Method("dump_timers")
     child = fields.Method("dump_child")
     need = fields.String()
-    contact_route = fields.String(allow_none=True)
+    contact_route = fields.Method("dump_contact_route", allow_none=True)
     note = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     follow_up = fields.Boolean(allow_none=True)
@@ -98,10 +98,24 @@ class ReferralOut(ma.Schema):
             child["phone"], child["name"] = mask_phone(ticket.caller_phone), mask_name(ticket.caller_name)
         return child
 
+    def _sees_caller(self, referral) -> bool:
+        """The guardian and the contact route are the child's data: shown to whoever sees the
+        caller unmasked on the ticket, masked for the others (hotline.tickets.access)."""
+        from hotline.tickets.access import can_see_caller
+
+        return can_see_caller(g.user, self._ticket(referral))
+
+    def dump_contact_route(self, referral) -> str | None:
+        route = referral.contact_route
+        if not self._full():           # the partner: only when consent covers contact
+            return route if referral.consent_covers_contact else None
+        return route if self._sees_caller(referral) else mask_name(route)
+
     def dump_consent(self, referral) -> dict | None:
         if not self._full():
             return None
-        return {"by": referral.consent_by, "how": referral.consent_how,
+        by = referral.consent_by if self._sees_caller(referral) else mask_name(referral.consent_by)
+        return {"by": by, "how": referral.consent_how,
                 "at": referral.consent_at.isoformat() if referral.consent_at else None,
                 "covers_contact": referral.consent_covers_contact,
                 "override_reason": referral.override_reason}

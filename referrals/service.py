@@ -6,11 +6,10 @@ Services write and flush; the request or job commits once.
 import re
 from datetime import datetime, timedelta
 
-from flask import g
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
-from hotline import notices
+from hotline import audit, notices
 from hotline.clocks import service as clocks
 from hotline.clocks.calendar import NOTICE_DEADLINE, format_deadline
 from hotline.clocks.models import TimerKind, TimerState
@@ -21,7 +20,6 @@ from hotline.users import Role, User
 from referrals.models import (
     MandatoryReport,
     Partner,
-    ReadAudit,
     Referral,
     ReferralEvent,
     ReferralState,
@@ -162,13 +160,8 @@ def referral_events(user: User, referral_id: int) -> list[ReferralEvent]:
 
 
 def audit_read(user: User, subject: str, subject_id: int, view: str) -> None:
-    """Log a read of a child's data (once per request and subject)."""
-    seen = g.setdefault("audited_reads", set())
-    if (subject, subject_id, view) in seen:
-        return
-    seen.add((subject, subject_id, view))
-    db.session.add(ReadAudit(user_id=user.id, subject=subject, subject_id=subject_id, view=view,
-                             at=utcnow()))
+    """Log a read of a child's data (once per request and subject): `hotline.audit.log_read`."""
+    audit.log_read(user, subject, subject_id, view)
 
 
 def sees_full_referral(user: User, referral: Referral) -> bool:

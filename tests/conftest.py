@@ -90,7 +90,9 @@ def _clean_state(request):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as conn:
+        from hotline import audit
+
+        with db.engine.begin() as conn, audit.maintenance(conn, "test harness: empty the tables"):
             for table in PER_TEST_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
         from hotline.redis import connection

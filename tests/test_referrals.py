@@ -127,7 +127,8 @@ def test_the_partner_sees_only_the_minimal_view(api):
     rid = referral_id(refer(api, tid, consent=no_contact), "xz-xinli")
     view = api.get(f"/api/v1/referrals/{rid}", "partner-xz-xinli").json
     assert view["child"] == {"alias": "雨同学", "age": 12, "phone": None}
-    assert view["need"] == "情绪疏导" and view["contact_route"] == "请先联系母亲"
+    # Without consent to contact, no contact route either (issue 18).
+    assert view["need"] == "情绪疏导" and view["contact_route"] is None
     assert view["note"] == "孩子害怕见陌生人"
     assert view["consent"] is None and view["ticket"] == {"id": tid, "number": view["ticket"]["number"]}
     for absent in ("content", "caller", "timeline", "events", "referrals", "location"):
@@ -136,7 +137,8 @@ def test_the_partner_sees_only_the_minimal_view(api):
     api.get(f"/api/v1/tickets/{tid}", "partner-xz-xinli", expect=404)
     # With consent covering contact, the phone is shown.
     rid2 = referral_id(refer(api, tid, partner="xz-shegong", service="family_support"), "xz-shegong")
-    assert api.get(f"/api/v1/referrals/{rid2}", "partner-xz-shegong").json["child"]["phone"] == CHILD["phone"]
+    covered = api.get(f"/api/v1/referrals/{rid2}", "partner-xz-shegong").json
+    assert covered["child"]["phone"] == CHILD["phone"] and covered["contact_route"] == "请先联系母亲"
 
 
 @pytest.mark.parametrize("viewer", ["partner-xz-xinli", "partner-12348", "partner-gulou-xinli"])

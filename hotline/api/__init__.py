@@ -9,7 +9,19 @@ from hotline.extensions import api, db
 
 
 def register_api() -> None:
-    from hotline.api import alerts, auth, calendar, calls, notices, outbox, reports, risk, tickets, units
+    from hotline.api import (
+        alerts,
+        audit,
+        auth,
+        calendar,
+        calls,
+        notices,
+        outbox,
+        reports,
+        risk,
+        tickets,
+        units,
+    )
     from hotline.api.converters import IsoDateConverter
     from referrals import api as referrals_api
 
@@ -26,6 +38,7 @@ def register_api() -> None:
     api.register_blueprint(alerts.blp)
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
+    api.register_blueprint(audit.blp)
 
 
 def committed(view):

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
+from hotline.api import committed
 from hotline.auth import current_user
 from hotline.channels import calls
 from hotline.channels.models import CallState
@@ -67,6 +68,7 @@ def _iso(value):
 @blp.arguments(CallListArgs(), location="query")
 @blp.response(200, CallOut(many=True))
 @blp.doc(security=SECURITY)
+@committed
 def list_calls(args):
     """Calls by state, newest first (seats: the menu and their desks; supervisors: all)."""
     return calls.list_calls(current_user(), args.get("state"), args["desk"], args["limit"])
@@ -75,6 +77,7 @@ def list_calls(args):
 @blp.route("/<string:call_sid>", methods=["GET"])
 @blp.response(200, CallOut)
 @blp.doc(security=SECURITY)
+@committed
 def get_call(call_sid):
     """One call, with the ticket opened from it and the caller's open tickets."""
     return calls.get_call(current_user(), call_sid)

@@ -4,15 +4,22 @@ import json
 
 from flask_smorest import Blueprint
 
+from hotline import audit
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
+from hotline.console import reports
+from hotline.console.exports import XLSX_MIME
 from hotline.errors import NotFound
+from hotline.extensions import db
 from hotline.tickets import service
 from hotline.tickets.schemas import (
     ACTION_BODIES,
     EventOut,
+    RevealIn,
+    RevealOut,
     RoutingOut,
     TicketDetailOut,
+    TicketExportArgs,
     TicketIn,
     TicketListArgs,
     TicketOut,
@@ -48,6 +55,20 @@ def list_tickets(args):
     return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
 
 
+@blp.route("/export", methods=["GET"])
+@blp.arguments(TicketExportArgs(), location="query")
+@blp.doc(security=SECURITY, responses={"200": {
+    "description": "The filtered list as a file (exporting roles only: config EXPORT_ROLES); "
+                   "callers masked as for the viewer; the export and each child's row are audited",
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                XLSX_MIME: {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.alt_response(403, description="This role may not export")
+def export_tickets(args):
+    """The ticket list as CSV or XLSX (supervisors, admins, dispatchers by default)."""
+    fmt = args.pop("format")
+    return reports.ticket_export(current_user(), fmt, {**args, "page": 1, "per_page": 1})
+
+
 @blp.route("/<int(max=2147483647):ticket_id>", methods=["GET"])
 @blp.response(200, TicketDetailOut)
 @blp.doc(security=SECURITY)
@@ -61,10 +82,12 @@ def get_ticket(ticket_id):
 @blp.response(200, RoutingOut)
 @blp.alt_response(404, description="No ticket, or the catalogue has no suggestion")
 @blp.doc(security=SECURITY)
+@committed
 def routing_suggestion(ticket_id):
     """The routing catalogue's suggested lead unit (派单建议); the dispatcher may override it."""
     suggestion = service.routing_suggestion(current_user(), ticket_id)
     if suggestion is None:
+        db.session.commit()   # the read of a child's ticket is audited even without a suggestion
         raise NotFound("派单目录没有适用的建议 (no routing suggestion for this ticket)")
     return suggestion
 
@@ -76,6 +99,17 @@ def routing_suggestion(ticket_id):
 def ticket_events(ticket_id):
     """The audit timeline, oldest first."""
     return service.ticket_events(current_user(), ticket_id)
+
+
+@blp.route("/<int(max=2147483647):ticket_id>/reveal", methods=["POST"])
+@blp.arguments(RevealIn())
+@blp.response(200, RevealOut)
+@blp.doc(security=SECURITY)
+@committed
+def reveal(body, ticket_id):
+    """Break-glass: the full caller contact for a viewer who sees it masked, with a reason
+    (audited; the supervisor on duty is notified)."""
+    return audit.reveal(current_user(), ticket_id, body["reason"])
 
 
 action_routes(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from hotline import audit
 from hotline.channels.models import (
     CALL_STATE_ORDER,
     LIVE_CALL_STATES,
@@ -157,6 +158,7 @@ def _views(user: User, calls: list[Call]) -> list[CallView]:
         for ticket in db.session.scalars(stmt.order_by(Ticket.id.desc())):
             by_phone.setdefault(ticket.caller_phone, []).append(ticket)
     full = user.role in FULL_NUMBER
+    audit.audit_children(user, [t for tickets in by_phone.values() for t in tickets], "calls")
     return [CallView(call, full, by_phone.get(call.from_number, []) if call.from_number in phones else [])
             for call in calls]
 

@@ -16,6 +16,7 @@ from datetime import date
 
 from flask import Response, request, send_file, stream_with_context
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from hotline import kpis
 
@@ -25,6 +26,28 @@ FORMATS = ("csv", "xlsx")
 READY_COOKIE = "export_ready"
 TOKEN = re.compile(r"[A-Za-z0-9]{8,40}")
 
+# Spreadsheet formula injection (OWASP "CSV Injection"): a cell starting with one of these is
+# read as a formula by Excel, LibreOffice and Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ...except a phone number, masked or not: digits (and * - space) after a +, which no
+# spreadsheet can turn into a call or a reference.
+HARMLESS = re.compile(r"\+[0-9][0-9* \-]*")
+
+
+def neutralise(value):
+    """CSV: a text cell that would start a formula gets a leading single quote (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not HARMLESS.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _xlsx_cell(worksheet, value):
+    """XLSX has cell types: text is written as a string cell, never as a formula."""
+    cell = WriteOnlyCell(worksheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
 
 def _csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     buffer = io.StringIO()
@@ -32,7 +55,7 @@ def _csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     yield "\ufeff"
     writer.writerow(header)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([neutralise(value) for value in row])
         if buffer.tell() > 16_384:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -52,7 +75,7 @@ def download(fmt: str, filename: str, header: list[str], rows: Iterable[list],
     worksheet = workbook.create_sheet(sheet[:31])
     worksheet.append(header)
     for row in rows:
-        worksheet.append(row)
+        worksheet.append([_xlsx_cell(worksheet, value) for value in row])
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (send_file closes it)
     workbook.save(spool)
     spool.seek(0)

@@ -494,7 +494,8 @@ def tickets():
     pages = max(1, -(-page.total // page.per_page))
     return render_template("console/tickets.html", rows=dump(page.items), page=page, pages=pages,
                            states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
-                           form=forms.FormState(values=request.args, errors=errors))
+                           form=forms.FormState(values=request.args, errors=errors),
+                           may_export=service.access.may_export(user()))
 
 
 @bp.get("/callbacks")
@@ -592,4 +593,10 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
-from hotline.console import call_pages, child_safety, referral_pages, reports  # noqa: E402,F401  (more pages on bp)
+from hotline.console import (  # noqa: E402,F401  (more pages on bp)
+    audit_pages,
+    call_pages,
+    child_safety,
+    referral_pages,
+    reports,
+)

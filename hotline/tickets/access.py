@@ -6,6 +6,7 @@ handler never sees (404) a ticket outside its unit's subtree, whatever the view.
 
 import functools
 
+from flask import current_app
 from sqlalchemy import Select, and_, delete, false, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -155,3 +156,28 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
     if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
         return True
     return user.role == Role.HANDLER and user.unit_id == ticket.lead_unit_id
+
+
+DEFAULT_EXPORT_ROLES = ("supervisor", "admin", "dispatcher")
+
+
+def may_export(user: User) -> bool:
+    """Exporting the ticket list is a permission of its own (config EXPORT_ROLES): a bulk copy
+    of callers' data leaves the building, so by default only the centre's staff, not the seats."""
+    roles = current_app.config.get("EXPORT_ROLES", DEFAULT_EXPORT_ROLES)
+    return user.role.value in roles
+
+
+def check_export_allowed(user: User) -> None:
+    if not may_export(user):
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能导出工单 (role {user.role.value} may not export)")
+
+
+AUDIT_VIEWERS = {Role.SUPERVISOR, Role.ADMIN}
+
+
+def check_audit_viewer(user: User) -> None:
+    """The read audit (who read, exported or revealed a child's data) is for the supervisor
+    on duty and the admins."""
+    if user.role not in AUDIT_VIEWERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")

@@ -213,6 +213,10 @@ class Event(db.Model):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The hash chain of the ticket's log (hotline.audit): sha256 of this row's canonical
+    # content and the previous row's hash. Rows are append-only in the database.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     # One way only: adding an event must not load the ticket's whole timeline.
     ticket: Mapped[Ticket] = relationship()

@@ -66,6 +66,15 @@ class TicketListArgs(ma.Schema):
                                                   "due (nearest due first) or newest"})
 
 
+class TicketExportArgs(TicketListArgs):
+    """The list's filters (no paging: the whole list) and the file format."""
+
+    class Meta:
+        exclude = ("page", "per_page")
+
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+
+
 # --- action bodies -----------------------------------------------------------
 
 class Empty(ma.Schema):
@@ -461,7 +470,27 @@ class EventOut(ma.Schema):
     action = fields.String()
     from_state = fields.String(allow_none=True)
     to_state = fields.String(allow_none=True)
-    data = fields.Dict()
+    data = fields.Method("dump_data")
+
+    def dump_data(self, event) -> dict:
+        """A `refer` event logged before the log stopped keeping them still holds the contact
+        route and the guardian: masked like the caller for whoever sees the caller masked."""
+        data = event.data or {}
+        if event.action != "refer" or not any(
+                key in data for key in ("contact_route", "child_alias")) and not (
+                data.get("consent") or {}).get("by"):
+            return data
+        from hotline.tickets.access import can_see_caller
+
+        viewer = g.get("user")
+        if viewer is not None and can_see_caller(viewer, event.ticket):
+            return data
+        masked = {**data, "contact_route": mask_name(data.get("contact_route")),
+                  "child_alias": mask_name(data.get("child_alias"))}
+        if isinstance(data.get("consent"), dict):
+            masked["consent"] = {**data["consent"], "by": mask_name(data["consent"].get("by")),
+                                 "override_reason": None}
+        return masked
 
 
 @functools.cache
@@ -480,3 +509,23 @@ def _detail_entries(ticket: Ticket, action: str) -> list:
     if key not in loaded:
         loaded[key] = timeline_entries(ticket, "supervise", "consult")
     return [entry for entry in loaded[key] if entry.action == action]
+
+
+class RevealIn(ma.Schema):
+    """Break-glass: why the masked contact is needed now (kept in the read audit)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=2000),
+                           metadata={"description": "why the contact is needed now (audited)"})
+
+
+class RevealedReferralOut(ma.Schema):
+    id = fields.Integer()
+    partner = fields.String()
+    contact_route = fields.String(allow_none=True)
+    guardian = fields.String(allow_none=True)
+
+
+class RevealOut(ma.Schema):
+    ticket = fields.Integer()
+    caller = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
+    referrals = fields.List(fields.Nested(RevealedReferralOut))

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, crisis, routing
+from hotline import alerts, audit, crisis, routing
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
@@ -18,7 +18,7 @@ from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access, ordering
-from hotline.tickets.models import Desk, Event, Priority, Ticket, TicketState
+from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import to_json, utcnow
@@ -49,7 +49,9 @@ def create_ticket(actor: User, data: dict) -> Ticket:
     desk = data["desk"]
     if actor.role == Role.SEAT and desk.value not in (actor.desks or []):
         raise Forbidden(f"您不在 {desk.value} 专席 (you do not work on the {desk.value} desk)")
-    return _open(actor, data)
+    ticket = _open(actor, data)
+    _audit_children(actor, [ticket], "intake")     # the answer is the full ticket
+    return ticket
 
 
 def intake_from_channel(data: dict) -> Ticket:
@@ -123,7 +125,9 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
         if field in data and data[field] is not None:
             _check_length(data[field], field)
     related = _related(actor, ticket, action, data)
-    return _run(ticket, actor, action, data, related)
+    ticket = _run(ticket, actor, action, data, related)
+    _audit_children(actor, [ticket], "action")     # the answer is the full ticket
+    return ticket
 
 
 def perform_as_system(ticket_id: int, action: str, data: dict) -> Ticket:
@@ -144,7 +148,7 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
     if access.unit_signature(ticket) != units_before:
         access.rescope(ticket)
     record_event(ticket, actor, action, from_state, ticket.state,
-                 {**to_json(data), **workflow.record}, at=workflow.now)
+                 {**_loggable(action, to_json(data)), **workflow.record}, at=workflow.now)
     if action == "merge":
         target = related["into"]
         record_event(target, actor, "merged_in", target.state, target.state,
@@ -161,16 +165,33 @@ def get_ticket(actor: User, ticket_id: int) -> Ticket:
 
 def _audit_children(actor: User, tickets: list[Ticket], view: str) -> None:
     """Every read of a children's-desk ticket is logged (who, when, which view)."""
-    from referrals.service import audit_read
+    audit.audit_children(actor, tickets, view)
 
-    for ticket in tickets:
-        if ticket.desk == Desk.CHILDREN:
-            audit_read(actor, "ticket", ticket.id, view)
+
+# What the event log keeps of a body: a referral's contact route, the child's alias, the
+# guardian's name and the override's free text stay on the referral (masked per viewer,
+# anonymised by retention); the append-only log keeps that they were given.
+_PRIVATE = {"refer": ("contact_route", "child_alias")}
+_PRIVATE_CONSENT = ("by", "override_reason")
+
+
+def _loggable(action: str, data: dict) -> dict:
+    if action not in _PRIVATE:
+        return data
+    kept = {key: value for key, value in data.items() if key not in _PRIVATE[action]}
+    if isinstance(kept.get("consent"), dict):
+        consent = kept["consent"]
+        kept["consent"] = {**{k: v for k, v in consent.items() if k not in _PRIVATE_CONSENT},
+                           "by_given": bool(consent.get("by")),
+                           "override": bool(consent.get("override_reason"))}
+    return kept
 
 
 def routing_suggestion(actor: User, ticket_id: int) -> routing.Suggestion | None:
     """The catalogue's suggested lead unit for a ticket (dispatchers accept or override it)."""
-    return routing.suggest(access.get_visible_ticket(actor, ticket_id))
+    ticket = access.get_visible_ticket(actor, ticket_id)
+    _audit_children(actor, [ticket], "routing")
+    return routing.suggest(ticket)
 
 
 def timeline_entries(ticket: Ticket, *actions: str) -> list[Event]:
@@ -275,8 +296,9 @@ def newest_first(stmt: Select) -> Select:
     )
 
 
-def list_tickets(actor: User, filters: dict) -> Page:
-    """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)."""
+def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
+    """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
+    (`view`: the read audit's name for what shows them, e.g. "export")."""
     stmt = access.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
@@ -308,7 +330,7 @@ def list_tickets(actor: User, filters: dict) -> Page:
             result = None
     if result is None:
         result = paged(stmt, page, per_page, total, sort)
-    _audit_children(actor, result.items, "list")
+    _audit_children(actor, result.items, view)
     return result
 
 

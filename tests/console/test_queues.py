@@ -168,7 +168,7 @@ def test_ticket_list_filters_and_pages(browser, api):
     assert "请从列表中选择" in page
 
 
-def test_ticket_export_csv_and_xlsx_with_filters_and_masking(browser, api):
+def test_ticket_export_csv_and_xlsx_with_filters_and_masking(app, browser, api, monkeypatch):
     first = api.dispatched(co_units=["police"])
     api.create()
     supervisor = browser("supervisor1")
@@ -182,6 +182,8 @@ def test_ticket_export_csv_and_xlsx_with_filters_and_masking(browser, api):
     assert rows[1][9] == "+8613800000001"
 
     police = browser("handler-police")
+    police.get("/console/tickets/export?format=xlsx", expect=403)   # not an exporting role by default
+    monkeypatch.setitem(app.config, "EXPORT_ROLES", ["supervisor", "handler"])
     response = police.get("/console/tickets/export?format=xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = list(sheet.values)

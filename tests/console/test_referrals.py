@@ -97,17 +97,20 @@ def test_the_referral_page_shows_exactly_the_minimal_view(browser, api):
     page = browser("partner-xz-xinli").html(f"/console/referrals/{rid}")
     # What the API shows the partner is on the page...
     assert api_view["child"] == {"alias": "雨同学", "age": 12, "phone": None}
-    for shown in ("雨同学", "12岁", "情绪疏导", "请先联系母亲", "孩子害怕见陌生人", "心理咨询",
+    for shown in ("雨同学", "12岁", "情绪疏导", "孩子害怕见陌生人", "心理咨询",
                   api_view["ticket"]["number"], "未经监护人同意，不提供电话"):
         assert shown in page, shown
-    # ... and nothing more: no full name, no ticket content or address, no phone, no consent record.
+    # ... and nothing more: no full name, no ticket content or address, no phone, no consent record,
+    # and no contact route without consent to contact (issue 18).
     for absent in ("李小雨", CONTENT, "不愿上学", "黄楼街道河畔小区", "13900000013", "母亲 王某",
+                   "请先联系母亲",
                    "孩子情绪低落", "同意人", "儿童服务专席", f"/console/tickets/{tid}"):
         assert absent not in page, absent
     # With consent covering contact, the phone is there (and still not the name).
     rid2 = refer(api, tid)
     page = browser("partner-xz-xinli").html(f"/console/referrals/{rid2}")
     assert "+8613900000013" in page and "李小雨" not in page and CONTENT not in page
+    assert "请先联系母亲" in page
 
 
 def test_the_centre_sees_the_full_referral_with_consent_and_the_ticket_link(browser, api):
