@@ -33,8 +33,10 @@ class Default:
     PUBLIC_BASE_URL: str | None = None
     # Closed children's-desk tickets are anonymised this many days after closing.
     RETENTION_CHILDREN_DAYS = 365
-    # Console: login attempts per username and address before a pause, and the pause.
+    # Sign-in (API token and console form alike): failed attempts per account, and per
+    # address (any accounts), within a moving window of this many seconds, before 429.
     CONSOLE_LOGIN_MAX_FAILURES = 5
+    SIGNIN_ADDRESS_MAX_FAILURES = 30
     CONSOLE_LOGIN_WINDOW_SECONDS = 300
     CONSOLE_SESSION_HOURS = 12
     CONSOLE_PER_PAGE = 20

@@ -26,6 +26,8 @@ LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 class HotlineError(Exception):
     code = 400
+    # The stable `error` code of the body (API.md Additions), where one was given.
+    error_code: str | None = None
 
     def __init__(self, message: str, errors: dict | None = None):
         super().__init__(message)
@@ -71,10 +73,13 @@ def _rollback() -> None:
         db.session.rollback()
 
 
-def error_body(code: int, message: str, errors: dict | None = None):
-    """The one error body: always all four keys, `errors` empty when no field is to blame."""
+def error_body(code: int, message: str, errors: dict | None = None, error: str | None = None):
+    """The one error body: always all four keys, `errors` empty when no field is to blame;
+    `error`, the stable code, when the error has one."""
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message,
             "errors": errors or {}}
+    if error:
+        body["error"] = error
     return jsonify(body), code
 
 
@@ -82,7 +87,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HotlineError)
     def _domain(error: HotlineError):
         _rollback()
-        return error_body(error.code, error.message, error.errors)
+        response, code = error_body(error.code, error.message, error.errors, error.error_code)
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response, code
 
     @app.errorhandler(UnknownYear)
     def _calendar_gap(error: UnknownYear):

@@ -152,3 +152,14 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
     if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
         return True
     return user.role == Role.HANDLER and user.unit_id == ticket.lead_unit_id
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+SESSION_MANAGERS = frozenset({Role.ADMIN})
+
+
+def check_manages_sessions(user: User) -> None:
+    """Listing and ending another user's sessions and tokens is for admins only (403)."""
+    if user.role not in SESSION_MANAGERS:
+        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
