@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from hotline import create_app
 from hotline.auth import ApiToken
 from hotline.extensions import db
+from hotline.security import InsecureConfiguration
 from hotline.users import Role, User, get_by_username
 from tests.console.helpers import Browser
 
@@ -252,3 +253,30 @@ def test_deactivation_ends_console_sessions_and_reactivation_revives_none(app, a
         get_by_username(account).active = True
         db.session.commit()
     browser.get("/console/tickets/new", expect=302)
+
+
+# --- production ---------------------------------------------------------------------------
+
+
+PRODUCTION = {"ENV_NAME": "production", "SECRET_KEY": "a-long-random-secret-from-the-environment"}
+
+
+def test_production_refuses_to_start_while_a_demo_user_has_the_demo_password(app):
+    # The suite's database is seeded with the demo organisation, password `demo`.
+    with pytest.raises(InsecureConfiguration, match="demo user"):
+        create_app(PRODUCTION)
+
+
+def test_production_refuses_twilio_without_a_public_base_url(tmp_path):
+    settings = {**PRODUCTION, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}",
+                "TWILIO_AUTH_TOKEN": "a" * 32}
+    with pytest.raises(InsecureConfiguration, match="PUBLIC_BASE_URL"):
+        create_app(settings)
+    create_app({**settings, "PUBLIC_BASE_URL": "https://hotline.example.gov.cn"})
+
+
+def test_in_production_the_demo_password_never_signs_in(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    client = app.test_client()
+    assert sign_in(client, "seat1", "demo").status_code == 401
+    Browser(app).login("seat2", "demo", expect=401)
