@@ -131,6 +131,8 @@ def register_error_handlers(app: Flask) -> None:
         response, code = error_body(error.code or 500, message, _by_field(errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
+        if getattr(error, "valid_methods", None):  # 405: say which methods the path takes
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response, code
 
     @app.errorhandler(Exception)

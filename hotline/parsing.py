@@ -15,6 +15,7 @@ Console forms get the same text rule (`text_problem`) in the console's own reque
 import json
 import re
 
+from marshmallow import fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
@@ -81,3 +82,15 @@ class StrictJSONParser(FlaskParser):
 
 
 STRICT_PARSER = StrictJSONParser()
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON body's boolean: `true` or `false` only. marshmallow's own also takes 0, 1, "yes",
+    "on"... (`resolved: 0` passed as false); query strings keep the lenient field."""
+
+    default_error_messages = {"invalid": "必须是 true 或 false (must be true or false)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -77,3 +77,57 @@ def test_a_nul_in_a_console_form_is_refused_and_not_stored(app, api):
                          expect=422)
     assert "NUL" in seat.text(response)
     assert api.events(ticket["id"]) == before
+
+
+# --- row 11: HTTP details -----------------------------------------------------------------------
+
+
+def test_the_kpi_csv_says_its_charset_once(api):
+    response = api.get("/api/v1/reports/kpis?format=csv", "supervisor1")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_the_openapi_document_describes_the_kpi_downloads(client):
+    operation = client.get("/api/openapi.json").json["paths"]["/api/v1/reports/kpis"]["get"]
+    content = operation["responses"]["200"]["content"]
+    assert {"application/json", "text/csv",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(content)
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("delete", TICKETS, {"GET", "POST"}),
+    ("put", "/api/v1/auth/token", {"POST"}),
+    ("get", "/api/v1/tickets/1/actions/answer", {"POST"}),
+])
+def test_a_405_names_the_allowed_methods(api, client, method, path, allowed):
+    response = getattr(client, method)(path, headers=api.headers("seat1"))
+    api.assert_error(response, 405)
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_business_rules_the_schema_cannot_express_are_described_in_it(client):
+    spec = client.get("/api/openapi.json").json
+    text = str(spec)
+    parameters = spec["paths"]["/api/v1/reports/kpis"]["get"]["parameters"]
+    kpis = {p["name"]: p.get("description", "") for p in parameters}
+    assert "366" in kpis["from"] and "unknown" in kpis["unit"].lower()
+    schemas = spec["components"]["schemas"]
+    assert "subtree" in schemas["ForwardIn"]["properties"]["unit"]["description"]
+    assert "unknown" in schemas["DispatchIn"]["properties"]["unit"]["description"].lower()
+    callback = schemas["CallbackIn"]
+    assert "reached" in callback["properties"]["resolved"]["description"] and "reached" in text
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", "0"])
+def test_a_boolean_must_be_true_or_false(api, client, value):
+    ticket = api.callback_pending()
+    before = api.snapshot(ticket["id"])
+    response = client.post(f"{TICKETS}/{ticket['id']}/actions/record_callback",
+                           json={"reached": True, "resolved": value, "satisfied": True, "rating": 1},
+                           headers=api.headers("seat1"))
+    api.assert_error(response, 422, "resolved")
+    assert api.snapshot(ticket["id"]) == before
+    response = client.post(TICKETS, json={**DEFAULT_TICKET, "caller": {"phone": "+8613800000001",
+                                                                      "is_minor": value}},
+                           headers=api.headers("seat1"))
+    api.assert_error(response, 422, "caller.is_minor")
