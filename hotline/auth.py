@@ -54,6 +54,8 @@ def _digest(token: str) -> str:
 
 def start_session(user: User, kind: SessionKind = SessionKind.API) -> str:
     """A new session record for a signed-in user; returns its secret (shown once)."""
+    # The user's expired records go as a new one comes: the table holds live sessions only.
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= utcnow()))
     token = secrets.token_urlsafe(32)
     hours = current_app.config["TOKEN_LIFETIME_HOURS" if kind is SessionKind.API else "CONSOLE_SESSION_HOURS"]
     db.session.add(ApiToken(token_hash=_digest(token), user=user, kind=kind,
