@@ -187,7 +187,7 @@ NAV = {
                  ("console.review", _l("审核")), ("console.crisis_board", _l("危机工单")),
                  ("console.overdue_board", _l("超期工单")), ("console.referral_board", _l("转介超时")),
                  ("console.mandatory_reports_board", _l("强制报告")), ("console.tickets", _l("工单查询")),
-                 ("console.kpi_dashboard", _l("统计指标"))],
+                 ("console.kpi_dashboard", _l("统计指标")), ("console.admin_sessions", _l("登录会话"))],
     Role.PARTNER: [("console.referral_inbox", _l("转介收件箱"))],
 }
 
@@ -585,4 +585,5 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
+import hotline.console.session_pages  # noqa: E402,F401  (the admin's sessions page)
 from hotline.console import call_pages, referral_pages, reports  # noqa: E402,F401  (more pages on bp)
