@@ -2,14 +2,17 @@
 
 Bounded (a few examples per operation) so it runs in CI; each generated request is
 sent as the supervisor (reads everything), as a seat (writes tickets) and as a unit handler
-(scoped to its unit). A logout is sent with a token of its own, so the others stay valid.
+(scoped to its unit); each answer must match the document's content type and schema. A
+logout is sent with a token of its own, so the others stay valid.
 """
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 EXAMPLES = 6
+# No 5xx, and every answer (errors too) has a documented status, content type and shape.
+CHECKS = (not_a_server_error, response_schema_conformance, content_type_conformance)
 
 
 def test_no_server_errors_on_any_operation(app, api):
@@ -42,6 +45,6 @@ def _fuzz(operation, headers: dict, api) -> None:
                 api.forget_tokens()
                 user_headers = api.headers(user)
             response = case.call(headers=user_headers)
-            case.validate_response(response, checks=(not_a_server_error,))
+            case.validate_response(response, checks=CHECKS)
 
     check()
