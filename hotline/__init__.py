@@ -58,7 +58,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_console(app)
     register_error_handlers(app)
     _import_models()
-    security.check_demo_passwords(app)
     return app
 
 

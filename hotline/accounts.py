@@ -30,12 +30,31 @@ def change_password(user: User, old: str, new: str) -> None:
     auth.end_all_sessions(user.id)
 
 
-def _managed_user(admin: User, username: str) -> User:
-    access.check_manages_sessions(admin)
+def set_password(username: str, new: str) -> None:
+    """An operator's reset (`hotline users passwd`): the policy applies, every session ends."""
+    user = _user(username)
+    passwords.check_policy(new, user.username)
+    user.set_password(new)
+    db.session.flush()
+    auth.end_all_sessions(user.id)
+
+
+def deactivate(username: str) -> None:
+    """`hotline users deactivate`: the user can no longer sign in; every session ends."""
+    _user(username).active = False
+    db.session.flush()
+
+
+def _user(username: str) -> User:
     user = get_by_username(username)
     if user is None:
-        raise NotFound("用户不存在 (no such user)")
+        raise NotFound(f"用户 {username} 不存在 (no such user)")
     return user
+
+
+def _managed_user(admin: User, username: str) -> User:
+    access.check_manages_sessions(admin)
+    return _user(username)
 
 
 def list_sessions(admin: User, username: str) -> list[ApiToken]:

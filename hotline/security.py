@@ -39,7 +39,8 @@ def check_configuration(app: Flask) -> None:
 
 
 def check_demo_passwords(app: Flask) -> None:
-    """Refuse to start in production while a demo user still has the public password `demo`.
+    """Refuse to serve in production while an active demo user still has the password `demo`
+    (called where serving starts: wsgi.py, `hotline web`, `hotline run`).
 
     Only the demo organisation's user names are checked, one password check per distinct hash
     (the seed gives them one), so start-up stays fast whatever the number of users. A database
@@ -52,7 +53,7 @@ def check_demo_passwords(app: Flask) -> None:
         names = demo_usernames()
         try:
             rows = db.session.execute(
-                select(User.password_hash, User.username).where(or_(
+                select(User.password_hash, User.username).where(User.active.is_(True), or_(
                     User.username.in_(names), User.username.like("handler-%"),
                     User.username.like("partner-%")))).all()
         except SQLAlchemyError as error:
@@ -68,7 +69,8 @@ def check_demo_passwords(app: Flask) -> None:
     if still_demo:
         raise InsecureConfiguration(
             f"HOTLINE_ENV=production: {len(still_demo)} demo user(s) still have the password "
-            f"'demo' ({', '.join(still_demo[:5])}...): change their passwords or deactivate them")
+            f"'demo' ({', '.join(still_demo[:5])}...): change their passwords "
+            "(`hotline users passwd NAME`) or deactivate them (`hotline users deactivate NAME`)")
 
 
 def init_app(app: Flask) -> None:

@@ -4,18 +4,21 @@ Tests that change a password or end sessions use an account of their own (`accou
 seeded demo users stay as the rest of the suite expects them.
 """
 
+import runpy
 import socket
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select
 from werkzeug.security import generate_password_hash
 
 from hotline import create_app
+from hotline.accounts_cli import users_group
 from hotline.auth import ApiToken
 from hotline.extensions import db
-from hotline.security import InsecureConfiguration
+from hotline.security import InsecureConfiguration, check_demo_passwords
 from hotline.users import Role, User, get_by_username
 from tests.console.helpers import Browser
 
@@ -261,10 +264,39 @@ def test_deactivation_ends_console_sessions_and_reactivation_revives_none(app, a
 PRODUCTION = {"ENV_NAME": "production", "SECRET_KEY": "a-long-random-secret-from-the-environment"}
 
 
-def test_production_refuses_to_start_while_a_demo_user_has_the_demo_password(app):
+def test_production_refuses_to_serve_while_a_demo_user_has_the_demo_password(app, monkeypatch):
     # The suite's database is seeded with the demo organisation, password `demo`.
-    with pytest.raises(InsecureConfiguration, match="demo user"):
-        create_app(PRODUCTION)
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION["SECRET_KEY"])
+    with pytest.raises(InsecureConfiguration, match="demo user.*hotline users passwd"):
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "wsgi.py"))
+    # The maintenance commands (db upgrade, users passwd...) still get their app: they fix it.
+    maintenance = create_app(PRODUCTION)
+    with pytest.raises(InsecureConfiguration):
+        check_demo_passwords(maintenance)
+
+
+def test_an_operator_resets_a_password_from_the_command_line(app, client, account):
+    token = sign_in(client, account, PASSWORD).json["token"]
+    runner = app.test_cli_runner()
+    weak = runner.invoke(users_group, ["passwd", account], input="password123\npassword123\n")
+    assert weak.exit_code != 0 and "常见" in weak.output
+    assert client.get(TICKETS, headers=bearer(token)).status_code == 200
+
+    done = runner.invoke(users_group, ["passwd", account], input="Amber-valley-58\nAmber-valley-58\n")
+    assert done.exit_code == 0, done.output
+    assert client.get(TICKETS, headers=bearer(token)).status_code == 401
+    assert sign_in(client, account, "Amber-valley-58").status_code == 200
+    assert runner.invoke(users_group, ["passwd", "nobody"], input="Amber-valley-58\nAmber-valley-58\n"
+                         ).exit_code != 0
+
+
+def test_an_operator_deactivates_a_user_from_the_command_line(app, client, account):
+    token = sign_in(client, account, PASSWORD).json["token"]
+    result = app.test_cli_runner().invoke(users_group, ["deactivate", account])
+    assert result.exit_code == 0, result.output
+    assert client.get(TICKETS, headers=bearer(token)).status_code == 401
+    assert sign_in(client, account, PASSWORD).status_code == 401
 
 
 def test_production_refuses_twilio_without_a_public_base_url(tmp_path):
@@ -272,7 +304,8 @@ def test_production_refuses_twilio_without_a_public_base_url(tmp_path):
                 "TWILIO_AUTH_TOKEN": "a" * 32}
     with pytest.raises(InsecureConfiguration, match="PUBLIC_BASE_URL"):
         create_app(settings)
-    create_app({**settings, "PUBLIC_BASE_URL": "https://hotline.example.gov.cn"})
+    served = create_app({**settings, "PUBLIC_BASE_URL": "https://hotline.example.gov.cn"})
+    check_demo_passwords(served)   # a database without demo users is served
 
 
 def test_in_production_the_demo_password_never_signs_in(app, monkeypatch):
