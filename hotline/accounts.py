@@ -12,19 +12,22 @@ from hotline.tickets import access
 from hotline.users import User, get_by_username
 
 
+class WrongPassword(Invalid):
+    """The current password given with a change is wrong (422, `auth.wrong_password`)."""
+
+    error_code = "auth.wrong_password"
+
+
 def change_password(user: User, old: str, new: str) -> None:
     """The user's own change: the old password first, then the policy; every session and
     token of the user ends (this one too: sign in again with the new password)."""
     if not passwords.verify(user.password_hash, old):
-        raise Invalid("原密码不正确 (the current password is wrong)",
-                      {"old": ["原密码不正确 (the current password is wrong)"]})
+        raise WrongPassword("原密码不正确 (the current password is wrong)",
+                            {"old": ["原密码不正确 (the current password is wrong)"]})
     if new == old:
         raise Invalid("新密码不能与原密码相同 (the new password must differ)",
                       {"new": ["新密码不能与原密码相同 (the new password must differ)"]})
-    try:
-        passwords.check_policy(new, user.username)
-    except Invalid as error:
-        raise Invalid(error.message, {"new": error.errors["password"]}) from None
+    passwords.check_policy(new, user.username, field="new")
     user.set_password(new)
     db.session.flush()
     auth.end_all_sessions(user.id)

@@ -18,6 +18,12 @@ MIN_LENGTH = 10
 MAX_LENGTH = 200
 COMMON_PASSWORDS_FILE = CONFIG_DIR / "common_passwords.txt"
 
+class WeakPassword(Invalid):
+    """A new password the policy refuses (422, `auth.weak_password`)."""
+
+    error_code = "auth.weak_password"
+
+
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # werkzeug's formats, accepted for verification only (then upgraded).
 LEGACY_PREFIXES = ("pbkdf2:", "scrypt:")
@@ -64,7 +70,7 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def check_policy(password: str, username: str) -> None:
+def check_policy(password: str, username: str, field: str = "password") -> None:
     """Refuse a new password that is short, is (or contains) the username, is one character
     repeated, or is on the list of common passwords (422 naming `password`)."""
     lowered = password.lower()
@@ -78,4 +84,4 @@ def check_policy(password: str, username: str) -> None:
     elif len(set(password)) < 4 or lowered in common_passwords():
         problem = "密码太常见或太简单 (too common or too simple)"
     if problem:
-        raise Invalid("密码不符合要求 (password refused): " + problem, {"password": [problem]})
+        raise WeakPassword("密码不符合要求 (password refused): " + problem, {field: [problem]})

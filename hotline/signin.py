@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "用户名或密码错误 (wrong username or password)"
 
 
+class BadCredentials(Unauthorized):
+    """Unknown name, wrong password or inactive account: one answer for all (401)."""
+
+    error_code = "auth.bad_credentials"
+
+
 class TooManyAttempts(HotlineError):
     """Too many failed sign-ins for this account or from this address (429, Retry-After)."""
 
@@ -121,6 +127,6 @@ def authenticate(username: str, password: str) -> User:
         ok = False
     if not ok:
         _failed(username)
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise BadCredentials(BAD_CREDENTIALS)
     _succeeded(username)
     return user

@@ -61,8 +61,9 @@ def console(app, username: str, password: str) -> Browser:
 
 
 def test_wrong_passwords_at_the_api_lock_the_account_at_both_doors(app, api, client):
-    answers = [sign_in(client, "seat1", f"guess{n}").status_code for n in range(7)]
-    assert answers == [401] * 5 + [429] * 2
+    answers = [sign_in(client, "seat1", f"guess{n}") for n in range(7)]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429] * 2
+    assert answers[0].json["error"] == "auth.bad_credentials"
 
     refused = sign_in(client, "seat1", "demo")
     body = api.assert_error(refused, 429)
@@ -163,7 +164,7 @@ def test_a_weak_new_password_is_refused(app, api, client, account, new, why):
     token = sign_in(client, account, PASSWORD).json["token"]
     response = client.post("/api/v1/auth/password", json={"old": PASSWORD, "new": new}, headers=bearer(token))
     body = api.assert_error(response, 422, "new")
-    assert why in body["message"]
+    assert why in body["message"] and body["error"] == "auth.weak_password"
     assert client.get(TICKETS, headers=bearer(token)).status_code == 200
 
 
@@ -171,7 +172,7 @@ def test_a_wrong_old_password_changes_nothing(api, client, account):
     token = sign_in(client, account, PASSWORD).json["token"]
     response = client.post("/api/v1/auth/password", json={"old": "not-mine", "new": "Quiet-harbour-77"},
                            headers=bearer(token))
-    api.assert_error(response, 422, "old")
+    assert api.assert_error(response, 422, "old")["error"] == "auth.wrong_password"
     assert sign_in(client, account, PASSWORD).status_code == 200
 
 
