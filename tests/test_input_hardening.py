@@ -43,7 +43,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(api, client, body):
 
 def test_malformed_json_says_what_is_wrong(api, client):
     error = api.assert_error(raw_post(client, api, TICKETS, '{"desk": '), 400)
-    assert "JSON" in error["message"]
+    assert "JSON 格式错误" in error["message"] and "Expecting value" in error["message"]
 
 
 # --- row 7: NUL characters ----------------------------------------------------------------------
