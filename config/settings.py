@@ -38,6 +38,9 @@ class Default:
     CONSOLE_LOGIN_MAX_FAILURES = 5
     SIGNIN_ADDRESS_MAX_FAILURES = 30
     CONSOLE_LOGIN_WINDOW_SECONDS = 300
+    # Reverse proxies in front that append the client's address to X-Forwarded-For (0: none,
+    # the header is ignored). Behind a proxy, without it every client has the proxy's address.
+    TRUSTED_PROXY_COUNT = 0
     CONSOLE_SESSION_HOURS = 12
     CONSOLE_PER_PAGE = 20
     # Where the twilio SDK sends its API calls (tests point it at a loopback server).
@@ -80,6 +83,7 @@ ENV_OVERRIDES = {
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
     "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
+    "TRUSTED_PROXY_COUNT": "TRUSTED_PROXY_COUNT",
 }
 
 

@@ -6,6 +6,7 @@ import logging
 from flask import Flask
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import DEFAULT_SECRET_KEY
 from hotline import passwords
@@ -36,6 +37,15 @@ def check_configuration(app: Flask) -> None:
         raise InsecureConfiguration(
             "HOTLINE_ENV=production with TWILIO_AUTH_TOKEN needs PUBLIC_BASE_URL (the https address "
             "Twilio calls), so webhook signatures are checked against it and not against request headers")
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address from X-Forwarded-For, as far as TRUSTED_PROXY_COUNT proxies
+    vouch for it (werkzeug's ProxyFix): the sign-in limit per address must count clients, not
+    the proxy, or 30 typos across a whole centre would lock everyone out."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
 
 
 def check_demo_passwords(app: Flask) -> None:
@@ -75,6 +85,7 @@ def check_demo_passwords(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     check_configuration(app)
+    trust_proxies(app)
 
     @app.after_request
     def _headers(response):

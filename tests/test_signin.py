@@ -314,3 +314,28 @@ def test_in_production_the_demo_password_never_signs_in(app, monkeypatch):
     client = app.test_client()
     assert sign_in(client, "seat1", "demo").status_code == 401
     Browser(app).login("seat2", "demo", expect=401)
+
+
+@pytest.fixture
+def behind_a_proxy(app):
+    other = create_app({"TESTING": True, "TRUSTED_PROXY_COUNT": "1"})
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(app, behind_a_proxy, monkeypatch):
+    for each in (app, behind_a_proxy):
+        monkeypatch.setitem(each.config, "SIGNIN_ADDRESS_MAX_FAILURES", 3)
+    proxied = behind_a_proxy.test_client()
+    for n in range(3):
+        sign_in(proxied, f"nobody{n}", "x", headers={"X-Forwarded-For": "198.51.100.1"})
+    assert sign_in(proxied, "seat1", "demo", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    # Another client behind the same proxy is not locked out.
+    assert sign_in(proxied, "seat1", "demo", headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+    # Without a trusted proxy the header is the client's word and changes nothing.
+    direct = app.test_client()
+    for n in range(3):
+        sign_in(direct, f"nobody{n}", "x", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    assert sign_in(direct, "seat1", "demo", headers={"X-Forwarded-For": "203.0.113.99"}).status_code == 429
