@@ -23,20 +23,29 @@ def ensure_database(url: str = BENCH_DATABASE) -> None:
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
+# The demo users' password on a benchmark database: the product runs there as in production,
+# which refuses the public password `demo` (hotline.security.check_demo_passwords).
+BENCH_PASSWORD = "bench-only-password-9f3c"
+
+
 def bench_app(database: str = BENCH_DATABASE, redis: str = BENCH_REDIS, config: dict | None = None):
     """The app on a benchmark database (created, migrated and seeded if needed) and Redis db."""
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database, redis
     from flask_migrate import upgrade
+    from sqlalchemy import update
 
     from hotline import create_app
     from hotline.extensions import db
+    from hotline.passwords import hash_password
     from hotline.seed import seed_demo
+    from hotline.users import User
 
     ensure_database(database)
     app = create_app(config)
     with app.app_context():
         upgrade()
         seed_demo()
+        db.session.execute(update(User).values(password_hash=hash_password(BENCH_PASSWORD)))
         db.session.commit()
     return app
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_app, fill_tickets  # noqa: E402
+from bench.common import BENCH_PASSWORD, bench_app, fill_tickets  # noqa: E402
 
 CHILD = {"phone": "+8613900000013", "name": "李小雨", "is_minor": True, "age": 12}
 CONSENT = {"by": "母亲 王某", "how": "phone", "covers_contact": True}
@@ -57,7 +57,7 @@ def login(app, username: str):
     client = app.test_client()
     page = client.get("/console/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/console/login", data={"username": username, "password": "demo",
+    response = client.post("/console/login", data={"username": username, "password": BENCH_PASSWORD,
                                                    "csrf_token": token})
     assert response.status_code == 302, f"{username}: login answered {response.status_code}"
     return client
@@ -71,7 +71,7 @@ def lived_tickets(app) -> tuple[int, int]:
 
     def act(user, path, body=None, expect=200):
         if user not in tokens:
-            answer = client.post("/api/v1/auth/token", json={"username": user, "password": "demo"})
+            answer = client.post("/api/v1/auth/token", json={"username": user, "password": BENCH_PASSWORD})
             tokens[user] = {"Authorization": f"Bearer {answer.json['token']}"}
         response = client.post(path, json=body or {}, headers=tokens[user])
         assert response.status_code == expect, (path, response.status_code, response.json)

@@ -58,7 +58,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_DATABASE, bench_app  # noqa: E402
+from bench.common import BENCH_DATABASE, BENCH_PASSWORD, bench_app  # noqa: E402
 
 REDIS = os.environ.get("BENCH_ENDPOINTS_REDIS_URL", "redis://127.0.0.1:6379/10")
 TWILIO_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -219,7 +219,7 @@ class DispatchedTickets:
 
 
 def login(client, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": BENCH_PASSWORD})
     assert response.status_code == 200, response.json
     return {"Authorization": f"Bearer {response.json['token']}"}
 
@@ -611,7 +611,7 @@ def run(args, app, servers, ports, dispatched, with_sms) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", product_port, timeout=10)
     tokens = {}
     for user in ("seat1", "handler-gulou"):
-        body = json.dumps({"username": user, "password": "demo"})
+        body = json.dumps({"username": user, "password": BENCH_PASSWORD})
         connection.request("POST", "/api/v1/auth/token", body=body,
                            headers={"Content-Type": "application/json"})
         tokens[user] = {"Authorization": f"Bearer {json.loads(connection.getresponse().read())['token']}"}

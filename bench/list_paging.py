@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_app, fill_tickets  # noqa: E402
+from bench.common import BENCH_PASSWORD, bench_app, fill_tickets  # noqa: E402
 
 CASES = [
     ("supervisor1", "/api/v1/tickets?per_page=20"),
@@ -117,7 +117,7 @@ def main() -> None:
     tokens = {}
     for user, _ in CASES + OVERDUE_CASES:
         if user not in tokens:
-            response = client.post("/api/v1/auth/token", json={"username": user, "password": "demo"})
+            response = client.post("/api/v1/auth/token", json={"username": user, "password": BENCH_PASSWORD})
             tokens[user] = {"Authorization": f"Bearer {response.json['token']}"}
 
     results = []

@@ -35,9 +35,14 @@ class Default:
     RETENTION_CHILDREN_DAYS = 365
     # Roles that may export the ticket list (CSV/XLSX): each exports only what it may see.
     EXPORT_ROLES = ["supervisor", "admin", "dispatcher"]
-    # Console: login attempts per username and address before a pause, and the pause.
+    # Sign-in (API token and console form alike): failed attempts per account, and per
+    # address (any accounts), within a moving window of this many seconds, before 429.
     CONSOLE_LOGIN_MAX_FAILURES = 5
+    SIGNIN_ADDRESS_MAX_FAILURES = 30
     CONSOLE_LOGIN_WINDOW_SECONDS = 300
+    # Reverse proxies in front that append the client's address to X-Forwarded-For (0: none,
+    # the header is ignored). Behind a proxy, without it every client has the proxy's address.
+    TRUSTED_PROXY_COUNT = 0
     CONSOLE_SESSION_HOURS = 12
     CONSOLE_PER_PAGE = 20
     # Console pages poll /console/pulse this often (navigation counts, crisis alerts, queues);
@@ -84,6 +89,7 @@ ENV_OVERRIDES = {
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
     "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
+    "TRUSTED_PROXY_COUNT": "TRUSTED_PROXY_COUNT",
 }
 
 

@@ -1,25 +1,38 @@
-"""API tokens: `POST /api/v1/auth/token` issues one; `Authorization: Bearer` presents it.
+"""Sessions: API bearer tokens and console sign-ins, both kept as server-side records.
 
-Only a SHA-256 of each token is stored, so a leaked table gives no working token.
+`POST /api/v1/auth/token` issues a bearer token; a console sign-in gets a record of its own
+whose secret rides in the (signed) session cookie. Only a SHA-256 of each secret is stored,
+so a leaked table gives no working token. Ending a record ends that session at once: logout
+ends one; a password change, a deactivation or an admin ends all of a user's (a reactivated
+user starts with none, so old tokens stay dead).
 """
 
+import enum
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import ForeignKey, String, bindparam, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, bindparam, delete, event, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hotline.errors import Unauthorized
 from hotline.extensions import db
-from hotline.types import UTCDateTime, utcnow
-from hotline.users import User, get_by_username
+from hotline.types import UTCDateTime, enum_column, utcnow
+from hotline.users import User
 
-BAD_CREDENTIALS = "用户名或密码错误 (wrong username or password)"
+# The console's Flask session holds the secret of its server-side record under this key.
+CONSOLE_SESSION_KEY = "sid"
+
+
+class SessionKind(enum.StrEnum):
+    API = "api"
+    CONSOLE = "console"
 
 
 class ApiToken(db.Model):
+    """One session: a bearer token (`api`) or a console sign-in (`console`)."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,6 +40,10 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[SessionKind] = mapped_column(enum_column(SessionKind), default=SessionKind.API,
+                                              server_default=SessionKind.API.value)
+    # Where it was signed in from (shown to an admin listing the user's sessions).
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -35,15 +52,41 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(username: str, password: str) -> str:
-    """Check the credentials and return a new bearer token (401 otherwise)."""
-    user = get_by_username(username)
-    if user is None or not user.active or not user.check_password(password):
-        raise Unauthorized(BAD_CREDENTIALS)
+def start_session(user: User, kind: SessionKind = SessionKind.API) -> str:
+    """A new session record for a signed-in user; returns its secret (shown once)."""
+    # The user's expired records go as a new one comes: the table holds live sessions only.
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= utcnow()))
     token = secrets.token_urlsafe(32)
-    lifetime = timedelta(hours=current_app.config["TOKEN_LIFETIME_HOURS"])
-    db.session.add(ApiToken(token_hash=_digest(token), user=user, expires_at=utcnow() + lifetime))
+    hours = current_app.config["TOKEN_LIFETIME_HOURS" if kind is SessionKind.API else "CONSOLE_SESSION_HOURS"]
+    db.session.add(ApiToken(token_hash=_digest(token), user=user, kind=kind,
+                            address=(request.remote_addr or "")[:64] if request else "",
+                            expires_at=utcnow() + timedelta(hours=hours)))
     return token
+
+
+def end_session(token: str) -> None:
+    """End the one session holding this secret (logout)."""
+    db.session.execute(delete(ApiToken).where(ApiToken.token_hash == _digest(token)))
+
+
+def end_all_sessions(user_id: int) -> int:
+    """End every session and token of a user at once; how many there were."""
+    result = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return result.rowcount or 0
+
+
+def end_one_session(user_id: int, session_id: int) -> bool:
+    """End one session of this user (admin); False when there is no such session."""
+    result = db.session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user_id, ApiToken.id == session_id))
+    return bool(result.rowcount)
+
+
+def sessions_of(user_id: int) -> list[ApiToken]:
+    """The user's live sessions, newest first."""
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
 # Built once: every API request runs it, and a prebuilt statement skips the per-call
@@ -51,24 +94,41 @@ def issue_token(username: str, password: str) -> str:
 _USER_FOR_TOKEN = (
     select(User).join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), ApiToken.expires_at > bindparam("now"),
-           User.active.is_(True))
+           ApiToken.kind == bindparam("kind"), User.active.is_(True))
 )
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user holding this unexpired token, else None."""
-    return db.session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": utcnow()})
+def user_for_token(token: str, kind: SessionKind = SessionKind.API) -> User | None:
+    """The active user holding this unexpired session secret of this kind, else None."""
+    return db.session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": utcnow(),
+                                               "kind": kind.value})
+
+
+def bearer_token() -> str:
+    """The request's bearer token; 401 without one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("需要登录 (missing bearer token)")
+    return token.strip()
 
 
 def current_user() -> User:
     """The user behind this request's bearer token; 401 without a valid one."""
     if "user" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("需要登录 (missing bearer token)")
-        user = user_for_token(token.strip())
+        user = user_for_token(bearer_token())
         if user is None:
             raise Unauthorized("令牌无效或已过期 (invalid or expired token)")
         g.user = user
     return g.user
+
+
+@event.listens_for(Session, "before_flush")
+def _deactivation_ends_sessions(session, _context, _instances) -> None:
+    """Whatever deactivates a user (admin API, CLI, a script) ends all their sessions in the
+    same transaction, so reactivating them later revives none."""
+    for obj in session.dirty:
+        if isinstance(obj, User) and obj.active is False:
+            history = inspect(obj).attrs.active.history
+            if history.deleted and any(history.deleted):
+                session.execute(delete(ApiToken).where(ApiToken.user_id == obj.id))

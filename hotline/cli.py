@@ -15,7 +15,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
 from hotline import PROJECT_ROOT, create_app
+from hotline.accounts_cli import users_group
 from hotline.clocks.cli import calendar_group
+from hotline.security import InsecureConfiguration, check_demo_passwords
 
 # Seconds a stopping child gets before its whole process group is killed.
 STOP_GRACE = 15
@@ -33,6 +35,18 @@ def main():
 
 main.add_command(db_group, "db")
 main.add_command(calendar_group)
+main.add_command(users_group)
+
+
+def _serving_app() -> Flask:
+    """The app for `web` and `run`, refused (cleanly) while an account is unsafe to serve.
+    Maintenance commands (db, seed, users) skip that check: they are how it is fixed."""
+    app = create_app()
+    try:
+        check_demo_passwords(app)
+    except InsecureConfiguration as error:
+        raise click.ClickException(str(error)) from None
+    return app
 
 
 @main.command("seed")
@@ -121,7 +135,7 @@ def web_command(host, port, workers):
     """Serve the app with gunicorn."""
     from hotline import redis
 
-    app = create_app()  # fail fast on bad configuration
+    app = _serving_app()  # fail fast on bad configuration
     command = _gunicorn_command(app, host, port, workers)
     if not redis.is_embedded(app):
         # Production: gunicorn becomes this process (its signals, its exit status).
@@ -135,7 +149,7 @@ def web_command(host, port, workers):
 @click.option("--port", default=5000, show_default=True, type=int)
 def run_command(host, port):
     """Web server and one RQ worker with scheduler, in one command."""
-    app = create_app()
+    app = _serving_app()
     _check_port(host, port)  # before anything starts: gunicorn would retry for seconds
     children = {
         "web": _gunicorn_command(app, host, port, workers=2, graceful_timeout=STOP_GRACE - 5),

@@ -25,12 +25,15 @@ LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 class HotlineError(Exception):
     code = 400
+    # The stable `error` code of the body (API.md Additions) that a subclass always carries.
+    error_code: str | None = None
 
     def __init__(self, message: str, errors: dict | None = None, *, error: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
-        self.error = error   # the stable code of API.md's Additions ("ticket.already_crisis")
+        # The stable code of API.md's Additions ("ticket.already_crisis"), given or the class's.
+        self.error = error or self.error_code
 
 
 class Invalid(HotlineError):
@@ -85,7 +88,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HotlineError)
     def _domain(error: HotlineError):
         _rollback()
-        return error_body(error.code, error.message, error.errors, error.error)
+        response, code = error_body(error.code, error.message, error.errors, error.error)
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response, code
 
     @app.errorhandler(StaleDataError)
     def _stale(error):
@@ -120,6 +126,8 @@ def register_error_handlers(app: Flask) -> None:
         response, code = error_body(error.code or 500, message, _by_field(errors))
         for key, value in (data.get("headers") or {}).items():
             response.headers[key] = value
+        if getattr(error, "valid_methods", None):  # 405: say which methods the path takes
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response, code
 
     @app.errorhandler(Exception)

@@ -80,6 +80,13 @@ def seed_demo() -> dict:
     return created
 
 
+def demo_usernames() -> list[str]:
+    """The named users of the demo organisation (its handlers and partners are `handler-*`
+    and `partner-*`): the accounts production checks for the public demo password."""
+    org = tomllib.loads(Path(current_app.config["HOTLINE_DEMO_ORG"]).read_text(encoding="utf-8"))
+    return [entry["username"] for entry in org.get("user", [])]
+
+
 def demo_logins() -> list[str]:
     """The demo users worth trying first, for `hotline run` and the README (password `demo`)."""
     return ["seat1        坐席 (seat): general + children's desk",

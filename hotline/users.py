@@ -5,8 +5,8 @@ import enum
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from hotline import passwords
 from hotline.extensions import db
 from hotline.types import enum_column
 from hotline.units import Unit
@@ -19,10 +19,6 @@ class Role(enum.StrEnum):
     HANDLER = "handler"
     PARTNER = "partner"
     ADMIN = "admin"
-
-
-# A cheap, still salted hash: pbkdf2 at 600k rounds costs ~0.5 s per login.
-PASSWORD_METHOD = "pbkdf2:sha256:120000"
 
 
 class User(UserMixin, db.Model):
@@ -50,10 +46,15 @@ class User(UserMixin, db.Model):
         return bool(self.active)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        """True when it matches; an older hash format is replaced by today's on the way."""
+        if not passwords.verify(self.password_hash, password):
+            return False
+        if passwords.needs_upgrade(self.password_hash):
+            self.password_hash = passwords.hash_password(password)
+        return True
 
 
 def get_by_username(username: str) -> User | None:

@@ -5,6 +5,7 @@ from flask import g
 from marshmallow import fields, validate
 
 from hotline import risk
+from hotline.parsing import StrictBoolean
 from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
 from referrals.models import ALL_SERVICES, PartnerKind
 
@@ -29,7 +30,7 @@ class PartnerIn(ma.Schema):
     hours = fields.String(load_default="", validate=validate.Length(max=200))
     capacity_per_week = fields.Integer(load_default=10, validate=validate.Range(0, 10_000))
     contact = fields.String(load_default="", validate=validate.Length(max=200))
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class PartnerArgs(ma.Schema):
@@ -157,7 +158,7 @@ class FirstContactIn(ma.Schema):
 
 class OutcomeIn(ma.Schema):
     outcome = required_text()
-    follow_up = fields.Boolean(required=True)
+    follow_up = StrictBoolean(required=True)
 
 
 class AliasIn(ma.Schema):

@@ -125,7 +125,7 @@ class Api:
         assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
         body = response.get_json()
         assert isinstance(body, dict), response.get_data(as_text=True)
-        assert set(body) == {"code", "status", "message", "errors"}, body
+        assert set(body) - {"error"} == {"code", "status", "message", "errors"}, body
         assert body["code"] == status
         assert body["status"] == HTTP_STATUS_CODES[status]
         assert isinstance(body["message"], str) and body["message"].strip()

@@ -97,7 +97,10 @@ def test_a_deactivated_users_token_stops_working(api, app, client):
         assert api.ticket_count() == 0
     finally:
         _set_active(app, "seat3", True)
-    assert client.get(TICKETS, headers=headers).status_code == 200
+    # Reactivation revives no old token (issue 18 row 9): the user signs in afresh.
+    api.assert_error(client.get(TICKETS, headers=headers), 401)
+    fresh = client.post("/api/v1/auth/token", json={"username": "seat3", "password": "demo"}).json["token"]
+    assert client.get(TICKETS, headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
 def _set_active(app, username: str, active: bool) -> None:

@@ -26,6 +26,10 @@ as co-unit, opened on the general desk by seat1):
     ptnr    partner-xz-xinli, the partner the scene's referral goes to
     anon    no token
 
+`POST /api/v1/auth/password` is open to every signed-in role; its body here asks for the same
+password again, which every role is refused with 422 (the demo users keep `demo`). A logout
+ends the token it was sent with, so the next request signs in afresh.
+
 A role expected to succeed gets a fresh scene (its request changes it); the refused roles
 share one, and a refused ticket action must leave that ticket exactly as it was.
 Nothing may answer 5xx: every status is compared exactly.
@@ -47,6 +51,11 @@ ROLES = {
 # operation                                                          scene                seat disp sup  adm  lead co   oth  ptnr anon
 EXPECTED = """
 POST   /api/v1/auth/token                                            -                    ok   ok   ok   ok   ok   ok   ok   ok   ok
+POST   /api/v1/auth/logout                                           -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+POST   /api/v1/auth/password                                         -                    422  422  422  422  422  422  422  422  401
+GET    /api/v1/users/{username}/sessions                             -                    403  403  403  ok   403  403  403  403  401
+DELETE /api/v1/users/{username}/sessions                             -                    403  403  403  ok   403  403  403  403  401
+DELETE /api/v1/users/{username}/sessions/{session_id}                user_session         403  403  403  ok   403  403  403  403  401
 POST   /api/v1/tickets                                               -                    ok   403  403  ok   403  403  403  403  401
 GET    /api/v1/tickets                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/tickets/export                                        -                    403  ok   ok   ok   403  403  403  403  401
@@ -130,6 +139,7 @@ POST   /twilio/status                                                -          
 PARTNER_BODY = {"name": "授权测试机构", "kind": "psychology", "services": ["counselling"]}
 BODIES = {
     "POST /api/v1/auth/token": {"username": "seat1", "password": "demo"},
+    "POST /api/v1/auth/password": {"old": "demo", "new": "demo"},
     "POST /api/v1/tickets": DEFAULT_TICKET,
     "answer": {"answer": "已电话答复"},
     "transfer_out": {"to": "110", "note": "涉及治安"},
@@ -191,7 +201,8 @@ FORMS = {
                     "Body": "路灯坏了"},
     "/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
 }
-PATH_VALUES = {"year": 2027, "day": "2027-01-04"}
+PATH_VALUES = {"year": 2027, "day": "2027-01-04", "username": "seat3"}
+ENDS_THE_TOKEN = {"POST /api/v1/auth/logout"}
 _CODES = itertools.count(1)
 
 
@@ -336,6 +347,12 @@ class Scenes:
             db.session.commit()
         return {"call_sid": sid}
 
+    def user_session(self):
+        """A bearer token of seat3's, which an admin may end."""
+        self.api.client.post("/api/v1/auth/token", json={"username": "seat3", "password": "demo"})
+        newest = self.api.get("/api/v1/users/seat3/sessions", "admin").json[0]
+        return {"session_id": newest["id"]}
+
     def new_partner(self):
         code = f"authz-{next(_CODES)}"
         self.api.post("/api/v1/partners", "admin", {"code": code, **PARTNER_BODY}, expect=201)
@@ -384,6 +401,8 @@ def test_every_operation_for_every_role(app, api, client, monkeypatch):
                     scene = shared
                 response = request(scene, username)
                 response.get_data()      # a streamed download ends before the next request
+                if key in ENDS_THE_TOKEN:
+                    api.forget_tokens()
                 want = success if expected == "ok" else int(expected)
                 if response.status_code != want:
                     wrong.append(f"{key:62} {role:7} expected {want}, got {response.status_code}: "

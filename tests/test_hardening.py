@@ -25,13 +25,14 @@ def test_security_headers_on_every_response(client, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_production_refuses_the_default_secret_key(monkeypatch):
+def test_production_refuses_the_default_secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("HOTLINE_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(InsecureConfiguration, match="SECRET_KEY"):
         create_app()
     monkeypatch.setenv("SECRET_KEY", "a-long-random-secret-from-the-environment")
-    app = create_app()
+    # A database of its own: the suite's has demo users on the demo password (refused below).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 

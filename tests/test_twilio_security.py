@@ -4,8 +4,9 @@ database; without an auth token they refuse everything; senders are rate-limited
 import pytest
 
 from hotline.channels.models import Call, InboundSms
+from hotline.outbox import OutboxMessage
 from tests.helpers import Api
-from tests.twilio_fakes import AUTH_TOKEN, CALLER, LOCAL, rows, sid, signature, sms_params, twiml
+from tests.twilio_fakes import AUTH_TOKEN, CALLER, LOCAL, drain, rows, sid, signature, sms_params, twiml
 
 WEBHOOKS = ["/twilio/voice", "/twilio/voice/gather", "/twilio/voice/connect", "/twilio/voice/after",
             "/twilio/voice/survey", "/twilio/sms", "/twilio/status"]
@@ -151,3 +152,28 @@ def test_the_webhooks_are_in_the_openapi_document(client):
         assert {"200", "403", "429", "503"} <= set(operation["responses"])
         assert operation["security"] == [{"twilioSignature": []}]
     assert "/api/v1/calls" in spec["paths"]
+
+
+@pytest.mark.parametrize("sender", ["not-a-number", "<script>alert(1)</script>", "+86 139 0000 0000",
+                                    "13900000000; DROP TABLE", "sip:", "+8613900000000\x00"])
+def test_a_signed_text_from_something_that_is_no_number_is_refused_and_nothing_queued(app, twilio, sender):
+    """Issue 18 row 12: it was stored and a receipt queued to it."""
+    response = twilio.sms("我要投诉", caller=sender)
+    assert response.status_code == 400 and response.mimetype == "text/xml"
+    assert list(twiml(response)) == []
+    drain(app)
+    assert rows(app, InboundSms) == [] and rows(app, OutboxMessage) == []
+    call = twilio.call(sid("CA"), caller=sender)
+    assert call.status_code == 400 and rows(app, Call) == []
+
+
+def test_a_text_whose_to_is_no_number_is_refused(app, twilio):
+    params = {**sms_params("你好"), "To": "evil.example.com"}
+    assert twilio.post("/twilio/sms", params).status_code == 400
+    assert rows(app, InboundSms) == []
+
+
+@pytest.mark.parametrize("caller", ["+8613900000000", "12345", "anonymous", "sip:seat7@pbx.example.gov.cn",
+                                    "client:seat7"])
+def test_numbers_sip_addresses_and_withheld_callers_are_let_in(app, twilio, caller):
+    assert twilio.call(sid("CA"), caller=caller).status_code == 200

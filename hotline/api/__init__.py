@@ -19,6 +19,7 @@ def register_api() -> None:
         outbox,
         reports,
         risk,
+        sessions,
         tickets,
         units,
     )
@@ -36,6 +37,7 @@ def register_api() -> None:
     api.register_blueprint(reports.blp)
     api.register_blueprint(risk.blp)
     api.register_blueprint(alerts.blp)
+    api.register_blueprint(sessions.blp)
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)

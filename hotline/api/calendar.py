@@ -10,6 +10,7 @@ from hotline.api import committed
 from hotline.auth import current_user
 from hotline.clocks import overrides
 from hotline.errors import Forbidden
+from hotline.parsing import StrictBoolean
 from hotline.users import Role
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
@@ -18,7 +19,7 @@ SECURITY = [{"bearer": []}]
 
 
 class DayIn(ma.Schema):
-    is_workday = fields.Boolean(required=True)
+    is_workday = StrictBoolean(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=200))
 
 

@@ -10,12 +10,18 @@ from hotline.tickets.models import Desk
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="KPIs (统计指标)")
 SECURITY = [{"bearer": []}]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KPI_ANSWER = "The KPIs as JSON; with `format=csv` or `format=xlsx` the same table as a file download"
 
 
 class KpiArgs(ma.Schema):
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
-    unit = fields.String(load_default=None, validate=validate.Length(max=64))
+    from_ = fields.Date(data_key="from", load_default=None, metadata={
+        "description": "First day (default: 30 days before `to`). A period longer than 366 days, "
+                       "or `from` after `to`, is refused with 422."})
+    to = fields.Date(load_default=None, metadata={"description": "Last day (default: today)."})
+    unit = fields.String(load_default=None, validate=validate.Length(max=64), metadata={
+        "description": "A unit code: its subtree. An unknown code is refused with 422; a unit "
+                       "handler may only name its own unit or one below it (403)."})
     desk = fields.Enum(Desk, by_value=True, load_default=None)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
 
@@ -38,8 +44,12 @@ class KpiReportOut(ma.Schema):
 
 @blp.route("/kpis", methods=["GET"])
 @blp.arguments(KpiArgs(), location="query")
-@blp.response(200, KpiReportOut)
+@blp.response(200, KpiReportOut, description=KPI_ANSWER)
 @blp.alt_response(403, description="Role may not see KPIs, or a unit outside the caller's own")
+@blp.alt_response(200, schema={"type": "string", "description": "UTF-8 CSV, one header row"},
+                  content_type="text/csv", description=KPI_ANSWER)
+@blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=XLSX,
+                  description=KPI_ANSWER)
 @blp.doc(security=SECURITY)
 def kpi_report(args):
     """KPIs of a period (default: the last 30 days), a unit's subtree and a desk.

@@ -16,8 +16,10 @@ from functools import wraps
 
 from flask import Response, current_app, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import redis
+from hotline.channels import parties
 from hotline.channels.settings import is_anonymous, public_base_url, rate_limit_per_minute
 from hotline.errors import Forbidden, HotlineError
 from hotline.redis import connection
@@ -86,6 +88,8 @@ def webhook(*, rate_limited_answer=None):
         @wraps(view)
         def wrapper(*args, **kwargs):
             check_signature()
+            if parties.bad_parties(request.form):  # no ticket, no receipt to a made-up sender
+                return twiml_response(VoiceResponse(), 400)
             if rate_limited_answer is not None and over_limit(request.form.get("From")):
                 return twiml_response(rate_limited_answer(), 429, {"Retry-After": "60"})
             return view(*args, **kwargs)

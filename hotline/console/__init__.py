@@ -9,11 +9,13 @@ Views are thin: form in, one service call, page out; the one commit is at the en
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, redirect, request, url_for
+from flask import Blueprint, Flask, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+
+from hotline.auth import CONSOLE_SESSION_KEY, SessionKind, user_for_token
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -84,13 +86,12 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from hotline.extensions import db
-    from hotline.users import User
-
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    """The user of a live server-side console session (hotline.auth); None once it ended
+    (logout, password change, deactivation, an admin) or for a cookie without one."""
+    secret = session.get(CONSOLE_SESSION_KEY)
+    if not isinstance(secret, str) or not secret:
         return None
-    return user if user is not None and user.active else None
+    user = user_for_token(secret, SessionKind.CONSOLE)
+    return user if user is not None and str(user.id) == user_id else None
 
 

@@ -67,7 +67,7 @@ def download(fmt: str, filename: str, header: list[str], rows: Iterable[list],
              sheet: str = "Sheet1") -> Response:
     """`rows` is consumed lazily: for CSV while the response streams."""
     if fmt == "csv":
-        response = Response(stream_with_context(_csv_lines(header, rows)), mimetype=CSV_MIME)
+        response = Response(stream_with_context(_csv_lines(header, rows)), content_type=CSV_MIME)
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         response.headers["Cache-Control"] = "no-store"
         return _ready(response)

@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
 from hotline.console import labels
+from hotline.parsing import text_problem
 from hotline.tickets.schemas import ACTION_BODIES, TicketIn
 
 # Intake form field -> (part of the body, key)
@@ -83,7 +84,16 @@ def _messages(value) -> list[str]:
 def _text(form: MultiDict, name: str) -> str | None:
     value = form.get(name, "")
     value = value.strip() if isinstance(value, str) else value
+    _refuse_bad_text(name, value)
     return value or None
+
+
+def _refuse_bad_text(name: str, *values) -> None:
+    """The API's rule for every text field (hotline.parsing): no NUL, no lone surrogate."""
+    for value in values:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise FormInvalid({name: [problem]})
 
 
 def _boolean(form: MultiDict, name: str):
@@ -109,6 +119,7 @@ def _convert(form: MultiDict, name: str, schema_field: ma.fields.Field):
     if isinstance(schema_field, ma.fields.Integer):
         return _integer(form, name)
     if isinstance(schema_field, ma.fields.List):
+        _refuse_bad_text(name, *form.getlist(name))
         return [value.strip() for value in form.getlist(name) if value.strip()]
     return _text(form, name)
 

@@ -21,19 +21,18 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
-from hotline import notices
+from hotline import auth, notices, signin
 from hotline.clocks.overrides import missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
-from hotline.redis import connection
 from hotline.tickets import service
 from hotline.tickets.models import Category, Channel, Desk, Priority, TicketState
 from hotline.tickets.schemas import TicketDetailOut, TicketOut
 from hotline.types import utcnow
 from hotline.units import UnitKind
-from hotline.users import Role, get_by_username
+from hotline.users import Role
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
@@ -189,7 +188,7 @@ NAV = {
                  ("console.review", _l("审核")), ("console.crisis_board", _l("危机工单")),
                  ("console.overdue_board", _l("超期工单")), ("console.referral_board", _l("转介超时")),
                  ("console.mandatory_reports_board", _l("强制报告")), ("console.tickets", _l("工单查询")),
-                 ("console.kpi_dashboard", _l("统计指标"))],
+                 ("console.kpi_dashboard", _l("统计指标")), ("console.admin_sessions", _l("登录会话"))],
     Role.PARTNER: [("console.referral_inbox", _l("转介收件箱"))],
 }
 
@@ -212,12 +211,9 @@ def _navigation():
 
 # --- login ------------------------------------------------------------------------------
 
-def _limit_key(username: str) -> str:
-    return f"console:login-failures:{username.strip().lower()}:{request.remote_addr or '-'}"
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """The console door of the one sign-in policy (hotline.signin), with a server-side session."""
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("console.home"))
@@ -225,27 +221,23 @@ def login():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     state = forms.FormState(values=MultiDict({"username": username}))
-    limit = current_app.config.get("CONSOLE_LOGIN_MAX_FAILURES", 5)
-    window = current_app.config.get("CONSOLE_LOGIN_WINDOW_SECONDS", 300)
-    key = _limit_key(username)
-    redis = connection()
-    failures = int(redis.get(key) or 0)
-    if failures >= limit:
+    try:
+        account = signin.authenticate(username, password)
+    except signin.TooManyAttempts as error:
+        db.session.rollback()
         state.message = gettext("登录失败次数过多，请 %(minutes)s 分钟后再试。",
-                                minutes=max(1, -(-(redis.ttl(key) or window) // 60)))
-        return render_template("console/login.html", form=state), 429
-    account = get_by_username(username) if username else None
-    if account is None or not account.active or not account.check_password(password):
-        pipe = redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window)
-        pipe.execute()
+                                minutes=max(1, -(-error.retry_after // 60)))
+        return render_template("console/login.html", form=state), 429, {
+            "Retry-After": str(error.retry_after)}
+    except HotlineError:
+        db.session.commit()  # a legacy hash upgraded on the way is harmless; nothing else changed
         state.message = gettext("用户名或密码错误。")
         if not username:
             state.errors["username"] = [gettext("此项为必填项")]
         return render_template("console/login.html", form=state), 401
-    redis.delete(key)
     session.clear()  # a fresh session: nothing from before the login survives
+    session[auth.CONSOLE_SESSION_KEY] = auth.start_session(account, auth.SessionKind.CONSOLE)
+    db.session.commit()
     login_user(account)
     session.permanent = True
     return redirect(safe_next(request.args.get("next"), url_for("console.home")))
@@ -253,6 +245,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this console session on the server too: a saved cookie is worthless afterwards."""
+    secret = session.get(auth.CONSOLE_SESSION_KEY)
+    if secret:
+        auth.end_session(secret)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("console.login"))
@@ -599,4 +596,5 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     child_safety,
     referral_pages,
     reports,
+    session_pages,
 )

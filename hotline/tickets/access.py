@@ -181,3 +181,12 @@ def check_audit_viewer(user: User) -> None:
     on duty and the admins."""
     if user.role not in AUDIT_VIEWERS:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")
+# --- accounts ---------------------------------------------------------------------------
+
+SESSION_MANAGERS = frozenset({Role.ADMIN})
+
+
+def check_manages_sessions(user: User) -> None:
+    """Listing and ending another user's sessions and tokens is for admins only (403)."""
+    if user.role not in SESSION_MANAGERS:
+        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")

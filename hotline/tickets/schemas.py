@@ -10,6 +10,7 @@ from webargs.fields import DelimitedList
 
 from hotline import risk
 from hotline.clocks.models import TimerState
+from hotline.parsing import StrictBoolean
 from hotline.tickets import ordering
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
@@ -31,7 +32,7 @@ def optional_text(**kwargs):
 class CallerIn(ma.Schema):
     phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    is_minor = fields.Boolean(load_default=False)
+    is_minor = StrictBoolean(load_default=False)
     age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 130))
 
 
@@ -107,14 +108,19 @@ class MergeIn(ma.Schema):
 
 
 class DispatchIn(ma.Schema):
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "Lead unit code; an unknown code is refused with 422 naming `unit`."})
     co_units = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
-                           load_default=list, validate=validate.Length(max=20))
+                           load_default=list, validate=validate.Length(max=20), metadata={
+                               "description": "Co-unit codes; unknown, duplicate or the lead unit "
+                                              "itself: 422 naming `co_units`."})
     note = optional_text()
 
 
 class ForwardIn(ma.Schema):
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "A unit strictly below the lead unit (its subtree) that is not already a "
+                       "co-unit; an unknown unit, or one outside the subtree, is refused with 422."})
     note = optional_text()
 
 
@@ -134,7 +140,7 @@ class ConsentIn(ma.Schema):
     how = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50),
                         metadata={"description": "phone, in_person, sms..."})
     at = fields.AwareDateTime(load_default=None, allow_none=True)
-    covers_contact = fields.Boolean(load_default=False,
+    covers_contact = StrictBoolean(load_default=False,
                                     metadata={"description": "the partner may see the phone number"})
     override_reason = fields.String(load_default=None, allow_none=True,
                                     validate=validate.Length(max=2000))
@@ -195,15 +201,20 @@ class ExtensionIn(ma.Schema):
 
 class ReplyIn(ma.Schema):
     result = required_text()
-    resolved = fields.Boolean(required=True)
+    resolved = StrictBoolean(required=True)
 
 
 class CallbackIn(ma.Schema):
-    reached = fields.Boolean(required=True)
+    """With `reached: true`, `resolved` and `satisfied` are required (true or false, not null):
+    422 naming the missing ones."""
+
+    reached = StrictBoolean(required=True)
     rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 3),
                             metadata={"description": "1 满意, 2 基本满意, 3 不满意"})
-    resolved = fields.Boolean(load_default=None, allow_none=True)
-    satisfied = fields.Boolean(load_default=None, allow_none=True)
+    resolved = StrictBoolean(load_default=None, allow_none=True,
+                             metadata={"description": "Required (not null) when `reached` is true."})
+    satisfied = StrictBoolean(load_default=None, allow_none=True,
+                              metadata={"description": "Required (not null) when `reached` is true."})
     note = optional_text()
 
     @validates_schema

@@ -81,18 +81,21 @@ def test_wrong_password_is_refused_in_chinese_and_keeps_the_username(browser):
     visitor.get("/console/tickets/new", expect=302)
 
 
-def test_five_failures_lock_that_username_from_that_address_for_a_while(browser):
+def test_five_failures_lock_that_account_at_both_doors_for_a_while(browser, client):
     visitor = browser()
     for _ in range(5):
         visitor.login("seat1", "wrong", expect=401)
     response = visitor.login("seat1", "demo", expect=429)
     assert "登录失败次数过多" in visitor.text(response)
-    # Another user, or the same user from another address, is not locked out.
+    assert int(response.headers["Retry-After"]) > 0
+    # Another user is not locked out; the same account is, from another address and at the API.
     browser().login("seat2")
     other = browser()
     other.get("/console/login")
     other.post("/console/login", {"username": "seat1", "password": "demo"},
-               environ_base={"REMOTE_ADDR": "10.1.2.3"})
+               environ_base={"REMOTE_ADDR": "10.1.2.3"}, expect=429)
+    token = client.post("/api/v1/auth/token", json={"username": "seat1", "password": "demo"})
+    assert token.status_code == 429 and "token" not in token.json
 
 
 def test_a_success_clears_the_failure_count(browser):

@@ -1,0 +1,74 @@
+"""What a user does to their own account, and an admin to another's sessions.
+
+Every change that must end sessions (a new password, an admin's "end all") ends them here,
+in the same transaction, through hotline.auth.
+"""
+
+from hotline import auth, passwords
+from hotline.auth import ApiToken
+from hotline.errors import Invalid, NotFound
+from hotline.extensions import db
+from hotline.tickets import access
+from hotline.users import User, get_by_username
+
+
+class WrongPassword(Invalid):
+    """The current password given with a change is wrong (422, `auth.wrong_password`)."""
+
+    error_code = "auth.wrong_password"
+
+
+def change_password(user: User, old: str, new: str) -> None:
+    """The user's own change: the old password first, then the policy; every session and
+    token of the user ends (this one too: sign in again with the new password)."""
+    if not passwords.verify(user.password_hash, old):
+        raise WrongPassword("原密码不正确 (the current password is wrong)",
+                            {"old": ["原密码不正确 (the current password is wrong)"]})
+    if new == old:
+        raise Invalid("新密码不能与原密码相同 (the new password must differ)",
+                      {"new": ["新密码不能与原密码相同 (the new password must differ)"]})
+    passwords.check_policy(new, user.username, field="new")
+    user.set_password(new)
+    db.session.flush()
+    auth.end_all_sessions(user.id)
+
+
+def set_password(username: str, new: str) -> None:
+    """An operator's reset (`hotline users passwd`): the policy applies, every session ends."""
+    user = _user(username)
+    passwords.check_policy(new, user.username)
+    user.set_password(new)
+    db.session.flush()
+    auth.end_all_sessions(user.id)
+
+
+def deactivate(username: str) -> None:
+    """`hotline users deactivate`: the user can no longer sign in; every session ends."""
+    _user(username).active = False
+    db.session.flush()
+
+
+def _user(username: str) -> User:
+    user = get_by_username(username)
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在 (no such user)")
+    return user
+
+
+def _managed_user(admin: User, username: str) -> User:
+    access.check_manages_sessions(admin)
+    return _user(username)
+
+
+def list_sessions(admin: User, username: str) -> list[ApiToken]:
+    return auth.sessions_of(_managed_user(admin, username).id)
+
+
+def end_sessions(admin: User, username: str, session_id: int | None = None) -> None:
+    """End one session of the user, or (without an id) all of them."""
+    user = _managed_user(admin, username)
+    if session_id is None:
+        auth.end_all_sessions(user.id)
+    elif not auth.end_one_session(user.id, session_id):
+        raise NotFound("会话不存在或已结束 (no such session)")
+
