@@ -31,6 +31,8 @@ class Default:
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
+    # No survey SMS or call in these hours (Shanghai time); the attempt waits for the morning.
+    HOTLINE_QUIET_HOURS = "21:00-08:00"
     # Closed children's-desk tickets are anonymised this many days after closing.
     RETENTION_CHILDREN_DAYS = 365
     # Console: login attempts per username and address before a pause, and the pause.
@@ -78,6 +80,7 @@ ENV_OVERRIDES = {
     "TWILIO_FROM_NUMBER": "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
     "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
+    "HOTLINE_QUIET_HOURS": "HOTLINE_QUIET_HOURS",
 }
 
 

@@ -9,7 +9,7 @@ from hotline.extensions import api, db
 
 
 def register_api() -> None:
-    from hotline.api import auth, calendar, calls, notices, outbox, reports, tickets, units
+    from hotline.api import auth, calendar, calls, contact, notices, outbox, reports, tickets, units
     from hotline.api.converters import IsoDateConverter
     from referrals import api as referrals_api
 
@@ -22,6 +22,7 @@ def register_api() -> None:
     for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp, outbox.blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(reports.blp)
+    api.register_blueprint(contact.blp)
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
 
