@@ -57,3 +57,24 @@ def test_the_caller_history_flags_an_opted_out_number(app, api, browser):
         contact_safety.record_opt("+8613800000001", True, "退订")
         db.session.commit()
     assert "已退订" in seat.html("/console/callers?phone=13800000001")
+
+
+def test_the_intake_form_takes_contact_safety(api, browser):
+    from tests.console.helpers import INTAKE, ticket_id_from
+
+    seat = browser("seat1")
+    assert 'name="contact_safe_to_text"' in seat.html("/console/tickets/new")
+    response = seat.post("/console/tickets/new", {**INTAKE, "contact_safe_to_text": "false",
+                                                  "contact_safe_times": "工作日 16:00-18:00",
+                                                  "contact_note": "只能联系学校心理老师"})
+    contact = api.ticket(ticket_id_from(response))["contact"]
+    assert (contact["safe_to_text"], contact["reason"]) == (False, "seat")
+    assert (contact["safe_times"], contact["note"]) == ("工作日 16:00-18:00", "只能联系学校心理老师")
+
+
+def test_a_plain_intake_keeps_the_defaults(api, browser):
+    from tests.console.helpers import INTAKE, ticket_id_from
+
+    response = browser("seat1").post("/console/tickets/new", {**INTAKE, "contact_safe_to_text": ""})
+    contact = api.ticket(ticket_id_from(response))["contact"]
+    assert (contact["safe_to_text"], contact["reason"], contact["decided_by"]) == (True, "safe", None)
