@@ -58,7 +58,7 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
         if not verdict.allowed:
             # Not safe to text (or opted out): a seat calls back; silence is never counted.
             record_event(ticket, None, SEAT_TASK, ticket.state, ticket.state,
-                         {"cycle": cycle, "attempt": attempt, "reason": verdict.reason,
+                         {"cycle": cycle, "attempt": attempt, "safety": verdict.reason,
                           "note": verdict.message})
             return True
         message = queue_message(f"callback-survey-{ticket.id}-{cycle}-{attempt}", Channel.SMS,
@@ -274,5 +274,5 @@ def seat_call_tasks(ticket_ids: list[int]) -> dict[int, str]:
         if action == "approve_reply":
             tasks.pop(ticket_id, None)
         else:
-            tasks[ticket_id] = (data or {}).get("reason", "")
+            tasks[ticket_id] = (data or {}).get("safety", "")
     return tasks

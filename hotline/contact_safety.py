@@ -312,4 +312,4 @@ def withheld(ticket: Ticket | None, purpose: str, verdict: Verdict) -> None:
 
     if ticket is not None:
         record_event(ticket, None, WITHHELD, ticket.state, ticket.state,
-                     {"purpose": purpose, "reason": verdict.reason, "note": verdict.message})
+                     {"purpose": purpose, "safety": verdict.reason, "note": verdict.message})

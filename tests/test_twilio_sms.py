@@ -100,7 +100,7 @@ def test_crisis_words_in_a_text_open_a_crisis_ticket(app, api, twilio):
     # Crisis: not safe to text until a seat says so (the phone may not be the texter's own).
     assert replies(app) == []
     withheld = [e for e in api.events(ticket["id"]) if e["action"] == "text_withheld"]
-    assert [e["data"]["reason"] for e in withheld] == ["crisis"]
+    assert [e["data"]["safety"] for e in withheld] == ["crisis"]
 
 
 def test_a_follow_up_within_a_day_is_a_note_on_the_open_ticket(app, api, twilio):
