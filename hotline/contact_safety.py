@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hotline.channels.settings import is_anonymous
 from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.tickets import access
@@ -242,8 +243,8 @@ def handle_opt_text(from_number: str | None, body: str | None) -> str | None:
     """An inbound text that is only an opt word: recorded, and "opted_out"/"opted_in";
     None when the text is something else (then it is processed as usual)."""
     opted = opt_keyword(body)
-    if opted is None or not from_number:
-        return None
+    if opted is None or not from_number or is_anonymous(from_number):
+        return None         # a withheld number is shared by many: nothing to record
     record_opt(from_number, opted, (body or "").strip())
     return "opted_out" if opted else "opted_in"
 

@@ -177,3 +177,11 @@ def test_an_opted_out_number_gets_no_receipt_for_its_next_text(app, twilio):
     sms = texted(app, twilio, "我想咨询居住证办理")
     assert sms.outcome.value == "ticket"
     assert rows(app, OutboxMessage, OutboxMessage.to_number == CALLER) == []
+
+
+def test_stop_from_a_withheld_number_opts_nobody_out(app, twilio):
+    from hotline.contact_safety import TextOptOut
+
+    sms = texted(app, twilio, "STOP", caller="anonymous")
+    assert sms.outcome.value != "opted_out"
+    assert rows(app, TextOptOut) == []
