@@ -261,10 +261,10 @@ def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) ->
     """A seat stops an automatic text (or call) of a ticket before it goes (409 once it went)."""
     from hotline.tickets.service import record_event  # cycle: tickets.service -> callbacks -> here
 
+    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
     if actor.role not in access.CANCELS_TEXTS:
         raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能取消外发短信 "
                         f"(role {actor.role.value} may not cancel outgoing texts)")
-    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)
     message = db.session.scalar(select(OutboxMessage).where(
         OutboxMessage.id == message_id, OutboxMessage.ticket_id == ticket.id).with_for_update())
     if message is None:

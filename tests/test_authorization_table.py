@@ -79,6 +79,8 @@ POST   /api/v1/tickets/{ticket_id}/actions/refer                     in_progress
 POST   /api/v1/tickets/{ticket_id}/actions/flag_crisis               in_progress          ok   ok   ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/mandatory_report          in_progress          ok   403  ok   ok   ok   403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+PATCH  /api/v1/tickets/{ticket_id}/contact                           in_progress          ok   403  ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel      queued_text          ok   ok   ok   ok   403  403  404  404  401
 GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/notices/{notice_id}/read                              unit_notice          404  404  404  404  ok   404  404  404  401
@@ -148,6 +150,8 @@ BODIES = {
     "flag_crisis": {"reason": "来电者情绪激动"},
     "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
     "add_note": {"note": "备注"},
+    "PATCH /api/v1/tickets/{ticket_id}/contact": {"safe_to_text": False, "note": "父亲不能知道"},
+    "POST /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel": {"reason": "来电人要求不发短信"},
     "PUT /api/v1/calendar/days/{day}": {"is_workday": False, "note": "地方调休"},
     "POST /api/v1/calendar/years/{year}": {"note": "已按国务院通知录入"},
     "decline": {"reason": "本周已满"},
@@ -237,6 +241,17 @@ class Scenes:
         tid = self.replied()["ticket_id"]
         self.api.act(tid, "approve_reply", "dispatcher1", BODIES["approve_reply"])
         return {"ticket_id": tid}
+
+    def queued_text(self):
+        """A ticket waiting for its callback, its survey text queued (not sent)."""
+        from hotline import callbacks
+
+        tid = self.callback_pending()["ticket_id"]
+        with self.app.app_context():
+            callbacks.send_survey(tid, 0, 1)
+            db.session.commit()
+        [message] = self.api.ticket(tid)["messages"]
+        return {"ticket_id": tid, "message_id": message["id"]}
 
     def closed(self):
         tid = self.callback_pending()["ticket_id"]

@@ -124,7 +124,7 @@ def test_contact_safety_given_at_intake_counts(api):
 
 
 @pytest.mark.parametrize("user, status", [("handler-gulou", 403), ("dispatcher1", 403),
-                                          ("partner-xz-xinli", 403), ("seat1", 200),
+                                          ("partner-xz-xinli", 404), ("seat1", 200),
                                           ("supervisor1", 200)])
 def test_who_may_set_contact_safety(api, user, status):
     ticket = api.dispatched()
