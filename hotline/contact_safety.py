@@ -297,6 +297,8 @@ def _apply(ticket: Ticket, actor: User | None, data: dict) -> None:
     if data.get("safe_to_text") is not None:
         record.safe_to_text, record.decided_at = data["safe_to_text"], now
         record.decided_by_id = actor.id if actor else None
+    elif "safe_to_text" in data and record.safe_to_text is not None:   # null: back to the defaults
+        record.safe_to_text, record.decided_at, record.decided_by_id = None, None, None
     for key in ("safe_times", "note"):
         if key in data:
             setattr(record, key, data[key] or None)

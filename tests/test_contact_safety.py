@@ -190,3 +190,13 @@ def test_another_tickets_message_is_not_found(app, api):
     run(app, tasks.callback_survey, tid, 0, 1)
     [survey] = api.ticket(tid)["messages"]
     api.post(f"/api/v1/tickets/{second['id']}/messages/{survey['id']}/cancel", "seat1", {}, expect=404)
+
+
+def test_a_null_safe_to_text_withdraws_the_seats_word(api):
+    ticket = api.create(**{**CHILD_TICKET, "priority": "normal", "subject": "咨询转学", "content": "孩子想咨询转学手续"})
+    path = f"/api/v1/tickets/{ticket['id']}/contact"
+    api.client.patch(path, headers=api.headers("seat1"), json={"safe_to_text": True})
+    assert api.ticket(ticket["id"])["contact"]["safe_to_text"] is True
+    response = api.client.patch(path, headers=api.headers("seat1"), json={"safe_to_text": None})
+    assert (response.json["contact"]["safe_to_text"], response.json["contact"]["reason"]) == \
+        (False, "children_desk")

@@ -32,6 +32,8 @@ def _controls() -> dict:
 def set_contact(ticket_id: int):
     def save():
         values = {key: request.form.get(key, "").strip() for key in ("safe_times", "note")}
+        if request.form.get("safe_to_text") == "default":      # the seat's word withdrawn
+            return contact_safety.set_contact(user(), ticket_id, {"safe_to_text": None, **values})
         body = forms.schema_body(ContactPatchIn(), {**values, **_safe(request.form)})
         return contact_safety.set_contact(user(), ticket_id, body)
 

@@ -78,3 +78,10 @@ def test_a_plain_intake_keeps_the_defaults(api, browser):
     response = browser("seat1").post("/console/tickets/new", {**INTAKE, "contact_safe_to_text": ""})
     contact = api.ticket(ticket_id_from(response))["contact"]
     assert (contact["safe_to_text"], contact["reason"], contact["decided_by"]) == (True, "safe", None)
+
+
+def test_the_seat_can_go_back_to_the_defaults(api, browser):
+    ticket = api.create(contact={"safe_to_text": False})
+    browser("seat1").post(f"/console/tickets/{ticket['id']}/contact", {"safe_to_text": "default"})
+    contact = api.ticket(ticket["id"])["contact"]
+    assert (contact["safe_to_text"], contact["reason"], contact["decided_by"]) == (True, "safe", None)
