@@ -193,7 +193,8 @@ def test_another_tickets_message_is_not_found(app, api):
 
 
 def test_a_null_safe_to_text_withdraws_the_seats_word(api):
-    ticket = api.create(**{**CHILD_TICKET, "priority": "normal", "subject": "咨询转学", "content": "孩子想咨询转学手续"})
+    ticket = api.create(**{**CHILD_TICKET, "priority": "normal", "subject": "咨询转学",
+                           "content": "孩子想咨询转学手续"})
     path = f"/api/v1/tickets/{ticket['id']}/contact"
     api.client.patch(path, headers=api.headers("seat1"), json={"safe_to_text": True})
     assert api.ticket(ticket["id"])["contact"]["safe_to_text"] is True
