@@ -32,6 +32,7 @@ class Default:
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
     # No survey SMS or call in these hours (Shanghai time); the attempt waits for the morning.
+    # "00:00-00:00": no quiet hours.
     HOTLINE_QUIET_HOURS = "21:00-08:00"
     # Closed children's-desk tickets are anonymised this many days after closing.
     RETENTION_CHILDREN_DAYS = 365

@@ -79,6 +79,15 @@ def test_quiet_hours_are_configurable(app, api, monkeypatch):
     assert survey.send_after == datetime(2026, 11, 24, 9, 30, tzinfo=SH)
 
 
+def test_quiet_hours_of_zero_length_mean_none(app, api, monkeypatch):
+    monkeypatch.setitem(app.config, "HOTLINE_QUIET_HOURS", "00:00-00:00")
+    with time_machine.travel(datetime(2026, 11, 23, 23, 15, tzinfo=SH), tick=False):
+        tid = approved(api)["id"]
+        run(app, tasks.callback_survey, tid, 0, 1)
+    [survey] = surveys(app, tid)
+    assert survey.send_after is None
+
+
 def test_a_survey_by_day_goes_at_once(app, api):
     tid = approved(api)["id"]
     run(app, tasks.callback_survey, tid, 0, 1)
