@@ -70,22 +70,17 @@ def test_the_lost_job_sweep_does_not_count_a_waiting_survey_as_silence(app, api)
         assert callbacks.requeue_lost() == 1
 
 
-def test_quiet_hours_are_configurable(app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "HOTLINE_QUIET_HOURS", "20:00-09:30")
-    with time_machine.travel(datetime(2026, 11, 23, 20, 15, tzinfo=SH), tick=False):
+@pytest.mark.parametrize("quiet, at, waits_until", [
+    ("20:00-09:30", (2026, 11, 23, 20, 15), datetime(2026, 11, 24, 9, 30, tzinfo=SH)),
+    ("00:00-00:00", (2026, 11, 23, 23, 15), None),          # zero length: no quiet hours
+])
+def test_quiet_hours_are_configurable(app, api, monkeypatch, quiet, at, waits_until):
+    monkeypatch.setitem(app.config, "HOTLINE_QUIET_HOURS", quiet)
+    with time_machine.travel(datetime(*at, tzinfo=SH), tick=False):
         tid = approved(api)["id"]
         run(app, tasks.callback_survey, tid, 0, 1)
     [survey] = surveys(app, tid)
-    assert survey.send_after == datetime(2026, 11, 24, 9, 30, tzinfo=SH)
-
-
-def test_quiet_hours_of_zero_length_mean_none(app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "HOTLINE_QUIET_HOURS", "00:00-00:00")
-    with time_machine.travel(datetime(2026, 11, 23, 23, 15, tzinfo=SH), tick=False):
-        tid = approved(api)["id"]
-        run(app, tasks.callback_survey, tid, 0, 1)
-    [survey] = surveys(app, tid)
-    assert survey.send_after is None
+    assert survey.send_after == waits_until
 
 
 def test_a_survey_by_day_goes_at_once(app, api):
