@@ -54,12 +54,7 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
         return False
     send_at = utcnow()
     if ticket.caller_phone:
-        verdict = contact_safety.check(ticket, ticket.caller_phone, "callback_survey")
-        if not verdict.allowed:
-            # Not safe to text (or opted out): a seat calls back; silence is never counted.
-            record_event(ticket, None, SEAT_TASK, ticket.state, ticket.state,
-                         {"cycle": cycle, "attempt": attempt, "safety": verdict.reason,
-                          "note": verdict.message})
+        if seat_task_instead(ticket, cycle, attempt, "callback_survey"):
             return True
         message = queue_message(f"callback-survey-{ticket.id}-{cycle}-{attempt}", Channel.SMS,
                                 ticket.caller_phone, SURVEY.format(number=ticket.number),
@@ -73,6 +68,19 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
     tasks.after_commit(tasks.callback_followup, ticket.id, cycle, attempt,
                        at=clocks.deadline(send_at, spacing),
                        job_id=f"callback-followup-{ticket.id}-{cycle}-{attempt}")
+    return True
+
+
+def seat_task_instead(ticket, cycle: int, attempt: int, purpose: str) -> bool:
+    """Not safe to text or call automatically (or opted out): the callback becomes a seat's
+    call task (recorded), no survey goes and silence is never counted. False when it may go."""
+    from hotline.tickets.service import record_event
+
+    verdict = contact_safety.check(ticket, ticket.caller_phone, purpose)
+    if verdict.allowed:
+        return False
+    record_event(ticket, None, SEAT_TASK, ticket.state, ticket.state,
+                 {"cycle": cycle, "attempt": attempt, "safety": verdict.reason, "note": verdict.message})
     return True
 
 

@@ -201,3 +201,11 @@ def test_a_null_safe_to_text_withdraws_the_seats_word(api):
     response = api.client.patch(path, headers=api.headers("seat1"), json={"safe_to_text": None})
     assert (response.json["contact"]["safe_to_text"], response.json["contact"]["reason"]) == \
         (False, "children_desk")
+
+
+def test_no_survey_call_to_a_childs_phone_either(app, api):
+    ticket = api.create(**CHILD_TICKET)
+    tid = through_to_callback(api, ticket)
+    assert run(app, tasks.voice_survey, tid, 0, 1) is False
+    assert texts_to(app, CHILD_PHONE) == []
+    assert "callback_seat_task" in api.actions_logged(tid)
