@@ -31,6 +31,9 @@ class Default:
     TWILIO_AUTH_TOKEN: str | None = None
     TWILIO_FROM_NUMBER: str | None = None
     PUBLIC_BASE_URL: str | None = None
+    # No survey SMS or call in these hours (Shanghai time); the attempt waits for the morning.
+    # "00:00-00:00": no quiet hours.
+    HOTLINE_QUIET_HOURS = "21:00-08:00"
     # Closed children's-desk tickets are anonymised this many days after closing.
     RETENTION_CHILDREN_DAYS = 365
     # Roles that may export the ticket list (CSV/XLSX): each exports only what it may see.
@@ -90,6 +93,7 @@ ENV_OVERRIDES = {
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
     "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
     "TRUSTED_PROXY_COUNT": "TRUSTED_PROXY_COUNT",
+    "HOTLINE_QUIET_HOURS": "HOTLINE_QUIET_HOURS",
 }
 
 

@@ -4,6 +4,11 @@ last attempt the ticket closes as unreachable (DESIGN §3-4).
 
 Seats record phone callbacks with the `record_callback` action; this module does
 the automated side: the survey, the caller's SMS answer, and the follow-ups.
+
+The survey never carries case details (only the ticket number and how to answer), keeps
+quiet hours, and is not sent at all where contact safety says no (`hotline.contact_safety`):
+the callback is then a seat's call task (`callback_seat_task`), the ticket waits in the
+callback list for the seat's `record_callback`, and no silence is counted.
 """
 
 import logging
@@ -12,14 +17,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from hotline import contact_safety
 from hotline.clocks import service as clocks
 from hotline.extensions import db
 from hotline.outbox import Channel, queue_message
 from hotline.types import utcnow
 
-SURVEY = ("【12345】您反映的问题（工单号 {number}）已办理：{gist}。"
-          "请回复数字评价：1满意 2基本满意 3不满意；如问题仍未解决，请同时回复“未解决”。")
-GIST_LENGTH = 40
+# The ticket number and how to answer: nothing of the matter or of the unit's reply.
+SURVEY = ("【12345】您的工单 {number} 已办结，请回复数字评价：1满意 2基本满意 3不满意；"
+          "如问题仍未解决，请同时回复“未解决”。")
+SEAT_TASK = "callback_seat_task"
 RATINGS = {"1": 1, "2": 2, "3": 3, "基本满意": 2, "不满意": 3, "满意": 1}
 # A survey or follow-up job not run this long after it was due was lost with Redis.
 STUCK_AFTER = timedelta(minutes=2)
@@ -45,18 +52,52 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if not _waiting(ticket, cycle, attempt) or _surveyed(ticket, cycle, attempt):
         return False
+    send_at = utcnow()
     if ticket.caller_phone:
-        gist = (ticket.reply_result or "").strip().replace("\n", " ")
-        gist = gist if len(gist) <= GIST_LENGTH else gist[:GIST_LENGTH] + "…"
-        queue_message(f"callback-survey-{ticket.id}-{cycle}-{attempt}", Channel.SMS,
-                      ticket.caller_phone, SURVEY.format(number=ticket.number, gist=gist),
-                      purpose="callback_survey", ticket=ticket)
-    record_event(ticket, None, "callback_survey", ticket.state, ticket.state,
-                 {"cycle": cycle, "attempt": attempt, "sms": bool(ticket.caller_phone)})
+        if seat_task_instead(ticket, cycle, attempt, "callback_survey"):
+            return True
+        message = queue_message(f"callback-survey-{ticket.id}-{cycle}-{attempt}", Channel.SMS,
+                                ticket.caller_phone, SURVEY.format(number=ticket.number),
+                                purpose="callback_survey", ticket=ticket)
+        send_at = (message.send_after if message is not None else None) or send_at
+    data = {"cycle": cycle, "attempt": attempt, "sms": bool(ticket.caller_phone)}
+    if send_at > utcnow():
+        data["scheduled_for"] = send_at.isoformat()
+    record_event(ticket, None, "callback_survey", ticket.state, ticket.state, data)
     spacing = clocks.time_limits().callback_spacing
     tasks.after_commit(tasks.callback_followup, ticket.id, cycle, attempt,
-                       at=clocks.deadline(utcnow(), spacing),
+                       at=clocks.deadline(send_at, spacing),
                        job_id=f"callback-followup-{ticket.id}-{cycle}-{attempt}")
+    return True
+
+
+def seat_task_instead(ticket, cycle: int, attempt: int, purpose: str) -> bool:
+    """Not safe to text or call automatically (or opted out): the callback becomes a seat's
+    call task (recorded), no survey goes and silence is never counted. False when it may go."""
+    from hotline.tickets.service import record_event
+
+    verdict = contact_safety.check(ticket, ticket.caller_phone, purpose)
+    if verdict.allowed:
+        return False
+    record_event(ticket, None, SEAT_TASK, ticket.state, ticket.state,
+                 {"cycle": cycle, "attempt": attempt, "safety": verdict.reason, "note": verdict.message})
+    return True
+
+
+def unreachable_now(ticket_id: int, message_key: str, code: int) -> bool:
+    """Twilio refused the survey for good: the callback closes as unreachable at once,
+    if the ticket still waits for this cycle's callback (not after waiting out silence)."""
+    from hotline.tickets.models import Ticket, TicketState
+    from hotline.tickets.service import perform_as_system
+
+    match = re.fullmatch(r"callback-(?:survey|voice)-(\d+)-(\d+)-(\d+)", message_key or "")
+    ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if (match is None or ticket is None or ticket.state != TicketState.CALLBACK_PENDING
+            or ticket.rework_count != int(match.group(2))):
+        return False
+    perform_as_system(ticket.id, "callback_unreachable", {
+        "note": f"回访短信/电话被运营商拒绝（Twilio {code}），号码无法接收 "
+                f"(Twilio refused the survey for good: {code})", "twilio_error": code})
     return True
 
 
@@ -121,13 +162,16 @@ def _maybe_lost(now: datetime, after_id: int, batch: int) -> list:
     waiting = select(Ticket.id).where(Ticket.state == TicketState.CALLBACK_PENDING, Ticket.id > after_id)
     last = (select(Event.ticket_id,
                    func.max(case((Event.action == "approve_reply", Event.at))).label("approved"),
-                   func.max(case((Event.action == "callback_survey", Event.at))).label("surveyed"))
-            .where(Event.ticket_id.in_(waiting), Event.action.in_(["approve_reply", "callback_survey"]))
+                   func.max(case((Event.action == "callback_survey", Event.at))).label("surveyed"),
+                   func.max(case((Event.action == SEAT_TASK, Event.at))).label("tasked"))
+            .where(Event.ticket_id.in_(waiting),
+                   Event.action.in_(["approve_reply", "callback_survey", SEAT_TASK]))
             .group_by(Event.ticket_id).subquery())
     return db.session.execute(
         select(Ticket.id, Ticket.rework_count, Ticket.callback_attempts, last.c.approved)
         .join(last, last.c.ticket_id == Ticket.id)
-        .where(Ticket.state == TicketState.CALLBACK_PENDING, or_(
+        .where(Ticket.state == TicketState.CALLBACK_PENDING,
+               or_(last.c.tasked.is_(None), last.c.tasked < last.c.approved), or_(
             and_(Ticket.callback_attempts == 0, last.c.approved <= stuck,
                  or_(last.c.surveyed.is_(None), last.c.surveyed < last.c.approved)),
             and_(last.c.surveyed >= last.c.approved, last.c.surveyed <= stuck - shortest)))
@@ -139,7 +183,7 @@ def _lost_jobs(candidates, now: datetime):
     from hotline import tasks
     from hotline.tickets.models import Event
 
-    surveys = {(ticket_id, data.get("cycle"), data.get("attempt")): at
+    surveys = {(ticket_id, data.get("cycle"), data.get("attempt")): _scheduled(data, at)
                for ticket_id, data, at in db.session.execute(
                    select(Event.ticket_id, Event.data, Event.at).where(
                        Event.ticket_id.in_([row.id for row in candidates]),
@@ -155,6 +199,12 @@ def _lost_jobs(candidates, now: datetime):
         elif attempts == 0 and approved is not None and approved <= now - STUCK_AFTER:
             # The first survey after approval (later ones are asked for by the follow-up).
             yield tasks.callback_survey, f"callback-{ticket_id}-{cycle}-1", (ticket_id, cycle, 1)
+
+
+def _scheduled(data: dict, at: datetime) -> datetime:
+    """When a survey went (or goes) out: its event's time, or the morning it waits for."""
+    scheduled = data.get("scheduled_for")
+    return datetime.fromisoformat(scheduled) if scheduled else at
 
 
 def parse_answer(text: str) -> tuple[int, bool] | None:
@@ -214,3 +264,23 @@ def _waiting(ticket, cycle: int, attempt: int) -> bool:
 
     return (ticket is not None and ticket.state == TicketState.CALLBACK_PENDING
             and ticket.rework_count == cycle and ticket.callback_attempts == attempt - 1)
+
+
+def seat_call_tasks(ticket_ids: list[int]) -> dict[int, str]:
+    """Of these tickets, those whose callback is a seat's call (no survey since the last
+    approval), with the reason: {ticket id: reason code}."""
+    from hotline.tickets.models import Event
+
+    if not ticket_ids:
+        return {}
+    events = db.session.execute(
+        select(Event.ticket_id, Event.action, Event.data).where(
+            Event.ticket_id.in_(ticket_ids), Event.action.in_(["approve_reply", SEAT_TASK]))
+        .order_by(Event.ticket_id, Event.seq)).all()
+    tasks: dict[int, str] = {}
+    for ticket_id, action, data in events:
+        if action == "approve_reply":
+            tasks.pop(ticket_id, None)
+        else:
+            tasks[ticket_id] = (data or {}).get("safety", "")
+    return tasks

@@ -9,19 +9,29 @@ reason, and the console and API show them.
 
 import enum
 import logging
+import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hotline import contact_safety
+from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
+from hotline.tickets import access
+from hotline.tickets.models import Ticket
 from hotline.types import UTCDateTime, enum_column, utcnow
 
 log = logging.getLogger(__name__)
 
 NO_CREDENTIALS = "no credentials"
 STUCK_AFTER = timedelta(minutes=2)
+# Twilio error codes that no retry will change: 21610 the number unsubscribed (STOP),
+# 21211 not a valid number, 21614 not a mobile number.
+UNSUBSCRIBED = 21610
+PERMANENT_REFUSALS = frozenset({UNSUBSCRIBED, 21211, 21614})
+CANCELLED_EVENT = "message_cancelled"
 UNKNOWN_AFTER = timedelta(minutes=10)
 
 
@@ -33,13 +43,14 @@ class MessageStatus(enum.StrEnum):
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     NOT_SENT = "not_sent"
+    CANCELLED = "cancelled"      # by a seat, or withheld at delivery (contact safety)
 
 
 # Provider callbacks may only move a message forward along this order.
 STATUS_ORDER = {
     MessageStatus.QUEUED: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2,
     MessageStatus.DELIVERED: 3, MessageStatus.UNDELIVERED: 3, MessageStatus.FAILED: 3,
-    MessageStatus.NOT_SENT: 3,
+    MessageStatus.NOT_SENT: 3, MessageStatus.CANCELLED: 3,
 }
 
 
@@ -67,23 +78,38 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not before this instant (a survey in quiet hours waits for the morning).
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def cancellable(self) -> bool:
+        return self.status == MessageStatus.QUEUED
 
 
 def queue_message(key: str, channel: Channel, to_number: str, body: str, *, purpose: str = "",
-                  ticket=None) -> OutboxMessage:
-    """Queue a message once per `key`; delivery is enqueued after commit."""
+                  ticket=None) -> OutboxMessage | None:
+    """Queue a message once per `key`; delivery is enqueued after commit (at `send_after`).
+
+    Contact safety decides first: None (and a `text_withheld` event on the ticket) when the
+    number may not be texted automatically.
+    """
     from hotline import tasks
 
     existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
+    verdict = contact_safety.check(ticket, to_number, purpose)
+    if not verdict.allowed:
+        contact_safety.withheld(ticket, purpose, verdict)
+        return None
     message = OutboxMessage(key=key, channel=channel, to_number=to_number, body=body,
                             purpose=purpose, ticket_id=ticket.id if ticket else None,
-                            status=MessageStatus.QUEUED, created_at=utcnow())
+                            status=MessageStatus.QUEUED, created_at=utcnow(),
+                            send_after=verdict.send_after)
     db.session.add(message)
     db.session.flush()
     tasks.after_commit(tasks.deliver_message, message.id, job_id=f"deliver-{message.id}",
-                       retry=tasks.SEND_RETRY)
+                       retry=tasks.SEND_RETRY, at=verdict.send_after)
     return message
 
 
@@ -94,11 +120,37 @@ def claim(message_id: int) -> OutboxMessage | None:
     )
     if message is None or message.status != MessageStatus.QUEUED:
         return None
+    if not _still_allowed(message):
+        return None
     if not credentials_configured():
         message.status, message.status_detail = MessageStatus.NOT_SENT, NO_CREDENTIALS
         return None
     message.status, message.attempts = MessageStatus.SENDING, message.attempts + 1
     return message
+
+
+def _still_allowed(message: OutboxMessage) -> bool:
+    """Contact safety again at delivery: a seat may have marked the number unsafe, the ticket
+    become crisis or the number opted out since the message was queued; and a survey waits
+    for the end of quiet hours."""
+    from hotline import tasks
+
+    now = utcnow()
+    if message.send_after is not None and message.send_after > now:
+        return False                    # its job runs at send_after
+    ticket = db.session.get(Ticket, message.ticket_id) if message.ticket_id else None
+    verdict = contact_safety.check(ticket, message.to_number, message.purpose, now)
+    if not verdict.allowed:
+        message.status = MessageStatus.CANCELLED
+        message.status_detail = f"withheld: {verdict.message}"[:500]
+        contact_safety.withheld(ticket, message.purpose, verdict)
+        return False
+    if verdict.send_after is not None:
+        message.send_after = verdict.send_after
+        tasks.after_commit(tasks.deliver_message, message.id, job_id=f"deliver-{message.id}",
+                           retry=tasks.SEND_RETRY, at=verdict.send_after)
+        return False
+    return True
 
 
 def send(message: OutboxMessage) -> None:
@@ -109,6 +161,7 @@ def send(message: OutboxMessage) -> None:
         sid = send_via_twilio(message)
     except PermanentFailure as exc:
         message.status, message.status_detail = MessageStatus.FAILED, str(exc)[:500]
+        refused_for_good(message, exc.code)
         return
     except Exception as exc:
         message.status, message.status_detail = MessageStatus.QUEUED, f"retrying: {exc}"[:500]
@@ -146,7 +199,28 @@ def record_status(provider_sid: str, status: str, detail: str | None = None) -> 
     if STATUS_ORDER[new] > STATUS_ORDER[message.status]:
         message.status = new
         message.status_detail = detail
+        if new in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+            refused_for_good(message, _error_code(detail))
     return message
+
+
+def _error_code(detail: str | None) -> int | None:
+    """Twilio's ErrorCode at the start of a status report's detail ("21610 Unsubscribed...")."""
+    match = re.match(r"\s*(\d{5})\b", detail or "")
+    return int(match.group(1)) if match else None
+
+
+def refused_for_good(message: OutboxMessage, code: int | None) -> None:
+    """Twilio will never deliver to this number (unsubscribed, invalid, not a mobile): a survey
+    counts as unreachable at once; an unsubscribed number is recorded as opted out."""
+    from hotline import callbacks  # cycle: callbacks queues its surveys through this module
+
+    if code not in PERMANENT_REFUSALS:
+        return
+    if code == UNSUBSCRIBED:
+        contact_safety.record_opt(message.to_number, True, f"twilio {code}")
+    if message.purpose in contact_safety.SURVEY_PURPOSES and message.ticket_id:
+        callbacks.unreachable_now(message.ticket_id, message.key, code)
 
 
 def requeue_stuck(now: datetime | None = None) -> int:
@@ -155,7 +229,8 @@ def requeue_stuck(now: datetime | None = None) -> int:
 
     now = now or utcnow()
     queued = list(db.session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.status == MessageStatus.QUEUED, OutboxMessage.created_at <= now - STUCK_AFTER)))
+        OutboxMessage.status == MessageStatus.QUEUED, OutboxMessage.created_at <= now - STUCK_AFTER,
+        or_(OutboxMessage.send_after.is_(None), OutboxMessage.send_after <= now - STUCK_AFTER))))
     for message_id in queued:
         try:
             tasks.enqueue(tasks.deliver_message, message_id, job_id=f"deliver-{message_id}",
@@ -180,3 +255,27 @@ def credentials_configured() -> bool:
 def messages_for_ticket(ticket_id: int) -> list[OutboxMessage]:
     stmt = select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)
     return list(db.session.scalars(stmt.order_by(OutboxMessage.id)))
+
+
+def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) -> OutboxMessage:
+    """A seat stops an automatic text (or call) of a ticket before it goes (409 once it went)."""
+    from hotline.tickets.service import record_event  # cycle: tickets.service -> callbacks -> here
+
+    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
+    if actor.role not in access.CANCELS_TEXTS:
+        raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能取消外发短信 "
+                        f"(role {actor.role.value} may not cancel outgoing texts)")
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.ticket_id == ticket.id).with_for_update())
+    if message is None:
+        raise NotFound(f"消息 {message_id} 不存在 (message {message_id} not found)")
+    if message.status != MessageStatus.QUEUED:
+        raise Conflict(f"消息已是“{message.status.value}”状态，不能取消 "
+                       f"(the message is {message.status.value}; only a queued one can be cancelled)",
+                       error="outbox.not_cancellable")
+    message.status = MessageStatus.CANCELLED
+    message.status_detail = f"cancelled by {actor.username}" + (f": {reason}" if reason else "")
+    record_event(ticket, actor, CANCELLED_EVENT, ticket.state, ticket.state,
+                 {"message": message.id, "purpose": message.purpose, "note": reason})
+    db.session.flush()
+    return message

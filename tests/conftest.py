@@ -29,6 +29,7 @@ pytest_plugins = ["tests.twilio_fakes"]
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
     "alert_acknowledgements",
+    "contact_safety", "text_opt_outs",
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
     "twilio_status_events", "inbound_sms", "calls",
     "risk_assessments",

@@ -95,6 +95,8 @@ GET    /api/v1/tickets/{ticket_id}/risk                              minor_handl
 POST   /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/reveal                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+PATCH  /api/v1/tickets/{ticket_id}/contact                           in_progress          ok   403  ok   ok   403  403  404  404  401
+POST   /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel      queued_text          ok   ok   ok   ok   403  403  404  404  401
 GET    /api/v1/units                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 GET    /api/v1/notices                                               -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/notices/{notice_id}/read                              unit_notice          404  404  404  404  ok   404  404  404  401
@@ -174,6 +176,8 @@ BODIES = {
     "call_emergency": {"to": "110", "note": "已转110"},
     "move_to_children_desk": {},
     "reveal": {"reason": "需立即联系来电人"},
+    "PATCH /api/v1/tickets/{ticket_id}/contact": {"safe_to_text": False, "note": "父亲不能知道"},
+    "POST /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel": {"reason": "来电人要求不发短信"},
     "PUT /api/v1/calendar/days/{day}": {"is_workday": False, "note": "地方调休"},
     "POST /api/v1/calendar/years/{year}": {"note": "已按国务院通知录入"},
     "decline": {"reason": "本周已满"},
@@ -273,6 +277,17 @@ class Scenes:
         tid = self.replied()["ticket_id"]
         self.api.act(tid, "approve_reply", "dispatcher1", BODIES["approve_reply"])
         return {"ticket_id": tid}
+
+    def queued_text(self):
+        """A ticket waiting for its callback, its survey text queued (not sent)."""
+        from hotline import callbacks
+
+        tid = self.callback_pending()["ticket_id"]
+        with self.app.app_context():
+            callbacks.send_survey(tid, 0, 1)
+            db.session.commit()
+        [message] = self.api.ticket(tid)["messages"]
+        return {"ticket_id": tid, "message_id": message["id"]}
 
     def closed(self):
         tid = self.callback_pending()["ticket_id"]

@@ -106,8 +106,10 @@ def outage_app(app, private_redis):
     """The app as `hotline web` would build it against the private Redis, on the suite's database."""
     from hotline import create_app
 
+    # No quiet hours: these tests run at the wall clock's time of day, surveys must go at once.
     other = create_app({"TESTING": True, "REDIS_URL": private_redis.url,
-                        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": None})
+                        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_BASE_URL": None,
+                        "HOTLINE_QUIET_HOURS": "00:00-00:00"})
     yield other
     with other.app_context():
         db.session.remove()
@@ -136,7 +138,8 @@ def timed(client) -> list[float]:
 
 
 def burst_worker(app) -> str:
-    env = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
+    env = {**os.environ, "REDIS_URL": app.config["REDIS_URL"],
+           "HOTLINE_QUIET_HOURS": app.config["HOTLINE_QUIET_HOURS"]}
     done = subprocess.run([sys.executable, "-m", "hotline.cli", "worker", "--burst"], env=env,
                           capture_output=True, text=True, timeout=WORKER_TIMEOUT)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]

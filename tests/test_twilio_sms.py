@@ -97,8 +97,10 @@ def test_crisis_words_in_a_text_open_a_crisis_ticket(app, api, twilio):
     assert "crisis_flagged" in api.actions_logged(ticket["id"])
     alerts = api.get("/api/v1/notices", "supervisor1").json
     assert any(ticket["number"] in notice["message"] for notice in alerts)
-    [reply] = replies(app)
-    assert "110" in reply.body and "12356" in reply.body
+    # Crisis: not safe to text until a seat says so (the phone may not be the texter's own).
+    assert replies(app) == []
+    withheld = [e for e in api.events(ticket["id"]) if e["action"] == "text_withheld"]
+    assert [e["data"]["safety"] for e in withheld] == ["crisis"]
 
 
 def test_a_follow_up_within_a_day_is_a_note_on_the_open_ticket(app, api, twilio):
@@ -117,7 +119,7 @@ def test_a_follow_up_with_crisis_words_puts_the_open_ticket_on_the_crisis_path(a
     first = text_in(app, twilio, "孩子最近不愿意上学")
     text_in(app, twilio, "他说想死")
     assert api.ticket(first.ticket_id)["priority"] == "crisis"
-    assert "12356" in replies(app)[-1].body           # the reply points at urgent help
+    assert replies(app) == []          # a child's ticket, then a crisis: nothing automatic is texted
 
 
 def test_a_text_after_closing_or_after_a_day_opens_a_new_ticket(app, api, twilio):
@@ -181,7 +183,7 @@ def server(app):
 
 
 def test_five_concurrent_deliveries_make_one_ticket_and_the_same_answer(app, api, twilio, server):
-    params = sms_params("学校门口的斑马线看不清了")
+    params = sms_params("小区门口的斑马线看不清了")
     url = server + "/twilio/sms"
     headers = {"X-Twilio-Signature": signature(url, params)}
     barrier = threading.Barrier(5)

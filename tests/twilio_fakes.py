@@ -189,3 +189,13 @@ def fake_twilio():
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def sending_twilio(app, monkeypatch, fake_twilio):
+    """Sending credentials configured and the SDK pointed at the fake: messages really go."""
+    for key, value in {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                       "TWILIO_FROM_NUMBER": HOTLINE_NUMBER,
+                       "TWILIO_API_BASE_URL": fake_twilio.url}.items():
+        monkeypatch.setitem(app.config, key, value)
+    return fake_twilio

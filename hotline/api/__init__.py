@@ -15,6 +15,7 @@ def register_api() -> None:
         auth,
         calendar,
         calls,
+        contact,
         notices,
         outbox,
         reports,
@@ -38,6 +39,7 @@ def register_api() -> None:
     api.register_blueprint(risk.blp)
     api.register_blueprint(alerts.blp)
     api.register_blueprint(sessions.blp)
+    api.register_blueprint(contact.blp)
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)

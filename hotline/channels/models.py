@@ -36,6 +36,8 @@ class SmsOutcome(enum.StrEnum):
     TICKET = "ticket"                  # a new intake ticket
     NOTE = "note"                      # a note on the sender's open ticket
     SURVEY_ANSWER = "survey_answer"    # the rating of a callback survey
+    OPTED_OUT = "opted_out"            # 退订/TD/STOP...: no ticket (hotline.contact_safety)
+    OPTED_IN = "opted_in"              # START/订阅 back
 
 
 class Call(db.Model):

@@ -20,7 +20,12 @@ class PermanentFailure(Exception):
 
     Also raised when Twilio took the request but its answer never came (a read timeout):
     the message may have gone out, and sending it again could text the citizen twice.
+    `code` is Twilio's error code when Twilio gave one (21610, 21211...).
     """
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class _RedirectingHttpClient(TwilioHttpClient):
@@ -60,7 +65,7 @@ def send_via_twilio(message) -> str:
         return sms.sid
     except TwilioRestException as exc:
         if 400 <= exc.status < 500 and exc.status != 429:
-            raise PermanentFailure(f"Twilio {exc.status} {exc.code}: {exc.msg}") from exc
+            raise PermanentFailure(f"Twilio {exc.status} {exc.code}: {exc.msg}", exc.code) from exc
         raise
     except ReadTimeout as exc:   # sent, but no answer: maybe delivered, so never resent
         raise PermanentFailure(f"outcome unknown (no answer from Twilio in time); not resent: {exc}") \

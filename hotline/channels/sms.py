@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
-from hotline import callbacks, crisis
+from hotline import callbacks, contact_safety, crisis
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel as OutboxChannel
@@ -85,6 +85,10 @@ def process(sms_id: int) -> str | None:
     if not claimed or sms is None:
         return sms.outcome.value if sms is not None and sms.outcome else None
     text = (sms.body or "").strip()
+    opted = contact_safety.handle_opt_text(sms.from_number, text)   # 退订 / START: no ticket
+    if opted is not None:
+        sms.outcome = SmsOutcome(opted)
+        return opted
 
     surveyed = callbacks.open_survey_for(sms.from_number) if sms.from_number else None
     ticket = callbacks.record_answer(sms.from_number, text) if surveyed and text else None

@@ -7,6 +7,7 @@ records the callback as the system would a seat's (`record_callback`).
 
 from sqlalchemy import select
 
+from hotline import callbacks
 from hotline.channels import twiml
 from hotline.extensions import db
 from hotline.outbox import Channel, OutboxMessage, queue_message
@@ -31,6 +32,8 @@ def send_survey_call(ticket_id: int, cycle: int, attempt: int = 1) -> bool:
 
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None or ticket.state != TicketState.CALLBACK_PENDING or ticket.rework_count != cycle:
+        return False
+    if ticket.caller_phone and callbacks.seat_task_instead(ticket, cycle, attempt, "callback_voice_survey"):
         return False
     message = queue_survey_call(ticket, cycle, attempt)
     if message is None:

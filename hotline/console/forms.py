@@ -150,6 +150,11 @@ def intake_body(form: MultiDict) -> dict:
         if value is not None:
             (caller if part == "caller" else location)[key] = value
     body["caller"], body["location"] = caller, location
+    # Contact safety (`contact_safe_to_text` true/false, empty: the defaults).
+    contact = {key: value for key in ("safe_to_text", "safe_times", "note")
+               if (value := _text(form, f"contact_{key}")) is not None}
+    if contact:
+        body["contact"] = contact
     return _load(schema, body)
 
 

@@ -43,6 +43,13 @@ ACTIONS = {
     "referral_rename_child": _l("修改儿童称呼"),
 }
 
+# Contact safety, the callback survey and the outbox (hotline/contact_safety.py, callbacks.py).
+ACTIONS.update({
+    "callback_survey": _l("发送回访短信"), "callback_voice_survey": _l("拨打回访电话"),
+    "callback_seat_task": _l("转坐席电话回访"), "text_withheld": _l("自动短信未发送"),
+    "contact_safety_set": _l("设置联系安全"), "message_cancelled": _l("取消外发短信"),
+})
+
 # The referral's own lifecycle (referrals/workflow.py) and its steps.
 REFERRAL_STATES = {
     "sent": _l("待接收"), "accepted": _l("已接收"), "declined": _l("已拒绝"),

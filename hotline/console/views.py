@@ -594,6 +594,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     audit_pages,
     call_pages,
     child_safety,
+    contact_pages,
     referral_pages,
     reports,
     session_pages,

@@ -56,6 +56,11 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "move_to_children_desk": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
 }
 
+# Contact safety (hotline/contact_safety.py): who may say whether a caller may be texted, and
+# who may cancel an automatic text before it goes (the safe direction: any centre role).
+SETS_CONTACT_SAFETY = frozenset({Role.SEAT, Role.SUPERVISOR, Role.ADMIN})
+CANCELS_TEXTS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
 ROLE_NAMES = {
     Role.SEAT: "坐席", Role.DISPATCHER: "派单员", Role.SUPERVISOR: "值班长",
     Role.HANDLER: "承办单位", Role.PARTNER: "合作机构", Role.ADMIN: "管理员",

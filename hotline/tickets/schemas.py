@@ -8,7 +8,7 @@ from flask import g
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from hotline import risk
+from hotline import contact_safety, risk
 from hotline.clocks.models import TimerState
 from hotline.parsing import StrictBoolean
 from hotline.tickets import ordering
@@ -41,6 +41,35 @@ class LocationIn(ma.Schema):
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class ContactIn(ma.Schema):
+    """Contact safety (API.md Additions): may the caller be texted automatically, and when."""
+
+    safe_to_text = fields.Boolean(load_default=None, allow_none=True,
+                                  metadata={"description": "null: the defaults (children's desk, "
+                                                           "crisis and suspected abuse are not)"})
+    safe_times = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                               metadata={"description": "e.g. 工作日 16:00-18:00"})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                         metadata={"description": "e.g. 母亲的手机，父亲不能知道"})
+
+
+class ContactPatchIn(ma.Schema):
+    """PATCH of contact safety: only the keys sent change."""
+
+    safe_to_text = fields.Boolean(allow_none=True)
+    safe_times = fields.String(allow_none=True, validate=validate.Length(max=200))
+    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("至少修改一项 (send safe_to_text, safe_times or note)", "_schema")
+
+
+class CancelMessageIn(ma.Schema):
+    reason = optional_text()
+
+
 class TicketIn(ma.Schema):
     desk = fields.Enum(Desk, by_value=True, required=True)
     channel = fields.Enum(Channel, by_value=True, required=True)
@@ -50,6 +79,7 @@ class TicketIn(ma.Schema):
     subject = fields.String(load_default="", validate=validate.Length(max=200))
     caller = fields.Nested(CallerIn, load_default=dict)
     location = fields.Nested(LocationIn, load_default=dict)
+    contact = fields.Nested(ContactIn, load_default=None, allow_none=True)
     call_sid = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                              metadata={"description": "Twilio CallSid of the call this ticket came from"})
 
@@ -407,6 +437,10 @@ class TicketWriteOut(TicketOut):
     crisis = fields.Method("dump_crisis")
     routing_suggestion = fields.Method("dump_routing")
     risk = fields.Method("dump_risk")
+    contact = fields.Method("dump_contact")
+
+    def dump_contact(self, ticket: Ticket) -> dict:
+        return contact_safety.describe(ticket)
 
     def dump_crisis(self, ticket: Ticket) -> dict | None:
         """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
@@ -465,6 +499,8 @@ class MessageOut(ma.Schema):
     ticket = fields.Integer(attribute="ticket_id", allow_none=True)
     created_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
+    send_after = fields.DateTime(allow_none=True)
+    cancellable = fields.Boolean()
 
 
 class RoutingOut(ma.Schema):

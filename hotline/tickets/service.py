@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, crisis, routing
+from hotline import alerts, audit, contact_safety, crisis, routing
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
@@ -85,6 +85,7 @@ def _open(actor: User | None, data: dict) -> Ticket:
     signal = crisis.detect(f"{ticket.subject}\n{ticket.content}")
     if signal or ticket.priority == Priority.CRISIS:
         enter_crisis_path(ticket, actor, signal, judged=ticket.priority == Priority.CRISIS)
+    contact_safety.record_intake(ticket, actor, data.get("contact"))
     db.session.flush()
     link_call(ticket, data.get("call_sid"))
     return ticket
