@@ -199,7 +199,7 @@ def requeue_unprocessed(now=None) -> int:
             if Job.exists(f"sms-{sms_id}", connection=connection()):
                 continue
             tasks.enqueue(tasks.process_inbound_sms, sms_id, job_id=f"sms-{sms_id}",
-                          retry=tasks.SMS_RETRY)
+                          retry=tasks.INPUT_RETRY)
             requeued += 1
     except Exception as exc:
         log.warning("could not requeue inbound SMS: %s", exc)
