@@ -75,18 +75,11 @@ def retention_command(days, apply):
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(burst):
-    """RQ worker with the built-in scheduler; sweeps the clocks first to catch up."""
-    from rq import SimpleWorker
+    """RQ worker with the built-in scheduler; sweeps the clocks first to catch up, and outlives
+    Redis outages (see hotline/worker.py)."""
+    from hotline import worker
 
-    from hotline import tasks
-    from hotline.redis import connection
-
-    # Whatever fell due while no worker ran (or Redis lost its jobs) fires now.
-    result = tasks.sweep()
-    click.echo(f"start-up sweep: {result}")
-    queues = [tasks.queue(name) for name in current_app.config["RQ_QUEUES"]]
-    worker = SimpleWorker(queues, connection=connection())
-    worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
+    sys.exit(worker.run(current_app._get_current_object(), current_app.config["RQ_QUEUES"], burst))
 
 
 @main.command("web")

@@ -112,6 +112,9 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _last_line(job: Job) -> str:
-    text = (job.latest_result().exc_string if job.latest_result() else None) or ""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    """The exception line of the traceback (not SQLAlchemy's "[SQL: …]" or "(Background …)")."""
+    result = job.latest_result()
+    text = (result.exc_string if result is not None else None) or ""
+    lines = [line for line in text.splitlines()
+             if line.strip() and not line[0].isspace() and line[0] not in "[(" and ":" in line]
     return lines[-1][:300] if lines else ""

@@ -14,7 +14,6 @@ import contextlib
 from datetime import timedelta
 
 import time_machine
-from rq import SimpleWorker
 from sqlalchemy import func, select, text
 
 from hotline import failed_jobs, tasks
@@ -23,6 +22,7 @@ from hotline.extensions import db
 from hotline.redis import connection
 from hotline.tickets.models import Event, Ticket
 from hotline.types import utcnow
+from hotline.worker import HotlineWorker
 from tests.twilio_fakes import CALLER, drain, rows, run, sid, sms_params, twiml
 
 REFUSAL = "ticket timeline is read-only: disk quota exceeded"
@@ -66,7 +66,7 @@ def work_off(app, clock: Clock, rounds: int = 6) -> None:
     round moves time on past RQ's next retry interval and runs whatever is due."""
     for _ in range(rounds):
         with clock.later(11), app.app_context():
-            SimpleWorker([tasks.queue()], connection=connection()).work(
+            HotlineWorker([tasks.queue()], connection=connection()).work(
                 burst=True, with_scheduler=True, logging_level="WARNING")
 
 
@@ -168,3 +168,24 @@ def test_an_sms_that_cannot_open_its_ticket_yet_opens_it_once_later(app, api, tw
     assert rows(app, InboundSms)[0].ticket_id == ticket.id
     sweep_and_work(app, clock)
     assert len(rows(app, Ticket)) == 1
+
+
+def test_supervisors_see_the_failed_jobs_and_why(app, api, twilio):
+    from tests.console.helpers import Browser
+
+    clock = Clock()
+    with timeline_refused(app):
+        twilio.post("/twilio/sms", sms_params("楼道里的灯坏了", "+8613811113333"))
+        work_off(app, clock)
+    supervisor = Browser(app)
+    supervisor.login("supervisor1")
+    page = supervisor.html("/console/failed-jobs")
+    [sms] = rows(app, InboundSms)
+    assert f'data-job="sms-{sms.id}"' in page and "市民短信" in page
+    assert REFUSAL in page
+    assert 'href="/console/failed-jobs"' in supervisor.html("/console/tickets")
+    seat = Browser(app)
+    seat.login("seat1")
+    assert seat.get("/console/failed-jobs", expect=None).status_code == 403
+    sweep_and_work(app, clock)
+    assert "没有失败的任务" in supervisor.html("/console/failed-jobs")

@@ -588,4 +588,9 @@ def notice_read(notice_id: int):
     return redirect(url_for("console.notices_page"))
 
 
-from hotline.console import call_pages, referral_pages, reports  # noqa: E402,F401  (more pages on bp)
+from hotline.console import (  # noqa: E402,F401  (more pages on bp)
+    call_pages,
+    failed_job_pages,  # noqa: E402,F401  (more pages on bp)
+    referral_pages,
+    reports,
+)
