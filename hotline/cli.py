@@ -19,6 +19,11 @@ from hotline.clocks.cli import calendar_group
 
 # Seconds a stopping child gets before its whole process group is killed.
 STOP_GRACE = 15
+# A child that exits is restarted after RESTART_FIRST seconds, doubling up to RESTART_MAX
+# while it keeps dying within RESTART_RESET seconds of its start.
+RESTART_FIRST = 1.0
+RESTART_MAX = 30.0
+RESTART_RESET = 60.0
 
 
 def _create_app(*_args, **_kwargs):
@@ -128,7 +133,12 @@ def _gunicorn_command(app: Flask, host: str, port: int, workers: int,
 
 
 def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> None:
-    """Start `commands`, wait for a signal or for one of them to stop, then stop them all.
+    """Start `commands` and keep them running until a signal, then stop them all.
+
+    A child that exits is started again after a pause that doubles on each quick death
+    (RESTART_FIRST … RESTART_MAX seconds; back to the first after RESTART_RESET seconds of
+    running), so one crash — the worker losing Redis, the web server failing to boot
+    during a database outage — never stops the rest of the centre.
 
     Each child gets its own process group (so a stuck one can be killed with everything
     it forked) and the Redis URL of this process, so all share one embedded server,
@@ -145,25 +155,42 @@ def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> Non
         signal.signal(signum, stop)
     env = redis.embedded_url_for_children(app)
     children: dict[str, subprocess.Popen] = {}
-    stopped: list[str] = []
+    started: dict[str, float] = {}
+    pause = dict.fromkeys(commands, RESTART_FIRST)
+    restart_at: dict[str, float] = {}
+
+    def start(name: str) -> None:
+        children[name] = subprocess.Popen(commands[name], env=env, process_group=0,
+                                          preexec_fn=_die_with_parent())
+        started[name] = time.monotonic()
+
     try:
-        for name, command in commands.items():
+        for name in commands:
             if not received:
-                children[name] = subprocess.Popen(command, env=env, process_group=0,
-                                                  preexec_fn=_die_with_parent())
+                start(name)
         while not received:
-            stopped = [name for name, child in children.items() if child.poll() is not None]
-            if stopped:
-                break
+            now = time.monotonic()
+            for name, child in children.items():
+                if name in restart_at or child.poll() is None:
+                    continue
+                if now - started[name] >= RESTART_RESET:
+                    pause[name] = RESTART_FIRST
+                click.echo(f"{name} exited with {child.returncode}; restarting it in {pause[name]:.0f}s",
+                           err=True)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)   # what it forked (RQ's scheduler) goes too
+                restart_at[name] = now + pause[name]
+                pause[name] = min(pause[name] * 2, RESTART_MAX)
+            for name, when in list(restart_at.items()):
+                if now >= when and not received:
+                    del restart_at[name]
+                    start(name)
             if announce is not None and announce():
                 announce = None
             time.sleep(0.2)
     finally:
         _stop_children(list(children.values()))
         redis.stop_embedded(wait=5)
-    if stopped and not received:
-        codes = ", ".join(f"{name} exited with {children[name].returncode}" for name in stopped)
-        raise click.ClickException(f"stopped everything because {codes}")
 
 
 def _die_with_parent():
