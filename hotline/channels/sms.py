@@ -14,12 +14,12 @@ Every reply goes through the outbox keyed by the MessageSid, so it is sent at mo
 """
 
 import logging
-import re
 from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
 from hotline import callbacks, crisis
+from hotline.channels import children
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel as OutboxChannel
@@ -33,9 +33,7 @@ NOTE_WINDOW = timedelta(hours=24)     # a text within this of an open ticket's i
 STUCK_AFTER = timedelta(minutes=1)    # unprocessed this long: the sweep enqueues it again
 SUBJECT_LENGTH = 30
 
-CHILD_WORDS = ("孩子", "小孩", "儿童", "未成年", "学生", "学校", "幼儿园", "小学", "初中", "高中",
-               "中学", "班主任", "校园")
-AGE = re.compile(r"我(?:今年|现在|才|只有|已经)*([0-9]{1,2}|[一二三四五六七八九十]{1,3})(?:周)?岁")
+AGE = children.AGE
 # The first match wins; anything else is a consultation (咨询).
 CATEGORY_WORDS = (
     (Category.REPORT, ("举报",)),
@@ -129,7 +127,7 @@ def open_ticket(sms: InboundSms) -> Ticket:
 
     text = (sms.body or "").strip()
     age = stated_age(text)
-    desk = Desk.CHILDREN if (is_about_a_child(text) or (age is not None and age < 18)
+    desk = Desk.CHILDREN if (children.for_children_desk(text, age)
                              or had_children_desk(sms.from_number)) else Desk.GENERAL
     content = text or EMPTY_TEXT
     if sms.num_media:
@@ -142,10 +140,6 @@ def open_ticket(sms: InboundSms) -> Ticket:
                    "is_minor": age is not None and age < 18, "age": age},
         "location": {},
     })
-
-
-def is_about_a_child(text: str) -> bool:
-    return any(word in text for word in CHILD_WORDS)
 
 
 def stated_age(text: str) -> int | None:
