@@ -12,14 +12,14 @@ from hotline.tickets.access import SEES_FAILED_JOBS
 
 # What each job does, as the duty supervisor knows it.
 KINDS = {
-    "process_inbound_sms": "市民短信",
-    "process_survey_key": "电话回访按键",
-    "callback_survey": "短信回访",
-    "callback_followup": "回访跟进",
-    "deliver_message": "发送短信/外呼",
-    "fire_timer": "时限提醒",
-    "reapply_status": "Twilio 状态回执",
-    "voice_survey": "电话回访",
+    "process_inbound_sms": _l("市民短信"),
+    "process_survey_key": _l("电话回访按键"),
+    "callback_survey": _l("短信回访"),
+    "callback_followup": _l("回访跟进"),
+    "deliver_message": _l("发送短信/外呼"),
+    "fire_timer": _l("时限提醒"),
+    "reapply_status": _l("Twilio 状态回执"),
+    "voice_survey": _l("电话回访"),
 }
 
 
