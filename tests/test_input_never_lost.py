@@ -189,3 +189,31 @@ def test_supervisors_see_the_failed_jobs_and_why(app, api, twilio):
     assert seat.get("/console/failed-jobs", expect=None).status_code == 403
     sweep_and_work(app, clock)
     assert "没有失败的任务" in supervisor.html("/console/failed-jobs")
+
+
+def test_a_key_pressed_while_next_year_is_undeclared_is_applied_once_it_is(app, api, twilio):
+    """The case the issue saw: 不满意 on 2026-12-28 sends the ticket back for 重办, whose clock
+    reaches the undeclared 2027. Whether the calendar refuses that (today) or computes a
+    provisional deadline, the caller is thanked and the rating is recorded exactly once."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime(2026, 12, 1, 10, tzinfo=shanghai), tick=True):
+        tid = api.callback_pending(unit="gulou")["id"]
+        drain(app)
+    with time_machine.travel(datetime(2026, 12, 28, 10, tzinfo=shanghai), tick=True):
+        clock = Clock()
+        path = f"/twilio/voice/survey?ticket={tid}&cycle=0&attempt=1"
+        answer = twilio.post(path, {"CallSid": sid("CA"), "Digits": "3"})
+        assert answer.status_code == 200 and "感谢您的评价" in twiml(answer).find("Say").text
+        work_off(app, clock)
+        declared = api.client.post("/api/v1/calendar/years/2027", json={"note": "国办通知"},
+                                   headers=api.headers("admin"))
+        assert declared.status_code == 200
+        sweep_and_work(app, clock)
+        sweep_and_work(app, clock)
+        after = api.ticket(tid)
+        assert (after["state"], after["callback"]["rating"]) == ("in_progress", 3)
+        assert events(app, tid, "record_callback") == 1
+        assert failed_ids(app) == []
