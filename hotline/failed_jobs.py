@@ -10,6 +10,7 @@ idempotent, so a retry that finds the work done does nothing.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -112,9 +113,12 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _last_line(job: Job) -> str:
-    """The exception line of the traceback (not SQLAlchemy's "[SQL: …]" or "(Background …)")."""
+    """The exception line of the traceback ("module.Error: message"; not SQLAlchemy's
+    "[SQL: …]" or "(Background …)", nor PostgreSQL's "CONTEXT: …")."""
     result = job.latest_result()
     text = (result.exc_string if result is not None else None) or ""
-    lines = [line for line in text.splitlines()
-             if line.strip() and not line[0].isspace() and line[0] not in "[(" and ":" in line]
+    lines = [line for line in text.splitlines() if _EXCEPTION_LINE.match(line)]
     return lines[-1][:300] if lines else ""
+
+
+_EXCEPTION_LINE = re.compile(r"^(?:\w+\.)+\w+: |^\w*(?:Error|Exception): ")
