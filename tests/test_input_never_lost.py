@@ -29,25 +29,25 @@ REFUSAL = "ticket timeline is read-only: disk quota exceeded"
 
 
 @contextlib.contextmanager
-def timeline_refused(app):
-    """The database refuses every new ticket event until the block ends."""
+def timeline_refused(app, table: str = "ticket_events"):
+    """The database refuses every new row of `table` (ticket events) until the block ends."""
     with app.app_context():
         dialect = db.engine.dialect.name
         with db.engine.begin() as conn:
             if dialect == "postgresql":
                 conn.execute(text(f"CREATE OR REPLACE FUNCTION refuse_event() RETURNS trigger AS $$ "
                                   f"BEGIN RAISE EXCEPTION '{REFUSAL}'; END $$ LANGUAGE plpgsql"))
-                conn.execute(text("CREATE TRIGGER refuse_events BEFORE INSERT ON ticket_events "
+                conn.execute(text(f"CREATE TRIGGER refuse_events BEFORE INSERT ON {table} "
                                   "FOR EACH ROW EXECUTE FUNCTION refuse_event()"))
             else:
-                conn.execute(text(f"CREATE TRIGGER refuse_events BEFORE INSERT ON ticket_events "
+                conn.execute(text(f"CREATE TRIGGER refuse_events BEFORE INSERT ON {table} "
                                   f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END"))
     try:
         yield
     finally:
         with app.app_context(), db.engine.begin() as conn:
             conn.execute(text("DROP TRIGGER IF EXISTS refuse_events" +
-                              (" ON ticket_events" if dialect == "postgresql" else "")))
+                              (f" ON {table}" if dialect == "postgresql" else "")))
 
 
 class Clock:
@@ -217,3 +217,16 @@ def test_a_key_pressed_while_next_year_is_undeclared_is_applied_once_it_is(app, 
         assert (after["state"], after["callback"]["rating"]) == ("in_progress", 3)
         assert events(app, tid, "record_callback") == 1
         assert failed_ids(app) == []
+
+
+def test_a_call_goes_on_when_the_database_refuses_to_log_it(app, twilio):
+    """Whatever fails inside a voice webhook, Twilio gets TwiML with 200: the menu still plays
+    and the key still reaches the desk (the call log is what is missing)."""
+    call_sid = sid("CA")
+    with timeline_refused(app, "calls"):
+        menu = twilio.call(call_sid)
+        assert menu.status_code == 200
+        assert "儿童服务专席，请按2" in twiml(menu).find("Gather/Say").text
+        routed = twilio.press(call_sid, "2")
+        assert routed.status_code == 200
+        assert twiml(routed).find("Enqueue").text == "children"

@@ -175,8 +175,8 @@ def requeue_unprocessed(now=None) -> int:
     """Enqueue texts whose job was lost (Redis down or flushed); the sweep calls this.
 
     A text whose job still exists — waiting, retrying, or failed for good (kept in RQ's
-    failed registry for an operator) — is left alone, so a text that always fails is not
-    retried every minute forever.
+    failed registry, shown to supervisors and retried every few minutes by
+    `failed_jobs.retry_due`) — is left alone here.
     """
     from rq.job import Job
 

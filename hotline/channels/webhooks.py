@@ -1,14 +1,15 @@
 """The Twilio webhooks under /twilio: voice menu and routing, inbound SMS, status callbacks.
 
 Each one is guarded (`security.webhook`: 503 without an auth token, 403 on a bad
-signature, 429 past the per-number limit), does one small write keyed by Twilio's Sid,
-commits and answers TwiML; anything slow runs in an RQ job after the commit.
+signature, polite TwiML with 200 past the per-number limit), does one small write keyed by
+Twilio's Sid, commits and answers TwiML; anything slow runs in an RQ job after the commit.
+A voice webhook that fails inside answers its fallback TwiML (never an error to Twilio).
 
     POST /twilio/voice            a call arrives: logged, the menu (1 general, 2 children, 3 hard case)
     POST /twilio/voice/gather     the key: desk recorded, <Enqueue> (or <Dial> when configured)
     POST /twilio/voice/connect    a seat takes the call (the <Queue url> / <Number url> hook)
     POST /twilio/voice/after      the call left the queue or the dial ended (<Enqueue>/<Dial> action)
-    POST /twilio/voice/survey     the key pressed on an outbound survey call (回访)
+    POST /twilio/voice/survey     the key pressed on an outbound survey call (回访): stored, then a job
     POST /twilio/sms              a text: recorded, empty TwiML; `tasks.process_inbound_sms` does the rest
     POST /twilio/status           delivery status of our messages and calls, progress of inbound calls
 """
