@@ -3,6 +3,8 @@
 - Redis goes away: RQ's worker gives up ("quitting") or retries on its own, logging every
   try. Here the worker is started again once Redis answers (backoff up to BACKOFF_MAX
   seconds), and the outage is logged once when it starts and once when it ends.
+- Redis goes away under RQ's scheduler process: it dies, and RQ starts it again only at
+  its next maintenance; the worker here runs that every MAINTENANCE_EVERY seconds.
 - Redis comes back empty (restarted without persistence, flushed): the scheduled jobs,
   including the minute sweep that re-schedules itself, are gone. A watch thread notices
   (a marker key it keeps in Redis is missing) and runs the sweep, which fires what fell
@@ -37,15 +39,27 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 WATCH_EVERY = 1.0
 UNSUBSCRIBE_WAIT = 1.0
+WAKE_EVERY = 5
+MAINTENANCE_EVERY = 15
 STOP_DEADLINE = 10.0          # below `hotline run`'s STOP_GRACE, so run never has to kill it
 MARKER = "hotline:worker:redis-epoch"
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class HotlineWorker(SimpleWorker):
-    """RQ's in-process worker with a bounded unsubscribe and, if asked, a stop deadline."""
+    """RQ's in-process worker with a bounded unsubscribe and, if asked, a stop deadline.
+
+    It also wakes every WAKE_EVERY seconds while idle (RQ: every ~7 minutes), so that its
+    maintenance — which restarts RQ's scheduler process, killed by a Redis outage — runs
+    every MAINTENANCE_EVERY seconds (`run` sets it; RQ's default is 10 minutes, during
+    which no scheduled job, the minute sweep included, would be enqueued).
+    """
 
     stop_deadline: float | None = None
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return WAKE_EVERY
 
     def unsubscribe(self):
         thread, pubsub = self.pubsub_thread, self.pubsub
@@ -164,7 +178,8 @@ def run(app: Flask, queue_names: list[str], burst: bool = False) -> int:
             stopping.wait(delay)
             delay = min(delay * 2, BACKOFF_MAX)
             continue
-        worker = HotlineWorker([tasks.queue(name) for name in queue_names], connection=connection())
+        worker = HotlineWorker([tasks.queue(name) for name in queue_names], connection=connection(),
+                               maintenance_interval=MAINTENANCE_EVERY)
         worker.stop_deadline = None if burst else STOP_DEADLINE
         try:
             worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
