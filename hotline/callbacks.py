@@ -15,9 +15,10 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from hotline import contact_safety
+from hotline.channels.models import InboundSms, SurveyKey
 from hotline.clocks import service as clocks
 from hotline.extensions import db
 from hotline.outbox import Channel, queue_message
@@ -110,6 +111,11 @@ def follow_up(ticket_id: int, cycle: int, attempt: int) -> bool:
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if not _waiting(ticket, cycle, attempt):
         return False       # answered meanwhile, or a seat recorded the attempt: nothing to do
+    if answer_pending(ticket, cycle):
+        # The caller answered but the answer is not applied yet (its job waits or failed):
+        # not silence. The sweep asks again later (`requeue_lost`), by when it may be applied.
+        log.info("ticket %s: a survey answer waits to be applied; not counted as silence", ticket.id)
+        return False
     ticket = perform_as_system(ticket.id, "record_callback", {
         "reached": False, "note": f"短信回访第 {attempt} 次无应答 (no answer to survey {attempt})"})
     if ticket.state == TicketState.CALLBACK_PENDING:
@@ -248,6 +254,18 @@ def record_answer(phone: str, text: str):
         "reached": True, "rating": rating, "satisfied": rating in (1, 2), "resolved": resolved,
         "note": f"短信回复：{text.strip()[:200]}",
     })
+
+
+def answer_pending(ticket, cycle: int) -> bool:
+    """A text from the caller or a key on the survey call arrived and is not processed yet."""
+    key = exists().where(SurveyKey.ticket_id == ticket.id, SurveyKey.cycle == cycle,
+                         SurveyKey.processed_at.is_(None))
+    if db.session.scalar(select(key)):
+        return True
+    if not ticket.caller_phone:
+        return False
+    text = exists().where(InboundSms.from_number == ticket.caller_phone, InboundSms.processed_at.is_(None))
+    return bool(db.session.scalar(select(text)))
 
 
 def _surveyed(ticket, cycle: int, attempt: int) -> bool:

@@ -21,6 +21,11 @@ from hotline.security import InsecureConfiguration, check_demo_passwords
 
 # Seconds a stopping child gets before its whole process group is killed.
 STOP_GRACE = 15
+# A child that exits is restarted after RESTART_FIRST seconds, doubling up to RESTART_MAX
+# while it keeps dying within RESTART_RESET seconds of its start.
+RESTART_FIRST = 1.0
+RESTART_MAX = 30.0
+RESTART_RESET = 60.0
 
 
 def _create_app(*_args, **_kwargs):
@@ -113,18 +118,11 @@ def audit_verify_command(ticket_id):
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(burst):
-    """RQ worker with the built-in scheduler; sweeps the clocks first to catch up."""
-    from rq import SimpleWorker
+    """RQ worker with the built-in scheduler; sweeps the clocks first to catch up, and outlives
+    Redis outages (see hotline/worker.py)."""
+    from hotline import worker
 
-    from hotline import tasks
-    from hotline.redis import connection
-
-    # Whatever fell due while no worker ran (or Redis lost its jobs) fires now.
-    result = tasks.sweep()
-    click.echo(f"start-up sweep: {result}")
-    queues = [tasks.queue(name) for name in current_app.config["RQ_QUEUES"]]
-    worker = SimpleWorker(queues, connection=connection())
-    worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
+    sys.exit(worker.run(current_app._get_current_object(), current_app.config["RQ_QUEUES"], burst))
 
 
 @main.command("web")
@@ -173,7 +171,12 @@ def _gunicorn_command(app: Flask, host: str, port: int, workers: int,
 
 
 def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> None:
-    """Start `commands`, wait for a signal or for one of them to stop, then stop them all.
+    """Start `commands` and keep them running until a signal, then stop them all.
+
+    A child that exits is started again after a pause that doubles on each quick death
+    (RESTART_FIRST … RESTART_MAX seconds; back to the first after RESTART_RESET seconds of
+    running), so one crash — the worker losing Redis, the web server failing to boot
+    during a database outage — never stops the rest of the centre.
 
     Each child gets its own process group (so a stuck one can be killed with everything
     it forked) and the Redis URL of this process, so all share one embedded server,
@@ -190,25 +193,42 @@ def _supervise(app: Flask, commands: dict[str, list[str]], announce=None) -> Non
         signal.signal(signum, stop)
     env = redis.embedded_url_for_children(app)
     children: dict[str, subprocess.Popen] = {}
-    stopped: list[str] = []
+    started: dict[str, float] = {}
+    pause = dict.fromkeys(commands, RESTART_FIRST)
+    restart_at: dict[str, float] = {}
+
+    def start(name: str) -> None:
+        children[name] = subprocess.Popen(commands[name], env=env, process_group=0,
+                                          preexec_fn=_die_with_parent())
+        started[name] = time.monotonic()
+
     try:
-        for name, command in commands.items():
+        for name in commands:
             if not received:
-                children[name] = subprocess.Popen(command, env=env, process_group=0,
-                                                  preexec_fn=_die_with_parent())
+                start(name)
         while not received:
-            stopped = [name for name, child in children.items() if child.poll() is not None]
-            if stopped:
-                break
+            now = time.monotonic()
+            for name, child in children.items():
+                if name in restart_at or child.poll() is None:
+                    continue
+                if now - started[name] >= RESTART_RESET:
+                    pause[name] = RESTART_FIRST
+                click.echo(f"{name} exited with {child.returncode}; restarting it in {pause[name]:.0f}s",
+                           err=True)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGKILL)   # what it forked (RQ's scheduler) goes too
+                restart_at[name] = now + pause[name]
+                pause[name] = min(pause[name] * 2, RESTART_MAX)
+            for name, when in list(restart_at.items()):
+                if now >= when and not received:
+                    del restart_at[name]
+                    start(name)
             if announce is not None and announce():
                 announce = None
             time.sleep(0.2)
     finally:
         _stop_children(list(children.values()))
         redis.stop_embedded(wait=5)
-    if stopped and not received:
-        codes = ", ".join(f"{name} exited with {children[name].returncode}" for name in stopped)
-        raise click.ClickException(f"stopped everything because {codes}")
 
 
 def _die_with_parent():

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from hotline import failed_jobs
 from hotline.extensions import db
 from hotline.redis import connection
 
@@ -23,6 +24,8 @@ def readyz():
     ready = all(value == "ok" for value in checks.values())
     warnings = _warnings() if checks.get("schema") == "ok" else []
     workers = _workers() if checks["redis"] == "ok" else None
+    if workers is not None and workers["failed"]:
+        warnings.append(failed_jobs.warning())
     if workers is not None and not workers["scheduler"]:
         warnings.append("没有运行中的调度器：时限不会按时触发 (no RQ scheduler is running: "
                         "start `hotline worker`)")

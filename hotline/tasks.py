@@ -125,12 +125,14 @@ def fire_timer(timer_id: int, level: str) -> bool:
 @job
 def sweep() -> dict:
     """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import callbacks, outbox
+    from hotline import callbacks, failed_jobs, outbox
     from hotline.channels import sms
     from hotline.clocks import firing
 
     result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck(),
-              "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost()}
+              "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost(),
+              "survey_keys": failed_jobs.requeue_lost_survey_keys(),
+              "failed_jobs_retried": failed_jobs.retry_due()}
     schedule_next_sweep()
     return result
 
@@ -170,7 +172,8 @@ def callback_followup(ticket_id: int, cycle: int, attempt: int) -> bool:
 
 # --- Twilio channels (hotline/channels) ---------------------------------------------------
 
-SMS_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+# A citizen's text or survey key: retried by RQ, then (failed for good) by the sweep.
+INPUT_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 STATUS_RETRY = Retry(max=3, interval=[60, 300, 900])
 STATUS_RETRY_AFTER = timedelta(seconds=30)
 
@@ -205,3 +208,11 @@ def voice_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
     from hotline.channels import survey
 
     return survey.send_survey_call(ticket_id, cycle, attempt)
+
+
+@job
+def process_survey_key(key_id: int) -> str | None:
+    """A key pressed on a survey call, stored by the webhook: applied to the ticket once."""
+    from hotline.channels import survey
+
+    return survey.process_key(key_id)

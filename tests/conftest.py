@@ -33,6 +33,7 @@ PER_TEST_TABLES = [
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
     "twilio_status_events", "inbound_sms", "calls",
     "risk_assessments",
+    "survey_keys",
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",

@@ -216,20 +216,31 @@ def test_run_serves_shares_one_redis_and_stops_cleanly(seeded_instance, env, tmp
         _stop(run, tree)
 
 
-def test_run_stops_everything_when_a_child_dies(seeded_instance, env, tmp_path):
+def test_run_restarts_a_child_that_dies_and_keeps_serving(seeded_instance, env, tmp_path):
     log = tmp_path / "run.log"
     run, base = _start_run(env, log)
     tree: list[psutil.Process] = []
     try:
         _wait_ready(run, base, log)
-        tree = psutil.Process(run.pid).children(recursive=True)
-        servers = _embedded_redis_servers(seeded_instance)
         (worker,) = [proc for proc in psutil.Process(run.pid).children()
                      if "worker" in proc.cmdline()]
         worker.kill()
 
-        assert run.wait(timeout=40) != 0
-        assert "worker exited with -9" in log.read_text()
+        def new_worker():
+            for proc in psutil.Process(run.pid).children():
+                with contextlib.suppress(psutil.Error):       # the killed one, a zombie until reaped
+                    if proc.pid != worker.pid and "worker" in proc.cmdline():
+                        return proc
+            return None
+
+        replacement = _wait_for(new_worker, 20, "a restarted worker", run, log)
+        assert "worker exited with -9; restarting it" in log.read_text()
+        assert _request(f"{base}/healthz")[0] == 200          # the web server never stopped
+        tree = psutil.Process(run.pid).children(recursive=True)
+        servers = _embedded_redis_servers(seeded_instance)
+        assert replacement.is_running()
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=40) == 0, log.read_text()
         gone, alive = psutil.wait_procs(tree + servers, timeout=10)
         assert not alive, f"left running: {alive}\n{log.read_text()}"
     finally:

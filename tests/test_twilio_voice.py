@@ -19,12 +19,23 @@ def test_a_call_is_logged_and_hears_the_menu(app, twilio):
     gather = menu.find("Gather")
     assert gather.get("numDigits") == "1"
     assert gather.get("action") == "/twilio/voice/gather?attempt=1"
+    assert (gather.get("input"), gather.get("language")) == ("dtmf", "cmn-Hans-CN")
     say = gather.find("Say")
-    assert say.get("language") == "zh-CN"
+    # Named explicitly: Twilio's default voice is not documented for Chinese.
+    assert (say.get("voice"), say.get("language")) == ("Polly.Zhiyu", "cmn-CN")
     assert "按1" in say.text and "儿童服务专席，请按2" in say.text and "办不成事，请按3" in say.text
     call = call_of(app, call_sid)
     assert (call.state, call.from_number, call.desk, call.twilio_status) == (
         CallState.RINGING, CALLER, None, "ringing")
+
+
+def test_the_mandarin_voice_is_a_setting(app, twilio, monkeypatch):
+    monkeypatch.setitem(app.config, "TWILIO_VOICE", "Google.cmn-CN-Standard-A")
+    menu = twiml(twilio.call(sid("CA")))
+    says = menu.findall(".//Say")
+    assert says and {say.get("voice") for say in says} == {"Google.cmn-CN-Standard-A"}
+    routed = twiml(twilio.press(sid("CA"), "2"))
+    assert {say.get("voice") for say in routed.findall(".//Say")} == {"Google.cmn-CN-Standard-A"}
 
 
 def test_a_retried_call_webhook_logs_the_call_once(app, twilio):

@@ -108,13 +108,12 @@ def run(app, func, *args):
 
 def drain(app) -> None:
     """Run every job waiting in the queue, in this process, like `hotline worker --burst`."""
-    from rq import SimpleWorker
-
     from hotline import tasks
     from hotline.redis import connection
+    from hotline.worker import HotlineWorker
 
     with app.app_context():
-        worker = SimpleWorker([tasks.queue()], connection=connection())
+        worker = HotlineWorker([tasks.queue()], connection=connection())
         worker.work(burst=True, logging_level="WARNING")
 
 

@@ -101,6 +101,27 @@ class InboundSms(db.Model):
     ticket: Mapped[Ticket | None] = relationship()
 
 
+class SurveyKey(db.Model):
+    """A key a citizen pressed on a survey call (回访), stored before anything is done with it.
+
+    One per call (a retried webhook is a no-op); `tasks.process_survey_key` applies it to the
+    ticket once and sets `processed_at`, so a key whose processing keeps failing stays here,
+    unprocessed, until the sweep retries it successfully.
+    """
+
+    __tablename__ = "survey_keys"
+    __table_args__ = (Index("ix_survey_keys_ticket_cycle", "ticket_id", "cycle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    cycle: Mapped[int] = mapped_column(default=0)
+    digits: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str | None] = mapped_column(String(16))     # recorded / ignored
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 def insert_or_ignore(model: type[db.Model], values: dict, *unique: str) -> int | None:
     """INSERT … ON CONFLICT (unique) DO NOTHING; the new row's id, or None when it existed.
 

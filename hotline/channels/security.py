@@ -6,9 +6,14 @@
    called — PUBLIC_BASE_URL + path (+ query string) when set, so a TLS-terminating proxy
    cannot break it, else the request URL — and every posted parameter (403 otherwise).
 3. New contacts (calls, texts) are counted per sender number in Redis; past the limit the
-   answer is 429 with a TwiML body that does nothing. Redis down: let it through.
+   answer is the view's polite TwiML with status 200 (Twilio treats any 4xx as an
+   application error and plays its own message instead). Redis down: let it through.
+4. A voice webhook never answers Twilio with an error once the request is genuine: whatever
+   fails inside it (database, a job's enqueue, a bug) is logged and the caller hears the
+   view's `fallback` TwiML (the call goes on where it can, else a short apology).
 """
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -22,6 +27,7 @@ from hotline import redis
 from hotline.channels import parties
 from hotline.channels.settings import is_anonymous, public_base_url, rate_limit_per_minute
 from hotline.errors import Forbidden, HotlineError
+from hotline.extensions import db
 from hotline.redis import connection
 
 log = logging.getLogger(__name__)
@@ -81,8 +87,9 @@ def twiml_response(twiml, status: int = 200, headers: dict | None = None) -> Res
     return Response(str(twiml), status=status, mimetype=TWIML_MIMETYPE, headers=headers)
 
 
-def webhook(*, rate_limited_answer=None):
-    """Guard a Twilio webhook view; `rate_limited_answer()` (TwiML) also limits by `From`."""
+def webhook(*, rate_limited_answer=None, fallback=None):
+    """Guard a Twilio webhook view; `rate_limited_answer()` (TwiML) also limits by `From`;
+    `fallback()` (TwiML) is the answer when the view fails after the request was checked."""
 
     def decorator(view):
         @wraps(view)
@@ -91,9 +98,25 @@ def webhook(*, rate_limited_answer=None):
             if parties.bad_parties(request.form):  # no ticket, no receipt to a made-up sender
                 return twiml_response(VoiceResponse(), 400)
             if rate_limited_answer is not None and over_limit(request.form.get("From")):
-                return twiml_response(rate_limited_answer(), 429, {"Retry-After": "60"})
-            return view(*args, **kwargs)
+                return twiml_response(rate_limited_answer())
+            if fallback is None:
+                return view(*args, **kwargs)
+            try:
+                return view(*args, **kwargs)
+            except HotlineError as error:
+                if error.code < 500:       # not Twilio's request (a missing CallSid): say so
+                    raise
+                return _fell_back(view, fallback)
+            except Exception:
+                return _fell_back(view, fallback)
 
         return wrapper
 
     return decorator
+
+
+def _fell_back(view, fallback) -> Response:
+    log.exception("Twilio webhook %s failed; answering with its fallback TwiML", view.__name__)
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    return twiml_response(fallback())

@@ -14,12 +14,12 @@ Every reply goes through the outbox keyed by the MessageSid, so it is sent at mo
 """
 
 import logging
-import re
 from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
 from hotline import callbacks, contact_safety, crisis
+from hotline.channels import children
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel as OutboxChannel
@@ -33,9 +33,7 @@ NOTE_WINDOW = timedelta(hours=24)     # a text within this of an open ticket's i
 STUCK_AFTER = timedelta(minutes=1)    # unprocessed this long: the sweep enqueues it again
 SUBJECT_LENGTH = 30
 
-CHILD_WORDS = ("孩子", "小孩", "儿童", "未成年", "学生", "学校", "幼儿园", "小学", "初中", "高中",
-               "中学", "班主任", "校园")
-AGE = re.compile(r"我(?:今年|现在|才|只有|已经)*([0-9]{1,2}|[一二三四五六七八九十]{1,3})(?:周)?岁")
+AGE = children.AGE
 # The first match wins; anything else is a consultation (咨询).
 CATEGORY_WORDS = (
     (Category.REPORT, ("举报",)),
@@ -133,7 +131,7 @@ def open_ticket(sms: InboundSms) -> Ticket:
 
     text = (sms.body or "").strip()
     age = stated_age(text)
-    desk = Desk.CHILDREN if (is_about_a_child(text) or (age is not None and age < 18)
+    desk = Desk.CHILDREN if (children.for_children_desk(text, age)
                              or had_children_desk(sms.from_number)) else Desk.GENERAL
     content = text or EMPTY_TEXT
     if sms.num_media:
@@ -146,10 +144,6 @@ def open_ticket(sms: InboundSms) -> Ticket:
                    "is_minor": age is not None and age < 18, "age": age},
         "location": {},
     })
-
-
-def is_about_a_child(text: str) -> bool:
-    return any(word in text for word in CHILD_WORDS)
 
 
 def stated_age(text: str) -> int | None:
@@ -185,8 +179,8 @@ def requeue_unprocessed(now=None) -> int:
     """Enqueue texts whose job was lost (Redis down or flushed); the sweep calls this.
 
     A text whose job still exists — waiting, retrying, or failed for good (kept in RQ's
-    failed registry for an operator) — is left alone, so a text that always fails is not
-    retried every minute forever.
+    failed registry, shown to supervisors and retried every few minutes by
+    `failed_jobs.retry_due`) — is left alone here.
     """
     from rq.job import Job
 
@@ -203,7 +197,7 @@ def requeue_unprocessed(now=None) -> int:
             if Job.exists(f"sms-{sms_id}", connection=connection()):
                 continue
             tasks.enqueue(tasks.process_inbound_sms, sms_id, job_id=f"sms-{sms_id}",
-                          retry=tasks.SMS_RETRY)
+                          retry=tasks.INPUT_RETRY)
             requeued += 1
     except Exception as exc:
         log.warning("could not requeue inbound SMS: %s", exc)

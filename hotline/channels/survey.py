@@ -1,16 +1,21 @@
 """The voice side of 回访: a call whose TwiML asks for 1/2/3, and the key the caller presses.
 
 `send_survey_call` (job `tasks.voice_survey`) queues the call in the outbox for a ticket
-waiting for its callback; `/twilio/voice/survey` hands the key to `record_key`, which
-records the callback as the system would a seat's (`record_callback`).
+waiting for its callback; `/twilio/voice/survey` stores the key (`store_key`, committed
+before the caller hears the thank-you) and job `tasks.process_survey_key` applies it with
+`process_key` → `record_key`, which records the callback as the system would a seat's
+(`record_callback`). A key whose job keeps failing stays stored and unprocessed: the sweep
+retries it, and the survey follow-up does not count that call as silence meanwhile.
 """
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 
 from hotline import callbacks
 from hotline.channels import twiml
+from hotline.channels.models import SurveyKey, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel, OutboxMessage, queue_message
+from hotline.types import utcnow
 
 RATINGS = {"1": 1, "2": 2, "3": 3}
 RECORDED, IGNORED, INVALID = "recorded", "ignored", "invalid"
@@ -41,6 +46,45 @@ def send_survey_call(ticket_id: int, cycle: int, attempt: int = 1) -> bool:
     record_event(ticket, None, "callback_voice_survey", ticket.state, ticket.state,
                  {"cycle": cycle, "attempt": attempt, "message": message.id})
     return True
+
+
+def is_rating(digits: str | None) -> bool:
+    return (digits or "").strip() in RATINGS
+
+
+def store_key(call_sid: str, ticket_id: int, cycle: int, digits: str) -> int | None:
+    """Store the key of survey call `call_sid`; its id to process, None when there is nothing
+    to do (no such ticket, or this call's key was stored and applied already)."""
+    from hotline.tickets.models import Ticket
+
+    if not db.session.scalar(select(exists().where(Ticket.id == ticket_id))):
+        return None
+    key_id = insert_or_ignore(SurveyKey, {
+        "call_sid": call_sid, "ticket_id": ticket_id, "cycle": cycle,
+        "digits": (digits or "").strip(), "received_at": utcnow(),
+    }, "call_sid")
+    if key_id is None:           # Twilio retried the webhook: make sure the job exists if not done
+        key_id = db.session.scalar(select(SurveyKey.id).where(
+            SurveyKey.call_sid == call_sid, SurveyKey.processed_at.is_(None)))
+    return key_id
+
+
+def process_key(key_id: int) -> str | None:
+    """Apply a stored key once, whoever runs it (the claim is rolled back if applying fails)."""
+    claimed = db.session.execute(
+        update(SurveyKey).where(SurveyKey.id == key_id, SurveyKey.processed_at.is_(None))
+        .values(processed_at=utcnow())).rowcount
+    key = db.session.get(SurveyKey, key_id, populate_existing=True)
+    if not claimed or key is None:
+        return key.outcome if key is not None else None
+    key.outcome = record_key(key.ticket_id, key.cycle, key.digits)
+    return key.outcome
+
+
+def unprocessed_keys(before) -> list[int]:
+    return list(db.session.scalars(select(SurveyKey.id).where(
+        SurveyKey.processed_at.is_(None), SurveyKey.received_at <= before)
+        .order_by(SurveyKey.id).limit(500)))
 
 
 def record_key(ticket_id: int, cycle: int, digits: str) -> str:

@@ -1,27 +1,26 @@
 """The Twilio webhooks under /twilio: voice menu and routing, inbound SMS, status callbacks.
 
 Each one is guarded (`security.webhook`: 503 without an auth token, 403 on a bad
-signature, 429 past the per-number limit), does one small write keyed by Twilio's Sid,
-commits and answers TwiML; anything slow runs in an RQ job after the commit.
+signature, polite TwiML with 200 past the per-number limit), does one small write keyed by
+Twilio's Sid, commits and answers TwiML; anything slow runs in an RQ job after the commit.
+A voice webhook that fails inside answers its fallback TwiML (never an error to Twilio).
 
     POST /twilio/voice            a call arrives: logged, the menu (1 general, 2 children, 3 hard case)
     POST /twilio/voice/gather     the key: desk recorded, <Enqueue> (or <Dial> when configured)
     POST /twilio/voice/connect    a seat takes the call (the <Queue url> / <Number url> hook)
     POST /twilio/voice/after      the call left the queue or the dial ended (<Enqueue>/<Dial> action)
-    POST /twilio/voice/survey     the key pressed on an outbound survey call (回访)
+    POST /twilio/voice/survey     the key pressed on an outbound survey call (回访): stored, then a job
     POST /twilio/sms              a text: recorded, empty TwiML; `tasks.process_inbound_sms` does the rest
     POST /twilio/status           delivery status of our messages and calls, progress of inbound calls
 """
 
 from flask import Blueprint, request
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import tasks
 from hotline.channels import calls, sms, status, survey, twiml
 from hotline.channels.models import single_statement
 from hotline.channels.security import twiml_response, webhook
-from hotline.errors import LOST_RACE_SQLSTATES, Conflict, Invalid
+from hotline.errors import Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk, Ticket
 
@@ -49,7 +48,7 @@ def _int_arg(name: str, default: int) -> int:
 # --- voice ------------------------------------------------------------------------------
 
 @bp.post("/voice")
-@webhook(rate_limited_answer=twiml.rate_limited_voice)
+@webhook(rate_limited_answer=twiml.rate_limited_voice, fallback=twiml.menu)
 def voice():
     form = request.form
     call_sid = _sid("CallSid")
@@ -60,7 +59,7 @@ def voice():
 
 
 @bp.post("/voice/gather")
-@webhook()
+@webhook(fallback=lambda: twiml.route_to_desk(_chosen_desk(), _sid("CallSid")))
 def voice_gather():
     call_sid = _sid("CallSid")
     digit = (request.form.get("Digits") or "").strip()
@@ -76,7 +75,7 @@ def voice_gather():
 
 
 @bp.post("/voice/connect")
-@webhook()
+@webhook(fallback=twiml.connected)
 def voice_connect():
     dialled = request.args.get("call")       # a <Number url>: runs on the seat's leg
     calls.mark_connected(dialled or _sid("CallSid"))
@@ -86,7 +85,7 @@ def voice_connect():
 
 
 @bp.post("/voice/after")
-@webhook()
+@webhook(fallback=twiml.sorry)
 def voice_after():
     call_sid = _sid("CallSid")
     queue_result = request.form.get("QueueResult")
@@ -103,6 +102,12 @@ def voice_after():
     return twiml_response(twiml.hangup())
 
 
+def _chosen_desk() -> Desk:
+    """The desk of the key pressed (the general desk for anything else): used when recording
+    the choice failed, so the caller still reaches a seat."""
+    return twiml.MENU_KEYS.get((request.form.get("Digits") or "").strip(), Desk.GENERAL)
+
+
 def _desk_arg() -> Desk:
     try:
         return Desk(request.args.get("desk", Desk.GENERAL.value))
@@ -111,30 +116,26 @@ def _desk_arg() -> Desk:
 
 
 @bp.post("/voice/survey")
-@webhook()
+@webhook(fallback=twiml.survey_thanks)
 def voice_survey():
+    """The key is stored and committed, then applied by a job: the caller is thanked even
+    when applying it fails for now (the job is retried; nothing the caller pressed is lost)."""
     ticket_id, cycle = _int_arg("ticket", 0), _int_arg("cycle", 0)
     attempt = _int_arg("attempt", 1)
-    try:
-        outcome = survey.record_key(ticket_id, cycle, request.form.get("Digits", ""))
-        db.session.commit()
-    except (Conflict, StaleDataError):
-        # A duplicate of this request got there first: the key was recorded once.
-        db.session.rollback()
-        outcome = survey.IGNORED
-    except OperationalError as error:
-        db.session.rollback()
-        if getattr(error.orig, "sqlstate", None) not in LOST_RACE_SQLSTATES:
-            raise
-        outcome = survey.IGNORED
-    if outcome == survey.INVALID:
+    digits = request.form.get("Digits", "")
+    if not survey.is_rating(digits):
         ticket = db.session.get(Ticket, ticket_id) if attempt < twiml.SURVEY_ATTEMPTS else None
         db.session.rollback()
         if ticket is not None:
             return twiml_response(twiml.survey_call(ticket_id, cycle, ticket.number, attempt + 1,
                                                     invalid=True))
         return twiml_response(twiml.said(twiml.SURVEY_NO_ANSWER))
-    return twiml_response(twiml.said(twiml.SURVEY_THANKS))
+    key_id = survey.store_key(_sid("CallSid"), ticket_id, cycle, digits)
+    if key_id is not None:
+        tasks.after_commit(tasks.process_survey_key, key_id, job_id=f"survey-key-{key_id}",
+                           retry=tasks.INPUT_RETRY)
+    db.session.commit()
+    return twiml_response(twiml.survey_thanks())
 
 
 # --- SMS ----------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def inbound_sms():
         sms_id = sms.unprocessed_id(message_sid)
     if sms_id is not None:
         tasks.after_commit(tasks.process_inbound_sms, sms_id, job_id=f"sms-{sms_id}",
-                           retry=tasks.SMS_RETRY)
+                           retry=tasks.INPUT_RETRY)
     db.session.commit()
     return twiml_response(twiml.empty_messaging())
 
@@ -238,10 +239,10 @@ def document(spec, rules: dict) -> None:
                 "schema": {"type": "object", "required": required, "additionalProperties": True,
                            "properties": {name: {"type": "string"} for name in fields}}}}},
             "responses": {
-                "200": {"description": "TwiML", "content": {"text/xml": {"schema": {"type": "string"}}}},
+                "200": {"description": "TwiML (also when the number is over its per-minute limit, "
+                                       "and, for voice, when something failed inside: an apology)",
+                        "content": {"text/xml": {"schema": {"type": "string"}}}},
                 "403": {"description": "Missing or invalid X-Twilio-Signature", "content": error},
                 "422": {"description": "A required parameter is missing", "content": error},
-                "429": {"description": "Too many calls/texts from this number (TwiML that does nothing)",
-                        "content": {"text/xml": {"schema": {"type": "string"}}}},
                 "503": {"description": "TWILIO_AUTH_TOKEN is not configured", "content": error},
             }}})

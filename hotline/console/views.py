@@ -595,6 +595,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     call_pages,
     child_safety,
     contact_pages,
+    failed_job_pages,
     referral_pages,
     reports,
     session_pages,

@@ -23,6 +23,8 @@ LEAD, CO_UNIT, LEAD_OR_CO = "lead", "co_unit", "lead_or_co_unit"
 _SEAT = {Role.SEAT, Role.ADMIN}
 _DISPATCHER = {Role.DISPATCHER, Role.ADMIN}
 _HANDLER = {Role.HANDLER}
+# Who sees the jobs that failed for good (citizens' texts and survey keys waiting on a cause).
+SEES_FAILED_JOBS = {Role.SUPERVISOR, Role.ADMIN}
 ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "answer": (frozenset(_SEAT), None),
     "transfer_out": (frozenset(_SEAT), None),
