@@ -8,9 +8,12 @@ The clock is written into the database directly (as tests/test_worker_faults.py 
 only the worker's recovery can fire it: nothing was ever scheduled for it in Redis.
 """
 
+import http.cookiejar
+import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -32,7 +35,7 @@ from tests.twilio_fakes import AUTH_TOKEN, HOTLINE_NUMBER, sid
 # The suite's app: every model mapped (the test reads and writes the run's database with them).
 pytestmark = pytest.mark.usefixtures("app")
 
-OUTAGE = 4.0                 # seconds Redis stays down (30 s in the issue, scaled down)
+OUTAGE = 30.0                # seconds Redis stays down (issue 17)
 RECOVERY_TIMEOUT = 150       # the sweep requeues a text a minute after it came in, at most two sweeps
 WORKER_PHRASE = "the worker waits for it"
 
@@ -61,6 +64,20 @@ def text_in(base: str, body: str, sender: str) -> int:
                                      headers={"X-Twilio-Signature": signature})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status
+
+
+def console_login(base: str, username: str, password: str) -> tuple[int, str]:
+    """Sign in through the console's own form (CSRF token and cookie included), as a browser
+    does; the status and the page the form led to."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"{base}/console/login", timeout=10) as response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": password})
+    try:
+        with opener.open(f"{base}/console/login", data=form.encode(), timeout=10) as response:
+            return response.status, response.url
+    except urllib.error.HTTPError as error:
+        return error.code, error.url
 
 
 def clock_due_in(engine, seconds: float) -> int:
@@ -119,6 +136,8 @@ def test_run_serves_through_a_redis_outage_and_catches_up_by_itself(
         ticket_id = clock_due_in(engine, OUTAGE / 2)
         for sender in senders[3:]:
             assert text_in(base, "楼道里堆满杂物", sender) == 200    # intake goes on
+        status, landed = console_login(base, "seat1", "demo")           # and so does signing in
+        assert status == 200 and "/console/login" not in landed, (status, landed)
         wait_until(lambda: WORKER_PHRASE in log.read_text(), 20, "the outage logged", run, log)
         wait_until(lambda: time.monotonic() - outage_started >= OUTAGE, OUTAGE + 5, "the outage", run, log)
         private_redis.start()                                        # back, and empty
