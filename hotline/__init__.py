@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import redis, tasks
+    from hotline import redis, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     redis.init_app(app)
     tasks.init_app(app)
+    subscriptions.init_app(app)
     api.init_app(app)
     with app.app_context():
         register_api()
@@ -115,7 +116,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import audit, auth, notices, outbox, risk, units, users  # noqa: F401
+    from hotline import audit, auth, notices, outbox, risk, subscriptions, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
     from referrals import models as referral_models  # noqa: F401

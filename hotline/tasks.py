@@ -125,12 +125,13 @@ def fire_timer(timer_id: int, level: str) -> bool:
 @job
 def sweep() -> dict:
     """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import callbacks, outbox
+    from hotline import callbacks, outbox, subscriptions
     from hotline.channels import sms
     from hotline.clocks import firing
 
     result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck(),
               "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost()}
+    result["webhooks"] = subscriptions.requeue_due()
     schedule_next_sweep()
     return result
 
@@ -205,3 +206,13 @@ def voice_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
     from hotline.channels import survey
 
     return survey.send_survey_call(ticket_id, cycle, attempt)
+
+
+# --- outgoing webhooks (hotline.subscriptions) -------------------------------------------
+
+@job
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one signed webhook delivery (in its ticket's order); retried on a schedule."""
+    from hotline import subscriptions  # it imports this module
+
+    return subscriptions.deliver(delivery_id)
