@@ -8,6 +8,7 @@ units and users from `hotline seed --demo`; each test starts with no tickets.
 
 import os
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,3 +130,17 @@ def statements(app):
     event.listen(engine, "before_cursor_execute", count)
     yield seen
     event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port): for a browser, or
+    a webhook receiver that calls back into the API."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
