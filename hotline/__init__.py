@@ -35,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from hotline.errors import register_error_handlers
     from hotline.extensions import api, db, migrate
     from hotline.health import bp as health_bp
+    from hotline.open311 import bp as open311_bp
     from hotline.routing import load_routes
 
     app.extensions["hotline.time_limits"] = load_time_limits(app.config["HOTLINE_TIME_LIMITS"])
@@ -55,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         register_api()
     app.register_blueprint(health_bp)
+    app.register_blueprint(open311_bp)
     from hotline.console import init_app as init_console
     init_console(app)
     register_error_handlers(app)

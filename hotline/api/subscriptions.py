@@ -18,6 +18,15 @@ EVENTS = {"description": "event types wanted (ticket.dispatched, timer.overdue, 
 SECRET = {"description": "whsec_ + base64 of 24-64 bytes; generated when absent; shown only once"}
 
 
+def refusals(view):
+    """The refusals every route may answer, with their stable `error` codes (the default
+    error schema does not list `error`)."""
+    view = blp.alt_response(403, description="Not an admin (subscription.forbidden)")(view)
+    view = blp.alt_response(404, description="No such subscription or delivery")(view)
+    view = blp.alt_response(409, description="Inactive subscription, or the delivery has not failed")(view)
+    return blp.alt_response(422, description="Unknown unit or event type, or a bad secret")(view)
+
+
 class SubscriptionIn(ma.Schema):
     url = fields.Url(required=True, **URL)
     unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
@@ -81,6 +90,7 @@ class DeliveryArgs(ma.Schema):
 @blp.arguments(SubscriptionIn())
 @blp.response(201, SubscriptionCreatedOut)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def create_subscription(body):
     """A new subscription (admin); the secret is in this answer only."""
@@ -90,6 +100,7 @@ def create_subscription(body):
 @blp.route("", methods=["GET"])
 @blp.response(200, SubscriptionOut(many=True))
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def list_subscriptions():
     return subscriptions.visible(current_user())
@@ -98,6 +109,7 @@ def list_subscriptions():
 @blp.route("/<int(max=2147483647):sub_id>", methods=["GET"])
 @blp.response(200, SubscriptionOut)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def get_subscription(sub_id):
     return subscriptions.get(current_user(), sub_id)
@@ -107,6 +119,7 @@ def get_subscription(sub_id):
 @blp.arguments(SubscriptionPatch())
 @blp.response(200, SubscriptionOut)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def update_subscription(body, sub_id):
     """URL, events, secret, description; `active: true` again after a 410 ended it."""
@@ -116,6 +129,7 @@ def update_subscription(body, sub_id):
 @blp.route("/<int(max=2147483647):sub_id>", methods=["DELETE"])
 @blp.response(204)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def delete_subscription(sub_id):
     subscriptions.delete(current_user(), sub_id)
@@ -125,6 +139,7 @@ def delete_subscription(sub_id):
 @blp.arguments(DeliveryArgs(), location="query")
 @blp.response(200, DeliveryOut(many=True))
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def list_deliveries(args, sub_id):
     """The delivery log, newest first: status, attempts, last response code and body, time."""
@@ -134,6 +149,7 @@ def list_deliveries(args, sub_id):
 @blp.route("/<int(max=2147483647):sub_id>/deliveries/retry", methods=["POST"])
 @blp.response(200, DeliveryOut(many=True))
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def retry_failed(sub_id):
     """Every failed delivery of the subscription goes out again (in order, fresh schedule)."""
@@ -144,6 +160,7 @@ def retry_failed(sub_id):
            methods=["POST"])
 @blp.response(200, DeliveryOut)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def retry_one(sub_id, delivery_id):
     """One failed (or cancelled) delivery goes out again now."""
@@ -153,6 +170,7 @@ def retry_one(sub_id, delivery_id):
 @blp.route("/<int(max=2147483647):sub_id>/test", methods=["POST"])
 @blp.response(202, DeliveryOut)
 @blp.doc(security=SECURITY)
+@refusals
 @committed
 def test_send(sub_id):
     """Send a signed `webhook.test` event (see the delivery log for the answer)."""
