@@ -24,8 +24,9 @@ os.environ.setdefault("HOTLINE_ENV", "testing")
 from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
-# Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback.
-pytest_plugins = ["tests.twilio_fakes"]
+# Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback;
+# of the outgoing webhooks' tests: receivers on loopback.
+pytest_plugins = ["tests.twilio_fakes", "tests.webhook_receivers"]
 
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [

@@ -10,12 +10,11 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import time_machine
 from standardwebhooks.webhooks import Webhook
 
 from hotline.subscriptions import RETRY_SCHEDULE
-from tests.webhook_receivers import Receiver, ScriptedReceiver, pump, serve
+from tests.webhook_receivers import Receiver, pump
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 SUBS = "/api/v1/subscriptions"
@@ -24,19 +23,6 @@ CHILD = {"phone": "+8613900000013", "name": "李小雨", "is_minor": True, "age"
 
 def at(delta: timedelta):
     return time_machine.travel(T0 + delta, tick=False)
-
-
-@pytest.fixture
-def scripted(app):
-    from hotline.subscriptions import new_secret
-
-    receiver = ScriptedReceiver(secret=new_secret())
-    server, thread = serve(receiver)
-    yield receiver
-    receiver.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def subscribe(api, url: str, unit: str | None = "gulou", **extra) -> dict:

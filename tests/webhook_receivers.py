@@ -17,6 +17,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from rq.job import Job
 from standardwebhooks.webhooks import Webhook
 
@@ -133,6 +134,18 @@ def serve(receiver: ScriptedReceiver):
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_port}{PATH}"
     return server, thread
+
+
+@pytest.fixture
+def scripted(app):
+    """A `ScriptedReceiver` on a free loopback port, with a secret of its own."""
+    receiver = ScriptedReceiver(secret=subscriptions.new_secret())
+    server, thread = serve(receiver)
+    yield receiver
+    receiver.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 def pump(app) -> int:
