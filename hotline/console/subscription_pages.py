@@ -39,7 +39,7 @@ def webhooks_create():
         made.append((sub.id, sub.secret))
 
     failed = save_form(save, lambda state, status: webhooks_page(state, status=status))
-    return failed or webhooks_page(created=made[0])
+    return failed or webhooks_page(forms.FormState(), created=made[0])
 
 
 @bp.post("/admin/webhooks/<int:sub_id>/<any(test, retry):what>")

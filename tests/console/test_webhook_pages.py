@@ -15,6 +15,7 @@ def test_an_admin_creates_a_subscription_sees_its_secret_once_and_test_sends(app
         "events": ["ticket.dispatched", "timer.overdue"]}, expect=200))
     secret = re.search(r'class="secret-value">(whsec_[^<]+)<', page).group(1)
     assert Webhook(secret) and "鼓楼区网格化平台" in page and "ticket.dispatched, timer.overdue" in page
+    assert f'value="{scripted.url}"' not in page                         # the form is empty again
     assert secret not in admin.html("/console/admin/webhooks")            # only that once
     sub_id = re.search(r"/console/admin/webhooks/(\d+)", page).group(1)
 
