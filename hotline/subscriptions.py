@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, exists, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from standardwebhooks.webhooks import Webhook
+from urllib3.util import Timeout
 
 from hotline import tasks
 from hotline.errors import Conflict, Invalid, NotFound
@@ -452,8 +453,10 @@ def post(url: str, secret: str, msg_id: str, payload: str, timeout: float) -> Ou
     connect = min(float(current_app.config["WEBHOOK_CONNECT_TIMEOUT"]), timeout)
     code, kept, error = None, None, None
     try:
+        # urllib3's `total`: the wait for the answer gets what connecting left of `timeout`.
+        limits = Timeout(connect=connect, total=timeout)
         with requests.post(url, data=payload.encode(), headers=headers, stream=True,
-                           allow_redirects=False, timeout=(connect, timeout)) as response:
+                           allow_redirects=False, timeout=limits) as response:
             code = response.status_code
             chunks, size = [], 0
             for chunk in response.iter_content(1024):
