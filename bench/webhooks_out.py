@@ -155,7 +155,11 @@ def main() -> None:
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.wait(timeout=30)
+            try:
+                worker.wait(timeout=60)       # a warm shutdown finishes the job in hand
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
         process.terminate()
     delays = sorted(arrivals[msg_id] - created.timestamp() for msg_id, created in rows)
     p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]

@@ -55,6 +55,8 @@ class Default:
     # the share of it for connecting.
     WEBHOOK_TIMEOUT = 10.0
     WEBHOOK_CONNECT_TIMEOUT = 3.0
+    # Finished deliveries (and the ticket data in their bodies) are kept this long.
+    WEBHOOK_LOG_DAYS = 30
 
     API_TITLE = "12345 Hotline"
     API_VERSION = "v1"

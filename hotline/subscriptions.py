@@ -514,8 +514,12 @@ def _next_in_line(row: Delivery) -> None:
 
 
 def requeue_due(now: datetime | None = None, batch: int = 500) -> int:
-    """The sweep: enqueue every due delivery that is first in its line (lost or Redis-less jobs)."""
+    """The sweep: enqueue every due delivery that is first in its line (lost or Redis-less jobs),
+    and forget finished ones older than WEBHOOK_LOG_DAYS (their bodies hold callers' data)."""
     now = now or utcnow()
+    kept = timedelta(days=current_app.config["WEBHOOK_LOG_DAYS"])
+    db.session.execute(Delivery.__table__.delete().where(
+        Delivery.status.not_in(OPEN), Delivery.created_at < now - kept))
     row = Delivery
     earlier = aliased(Delivery)
     first = ~exists().where(earlier.subscription_id == row.subscription_id,

@@ -315,3 +315,18 @@ def test_a_lost_job_is_found_again_by_the_minute_sweep(app, api, scripted):
     pump(app)
     assert [d["status"] for d in log_of(api, sub["id"])] == ["delivered", "delivered"]
     assert len(scripted.seen) == 2
+
+
+def test_the_log_forgets_finished_deliveries_after_30_days(app, api, scripted):
+    sub = subscribe(api, scripted.url, secret=scripted.secret)
+    with at(timedelta(0)):
+        api.dispatched(unit="gulou", desk="children", category="psych_support", caller=CHILD)
+        pump(app)
+    with at(timedelta(days=29)):
+        pump(app)
+        api.forget_tokens()
+        assert [d["status"] for d in log_of(api, sub["id"])] == ["delivered"]
+    with at(timedelta(days=31)):
+        pump(app)
+        api.forget_tokens()
+        assert log_of(api, sub["id"]) == []
