@@ -219,6 +219,8 @@ def visible(actor: User) -> list[Subscription]:
 
 
 def get(actor: User, sub_id: int, *, for_update: bool = False) -> Subscription:
+    """403 for whoever manages no subscription, 404 for one outside what `actor` manages."""
+    access.check_manages_subscriptions(actor, actor.unit)
     stmt = select(Subscription).where(Subscription.id == sub_id)
     sub = db.session.scalar(stmt.with_for_update(of=Subscription) if for_update else stmt)
     if sub is None or not access.may_manage_subscriptions(actor, sub.unit):
