@@ -54,6 +54,12 @@ class Default:
     CONSOLE_ALERT_HOURS = 12
     # Where the twilio SDK sends its API calls (tests point it at a loopback server).
     TWILIO_API_BASE_URL: str | None = None
+    # Outgoing webhooks: the longest one delivery may hold a worker (seconds, all told), and
+    # the share of it for connecting.
+    WEBHOOK_TIMEOUT = 10.0
+    WEBHOOK_CONNECT_TIMEOUT = 3.0
+    # Finished deliveries (and the ticket data in their bodies) are kept this long.
+    WEBHOOK_LOG_DAYS = 30
 
     API_TITLE = "12345 Hotline"
     API_VERSION = "v1"

@@ -28,13 +28,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import redis, tasks
+    from hotline import redis, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
     from hotline.errors import register_error_handlers
     from hotline.extensions import api, db, migrate
     from hotline.health import bp as health_bp
+    from hotline.open311 import bp as open311_bp
     from hotline.routing import load_routes
 
     app.extensions["hotline.time_limits"] = load_time_limits(app.config["HOTLINE_TIME_LIMITS"])
@@ -50,10 +51,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     redis.init_app(app)
     tasks.init_app(app)
+    subscriptions.init_app(app)
     api.init_app(app)
     with app.app_context():
         register_api()
     app.register_blueprint(health_bp)
+    app.register_blueprint(open311_bp)
     from hotline.console import init_app as init_console
     init_console(app)
     register_error_handlers(app)
@@ -115,7 +118,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import audit, auth, notices, outbox, risk, units, users  # noqa: F401
+    from hotline import audit, auth, notices, outbox, risk, subscriptions, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
     from referrals import models as referral_models  # noqa: F401

@@ -125,7 +125,7 @@ def fire_timer(timer_id: int, level: str) -> bool:
 @job
 def sweep() -> dict:
     """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import callbacks, failed_jobs, outbox
+    from hotline import callbacks, failed_jobs, outbox, subscriptions
     from hotline.channels import sms
     from hotline.clocks import firing
 
@@ -133,6 +133,7 @@ def sweep() -> dict:
               "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost(),
               "survey_keys": failed_jobs.requeue_lost_survey_keys(),
               "failed_jobs_retried": failed_jobs.retry_due()}
+    result["webhooks"] = subscriptions.requeue_due()
     schedule_next_sweep()
     return result
 
@@ -216,3 +217,13 @@ def process_survey_key(key_id: int) -> str | None:
     from hotline.channels import survey
 
     return survey.process_key(key_id)
+
+
+# --- outgoing webhooks (hotline.subscriptions) -------------------------------------------
+
+@job
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one signed webhook delivery (in its ticket's order); retried on a schedule."""
+    from hotline import subscriptions  # it imports this module
+
+    return subscriptions.deliver(delivery_id)

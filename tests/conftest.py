@@ -8,6 +8,7 @@ units and users from `hotline seed --demo`; each test starts with no tickets.
 
 import os
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,11 +24,13 @@ os.environ.setdefault("HOTLINE_ENV", "testing")
 from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
-# Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback.
-pytest_plugins = ["tests.twilio_fakes"]
+# Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback;
+# of the outgoing webhooks' tests: receivers on loopback.
+pytest_plugins = ["tests.twilio_fakes", "tests.webhook_receivers"]
 
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
+    "webhook_deliveries", "webhook_subscriptions",
     "alert_acknowledgements",
     "contact_safety", "text_opt_outs",
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
@@ -130,3 +133,17 @@ def statements(app):
     event.listen(engine, "before_cursor_execute", count)
     yield seen
     event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port): for a browser, or
+    a webhook receiver that calls back into the API."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

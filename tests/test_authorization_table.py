@@ -128,6 +128,15 @@ POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/subscriptions                                         -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/subscriptions                                         -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/subscriptions/{sub_id}                                subscription         403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/subscriptions/{sub_id}                                subscription         403  403  403  ok   403  403  403  403  401
+DELETE /api/v1/subscriptions/{sub_id}                                subscription         403  403  403  ok   403  403  403  403  401
+GET    /api/v1/subscriptions/{sub_id}/deliveries                     subscription         403  403  403  ok   403  403  403  403  401
+POST   /api/v1/subscriptions/{sub_id}/deliveries/retry               subscription         403  403  403  ok   403  403  403  403  401
+POST   /api/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/retry failed_delivery      403  403  403  ok   403  403  403  403  401
+POST   /api/v1/subscriptions/{sub_id}/test                           subscription         403  403  403  ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -192,6 +201,8 @@ BODIES = {
     "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
 }
+BODIES["POST /api/v1/subscriptions"] = {"url": "https://grid.gulou.example/hooks", "unit": "gulou"}
+BODIES["PATCH /api/v1/subscriptions/{sub_id}"] = {"description": "鼓楼区网格化平台"}
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
            "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
 # The webhooks' form bodies, as Twilio posts them (minus the signature).
@@ -367,6 +378,24 @@ class Scenes:
         self.api.client.post("/api/v1/auth/token", json={"username": "seat3", "password": "demo"})
         newest = self.api.get("/api/v1/users/seat3/sessions", "admin").json[0]
         return {"session_id": newest["id"]}
+
+    def subscription(self):
+        sub = self.api.post("/api/v1/subscriptions", "admin", {"url": "http://127.0.0.1:9/down", "unit": "gulou"},
+                            expect=201).json
+        return {"sub_id": sub["id"]}
+
+    def failed_delivery(self):
+        """A delivery whose retries ran out (set so directly: the schedule takes a day)."""
+        from hotline.subscriptions import Delivery, DeliveryStatus
+
+        scene = self.subscription()
+        self.dispatched()
+        with self.app.app_context():
+            delivery = db.session.scalars(db.select(Delivery).filter_by(subscription_id=scene["sub_id"])).one()
+            delivery.status = DeliveryStatus.FAILED
+            scene["delivery_id"] = delivery.id
+            db.session.commit()
+        return scene
 
     def new_partner(self):
         code = f"authz-{next(_CODES)}"

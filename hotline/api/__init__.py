@@ -21,6 +21,7 @@ def register_api() -> None:
         reports,
         risk,
         sessions,
+        subscriptions,
         tickets,
         units,
     )
@@ -43,6 +44,7 @@ def register_api() -> None:
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(subscriptions.blp)
 
 
 def committed(view):

@@ -599,4 +599,5 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     referral_pages,
     reports,
     session_pages,
+    subscription_pages,
 )

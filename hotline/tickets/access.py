@@ -197,3 +197,23 @@ def check_manages_sessions(user: User) -> None:
     """Listing and ending another user's sessions and tokens is for admins only (403)."""
     if user.role not in SESSION_MANAGERS:
         raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
+
+
+# --- outgoing webhooks (hotline.subscriptions) --------------------------------------------
+
+SUBSCRIPTION_MANAGERS = frozenset({Role.ADMIN})
+
+
+def may_manage_subscriptions(user: User, unit: Unit | None) -> bool:
+    """Who manages the webhook subscriptions of `unit`'s subtree (None: centre-wide ones).
+
+    The admins, for now. Widen here for a county's own unit admin (its subtree only):
+    `user.role == <unit admin> and unit is not None and unit.is_within(user.unit)`.
+    """
+    return user.role in SUBSCRIPTION_MANAGERS
+
+
+def check_manages_subscriptions(user: User, unit: Unit | None) -> None:
+    if not may_manage_subscriptions(user, unit):
+        raise Forbidden("只有管理员可以管理推送订阅 (only an admin manages webhook subscriptions)",
+                        error="subscription.forbidden")

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, contact_safety, crisis, routing
+from hotline import alerts, audit, contact_safety, crisis, routing, subscriptions
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
@@ -39,6 +39,7 @@ def record_event(ticket: Ticket, actor: User | None, action: str, from_state, to
         action=action, from_state=_value(from_state), to_state=_value(to_state), data=data or {},
     )
     db.session.add(event)
+    subscriptions.capture(event)     # outgoing webhooks, written when this transaction commits
     return event
 
 

@@ -6,13 +6,14 @@ saying so: install it with `apt-get install -y chromium` (never `playwright inst
 """
 
 import contextlib
-import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+
+from tests import conftest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -25,18 +26,8 @@ if not CHROMIUM.exists():
                 "(apt-get install -y chromium)", allow_module_level=True)
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port)."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+# The suite's live server; the other browser modules import it from here.
+live_server = conftest.live_server
 
 
 @pytest.fixture(scope="module")
