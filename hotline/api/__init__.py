@@ -10,6 +10,7 @@ from hotline.extensions import api, db
 
 def register_api() -> None:
     from hotline.api import (
+        admin,
         alerts,
         audit,
         auth,
@@ -41,6 +42,8 @@ def register_api() -> None:
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
+    for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp):
+        api.register_blueprint(blueprint)
 
 
 def committed(view):
