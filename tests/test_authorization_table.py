@@ -35,11 +35,14 @@ share one, and a refused ticket action must leave that ticket exactly as it was.
 Nothing may answer 5xx: every status is compared exactly.
 """
 
+import io
 import itertools
 
+import pytest
 from sqlalchemy import delete
 
 from hotline.extensions import db
+from tests.admin_org import org  # noqa: F401  (fixture: the users and units it adds go again)
 from tests.helpers import DEFAULT_TICKET
 
 ROLES = {
@@ -126,6 +129,14 @@ POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
+GET    /api/v1/users                                                 -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/users                                                 -                    403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/users/{username}                                      new_user             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/users/{username}/password                             new_user             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/units                                                 -                    403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/units/{code}                                          new_unit             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/admin/import                                          -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/admin/export                                          -                    403  403  ok   ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -187,8 +198,16 @@ BODIES = {
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
     "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
+    "POST /api/v1/users": lambda scene: {"username": f"authz-{next(_CODES)}", "display_name": "授权测试",
+                                         "role": "handler", "unit": "gulou"},
+    "PATCH /api/v1/users/{username}": {"display_name": "授权测试改名"},
+    "POST /api/v1/users/{username}/password": {"password": "Lantern-Harbour-42"},
+    "POST /api/v1/units": lambda scene: {"code": f"authz-{next(_CODES)}", "name": "授权测试单位",
+                                         "kind": "town", "parent": "gulou"},
+    "PATCH /api/v1/units/{code}": {"name": "授权测试单位改名"},
 }
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
+           "GET /api/v1/admin/export": "?kind=units",
            "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
 # The webhooks' form bodies, as Twilio posts them (minus the signature).
 CALL = {"CallSid": "CA" + "0" * 32, "AccountSid": "AC" + "0" * 32, "From": "+8613800000001",
@@ -200,6 +219,9 @@ FORMS = {
     "/twilio/sms": {"MessageSid": "SM" + "0" * 32, "From": "+8613800000001", "To": "+8651612345",
                     "Body": "路灯坏了"},
     "/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
+    # a callable: a fresh file for each request (a read upload is empty the next time)
+    "/api/v1/admin/import": lambda: {"kind": "units", "dry_run": "true", "file": (io.BytesIO(
+        "code,name,kind,parent\nauthz-import,导入测试,town,gulou\n".encode()), "units.csv")},
 }
 PATH_VALUES = {"year": 2027, "day": "2027-01-04", "username": "seat3"}
 ENDS_THE_TOKEN = {"POST /api/v1/auth/logout"}
@@ -353,6 +375,18 @@ class Scenes:
         newest = self.api.get("/api/v1/users/seat3/sessions", "admin").json[0]
         return {"session_id": newest["id"]}
 
+    def new_user(self):
+        username = f"authz-{next(_CODES)}"
+        self.api.post("/api/v1/users", "admin", {"username": username, "display_name": "授权测试",
+                                                 "role": "handler", "unit": "gulou"}, expect=201)
+        return {"username": username}
+
+    def new_unit(self):
+        code = f"authz-{next(_CODES)}"
+        self.api.post("/api/v1/units", "admin", {"code": code, "name": "授权测试单位", "kind": "town",
+                                                 "parent": "gulou"}, expect=201)
+        return {"code": code}
+
     def new_partner(self):
         code = f"authz-{next(_CODES)}"
         self.api.post("/api/v1/partners", "admin", {"code": code, **PARTNER_BODY}, expect=201)
@@ -364,6 +398,7 @@ def _body(key: str, action: str, scene: dict):
     return body(scene) if callable(body) else body
 
 
+@pytest.mark.usefixtures("org")
 def test_every_operation_for_every_role(app, api, client, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "authz-test-token")  # webhooks on
     spec = client.get("/api/openapi.json").json
@@ -387,7 +422,8 @@ def test_every_operation_for_every_role(app, api, client, monkeypatch):
                 path = template.format(**{**PATH_VALUES, **scene}) + QUERIES.get(key, "")
                 headers = api.headers(username) if username else {}
                 if template in FORMS:
-                    return client.open(path, method=method, headers=headers, data=FORMS[template])
+                    form = FORMS[template]() if callable(FORMS[template]) else FORMS[template]
+                    return client.open(path, method=method, headers=headers, data=form)
                 return client.open(path, method=method, headers=headers, json=_body(key, action, scene))
 
             for role, username in ROLES.items():

@@ -86,7 +86,7 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
         except ValueError:
             fail("role", f"未知角色 {value} (unknown role; one of {', '.join(r.value for r in Role)})")
             role = None
-        if role in NOT_HERE:
+        if role in NOT_HERE and (existing is None or existing.role != role):
             fail("role", "合作机构用户在合作机构目录中管理 (partner users belong to a partner)")
         clean["role"] = role
     role = clean.get("role") or (existing.role if existing else None)
@@ -124,9 +124,9 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
                 errors.setdefault(field, []).extend(messages)
         clean["password"] = str(data["password"])
     # What the actor may do: a unit admin, only within its subtree and only its roles.
-    for where in {id(u): u for u in (unit, existing.unit if existing else None)}.values():
-        if actor.role != Role.ADMIN and not _administers(actor, where):
-            fail("unit", "超出您管理的单位范围 (outside the units you administer)")
+    places = [unit] + ([existing.unit] if existing is not None and existing.unit is not unit else [])
+    if actor.role != Role.ADMIN and not all(_administers(actor, where) for where in places):
+        fail("unit", "超出您管理的单位范围 (outside the units you administer)")
     if role is not None and actor.role == Role.UNIT_ADMIN and role not in access.UNIT_ADMIN_GRANTS:
         fail("role", "单位管理员只能授予承办单位或单位管理员角色 (a unit admin grants handler or unit_admin)")
     return clean, errors
