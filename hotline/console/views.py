@@ -273,6 +273,7 @@ def home():
         Role.SEAT: "console.new_ticket", Role.DISPATCHER: "console.dispatch_queue",
         Role.SUPERVISOR: "console.crisis_board", Role.HANDLER: "console.inbox",
         Role.ADMIN: "console.tickets", Role.PARTNER: "console.referral_inbox",
+        Role.UNIT_ADMIN: "console.admin_users",
     }[current_user.role]
     return redirect(url_for(landing))
 
@@ -591,6 +592,7 @@ def notice_read(notice_id: int):
 
 
 from hotline.console import (  # noqa: E402,F401  (more pages on bp)
+    admin_pages,
     audit_pages,
     call_pages,
     child_safety,
