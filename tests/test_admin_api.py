@@ -7,6 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from hotline.accounts_cli import users_group
 from tests.admin_org import org  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -240,3 +241,29 @@ def test_a_unit_admin_manages_only_its_subtree(api, client):
     rows = [{"username": "yl3", "display_name": "云龙三", "role": "handler", "unit": "yunlong"}]
     result = upload(client, headers, "users", rows, dry_run=True).json
     assert result["rows"][0]["errors"]["unit"]
+
+
+def test_the_first_admin_and_an_import_from_the_command_line(app, client, tmp_path):
+    runner = app.test_cli_runner()
+    made = runner.invoke(users_group, ["create", "itadmin", "--role", "admin", "--display-name", "信息科"],
+                         input=f"{GOOD}\n{GOOD}\n")
+    assert made.exit_code == 0, made.output
+    admin = token(client, "itadmin")
+    assert client.get("/api/v1/users", headers=admin).status_code == 200  # no forced change: it is theirs
+    weak = runner.invoke(users_group, ["create", "it2", "--role", "admin", "--display-name", "x"],
+                         input="123\n123\n")
+    assert weak.exit_code != 0 and "password" in weak.output.lower()
+
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,kind,parent\nbinhu,滨湖新区,county,xz\nbinhu-edu,滨湖新区教育局,department,bad\n",
+                     encoding="utf-8")
+    checked = runner.invoke(users_group, ["import", str(units), "--kind", "units", "--commit"])
+    assert checked.exit_code != 0 and "row 3: parent" in checked.output
+    units.write_text("code,name,kind,parent\nbinhu-edu,滨湖新区教育局,department,binhu\nbinhu,滨湖新区,county,xz\n",
+                     encoding="utf-8")
+    dry = runner.invoke(users_group, ["import", str(units), "--kind", "units"])
+    assert dry.exit_code == 0 and "would import: 2 new" in dry.output
+    assert "binhu" not in {u["code"] for u in client.get("/api/v1/units", headers=admin).json}
+    done = runner.invoke(users_group, ["import", str(units), "--kind", "units", "--commit"])
+    assert done.exit_code == 0 and "imported: 2 new" in done.output
+    assert "binhu-edu" in {u["code"] for u in client.get("/api/v1/units", headers=admin).json}
