@@ -384,12 +384,12 @@ def _form_specs(allowed: list[str]) -> dict[str, list[dict]]:
 def _unit_pickers(ticket) -> dict:
     lead_kinds = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
     pickers = {
-        "dispatch": queries.unit_tree(kinds=lead_kinds),
-        "all": queries.unit_tree(),
+        "dispatch": queries.unit_tree(kinds=lead_kinds, active_only=True),
+        "all": queries.unit_tree(active_only=True),
         "forward": [],
     }
     if ticket.lead_unit is not None:
-        below = queries.unit_tree(root=ticket.lead_unit)
+        below = queries.unit_tree(root=ticket.lead_unit, active_only=True)
         pickers["forward"] = [(name, [(u, d) for u, d in rows if u.id != ticket.lead_unit.id])
                               for name, rows in below]
     return pickers

@@ -151,3 +151,15 @@ def test_the_admin_menu_links_the_pages(browser):
                                          'href="/console/admin/import"'))
     assert 'href="/console/admin/users"' in browser("admin-gulou").html("/console/admin/users")
     assert 'href="/console/admin/users"' not in browser("seat1").html("/console/tickets/new")
+
+
+def test_a_deactivated_unit_is_not_offered_for_dispatch(browser, api):
+    tid = api.create()["id"]
+    api.act(tid, "submit", "seat1")
+    dispatcher = browser("dispatcher1")
+    assert 'value="gulou-edu"' in dispatcher.html(f"/console/tickets/{tid}")
+    browser("admin").post("/console/admin/units/gulou-edu", {"active": "no"})
+    page = dispatcher.html(f"/console/tickets/{tid}")
+    assert 'value="gulou-edu"' not in page and 'value="gulou"' in page
+    refused = dispatcher.action(tid, "dispatch", {"unit": "gulou-edu", "note": "请处理"}, expect=422)
+    assert "已停用" in dispatcher.text(refused)
