@@ -163,3 +163,15 @@ def test_a_deactivated_unit_is_not_offered_for_dispatch(browser, api):
     assert 'value="gulou-edu"' not in page and 'value="gulou"' in page
     refused = dispatcher.action(tid, "dispatch", {"unit": "gulou-edu", "note": "请处理"}, expect=422)
     assert "已停用" in dispatcher.text(refused)
+
+
+def test_the_time_limits_in_effect_with_example_deadlines(browser):
+    """A crisis ticket's handle clock (24h, 7x24) started on Friday 2026-11-27 16:00 ends on
+    Saturday at 16:00; a 1-working-day review started then ends on Monday."""
+    page = browser("supervisor1").html("/console/admin/time-limits?start=2026-11-27T16:00")
+    crisis = page[page.index("<td class=\"nowrap\">crisis</td>"):][:3000]
+    assert "紧急程度：危机" in crisis and "7×24" in crisis and "2026-11-28 16:00" in crisis
+    review = page[page.index("派单员审核回复"):][:400]
+    assert "2026-11-30 16:00" in review
+    assert "可重启期限" in page and "转介" in page
+    browser("seat1").get("/console/admin/time-limits", expect=403)

@@ -117,3 +117,7 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     page.get_by_role("link", name=ticket["number"]).wait_for()
     shot(page, "admin-imported-handler-inbox-375")
     handler.close()
+
+    admin.click("nav >> text=时限规则")
+    assert "紧急程度：危机" in admin.inner_text("table.time-limits")
+    shot(admin, "admin-time-limits")
