@@ -124,6 +124,7 @@ POST   /api/v1/referrals/{referral_id}/actions/rename_child          referral_se
 GET    /api/v1/partners                                              -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
 GET    /api/v1/mandatory-reports                                     -                    ok   ok   ok   ok   403  403  403  403  401
 POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
@@ -205,6 +206,7 @@ BODIES = {
     "POST /api/v1/units": lambda scene: {"code": f"authz-{next(_CODES)}", "name": "授权测试单位",
                                          "kind": "town", "parent": "gulou"},
     "PATCH /api/v1/units/{code}": {"name": "授权测试单位改名"},
+    "PATCH /api/v1/partners/{code}": {"hours": "周一至周五 9:00-17:00"},
 }
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
            "GET /api/v1/admin/export": "?kind=units",

@@ -39,7 +39,7 @@ def normalize_phone(value: str) -> str:
     return phone
 
 
-def _split(value) -> list[str]:
+def split_list(value) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(item).strip() for item in value if str(item).strip()]
     return [item.strip() for item in re.split(r"[,，;；\s]+", value or "") if item.strip()]
@@ -102,7 +102,7 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
     if role in NEEDS_UNIT and unit is None and "unit" not in errors:
         fail("unit", "承办单位用户和单位管理员必须属于一个单位 (this role needs a unit)")
     if "desks" in data or existing is None:
-        desks = _split(data.get("desks"))
+        desks = split_list(data.get("desks"))
         unknown = [desk for desk in desks if desk not in {d.value for d in Desk}]
         if unknown:
             fail("desks", f"未知专席 {', '.join(unknown)} (unknown desk; general, children, hard_case)")

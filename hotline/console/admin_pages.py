@@ -9,11 +9,12 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
+from marshmallow import ValidationError
 
 from hotline import accounts, auth
-from hotline.admin import organisation, people, tabular
+from hotline.admin import organisation, partners, people, tabular
 from hotline.clocks import service as clock_service
-from hotline.console import bp, forms, labels
+from hotline.console import bp, forms, labels, queries
 from hotline.console.views import NAV, roles, save_form, user
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
@@ -21,6 +22,7 @@ from hotline.tickets.models import Desk
 from hotline.types import utcnow
 from hotline.units import UnitKind
 from hotline.users import Role
+from referrals.schemas import PartnerIn
 
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.UNIT_ADMIN)
 MENU = [("console.admin_users", _l("用户管理")), ("console.admin_units", _l("组织机构")),
@@ -317,3 +319,68 @@ CLOCK_NAMES = {"dispatch": _l("派单"), "acknowledge": _l("签收"), "respond":
                "handle": _l("办结"), "accept": _l("接收"), "first_contact": _l("首次联系"),
                "outcome": _l("反馈结果")}
 WINDOW_NAMES = {"return": _l("可退回期限"), "reopen": _l("可重启期限"), "extension_total": _l("延期合计上限")}
+
+
+# --- the partners directory ----------------------------------------------------------------
+
+NAV[Role.ADMIN].append(("console.admin_partners", _l("合作机构")))
+PARTNER_KINDS = {"psychology": _l("心理援助"), "legal_aid": _l("法律援助"), "social_work": _l("社会工作")}
+
+
+def _partner_context(state: forms.FormState | None) -> dict:
+    return {"form": state or forms.FormState(), "kind_names": PARTNER_KINDS, "service_names": labels.SERVICES,
+            "may_write": user().role == Role.ADMIN, "units": queries.units_by_code()}
+
+
+def _partner_body(form, partial: bool) -> dict:
+    """The form as a validated PartnerIn body (FormInvalid names the fields otherwise)."""
+    raw = {"name": form.get("name", "").strip(), "kind": form.get("kind", ""),
+           "services": form.getlist("services"), "hours": form.get("hours", "").strip(),
+           "area": people.split_list(form.get("area", "")),
+           "capacity_per_week": form.get("capacity_per_week", "10") or "10",
+           "contact": form.get("contact", "").strip(), "active": form.get("active") == "yes"}
+    if not partial:
+        raw["code"] = form.get("code", "").strip()
+    try:
+        return PartnerIn(partial=partial).load(raw)
+    except ValidationError as error:
+        raise forms.FormInvalid(forms.flatten_errors(error.messages)) from None
+
+
+@bp.get("/admin/partners")
+@roles(Role.ADMIN, Role.SUPERVISOR)
+def admin_partners(state: forms.FormState | None = None, status: int = 200):
+    return render_template("console/admin_partners.html", rows=partners.directory(),
+                           **_partner_context(state)), status
+
+
+@bp.post("/admin/partners")
+@roles(Role.ADMIN)
+def admin_create_partner():
+    failed = save_form(lambda: partners.create(user(), _partner_body(request.form, partial=False)),
+                       lambda state, status: admin_partners(state, status))
+    if failed:
+        return failed
+    flash(gettext("已添加合作机构。"))
+    return redirect(url_for("console.admin_partners"))
+
+
+@bp.get("/admin/partners/<code>")
+@roles(Role.ADMIN)
+def admin_partner(code: str, state: forms.FormState | None = None, status: int = 200):
+    try:
+        partner = partners.get_partner(code)
+    except HotlineError:
+        abort(404)
+    return render_template("console/admin_partner.html", p=partner, **_partner_context(state)), status
+
+
+@bp.post("/admin/partners/<code>")
+@roles(Role.ADMIN)
+def admin_update_partner(code: str):
+    failed = save_form(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
+                       lambda state, status: admin_partner(code, state, status))
+    if failed:
+        return failed
+    flash(gettext("已保存。"))
+    return redirect(url_for("console.admin_partner", code=code))

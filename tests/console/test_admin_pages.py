@@ -4,7 +4,10 @@ import io
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import delete
 
+from hotline.extensions import db
+from referrals.models import Partner
 from tests.admin_org import org  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -175,3 +178,34 @@ def test_the_time_limits_in_effect_with_example_deadlines(browser):
     assert "2026-11-30 16:00" in review
     assert "可重启期限" in page and "转介" in page
     browser("seat1").get("/console/admin/time-limits", expect=403)
+
+
+PARTNER = {"code": "gulou-shegong", "name": "鼓楼区青少年社工站", "kind": "social_work",
+           "services": ["case_management", "family_support"], "area": "gulou",
+           "hours": "周一至周五 9:00-17:00", "capacity_per_week": "6", "contact": "0516-83330000",
+           "active": "yes"}
+
+
+@pytest.fixture
+def no_new_partners(app):
+    yield
+    with app.app_context():
+        db.session.execute(delete(Partner).where(Partner.code == PARTNER["code"]))
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("no_new_partners")
+def test_the_partners_directory(browser, api):
+    admin = browser("admin")
+    bad = admin.post("/console/admin/partners", {**PARTNER, "services": [], "capacity_per_week": "-1"},
+                     expect=422)
+    assert 'id="services-error"' in admin.text(bad) and 'id="capacity_per_week-error"' in admin.text(bad)
+    admin.post("/console/admin/partners", PARTNER)
+    page = admin.html("/console/admin/partners")
+    assert "鼓楼区青少年社工站" in page and "家庭支持" in page and "鼓楼区" in page
+    assert any(p["code"] == "gulou-shegong" for p in api.get("/api/v1/partners", "seat1").json)
+    admin.post("/console/admin/partners/gulou-shegong", {**PARTNER, "active": ""})
+    assert "已停用" in admin.html("/console/admin/partners/gulou-shegong")
+    assert "添加合作机构" not in browser("supervisor1").html("/console/admin/partners")
+    browser("supervisor1").get("/console/admin/partners/gulou-shegong", expect=403)
+    browser("seat1").get("/console/admin/partners", expect=403)
