@@ -56,6 +56,14 @@ def _context() -> dict:
             "unit_choices": organisation.list_units(viewer)}
 
 
+def _or_404(lookup, *args):
+    """What `lookup` finds, or the 404 page (missing, or outside what the viewer administers)."""
+    try:
+        return lookup(*args)
+    except HotlineError:
+        abort(404)
+
+
 def _user_form(form) -> dict:
     """The user form's fields as the service takes them (only those present)."""
     data = {name: form.get(name, "").strip() for name in
@@ -94,10 +102,7 @@ def admin_create_user():
 @bp.get("/admin/users/<username>")
 @roles(*READERS)
 def admin_user(username: str, state: forms.FormState | None = None, status: int = 200):
-    try:
-        row = people.get_user(user(), username)
-    except HotlineError:
-        abort(404)
+    row = _or_404(people.get_user, user(), username)
     return render_template("console/admin_user.html", row=row, form=state or forms.FormState(),
                            **_context()), status
 
@@ -160,10 +165,7 @@ def admin_create_unit():
 @bp.get("/admin/units/<code>")
 @roles(*READERS)
 def admin_unit(code: str, state: forms.FormState | None = None, status: int = 200):
-    try:
-        unit = organisation.get_unit(user(), code)
-    except HotlineError:
-        abort(404)
+    unit = _or_404(organisation.get_unit, user(), code)
     members = people.list_users(user(), unit=code)
     return render_template("console/admin_unit.html", unit=unit, members=members,
                            form=state or forms.FormState(), **_context()), status
@@ -368,10 +370,7 @@ def admin_create_partner():
 @bp.get("/admin/partners/<code>")
 @roles(Role.ADMIN)
 def admin_partner(code: str, state: forms.FormState | None = None, status: int = 200):
-    try:
-        partner = partners.get_partner(code)
-    except HotlineError:
-        abort(404)
+    partner = _or_404(partners.get_partner, code)
     return render_template("console/admin_partner.html", p=partner, **_partner_context(state)), status
 
 
