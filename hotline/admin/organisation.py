@@ -9,6 +9,8 @@ import re
 
 from sqlalchemy import select
 
+from hotline.admin import changes
+from hotline.admin.changes import Subject
 from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
@@ -118,7 +120,15 @@ def create_unit(actor: User, data: dict) -> Unit:
     _refuse(errors)
     unit = _new_unit(clean)
     db.session.flush()
+    changes.record(actor, Subject.UNIT, unit.code, "create", values_of(unit))
     return unit
+
+
+def values_of(unit: Unit) -> dict:
+    """What the change log compares of a unit."""
+    return {"name": unit.name, "kind": unit.kind.value if unit.kind else None,
+            "parent": unit.parent.code if unit.parent else None, "active": unit.active,
+            "contact_name": unit.contact_name, "contact_phone": unit.contact_phone}
 
 
 def _new_unit(clean: dict) -> Unit:
@@ -145,6 +155,7 @@ def update_unit(actor: User, code: str, data: dict) -> Unit:
         elif access.admin_root(actor) is not None and not target.is_within(access.admin_root(actor)):
             errors.setdefault("merge_into", []).append(OUTSIDE)
     _refuse(errors)
+    before = values_of(unit)
     for field in ("name", "kind", "contact_name", "contact_phone", "active"):
         if field in clean:
             setattr(unit, field, clean[field])
@@ -153,6 +164,12 @@ def update_unit(actor: User, code: str, data: dict) -> Unit:
     if target is not None:
         merge(unit, target)
     db.session.flush()
+    changed = changes.diff(before, values_of(unit))
+    if changed:
+        after = values_of(unit)
+        action = "merge" if target is not None else changes.edit_action(
+            before, after, "move" if "parent" in changed else "update")
+        changes.record(actor, Subject.UNIT, unit.code, action, changed)
     return unit
 
 
@@ -215,12 +232,17 @@ def import_units(actor: User, rows: list[dict], dry_run: bool) -> dict:
             if existing is None:
                 made[code] = _new_unit(clean)
                 db.session.flush()
+                changes.record(actor, Subject.UNIT, code, "import_create", values_of(made[code]))
             else:
+                before = values_of(existing)
                 for field in ("name", "kind", "contact_name", "contact_phone", "active"):
                     if field in clean:
                         setattr(existing, field, clean[field])
                 if "parent" in clean and clean["parent"] is not existing.parent:
                     move(existing, clean["parent"])
+                changed = changes.diff(before, values_of(existing))
+                if changed:
+                    changes.record(actor, Subject.UNIT, code, "import_update", changed)
         db.session.flush()
     return {"dry_run": dry_run, "ok": ok, "written": ok and not dry_run, "rows": report_rows,
             "created": sum(entry["action"] == "create" for entry in report_rows),

@@ -5,6 +5,8 @@ Admins edit it; everyone signed in reads the active part of it (referrals pick f
 
 from sqlalchemy import select
 
+from hotline.admin import changes
+from hotline.admin.changes import Subject
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.users import Role, User
@@ -40,6 +42,7 @@ def create(actor: User, body: dict) -> Partner:
     partner = Partner(**body)
     db.session.add(partner)
     db.session.flush()
+    changes.record(actor, Subject.PARTNER, partner.code, "create", body)
     return partner
 
 
@@ -49,7 +52,11 @@ def update(actor: User, code: str, body: dict) -> Partner:
     partner = _get(code)
     if body.get("code", code) != code:
         raise Invalid("不能修改机构代码 (the code cannot change)", {"code": ["must match the URL"]})
+    before = {key: getattr(partner, key) for key in body}
     for key, value in body.items():
         setattr(partner, key, value)
     db.session.flush()
+    changed = changes.diff(before, body)
+    if changed:
+        changes.record(actor, Subject.PARTNER, code, "update", changed)
     return partner

@@ -11,6 +11,8 @@ import secrets
 from sqlalchemy import or_, select
 
 from hotline import auth, passwords
+from hotline.admin import changes
+from hotline.admin.changes import Subject
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
@@ -151,6 +153,13 @@ def _apply(user: User, clean: dict) -> None:
         user.must_change_password = True
 
 
+def values_of(user: User) -> dict:
+    """What the change log compares of a user."""
+    return {"display_name": user.display_name, "role": user.role.value if user.role else None,
+            "unit": user.unit.code if user.unit else None, "desks": list(user.desks or []),
+            "phone": user.phone, "active": user.active}
+
+
 def _new_user(clean: dict) -> User:
     user = User(username=clean["username"], password_hash="", active=True, must_change_password=True)
     if not clean.get("password"):
@@ -209,6 +218,7 @@ def create_user(actor: User, data: dict) -> User:
     user = _new_user(clean)
     db.session.add(user)
     db.session.flush()
+    changes.record(actor, Subject.USER, user.username, "create", values_of(user))
     return user
 
 
@@ -220,8 +230,13 @@ def update_user(actor: User, username: str, data: dict) -> User:
         raise Invalid("不能停用自己的账号 (you cannot deactivate yourself)", {"active": ["yourself"]})
     clean, errors = _check(actor, {k: v for k, v in data.items() if k != "password"}, user)
     _refuse(errors)
+    before = values_of(user)
     _apply(user, clean)
     db.session.flush()
+    changed = changes.diff(before, values_of(user))
+    if changed:
+        action = changes.edit_action(before, values_of(user))
+        changes.record(actor, Subject.USER, user.username, action, changed)
     return user
 
 
@@ -235,6 +250,7 @@ def reset_password(actor: User, username: str, password: str) -> None:
     user.must_change_password = True
     db.session.flush()
     auth.end_all_sessions(user.id)
+    changes.record(actor, Subject.USER, user.username, "reset_password")
 
 
 # --- bulk import and export ---------------------------------------------------------------
@@ -263,9 +279,15 @@ def import_users(actor: User, rows: list[dict], dry_run: bool) -> dict:
     if ok and not dry_run:
         for existing, clean in plans:
             if existing is None:
-                db.session.add(_new_user(clean))
+                user = _new_user(clean)
+                db.session.add(user)
+                changes.record(actor, Subject.USER, user.username, "import_create", values_of(user))
             else:
+                before = values_of(existing)
                 _apply(existing, clean)
+                changed = changes.diff(before, values_of(existing))
+                if changed:
+                    changes.record(actor, Subject.USER, existing.username, "import_update", changed)
         db.session.flush()
     return _summary(report, ok, dry_run)
 

@@ -12,7 +12,8 @@ from flask_login import current_user, login_required, login_user
 from marshmallow import ValidationError
 
 from hotline import accounts, auth
-from hotline.admin import organisation, partners, people, tabular
+from hotline.admin import changes, organisation, partners, people, tabular
+from hotline.admin.changes import Subject
 from hotline.clocks import service as clock_service
 from hotline.console import bp, forms, labels, queries
 from hotline.console.views import NAV, roles, save_form, user
@@ -383,3 +384,24 @@ def admin_update_partner(code: str):
         return failed
     flash(gettext("已保存。"))
     return redirect(url_for("console.admin_partner", code=code))
+
+
+# --- the change log ------------------------------------------------------------------------
+
+NAV[Role.ADMIN].append(("console.admin_changes", _l("变更记录")))
+NAV[Role.SUPERVISOR].append(("console.admin_changes", _l("变更记录")))
+ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "deactivate": _l("停用"),
+                "reactivate": _l("重新启用"), "reset_password": _l("重置密码"), "move": _l("移动"),
+                "merge": _l("合并"), "import_create": _l("导入新建"), "import_update": _l("导入更新")}
+SUBJECT_NAMES = {"user": _l("用户"), "unit": _l("单位"), "partner": _l("合作机构")}
+
+
+@bp.get("/admin/changes")
+@roles(Role.ADMIN, Role.SUPERVISOR)
+def admin_changes():
+    """Who created, changed, reset, moved, merged or imported which user, unit or partner."""
+    subject = request.args.get("subject") or None
+    rows = changes.recent(Subject(subject) if subject in SUBJECT_NAMES else None,
+                          request.args.get("key", "").strip()[:80] or None)
+    return render_template("console/admin_changes.html", rows=rows, actions=ACTION_NAMES,
+                           subjects=SUBJECT_NAMES)

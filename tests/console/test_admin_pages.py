@@ -209,3 +209,18 @@ def test_the_partners_directory(browser, api):
     assert "添加合作机构" not in browser("supervisor1").html("/console/admin/partners")
     browser("supervisor1").get("/console/admin/partners/gulou-shegong", expect=403)
     browser("seat1").get("/console/admin/partners", expect=403)
+
+
+def test_every_change_is_in_the_change_log(browser):
+    admin = browser("admin")
+    admin.post("/console/admin/users", USER)
+    admin.post("/console/admin/users/wang.fang", {"role": "unit_admin", "display_name": "王芳"})
+    admin.post("/console/admin/users/wang.fang/password", {"password": "Morning-Tea-2026"})
+    admin.post("/console/admin/users/wang.fang", {"active": "no"})
+    admin.post("/console/admin/units/gulou-edu", {"parent": "yunlong"})
+    log = browser("supervisor1").html("/console/admin/changes?key=wang.fang")
+    assert [action in log for action in ("新建", "修改", "重置密码", "停用")] == [True] * 4
+    assert "handler → unit_admin" in log and "admin" in log and "yunlong" not in log
+    moved = browser("supervisor1").html("/console/admin/changes?subject=unit")
+    assert "移动" in moved and "gulou → yunlong" in moved
+    browser("seat1").get("/console/admin/changes", expect=403)
