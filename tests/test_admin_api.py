@@ -6,8 +6,13 @@ import io
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import update
 
+from hotline import create_app
 from hotline.accounts_cli import users_group
+from hotline.extensions import db
+from hotline.security import InsecureConfiguration, check_demo_passwords
+from hotline.users import User
 from tests.admin_org import org  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("org")
@@ -267,3 +272,13 @@ def test_the_first_admin_and_an_import_from_the_command_line(app, client, tmp_pa
     done = runner.invoke(users_group, ["import", str(units), "--kind", "units", "--commit"])
     assert done.exit_code == 0 and "imported: 2 new" in done.output
     assert "binhu-edu" in {u["code"] for u in client.get("/api/v1/units", headers=admin).json}
+
+
+def test_production_refuses_to_serve_while_a_demo_unit_admin_has_the_demo_password(app):
+    """The seeded county admins (admin-<county>) manage people: they count as demo users."""
+    with app.app_context():
+        db.session.execute(update(User).where(User.username != "admin-gulou").values(active=False))
+        db.session.commit()
+    production = create_app({"ENV_NAME": "production", "SECRET_KEY": "a-long-random-secret-from-the-environment"})
+    with pytest.raises(InsecureConfiguration, match="admin-gulou"):
+        check_demo_passwords(production)
