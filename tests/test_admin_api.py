@@ -282,3 +282,20 @@ def test_production_refuses_to_serve_while_a_demo_unit_admin_has_the_demo_passwo
     production = create_app({"ENV_NAME": "production", "SECRET_KEY": "a-long-random-secret-from-the-environment"})
     with pytest.raises(InsecureConfiguration, match="admin-gulou"):
         check_demo_passwords(production)
+
+
+@pytest.mark.parametrize("name, data", [("users.txt", b"username\nx\n"), ("users.xlsx", b"not a workbook"),
+                                        ("users.csv", b""), ("users.csv", b"\xff\xfe\x00bad")])
+def test_a_file_that_cannot_be_read_is_refused_by_name(api, client, name, data):
+    response = client.post("/api/v1/admin/import", headers=api.headers("admin"), content_type="multipart/form-data",
+                           data={"kind": "users", "dry_run": "true", "file": (io.BytesIO(data), name)})
+    assert response.status_code == 422 and response.json["error"] == "import.bad_file"
+    assert "file" in response.json["errors"]
+
+
+def test_a_gb18030_csv_from_excel_is_read(api, client):
+    text = "username,display_name,role,unit\nzhou.wu,周五,handler,gulou\n"
+    response = client.post("/api/v1/admin/import", headers=api.headers("admin"), content_type="multipart/form-data",
+                           data={"kind": "users", "dry_run": "true",
+                                 "file": (io.BytesIO(text.encode("gb18030")), "users.csv")})
+    assert response.json["ok"] and response.json["rows"][0]["key"] == "zhou.wu"
