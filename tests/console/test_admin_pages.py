@@ -224,3 +224,8 @@ def test_every_change_is_in_the_change_log(browser):
     moved = browser("supervisor1").html("/console/admin/changes?subject=unit")
     assert "移动" in moved and "gulou → yunlong" in moved
     browser("seat1").get("/console/admin/changes", expect=403)
+
+
+def test_the_users_list_filters_by_unit_subtree(browser):
+    page = browser("admin").html("/console/admin/users?unit=gulou-huanglou")
+    assert "handler-gulou-huanglou-hepan" in page and "handler-gulou-edu" not in page
