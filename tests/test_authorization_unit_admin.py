@@ -8,7 +8,10 @@ something in another county, where the unit admin must be refused.
 """
 
 import pytest
+from sqlalchemy import delete
 
+from hotline.extensions import db
+from referrals.models import Partner
 from tests.admin_org import org  # noqa: F401  (fixture)
 from tests.test_authorization_table import FORMS, PATH_VALUES, QUERIES, Scenes, _body, expected_table
 
@@ -42,7 +45,16 @@ OUTSIDE = [
 ]
 
 
-@pytest.mark.usefixtures("org")
+@pytest.fixture
+def no_new_partners(app):
+    """The partners the scenes add (authz-*) go again, as in the main table."""
+    yield
+    with app.app_context():
+        db.session.execute(delete(Partner).where(Partner.code.like("authz-%")))
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("org", "no_new_partners")
 def test_a_unit_admin_for_every_operation(app, api, client, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "authz-test-token")
     scenes = Scenes(app, api)
