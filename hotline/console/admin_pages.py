@@ -36,7 +36,8 @@ ROLE_NAMES = {role: labels.ROLES[role.value] for role in Role}
 KIND_NAMES = {kind: labels.UNIT_KINDS[kind.value] for kind in UnitKind}
 DESK_NAMES = {Desk.GENERAL: _l("综合专席"), Desk.CHILDREN: _l("儿童专席"), Desk.HARD_CASE: _l("办不成事专席")}
 # Endpoints a user who must change their password may still open.
-WHILE_CHANGING = {"console.own_password", "console.logout", "console.login", "console.set_language", "static"}
+WHILE_CHANGING = {"console.own_password", "console.logout", "console.login", "console.set_language",
+                  "console.static", "static"}
 
 
 @bp.before_request

@@ -42,6 +42,7 @@ def test_an_admin_creates_a_user_who_is_sent_to_change_the_password(browser):
     moved = handler.get("/console/inbox", expect=302)
     assert moved.headers["Location"].endswith("/console/password")
     assert "管理员已重置您的密码" in handler.html("/console/password")
+    assert handler.get("/console/static/console.css", expect=200).mimetype == "text/css"  # the page's style
     mismatch = handler.post("/console/password", {"old": GOOD, "new": NEW, "confirm": "other"}, expect=422)
     assert "两次输入的新密码不一致" in handler.text(mismatch)
     weak = handler.post("/console/password", {"old": GOOD, "new": "wang.fang123", "confirm": "wang.fang123"},

@@ -74,6 +74,10 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     admin.set_viewport_size({"width": 375, "height": 800})
     shot(admin, "admin-units-375")
     admin.set_viewport_size({"width": 1360, "height": 900})
+    admin.get_by_role("link", name="滨湖新区教育局").click()
+    assert "bh01" in admin.inner_text("main")
+    shot(admin, "admin-unit-page")
+    admin.go_back()
 
     admin.click("nav >> text=用户管理")
     admin.fill("input[name=q]", "滨湖")
@@ -98,6 +102,7 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     page.click("button[type=submit]")
     page.wait_for_url("**/console/password")
     assert "管理员已重置您的密码" in page.inner_text("main")
+    shot(page, "admin-forced-password-375")
     page.goto("/console/inbox")
     assert page.url.endswith("/console/password")
     page.fill("input[name=old]", "Spring-Lake-2026")
