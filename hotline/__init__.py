@@ -119,6 +119,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
     from hotline import audit, auth, notices, outbox, risk, subscriptions, units, users  # noqa: F401
+    from hotline.admin import changes  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
     from referrals import models as referral_models  # noqa: F401

@@ -29,6 +29,7 @@ def change_password(user: User, old: str, new: str) -> None:
                       {"new": ["新密码不能与原密码相同 (the new password must differ)"]})
     passwords.check_policy(new, user.username, field="new")
     user.set_password(new)
+    user.must_change_password = False
     db.session.flush()
     auth.end_all_sessions(user.id)
 

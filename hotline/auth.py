@@ -16,7 +16,7 @@ from flask import current_app, g, request
 from sqlalchemy import ForeignKey, String, bindparam, delete, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from hotline.errors import Unauthorized
+from hotline.errors import Forbidden, Unauthorized
 from hotline.extensions import db
 from hotline.types import UTCDateTime, enum_column, utcnow
 from hotline.users import User
@@ -119,8 +119,21 @@ def current_user() -> User:
         user = user_for_token(bearer_token())
         if user is None:
             raise Unauthorized("令牌无效或已过期 (invalid or expired token)")
+        if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            raise PasswordChangeRequired(
+                "请先修改密码 (POST /api/v1/auth/password) (change your password first)")
         g.user = user
     return g.user
+
+
+class PasswordChangeRequired(Forbidden):
+    """An admin reset (or an import) set this user's password: only changing it is allowed."""
+
+    error_code = "auth.password_change_required"
+
+
+# What a user who must change their password may still do through the API.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
 
 
 @event.listens_for(Session, "before_flush")

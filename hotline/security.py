@@ -52,7 +52,8 @@ def check_demo_passwords(app: Flask) -> None:
     """Refuse to serve in production while an active demo user still has the password `demo`
     (called where serving starts: wsgi.py, `hotline web`, `hotline run`).
 
-    Only the demo organisation's user names are checked, one password check per distinct hash
+    Only the demo organisation's user names (and its handler-, partner- and admin-<county>
+    accounts) are checked, one password check per distinct hash
     (the seed gives them one), so start-up stays fast whatever the number of users. A database
     not migrated yet (`hotline db upgrade` itself) or unreachable is left to the sign-in check,
     which refuses `demo` in production anyway.
@@ -65,7 +66,7 @@ def check_demo_passwords(app: Flask) -> None:
             rows = db.session.execute(
                 select(User.password_hash, User.username).where(User.active.is_(True), or_(
                     User.username.in_(names), User.username.like("handler-%"),
-                    User.username.like("partner-%")))).all()
+                    User.username.like("partner-%"), User.username.like("admin-%")))).all()
         except SQLAlchemyError as error:
             log.warning("demo password check skipped (database not ready): %s", error)
             return

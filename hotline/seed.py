@@ -48,9 +48,11 @@ def seed_demo() -> dict:
 
     city = unit(org["city"]["code"], org["city"]["name"], UnitKind.CITY, None)
     handled: list[Unit] = []
+    counties: list[Unit] = []
     for county in org.get("county", []):
         county_row = unit(county["code"], county["name"], UnitKind.COUNTY, city)
         handled.append(county_row)
+        counties.append(county_row)
         for sub in county.get("units", []):
             sub_row = unit(sub["code"], sub["name"], UnitKind(sub["kind"]), county_row)
             handled.append(sub_row)
@@ -64,6 +66,8 @@ def seed_demo() -> dict:
              entry.get("desks"))
     for row in handled:
         user(f"handler-{row.code}", Role.HANDLER, f"{row.name}承办人", row)
+    for row in counties:  # each county's own admin: its users and sub-units only
+        user(f"admin-{row.code}", Role.UNIT_ADMIN, f"{row.name}管理员", row)
     created["partners"] = 0
     for entry in org.get("partner", []):
         partner = db.session.scalar(select(Partner).where(Partner.code == entry["code"]))
@@ -95,6 +99,7 @@ def demo_logins() -> list[str]:
             "dispatcher1  派单员 (dispatcher)",
             "supervisor1  值班长 (supervisor)",
             "admin        系统管理员",
+            "admin-<county code>  区县单位管理员 (unit admin), e.g. admin-gulou",
             "handler-<unit code>  承办人 of each unit, e.g. handler-gulou, handler-gulou-edu, handler-edu",
             "partner-<code>       合作机构, e.g. partner-xz-xinli (心理援助), partner-12348 (法律援助)"]
 

@@ -6,7 +6,7 @@ and everything below it" is one indexed prefix match.
 
 import enum
 
-from sqlalchemy import ForeignKey, String, bindparam, select
+from sqlalchemy import ForeignKey, String, bindparam, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.extensions import db
@@ -30,6 +30,11 @@ class Unit(db.Model):
     kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     path: Mapped[str] = mapped_column(String(1000), index=True)
+    # A deactivated unit keeps its history but receives no new dispatches.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The unit's contact for the centre: a person and a phone number.
+    contact_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     parent: Mapped["Unit | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 

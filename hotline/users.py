@@ -3,7 +3,7 @@
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline import passwords
@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     HANDLER = "handler"
     PARTNER = "partner"
     ADMIN = "admin"
+    # A county's own admin: manages users and sub-units within its unit's subtree only.
+    UNIT_ADMIN = "unit_admin"
 
 
 class User(UserMixin, db.Model):
@@ -35,6 +37,10 @@ class User(UserMixin, db.Model):
     # Desks a seat works on (general, children, hard_case); empty for other roles.
     desks: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by an admin's reset or an import: the console and the API ask for a new password first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where notices to this user may be texted (E.164), empty when none.
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 

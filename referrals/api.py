@@ -4,16 +4,14 @@ partner KPIs. A partner sees only its own referrals (404 otherwise)."""
 from datetime import UTC, datetime, time
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from hotline.admin import partners
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.clocks.calendar import SHANGHAI
-from hotline.errors import Forbidden, Invalid, NotFound
-from hotline.extensions import db
+from hotline.errors import Forbidden
 from hotline.users import Role
 from referrals import service
-from referrals.models import Partner
 from referrals.schemas import (
     ACTION_BODIES,
     PartnerArgs,
@@ -78,6 +76,10 @@ def list_partners(args):
     return service.partners(args["kind"].value if args["kind"] else None, args["service"])
 
 
+class PartnerPatch(PartnerIn):
+    """Any of PartnerIn's fields (its own name in the OpenAPI document)."""
+
+
 @blp.route("/partners", methods=["POST"])
 @blp.arguments(PartnerIn())
 @blp.response(201, PartnerOut)
@@ -85,13 +87,7 @@ def list_partners(args):
 @committed
 def create_partner(body):
     """Add a partner (admin)."""
-    _admin()
-    if db.session.scalar(select(Partner).where(Partner.code == body["code"])):
-        raise Invalid(f"合作机构 {body['code']} 已存在 (partner exists)", {"code": ["exists"]})
-    partner = Partner(**{**body, "kind": body["kind"]})
-    db.session.add(partner)
-    db.session.flush()
-    return partner
+    return partners.create(current_user(), body)
 
 
 @blp.route("/partners/<string:code>", methods=["PUT"])
@@ -101,15 +97,17 @@ def create_partner(body):
 @committed
 def update_partner(body, code):
     """Edit a partner: services, area, hours, capacity, active (admin)."""
-    _admin()
-    partner = db.session.scalar(select(Partner).where(Partner.code == code))
-    if partner is None:
-        raise NotFound(f"合作机构 {code} 不存在 (partner not found)")
-    if body["code"] != code:
-        raise Invalid("不能修改机构代码 (the code cannot change)", {"code": ["must match the URL"]})
-    for key, value in body.items():
-        setattr(partner, key, value)
-    return partner
+    return partners.update(current_user(), code, body)
+
+
+@blp.route("/partners/<string:code>", methods=["PATCH"])
+@blp.arguments(PartnerPatch(partial=True))
+@blp.response(200, PartnerOut)
+@blp.doc(security=SECURITY)
+@committed
+def patch_partner(body, code):
+    """Change some of a partner's fields, e.g. `{"active": false}` (admin)."""
+    return partners.update(current_user(), code, body)
 
 
 @blp.route("/mandatory-reports", methods=["GET"])
@@ -153,7 +151,3 @@ def partner_kpis(args):
     end = datetime.combine(args["end"], time(23, 59, 59), SHANGHAI).astimezone(UTC)
     return service.partner_kpis(start, end)
 
-
-def _admin():
-    if current_user().role != Role.ADMIN:
-        raise Forbidden("只有管理员可以编辑合作机构 (only admins edit partners)")

@@ -40,6 +40,7 @@ PER_TEST_TABLES = [
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
+    "admin_events",
 ]
 
 

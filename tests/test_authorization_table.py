@@ -35,11 +35,14 @@ share one, and a refused ticket action must leave that ticket exactly as it was.
 Nothing may answer 5xx: every status is compared exactly.
 """
 
+import io
 import itertools
 
+import pytest
 from sqlalchemy import delete
 
 from hotline.extensions import db
+from tests.admin_org import org  # noqa: F401  (fixture: the users and units it adds go again)
 from tests.helpers import DEFAULT_TICKET
 
 ROLES = {
@@ -123,6 +126,7 @@ POST   /api/v1/referrals/{referral_id}/actions/rename_child          referral_se
 GET    /api/v1/partners                                              -                    ok   ok   ok   ok   ok   ok   ok   ok   401
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
 GET    /api/v1/mandatory-reports                                     -                    ok   ok   ok   ok   403  403  403  403  401
 POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
@@ -137,6 +141,14 @@ GET    /api/v1/subscriptions/{sub_id}/deliveries                     subscriptio
 POST   /api/v1/subscriptions/{sub_id}/deliveries/retry               subscription         403  403  403  ok   403  403  403  403  401
 POST   /api/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/retry failed_delivery      403  403  403  ok   403  403  403  403  401
 POST   /api/v1/subscriptions/{sub_id}/test                           subscription         403  403  403  ok   403  403  403  403  401
+GET    /api/v1/users                                                 -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/users                                                 -                    403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/users/{username}                                      new_user             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/users/{username}/password                             new_user             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/units                                                 -                    403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/units/{code}                                          new_unit             403  403  403  ok   403  403  403  403  401
+POST   /api/v1/admin/import                                          -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/admin/export                                          -                    403  403  ok   ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -200,10 +212,19 @@ BODIES = {
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
     "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
+    "POST /api/v1/users": lambda scene: {"username": f"authz-{next(_CODES)}", "display_name": "授权测试",
+                                         "role": "handler", "unit": "gulou"},
+    "PATCH /api/v1/users/{username}": {"display_name": "授权测试改名"},
+    "POST /api/v1/users/{username}/password": {"password": "Lantern-Harbour-42"},
+    "POST /api/v1/units": lambda scene: {"code": f"authz-{next(_CODES)}", "name": "授权测试单位",
+                                         "kind": "town", "parent": "gulou"},
+    "PATCH /api/v1/units/{code}": {"name": "授权测试单位改名"},
+    "PATCH /api/v1/partners/{code}": {"hours": "周一至周五 9:00-17:00"},
 }
 BODIES["POST /api/v1/subscriptions"] = {"url": "https://grid.gulou.example/hooks", "unit": "gulou"}
 BODIES["PATCH /api/v1/subscriptions/{sub_id}"] = {"description": "鼓楼区网格化平台"}
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
+           "GET /api/v1/admin/export": "?kind=units",
            "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
 # The webhooks' form bodies, as Twilio posts them (minus the signature).
 CALL = {"CallSid": "CA" + "0" * 32, "AccountSid": "AC" + "0" * 32, "From": "+8613800000001",
@@ -215,6 +236,9 @@ FORMS = {
     "/twilio/sms": {"MessageSid": "SM" + "0" * 32, "From": "+8613800000001", "To": "+8651612345",
                     "Body": "路灯坏了"},
     "/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
+    # a callable: a fresh file for each request (a read upload is empty the next time)
+    "/api/v1/admin/import": lambda: {"kind": "units", "dry_run": "true", "file": (io.BytesIO(
+        "code,name,kind,parent\nauthz-import,导入测试,town,gulou\n".encode()), "units.csv")},
 }
 PATH_VALUES = {"year": 2027, "day": "2027-01-04", "username": "seat3"}
 ENDS_THE_TOKEN = {"POST /api/v1/auth/logout"}
@@ -397,6 +421,18 @@ class Scenes:
             db.session.commit()
         return scene
 
+    def new_user(self):
+        username = f"authz-{next(_CODES)}"
+        self.api.post("/api/v1/users", "admin", {"username": username, "display_name": "授权测试",
+                                                 "role": "handler", "unit": "gulou"}, expect=201)
+        return {"username": username}
+
+    def new_unit(self):
+        code = f"authz-{next(_CODES)}"
+        self.api.post("/api/v1/units", "admin", {"code": code, "name": "授权测试单位", "kind": "town",
+                                                 "parent": "gulou"}, expect=201)
+        return {"code": code}
+
     def new_partner(self):
         code = f"authz-{next(_CODES)}"
         self.api.post("/api/v1/partners", "admin", {"code": code, **PARTNER_BODY}, expect=201)
@@ -408,6 +444,7 @@ def _body(key: str, action: str, scene: dict):
     return body(scene) if callable(body) else body
 
 
+@pytest.mark.usefixtures("org")
 def test_every_operation_for_every_role(app, api, client, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "authz-test-token")  # webhooks on
     spec = client.get("/api/openapi.json").json
@@ -431,7 +468,8 @@ def test_every_operation_for_every_role(app, api, client, monkeypatch):
                 path = template.format(**{**PATH_VALUES, **scene}) + QUERIES.get(key, "")
                 headers = api.headers(username) if username else {}
                 if template in FORMS:
-                    return client.open(path, method=method, headers=headers, data=FORMS[template])
+                    form = FORMS[template]() if callable(FORMS[template]) else FORMS[template]
+                    return client.open(path, method=method, headers=headers, data=form)
                 return client.open(path, method=method, headers=headers, json=_body(key, action, scene))
 
             for role, username in ROLES.items():

@@ -10,6 +10,7 @@ from hotline.extensions import api, db
 
 def register_api() -> None:
     from hotline.api import (
+        admin,
         alerts,
         audit,
         auth,
@@ -45,6 +46,8 @@ def register_api() -> None:
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(subscriptions.blp)
+    for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp):
+        api.register_blueprint(blueprint)
 
 
 def committed(view):

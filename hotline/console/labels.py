@@ -97,6 +97,7 @@ TIMER_STATES = {
 ROLES = {
     "seat": _l("坐席"), "dispatcher": _l("派单员"), "supervisor": _l("值班长"),
     "handler": _l("承办单位"), "partner": _l("合作机构"), "admin": _l("管理员"),
+    "unit_admin": _l("单位管理员"),
 }
 RESOLUTIONS = {
     "answered": _l("直接答复"), "transferred": _l("转出"), "rejected": _l("不予受理"),

@@ -113,10 +113,13 @@ def units_by_code() -> dict[str, Unit]:
     return {unit.code: unit for unit in all_units()}
 
 
-def unit_tree(root: Unit | None = None, kinds=None) -> list[tuple[str, list[tuple[Unit, int]]]]:
+def unit_tree(root: Unit | None = None, kinds=None,
+              active_only: bool = False) -> list[tuple[str, list[tuple[Unit, int]]]]:
     """Units grouped for a picker: one group per county (with its sub-units indented),
-    one group of city departments. `root` keeps only that unit's subtree."""
-    units = [u for u in all_units() if root is None or u.path.startswith(root.path)]
+    one group of city departments. `root` keeps only that unit's subtree; `active_only` leaves
+    out deactivated units (they take no new work)."""
+    units = [u for u in all_units() if (root is None or u.path.startswith(root.path))
+             and (u.active or not active_only)]
     if kinds is not None:
         units = [u for u in units if u.kind in kinds]
     groups: dict[str, list[tuple[Unit, int]]] = {}

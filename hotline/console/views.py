@@ -273,6 +273,7 @@ def home():
         Role.SEAT: "console.new_ticket", Role.DISPATCHER: "console.dispatch_queue",
         Role.SUPERVISOR: "console.crisis_board", Role.HANDLER: "console.inbox",
         Role.ADMIN: "console.tickets", Role.PARTNER: "console.referral_inbox",
+        Role.UNIT_ADMIN: "console.admin_users",
     }[current_user.role]
     return redirect(url_for(landing))
 
@@ -383,12 +384,12 @@ def _form_specs(allowed: list[str]) -> dict[str, list[dict]]:
 def _unit_pickers(ticket) -> dict:
     lead_kinds = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
     pickers = {
-        "dispatch": queries.unit_tree(kinds=lead_kinds),
-        "all": queries.unit_tree(),
+        "dispatch": queries.unit_tree(kinds=lead_kinds, active_only=True),
+        "all": queries.unit_tree(active_only=True),
         "forward": [],
     }
     if ticket.lead_unit is not None:
-        below = queries.unit_tree(root=ticket.lead_unit)
+        below = queries.unit_tree(root=ticket.lead_unit, active_only=True)
         pickers["forward"] = [(name, [(u, d) for u, d in rows if u.id != ticket.lead_unit.id])
                               for name, rows in below]
     return pickers
@@ -591,6 +592,7 @@ def notice_read(notice_id: int):
 
 
 from hotline.console import (  # noqa: E402,F401  (more pages on bp)
+    admin_pages,
     audit_pages,
     call_pages,
     child_safety,

@@ -66,6 +66,7 @@ CANCELS_TEXTS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADM
 ROLE_NAMES = {
     Role.SEAT: "坐席", Role.DISPATCHER: "派单员", Role.SUPERVISOR: "值班长",
     Role.HANDLER: "承办单位", Role.PARTNER: "合作机构", Role.ADMIN: "管理员",
+    Role.UNIT_ADMIN: "单位管理员",
 }
 
 
@@ -217,3 +218,42 @@ def check_manages_subscriptions(user: User, unit: Unit | None) -> None:
     if not may_manage_subscriptions(user, unit):
         raise Forbidden("只有管理员可以管理推送订阅 (only an admin manages webhook subscriptions)",
                         error="subscription.forbidden")
+
+
+# --- administration (users and the unit tree) --------------------------------------------
+
+ADMIN_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.UNIT_ADMIN})
+# The roles a county's unit admin may give: its own handlers and sub-unit admins.
+UNIT_ADMIN_GRANTS = frozenset({Role.HANDLER, Role.UNIT_ADMIN})
+
+
+def check_reads_admin(user: User) -> None:
+    """The users and the unit tree's administration: admins, supervisors (read), unit admins."""
+    if user.role not in ADMIN_READERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看用户管理 (role {user.role.value} may not)")
+
+
+def admin_root(user: User) -> Unit | None:
+    """The subtree a user administers: a unit admin's unit; None (everything) for the others."""
+    return user.unit if user.role == Role.UNIT_ADMIN else None
+
+
+def check_administers(user: User, unit: Unit | None) -> None:
+    """403 unless `user` may change what lies at `unit` (None: the centre itself, no unit).
+
+    An admin may change anything; a unit admin only what is within its unit's subtree;
+    a supervisor reads only."""
+    if user.role == Role.ADMIN:
+        return
+    root = user.unit if user.role == Role.UNIT_ADMIN else None
+    if root is not None and unit is not None and unit.is_within(root):
+        return
+    raise Forbidden(f"{ROLE_NAMES[user.role]}不能修改此范围 (outside what {user.role.value} administers)",
+                    error="admin.outside_subtree")
+
+
+def check_grants_role(user: User, role: Role) -> None:
+    """A unit admin gives only handler and unit admin roles (403 for the centre's roles)."""
+    if user.role == Role.UNIT_ADMIN and role not in UNIT_ADMIN_GRANTS:
+        raise Forbidden(f"单位管理员不能授予{ROLE_NAMES[role]}角色 (a unit admin may not grant {role.value})",
+                        error="admin.role_not_grantable")

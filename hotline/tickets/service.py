@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from hotline import alerts, audit, contact_safety, crisis, routing, subscriptions
+from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
@@ -64,7 +65,7 @@ def _open(actor: User | None, data: dict) -> Ticket:
     _check_length(data["content"], "content")
     desk = data["desk"]
     caller, location = data.get("caller") or {}, data.get("location") or {}
-    location_unit = _unit_or_invalid(location.get("unit"), "location.unit")
+    location_unit = _unit_or_invalid(location.get("unit"), "location.unit", receives=False)
     now = utcnow()
     ticket = Ticket(
         number=next_number(now), desk=desk, channel=data["channel"], category=data["category"],
@@ -361,7 +362,8 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     return {}
 
 
-def _unit_or_invalid(code: str | None, field: str, required: bool = False) -> Unit | None:
+def _unit_or_invalid(code: str | None, field: str, required: bool = False,
+                     receives: bool = True) -> Unit | None:
     if not code:
         if required:
             raise Invalid(f"缺少单位 ({field} is required)", _field_error(field, "required"))
@@ -370,6 +372,8 @@ def _unit_or_invalid(code: str | None, field: str, required: bool = False) -> Un
     if unit is None:
         raise Invalid(f"单位 {code} 不存在 (unknown unit {code})",
                       _field_error(field, f"unknown unit {code}"))
+    if receives:
+        organisation.check_may_receive(unit)  # a deactivated unit takes no new work
     return unit
 
 
