@@ -28,6 +28,16 @@ WITHIN = {
     "GET /api/v1/admin/export": 200,
     "POST /api/v1/auth/password": 422,
     "GET /api/v1/reports/kpis": 403,  # it administers people and units, not the casework
+    # The county's own system's webhook subscriptions (issue 23), within 鼓楼区.
+    "POST /api/v1/subscriptions": 201,
+    "GET /api/v1/subscriptions": 200,
+    "GET /api/v1/subscriptions/{sub_id}": 200,
+    "PATCH /api/v1/subscriptions/{sub_id}": 200,
+    "DELETE /api/v1/subscriptions/{sub_id}": 204,
+    "GET /api/v1/subscriptions/{sub_id}/deliveries": 200,
+    "POST /api/v1/subscriptions/{sub_id}/deliveries/retry": 200,
+    "POST /api/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/retry": 200,
+    "POST /api/v1/subscriptions/{sub_id}/test": 202,
 }
 # The same operations on what lies in 云龙区: refused (404 for what it cannot even see).
 OUTSIDE = [
@@ -42,6 +52,8 @@ OUTSIDE = [
     ("PATCH", "/api/v1/units/gulou", {"parent": "yunlong"}, 422),
     ("PATCH", "/api/v1/units/gulou-edu", {"merge_into": "yunlong-edu"}, 422),
     ("PATCH", "/api/v1/users/handler-gulou", {"role": "dispatcher"}, 422),
+    ("POST", "/api/v1/subscriptions", {"url": "http://127.0.0.1:9/out", "unit": "yunlong"}, 403),
+    ("POST", "/api/v1/subscriptions", {"url": "http://127.0.0.1:9/out", "unit": None}, 403),
 ]
 
 

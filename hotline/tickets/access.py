@@ -206,17 +206,18 @@ SUBSCRIPTION_MANAGERS = frozenset({Role.ADMIN})
 
 
 def may_manage_subscriptions(user: User, unit: Unit | None) -> bool:
-    """Who manages the webhook subscriptions of `unit`'s subtree (None: centre-wide ones).
-
-    The admins, for now. Widen here for a county's own unit admin (its subtree only):
-    `user.role == <unit admin> and unit is not None and unit.is_within(user.unit)`.
-    """
-    return user.role in SUBSCRIPTION_MANAGERS
+    """Who manages the webhook subscriptions of `unit`'s subtree (None: centre-wide ones):
+    the admins, and a county's unit admin for subscriptions within its own subtree."""
+    if user.role in SUBSCRIPTION_MANAGERS:
+        return True
+    return (user.role == Role.UNIT_ADMIN and user.unit is not None and unit is not None
+            and unit.is_within(user.unit))
 
 
 def check_manages_subscriptions(user: User, unit: Unit | None) -> None:
     if not may_manage_subscriptions(user, unit):
-        raise Forbidden("只有管理员可以管理推送订阅 (only an admin manages webhook subscriptions)",
+        raise Forbidden("只有管理员或本单位管理员可以管理推送订阅 "
+                        "(only an admin, or the unit's own admin, manages webhook subscriptions)",
                         error="subscription.forbidden")
 
 
