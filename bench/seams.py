@@ -54,9 +54,8 @@ def measure(root: Path) -> dict:
         found = _function_imports(tree)
         if found:
             imports[name] = found
-        long_functions += [
-            (length, f"{name}:{line} {func}") for func, line, length in _functions(tree) if length > LONG_FUNCTION
-        ]
+        long_functions += [(length, f"{name}:{line} {func}")
+                           for func, line, length in _functions(tree) if length > LONG_FUNCTION]
     total = sum(len(lines) for lines in imports.values())
     exempt = sum(len(lines) for name, lines in imports.items() if name in EXEMPT)
     return {

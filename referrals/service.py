@@ -95,7 +95,7 @@ def partners(kind: str | None = None, service: str | None = None) -> list[Partne
             and (service is None or service in p.services)]
 
 
-def suitable_partners(service: str, location_unit, *, exclude: set[int] = frozenset(),
+def suitable_partners(service: str, location_unit, *, exclude: set[int] | frozenset[int] = frozenset(),
                       now: datetime | None = None) -> list[Partner]:
     """Partners offering `service` whose area covers the location, with capacity left this week,
     the least loaded first."""
