@@ -5,7 +5,7 @@
 #   make lock      refresh constraints.txt: the newest versions pyproject.toml allows, from a clean venv
 #   make run       install, migrate, demo data, then web + worker (PORT=5000 HOST=127.0.0.1 by default)
 #   make test      install, lint, type check, the whole test suite (PYTEST_ARGS="-x -k lifecycle" to narrow it)
-#   make test-fast the same without the browser tests and the real-process fault tests (-m "not browser and not slow")
+#   make test-fast the same without browser, real-process fault and property-based tests (-m "not browser and not slow")
 #   make lint      ruff
 #   make typecheck mypy over hotline/ and referrals/ (level and baseline in pyproject.toml)
 #   make seams     the seam figures: function-level imports, largest files, long functions

@@ -134,8 +134,9 @@ def statements(app):
 # so a new file is sorted without anyone remembering a decorator: `test_browser*.py` (or any
 # file that imports playwright) drives chromium; `*faults*.py` starts real processes (private
 # PostgreSQL cluster, redis-server, gunicorn, RQ workers) and kills them; SLOW_FILES lists the
-# other files that start the real `hotline` command.
-SLOW_FILES = {"test_cli.py"}
+# other slow files: the real `hotline` command, and the randomised property-based suites
+# (schemathesis over every operation, hypothesis action sequences). `make test` runs them all.
+SLOW_FILES = {"test_cli.py", "test_fuzz_api.py", "test_lifecycle_stateful.py"}
 
 
 def _file_marks(path: Path) -> list[str]:

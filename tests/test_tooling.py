@@ -63,6 +63,7 @@ def test_browser_and_fault_test_files_are_marked_from_their_names(tmp_path):
     assert marks("test_faults_disk.py") == ["slow"]
     assert marks("test_webhook_faults.py") == ["slow"]
     assert marks("test_cli.py") == ["slow"]
+    assert marks("test_fuzz_api.py") == ["slow"]
     assert marks("test_lifecycle.py") == []
     # And the files in the repository today:
     assert _file_marks(ROOT / "tests" / "console" / "test_browser.py") == ["browser"]
