@@ -1,7 +1,7 @@
 """Settings per environment.
 
 `create_app` picks a class by `HOTLINE_ENV` (development, testing, production) and
-then lets the environment variables of API.md override it.
+then lets the environment variables of docs/integration.md override it.
 """
 
 import os

@@ -1,6 +1,6 @@
 """回访: after a reply is approved the caller gets an SMS survey; the answer closes the
 ticket or sends it back for 重办; silence counts as a failed attempt, and after the
-last attempt the ticket closes as unreachable (DESIGN §3-4).
+last attempt the ticket closes as unreachable (docs/design.md §3-4).
 
 Seats record phone callbacks with the `record_callback` action; this module does
 the automated side: the survey, the caller's SMS answer, and the follow-ups.
