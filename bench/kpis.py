@@ -1,4 +1,4 @@
-"""Benchmark: the KPIs of a busy month (DESIGN §8), as the dashboard and the API compute them.
+"""Benchmark: the KPIs of a busy month (docs/design.md §8), as the dashboard and the API compute them.
 
 Run by hand: `.venv/bin/python bench/kpis.py [--per-day 3000] [--days 30] [--rounds 5]`.
 

@@ -1,7 +1,7 @@
 """Settings per environment.
 
 `create_app` picks a class by `HOTLINE_ENV` (development, testing, production) and
-then lets the environment variables of API.md override it.
+then lets the environment variables of docs/integration.md override it.
 """
 
 import os
@@ -22,7 +22,6 @@ class Default:
     HOTLINE_DEMO_ORG = str(CONFIG_DIR / "demo_org.toml")
     HOTLINE_ROUTING = str(CONFIG_DIR / "routing.toml")
     HOTLINE_CRISIS_KEYWORDS = str(CONFIG_DIR / "crisis_keywords.toml")
-    HOTLINE_TIMEZONE = "Asia/Shanghai"
     TOKEN_LIFETIME_HOURS = 12
     CONTENT_MAX_LENGTH = 10_000
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024  # request bodies
@@ -66,7 +65,6 @@ class Default:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    JSON_SORT_KEYS = False
 
 
 class Development(Default):

@@ -1,6 +1,6 @@
 """回访: after a reply is approved the caller gets an SMS survey; the answer closes the
 ticket or sends it back for 重办; silence counts as a failed attempt, and after the
-last attempt the ticket closes as unreachable (DESIGN §3-4).
+last attempt the ticket closes as unreachable (docs/design.md §3-4).
 
 Seats record phone callbacks with the `record_callback` action; this module does
 the automated side: the survey, the caller's SMS answer, and the follow-ups.
@@ -61,7 +61,7 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
                                 ticket.caller_phone, SURVEY.format(number=ticket.number),
                                 purpose="callback_survey", ticket=ticket)
         send_at = (message.send_after if message is not None else None) or send_at
-    data = {"cycle": cycle, "attempt": attempt, "sms": bool(ticket.caller_phone)}
+    data: dict[str, object] = {"cycle": cycle, "attempt": attempt, "sms": bool(ticket.caller_phone)}
     if send_at > utcnow():
         data["scheduled_for"] = send_at.isoformat()
     record_event(ticket, None, "callback_survey", ticket.state, ticket.state, data)

@@ -1,4 +1,4 @@
-"""Crisis words: does a text speak of self-harm, abuse or violence (DESIGN §5)?
+"""Crisis words: does a text speak of self-harm, abuse or violence (docs/design.md §5)?
 
 The word list lives in config/crisis_keywords.toml (HOTLINE_CRISIS_KEYWORDS
 replaces it) and is read once at start-up; a bad file stops start-up. Phrases to ignore

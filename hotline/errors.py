@@ -1,4 +1,4 @@
-"""Domain errors and the one JSON error body of API.md.
+"""Domain errors and the one JSON error body of docs/integration.md.
 
 Services raise these; `register_error_handlers` turns them (and HTTP errors,
 lost races and an unreachable database) into `{"code", "status", "message", "errors"}`.
@@ -25,14 +25,14 @@ LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 class HotlineError(Exception):
     code = 400
-    # The stable `error` code of the body (API.md Additions) that a subclass always carries.
+    # The stable `error` code of the body (docs/integration.md Additions) that a subclass always carries.
     error_code: str | None = None
 
     def __init__(self, message: str, errors: dict | None = None, *, error: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors
-        # The stable code of API.md's Additions ("ticket.already_crisis"), given or the class's.
+        # The stable code of docs/integration.md's Additions ("ticket.already_crisis"), given or the class's.
         self.error = error or self.error_code
 
 

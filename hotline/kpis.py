@@ -1,4 +1,4 @@
-"""KPIs of the centre and its units (DESIGN §8): each a numerator over a denominator.
+"""KPIs of the centre and its units (docs/design.md §8): each a numerator over a denominator.
 
 Every KPI is computed from *facts*: one fact per thing counted in the denominator,
 with the Shanghai calendar day it belongs to, the unit and desk it is attributed to,

@@ -1,5 +1,5 @@
 """Referrals (转介) to partner organisations: psychological institutions, the 12348 legal-aid
-platform and social-work organisations (DESIGN §5).
+platform and social-work organisations (docs/design.md §5).
 
 The interface with tickets is small and one-way at each end:
 - tickets call `referrals.service.open_referral(ticket, actor, data)` from the ticket

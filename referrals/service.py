@@ -26,7 +26,7 @@ from referrals.models import (
     ReportState,
     Urgency,
 )
-from referrals.workflow import OPEN, PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow
+from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow
 
 CONSENT_AGE = 14          # guardian consent for a child under 14
 CENTRE = {Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
@@ -95,7 +95,7 @@ def partners(kind: str | None = None, service: str | None = None) -> list[Partne
             and (service is None or service in p.services)]
 
 
-def suitable_partners(service: str, location_unit, *, exclude: set[int] = frozenset(),
+def suitable_partners(service: str, location_unit, *, exclude: set[int] | frozenset[int] = frozenset(),
                       now: datetime | None = None) -> list[Partner]:
     """Partners offering `service` whose area covers the location, with capacity left this week,
     the least loaded first."""
@@ -162,10 +162,6 @@ def referral_events(user: User, referral_id: int) -> list[ReferralEvent]:
 def audit_read(user: User, subject: str, subject_id: int, view: str) -> None:
     """Log a read of a child's data (once per request and subject): `hotline.audit.log_read`."""
     audit.log_read(user, subject, subject_id, view)
-
-
-def sees_full_referral(user: User, referral: Referral) -> bool:
-    return user.role != Role.PARTNER
 
 
 # --- actions ---------------------------------------------------------------------------
@@ -398,4 +394,10 @@ def _median(values: list[float]) -> float | None:
     return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 2)
 
 
-__all__ = ["OPEN", "open_referral", "unanswered_crisis", "referrals_of", "clock_fired"]
+# The interface the rest of the product uses (hotline.tickets, the clocks, the console, the API).
+__all__ = [
+    "CONSENT_AGE", "act", "advance_mandatory_report", "audit_read", "child_alias", "clock_fired",
+    "get_referral", "list_referrals", "mandatory_reports", "open_mandatory_report", "open_referral",
+    "partner_kpis", "partners", "referral_events", "referrals_of", "suitable_partners",
+    "unanswered_crisis", "visible_referrals",
+]

@@ -1,4 +1,4 @@
-"""The referral lifecycle (DESIGN §5): one `transitions` machine definition."""
+"""The referral lifecycle (docs/design.md §5): one `transitions` machine definition."""
 
 from transitions import Machine, MachineError
 

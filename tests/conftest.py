@@ -148,3 +148,30 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+# `make test-fast` runs `-m "not browser and not slow"`. The marks come from the test file,
+# so a new file is sorted without anyone remembering a decorator: `test_browser*.py` (or any
+# file that imports playwright) drives chromium; `*faults*.py` starts real processes (private
+# PostgreSQL cluster, redis-server, gunicorn, RQ workers) and kills them; SLOW_FILES lists the
+# other slow files: the real `hotline` command (and `hotline run` through a Redis outage), and
+# the randomised property-based suites (schemathesis over every operation, hypothesis action
+# sequences). `make test` runs them all.
+SLOW_FILES = {"test_cli.py", "test_fuzz_api.py", "test_lifecycle_stateful.py", "test_run_outlives_redis.py"}
+
+
+def _file_marks(path: Path) -> list[str]:
+    marks = []
+    if path.name.startswith("test_browser") or "playwright" in path.read_text(encoding="utf-8"):
+        marks.append("browser")
+    if "faults" in path.stem or path.name in SLOW_FILES:
+        marks.append("slow")
+    return marks
+
+
+def pytest_collection_modifyitems(config, items):
+    marks_of: dict[Path, list[str]] = {}
+    for item in items:
+        path = Path(str(item.path))
+        if path not in marks_of:
+            marks_of[path] = _file_marks(path)
+        for mark in marks_of[path]:
+            item.add_marker(mark)

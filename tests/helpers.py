@@ -118,7 +118,7 @@ class Api:
 
     @staticmethod
     def assert_error(response, status: int, *fields: str) -> dict:
-        """`response` is the JSON error body of API.md with `status`, naming each of `fields`.
+        """`response` is the JSON error body of docs/integration.md with `status`, naming each of `fields`.
 
         A field like "caller.age" is looked up nested: errors["caller"]["age"].
         """

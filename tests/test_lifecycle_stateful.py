@@ -2,7 +2,7 @@
 
 Whatever the order, actor and body: no 5xx, a refused action changes nothing, the
 ticket's state is always the last event's `to_state`, events are gapless, and only
-the transitions of DESIGN §3 ever happen.
+the transitions of docs/design.md §3 ever happen.
 """
 
 from hypothesis import HealthCheck, settings

@@ -8,7 +8,7 @@ password must be changed at the user's next sign-in (`must_change_password`).
 import re
 import secrets
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from hotline import auth, passwords
 from hotline.admin import changes
@@ -193,7 +193,7 @@ def list_users(actor: User, q: str = "", role: str | None = None, unit: str | No
         stmt = stmt.where(User.role == role)
     if unit:
         below = get_by_code(unit)
-        stmt = stmt.where(Unit.path.startswith(below.path, autoescape=True)) if below else stmt.where(False)
+        stmt = stmt.where(Unit.path.startswith(below.path, autoescape=True)) if below else stmt.where(false())
     if active is not None:
         stmt = stmt.where(User.active.is_(active))
     return list(db.session.scalars(stmt))

@@ -1,4 +1,4 @@
-"""The REST API (API.md): blueprints registered on the flask-smorest Api."""
+"""The REST API (docs/integration.md): blueprints registered on the flask-smorest Api."""
 
 from collections.abc import Callable
 from functools import wraps

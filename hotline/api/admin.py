@@ -1,4 +1,4 @@
-"""Administration (API.md Additions "Administration"): users, unit writes, bulk import/export.
+"""Administration (docs/integration.md Additions "Administration"): users, unit writes, bulk import/export.
 
 `GET|POST /api/v1/users`, `PATCH /api/v1/users/{username}`, `POST /api/v1/users/{username}/password`,
 `POST /api/v1/units`, `PATCH /api/v1/units/{code}`, `POST /api/v1/admin/import` (multipart,

@@ -1,4 +1,4 @@
-"""GET /api/v1/audit/reads: who read, exported or revealed which child's data (API.md
+"""GET /api/v1/audit/reads: who read, exported or revealed which child's data (docs/integration.md
 Additions; supervisors and admins). The console's page is /console/audit."""
 
 import marshmallow as ma

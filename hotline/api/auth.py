@@ -1,4 +1,4 @@
-"""Sign-in: `POST /api/v1/auth/token`, `/logout`, `/password` (API.md, Additions "Sign-in")."""
+"""Sign-in: `POST /api/v1/auth/token`, `/logout`, `/password` (docs/integration.md, Additions "Sign-in")."""
 
 import marshmallow as ma
 from flask_smorest import Blueprint

@@ -1,4 +1,4 @@
-"""Outgoing webhooks (API.md Additions): subscriptions, their delivery log, retries, a test send."""
+"""Outgoing webhooks (docs/integration.md Additions): subscriptions, delivery log, retries, a test send."""
 
 import marshmallow as ma
 from flask_smorest import Blueprint

@@ -1,6 +1,6 @@
 """Channel settings: the app config first, then the environment, then the default.
 
-The Twilio keys of API.md (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER,
+The Twilio keys of docs/integration.md (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER,
 PUBLIC_BASE_URL) live in config/settings.py; the channel's own knobs are read here:
 
 - TWILIO_DESK_DIAL_GENERAL / _CHILDREN / _HARD_CASE: a number (or SIP URI) to `<Dial>` for

@@ -1,4 +1,4 @@
-"""The web console (DESIGN §7): server-rendered pages for seats, dispatchers, units and supervisors.
+"""The web console (docs/design.md §7): server-rendered pages for seats, dispatchers, units and supervisors.
 
 `init_app` wires everything the console needs into the app: Flask-Login (session
 cookie), Flask-Babel (Chinese by default, English by a cookie), CSRF protection for

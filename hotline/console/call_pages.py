@@ -1,4 +1,4 @@
-"""Calls on the seat's screen (DESIGN §6, §7): the ringing, queued and in-progress calls above
+"""Calls on the seat's screen (docs/design.md §6, §7): the ringing, queued and in-progress calls above
 the intake form, refreshed every few seconds; one click opens the intake form for a call (its number, its
 desk, channel voice and the call's Sid in a hidden field), and the ticket filed from it is
 linked to the call; a call's own page, linked from the ticket page.

@@ -1,4 +1,4 @@
-"""Referral pages (DESIGN §5, §7): the partner's inbox and referral page, the ticket page's
+"""Referral pages (docs/design.md §5, §7): the partner's inbox and referral page, the ticket page's
 referrals with the refer form and revoke, and the supervisor's boards of escalated
 referrals and mandatory reports (强制报告).
 

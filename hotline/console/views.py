@@ -34,9 +34,6 @@ from hotline.types import utcnow
 from hotline.units import UnitKind
 from hotline.users import Role
 
-CENTRE = (Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
-
-
 # --- plumbing ---------------------------------------------------------------------------
 
 @bp.before_request

@@ -42,7 +42,7 @@ class LocationIn(ma.Schema):
 
 
 class ContactIn(ma.Schema):
-    """Contact safety (API.md Additions): may the caller be texted automatically, and when."""
+    """Contact safety (docs/integration.md Additions): may the caller be texted automatically, and when."""
 
     safe_to_text = fields.Boolean(load_default=None, allow_none=True,
                                   metadata={"description": "null: the defaults (children's desk, "

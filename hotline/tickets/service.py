@@ -119,7 +119,7 @@ def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
 
 
 def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
-    """Run one action of API.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
+    """Run one action of docs/integration.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
     if action not in ACTIONS:
         raise NotFound(f"未知操作 {action} (unknown action)")
     ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)

@@ -1,4 +1,4 @@
-"""The ticket lifecycle (DESIGN §3): one `transitions` machine definition.
+"""The ticket lifecycle (docs/design.md §3): one `transitions` machine definition.
 
 Every action is a trigger. State changes are ordinary transitions; actions that
 only record something (notes, opinions, extensions, supervision) are internal
