@@ -7,7 +7,7 @@ handler never sees (404) a ticket outside its unit's subtree, whatever the view.
 import functools
 
 from flask import current_app
-from sqlalchemy import Select, and_, delete, false, select
+from sqlalchemy import Select, and_, delete, false, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from hotline.errors import Forbidden, NotFound
@@ -156,6 +156,16 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
     if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
         return True
     return user.role == Role.HANDLER and user.unit_id == ticket.lead_unit_id
+
+
+def caller_visible(user: User):
+    """`can_see_caller` as SQL: the condition on tickets whose caller `user` sees unmasked
+    (None: no ticket's). Searching by phone digits or name keeps to it."""
+    if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
+        return true()
+    if user.role == Role.HANDLER and user.unit_id is not None:
+        return Ticket.lead_unit_id == user.unit_id
+    return None
 
 
 DEFAULT_EXPORT_ROLES = ("supervisor", "admin", "dispatcher")

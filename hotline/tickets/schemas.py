@@ -61,10 +61,18 @@ class TicketListArgs(ma.Schema):
     overdue = fields.Boolean(load_default=False)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    sort = fields.String(load_default=ordering.DEFAULT_SORT.value,
+    sort = fields.String(load_default=None,
                          validate=validate.OneOf([s.value for s in ordering.Sort], error=ordering.SORT_ERROR),
                          metadata={"description": "priority (crisis first, then nearest due; default), "
-                                                  "due (nearest due first) or newest"})
+                                                  "due (nearest due first) or newest; with `q` and no "
+                                                  "sort: the best matches first"})
+    q = fields.String(load_default=None, validate=validate.Length(max=100), metadata={
+        "description": "a ticket number, 4+ digits of the caller's phone, the caller's name, or words "
+                       "of the subject, content, address, notes, answer and reply (Chinese is cut into "
+                       "words); phone and name only where the viewer sees the caller unmasked"})
+    created_from = fields.Date(load_default=None, metadata={"description": "opened on or after this day "
+                                                                            "(Beijing time)"})
+    created_to = fields.Date(load_default=None, metadata={"description": "opened on or before this day"})
 
 
 class TicketExportArgs(TicketListArgs):

@@ -4,15 +4,16 @@ Services write and flush; the request or job that calls them commits once.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, crisis, routing
+from hotline import alerts, audit, crisis, routing, search
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
+from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
@@ -309,6 +310,9 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         if unit is None:
             raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
         stmt = access.within(stmt, unit, purpose="filter")
+    stmt = _created_between(stmt, filters.get("created_from"), filters.get("created_to"))
+    if (filters.get("q") or "").strip():
+        return _searched(actor, stmt, filters, view)
     total, overdue = None, None
     if filters.get("overdue"):
         overdue = OpenClocks(utcnow())
@@ -330,6 +334,33 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
             result = None
     if result is None:
         result = paged(stmt, page, per_page, total, sort)
+    _audit_children(actor, result.items, view)
+    return result
+
+
+def _created_between(stmt: Select, first: date | None, last: date | None) -> Select:
+    """Tickets opened from the start of Beijing day `first` to the end of day `last`."""
+    if first is not None:
+        stmt = stmt.where(Ticket.created_at >= datetime.combine(first, time(), SHANGHAI))
+    if last is not None:
+        stmt = stmt.where(Ticket.created_at < datetime.combine(last + timedelta(days=1), time(), SHANGHAI))
+    return stmt
+
+
+def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
+    """The list narrowed by `filters["q"]` (see `search.ticket_filter`): the best matches first
+    unless the user picked a sort."""
+    if filters.get("overdue"):
+        stmt = stmt.where(OpenClocks(utcnow()).condition)
+    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
+    total = count_tickets(stmt)
+    page, per_page = filters["page"], filters["per_page"]
+    if filters.get("sort"):
+        result = paged(stmt, page, per_page, total, filters["sort"])
+    else:
+        items = db.session.scalars(newest_first(stmt.order_by(*relevance))
+                                   .limit(per_page).offset((page - 1) * per_page))
+        result = Page(list(items), total, page, per_page)
     _audit_children(actor, result.items, view)
     return result
 

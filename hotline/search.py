@@ -1,0 +1,208 @@
+"""Search that understands Chinese: words cut by rjieba, indexed by the database's own engine.
+
+Chinese is written without spaces, so neither PostgreSQL's parser nor SQLite's tokenizer can
+find "停水" in "小区停水三天". Text is cut into words here (rjieba: the maintained Rust port of
+jieba, its dictionary built into the wheel, no download at run time) and stored space-joined in
+a plain table (`ticket_search`); the database indexes that:
+
+- PostgreSQL: a generated `tsvector` column (`to_tsvector('simple', body)`) with a GIN index;
+- SQLite: an FTS5 virtual table over the same rows (external content), kept in step by
+  triggers.
+
+Both are made by the migration only: they are the engine's, not the models', and
+`include_object` keeps them out of the models-vs-migrations comparison. A ticket's document is
+rewritten after every flush that touched the ticket or added a note, so it is always one query
+with the list's scoping. Phone numbers and names are not in the document: they are matched
+apart, only where the viewer sees the caller unmasked.
+"""
+
+import re
+from collections.abc import Iterable
+
+import rjieba
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import table
+
+from hotline.extensions import db
+from hotline.tickets import access
+from hotline.tickets.models import Event, Ticket
+from hotline.users import User
+
+# What the engines index that the models do not describe (see `include_object`).
+ENGINE_TABLES = ("ticket_search_fts", "knowledge_search_fts")
+ENGINE_COLUMNS = ("tsv",)
+ENGINE_INDEXES = ("ix_ticket_search_tsv", "ix_knowledge_articles_tsv")
+
+# Words that say nothing about the matter; dropped from documents and queries alike.
+_STOPWORDS_TEXT = """
+的 了 吗 呢 啊 吧 呀 嘛 哦 么 着 过 和 与 及 或 就 都 也 还 又 很 太 是 在 有 被 把 给 让 向 从 到 对
+我 你 他 她 它 我们 你们 他们 咱 咱们 俺 这 那 这个 那个 这里 那里 这样 那样 怎么 怎么办 怎样 如何 什么
+啥 哪 哪里 哪儿 为什么 为啥 多少 几 请问 想 想问 问 问下 问一下 一下 一个 要 能 能不能 可以 可不可以
+会 应该 需要 得 请 您 好 你好 喂 那么 这么 现在 已经 没有 不 没 上 下 里 个 家 说 去 来 办 弄 搞
+一直 老是 总是 天天 怎么样 如果 的话 但是 可是 所以 因为 然后 知道 告诉 帮 帮忙 一般 哪些
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d")
+MIN_PHONE_DIGITS = 4
+
+
+def words(text: str | None, *, for_index: bool = False) -> list[str]:
+    """The words of `text`, lower-cased, without punctuation and stopwords.
+
+    Documents are cut finely too (`cut_for_search`: 社保卡 gives 社保 and 社保卡), so a query
+    cut plainly finds a longer or a shorter word."""
+    if not text:
+        return []
+    cut = rjieba.cut_for_search(text, hmm=True) if for_index else rjieba.cut(text, hmm=True)
+    out = []
+    for token in cut:
+        for word in _WORD.findall(token.lower()):
+            if word not in STOPWORDS and word != "_":
+                out.append(word)
+    return out
+
+
+def document(*texts: str | None) -> str:
+    """The space-joined words of `texts`: what the engines index."""
+    return " ".join(word for text in texts for word in words(text, for_index=True))
+
+
+def query_words(q: str) -> list[str]:
+    """The distinct words of a query, in order."""
+    return list(dict.fromkeys(words(q)))
+
+
+# --- the engines ----------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def matches(fts_table: str, key: str, tsv_of: str, terms: list[str], *, any_word: bool):
+    """A subquery (`key`, `rank`: lower is better) of the documents that hold all of `terms`
+    (or, with `any_word`, any of them)."""
+    if _dialect() == "postgresql":
+        # Terms are \\w+ only (see `words`); quoted all the same.
+        joined = (" | " if any_word else " & ").join("'" + t.replace("'", "''") + "'" for t in terms)
+        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", joined))
+        tsv = literal_column(tsv_of)
+        return (select(literal_column(key).label("key"), (-func.ts_rank(tsv, tsquery)).label("rank"))
+                .select_from(table(tsv_of.split(".")[0]))
+                .where(tsv.op("@@")(tsquery)).subquery("hits"))
+    joined = (" OR " if any_word else " AND ").join('"' + t.replace('"', '""') + '"' for t in terms)
+    fts = literal_column(fts_table)
+    return (select(literal_column("rowid").label("key"), func.bm25(fts).label("rank"))
+            .select_from(table(fts_table)).where(fts.op("MATCH")(bindparam("fts", joined))).subquery("hits"))
+
+
+# --- tickets --------------------------------------------------------------------
+
+
+class TicketSearch(db.Model):
+    """One ticket's words (subject, content, address, notes, answer and reply), space-joined."""
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+def ticket_document(ticket: Ticket, notes: Iterable[str]) -> str:
+    return document(ticket.subject, ticket.content, ticket.address, ticket.resolution_note,
+                    ticket.dispatch_note, ticket.reply_result, *notes)
+
+
+def reindex(session: Session, tickets: list[Ticket]) -> None:
+    """Rewrite the documents of `tickets` (their notes read from the events)."""
+    ids = [t.id for t in tickets]
+    notes: dict[int, list[str]] = {}
+    rows = session.execute(select(Event.ticket_id, Event.data).where(
+        Event.ticket_id.in_(ids), Event.action == "add_note"))
+    for ticket_id, data in rows:
+        notes.setdefault(ticket_id, []).append((data or {}).get("note") or "")
+    session.execute(delete(TicketSearch).where(TicketSearch.ticket_id.in_(ids)))
+    session.execute(insert(TicketSearch), [
+        {"ticket_id": t.id, "body": ticket_document(t, notes.get(t.id, []))} for t in tickets])
+
+
+_TOUCHED = "search.touched"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_touched(session: Session, _context) -> None:
+    touched = session.info.setdefault(_TOUCHED, {})
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Ticket):
+            touched[id(obj)] = obj
+        elif isinstance(obj, Event) and obj.action == "add_note" and obj.ticket is not None:
+            touched[id(obj.ticket)] = obj.ticket
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _reindex_touched(session: Session, _context) -> None:
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        with session.no_autoflush:
+            reindex(session, [t for t in touched.values() if t.id is not None])
+
+
+def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:
+    """`stmt` narrowed to the tickets `q` finds, and the ORDER BY of relevance.
+
+    `q` finds a ticket by its number (whole or its tail), by 4+ digits of the caller's phone or
+    the caller's name (only where `viewer` sees the caller unmasked: masked digits find
+    nothing), or by all of its words in the document."""
+    q = q.strip()
+    terms = query_words(q)
+    conditions: list[ColumnElement[bool]] = []
+    exact = Ticket.number == q
+    conditions.append(or_(exact, Ticket.number.endswith(q, autoescape=True)) if len(q) >= 4 else exact)
+    caller = access.caller_visible(viewer)
+    digits = "".join(_DIGITS.findall(q))
+    by_caller: ColumnElement[bool] | None = None
+    if len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(q.replace(" ", "").replace("-", "")) - 1:
+        by_caller = Ticket.caller_phone.contains(digits, autoescape=True)
+    elif q and not digits and len(q) <= 20:
+        by_caller = Ticket.caller_name.contains(q, autoescape=True)
+    if by_caller is not None and caller is not None:
+        conditions.append(and_(caller, by_caller))
+    rank = None
+    if terms:
+        hits = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", terms,
+                       any_word=False)
+        stmt = stmt.outerjoin(hits, hits.c.key == Ticket.id)
+        conditions.append(hits.c.key.is_not(None))
+        rank = hits.c.rank
+    stmt = stmt.where(or_(*conditions))
+    order = [case((exact, 0), else_=1)]
+    if rank is not None:
+        order.append(func.coalesce(rank, 0))
+    return stmt, order
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic: leave the search engines' own objects (FTS5 tables and their shadow tables, the
+    generated tsvector columns and their GIN indexes) out of the models comparison."""
+    if type_ == "table" and name and name.startswith(ENGINE_TABLES):
+        return False
+    if type_ == "column" and reflected and name in ENGINE_COLUMNS:
+        return False
+    return not (type_ == "index" and reflected and name in ENGINE_INDEXES)
