@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 
 import rjieba
+from markupsafe import Markup, escape
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
@@ -206,3 +207,29 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "column" and reflected and name in ENGINE_COLUMNS:
         return False
     return not (type_ == "index" and reflected and name in ENGINE_INDEXES)
+
+
+# --- showing what was found -------------------------------------------------------
+
+
+def highlight(text: str | None, q: str, *, width: int | None = None) -> Markup:
+    """`text` escaped, with the words of `q` (and `q` itself) in <mark>; with `width`, only
+    about that many characters around the first match."""
+    text = text or ""
+    terms = sorted({*query_words(q), q.strip()} - {""}, key=len, reverse=True)
+    # Adjacent words are one mark: 幸福小区, not 幸福 and 小区.
+    alternatives = "|".join(re.escape(t) for t in terms)
+    pattern = re.compile(f"(?:{alternatives})+", re.IGNORECASE) if terms else None
+    if width is not None and len(text) > width:
+        first = pattern.search(text) if pattern else None
+        start = max(0, (first.start() if first else 0) - width // 3)
+        text = ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
+    if pattern is None:
+        return escape(text)
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup("<mark>%s</mark>") % match.group(0))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from hotline import auth, notices, signin
 from hotline.clocks.overrides import missing_year_warning
-from hotline.console import bp, csrf, forms, labels, live, queries
+from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
@@ -468,6 +468,9 @@ def list_filters(args) -> dict:
         raw["overdue"] = args.get("overdue")
     if args.get("sort"):
         raw["sort"] = args.get("sort")
+    # Search (issue 21): the header's box and the list's date range.
+    raw.update({key: args[key].strip() for key in ("q", "created_from", "created_to")
+                if (args.get(key) or "").strip()})
     try:
         filters = TicketListArgs().load(raw)
     except ValidationError as error:
@@ -489,7 +492,10 @@ def tickets():
         filters = {"page": 1, "per_page": per_page()}
         page = service.list_tickets(user(), filters)
     pages = max(1, -(-page.total // page.per_page))
-    return render_template("console/tickets.html", rows=dump(page.items), page=page, pages=pages,
+    rows = dump(page.items)
+    if filters.get("q"):
+        search_rows.mark(rows, filters["q"])
+    return render_template("console/tickets.html", rows=rows, page=page, pages=pages, q=filters.get("q"),
                            states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
                            form=forms.FormState(values=request.args, errors=errors),
                            may_export=service.access.may_export(user()))
