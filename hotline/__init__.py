@@ -119,5 +119,6 @@ def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
     from hotline import audit, auth, notices, outbox, risk, search, units, users  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
+    from hotline.knowledge import models as knowledge_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
     from referrals import models as referral_models  # noqa: F401

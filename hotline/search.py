@@ -48,7 +48,7 @@ from hotline.users import User
 # What the engines index that the models do not describe (see `include_object`).
 ENGINE_TABLES = ("ticket_search_fts", "knowledge_search_fts")
 ENGINE_COLUMNS = ("tsv",)
-ENGINE_INDEXES = ("ix_ticket_search_tsv", "ix_knowledge_articles_tsv")
+ENGINE_INDEXES = ("ix_ticket_search_tsv", "ix_knowledge_search_tsv")
 
 # Words that say nothing about the matter; dropped from documents and queries alike.
 _STOPWORDS_TEXT = """
@@ -61,6 +61,7 @@ _STOPWORDS_TEXT = """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
 MIN_PHONE_DIGITS = 4
 
 
@@ -80,14 +81,30 @@ def words(text: str | None, *, for_index: bool = False) -> list[str]:
     return out
 
 
-def document(*texts: str | None) -> str:
-    """The space-joined words of `texts`: what the engines index."""
-    return " ".join(word for text in texts for word in words(text, for_index=True))
+def document(*texts: str | None, characters: bool = False) -> str:
+    """The space-joined words of `texts`: what the engines index (with `characters`, each Chinese
+    word's characters too, so 黄 finds 发黄: for ranked searches that weigh them low)."""
+    found = [word for text in texts for word in words(text, for_index=True)]
+    if characters:
+        found += _characters(found)
+    return " ".join(found)
+
+
+def _characters(found: list[str]) -> list[str]:
+    return [char for word in found if len(word) > 1 and _HAN.fullmatch(word)
+            for char in word if char not in STOPWORDS]
 
 
 def query_words(q: str) -> list[str]:
     """The distinct words of a query, in order."""
     return list(dict.fromkeys(words(q)))
+
+
+def loose_words(q: str) -> list[str]:
+    """A caller's words, cut finely too (垃圾堆 gives 垃圾 and 垃圾堆; 香港旅游 gives 香港 and
+    旅游): for searches where any word may match and the best matches come first."""
+    found = words(q) + words(q, for_index=True)
+    return list(dict.fromkeys(found + _characters(found)))
 
 
 # --- the engines ----------------------------------------------------------------

@@ -28,6 +28,7 @@ pytest_plugins = ["tests.twilio_fakes"]
 
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
+    "knowledge_search_misses", "knowledge_article_versions", "knowledge_search", "knowledge_articles",
     "alert_acknowledgements",
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
     "twilio_status_events", "inbound_sms", "calls",

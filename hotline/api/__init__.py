@@ -24,6 +24,7 @@ def register_api() -> None:
         units,
     )
     from hotline.api.converters import IsoDateConverter
+    from hotline.knowledge import api as knowledge_api
     from referrals import api as referrals_api
 
     current_app.url_map.converters["isodate"] = IsoDateConverter
@@ -41,6 +42,7 @@ def register_api() -> None:
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(knowledge_api.blp)
 
 
 def committed(view):

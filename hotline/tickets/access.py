@@ -200,3 +200,28 @@ def check_manages_sessions(user: User) -> None:
     """Listing and ending another user's sessions and tokens is for admins only (403)."""
     if user.role not in SESSION_MANAGERS:
         raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
+
+
+# --- knowledge base (issue 21) -------------------------------------------------------
+
+DEFAULT_KNOWLEDGE_EDITORS = ("supervisor", "admin")
+KNOWLEDGE_AUTHORS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.ADMIN})
+
+
+def is_knowledge_editor(user: User) -> bool:
+    """The centre's editors review and publish articles (config KNOWLEDGE_EDITOR_ROLES; by
+    default the supervisors and the admins)."""
+    roles = current_app.config.get("KNOWLEDGE_EDITOR_ROLES", DEFAULT_KNOWLEDGE_EDITORS)
+    return user.role.value in roles
+
+
+def check_knowledge_editor(user: User) -> None:
+    if not is_knowledge_editor(user):
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能审核或发布知识 (role {user.role.value} may not "
+                        "publish knowledge)", error="knowledge.not_editor")
+
+
+def check_knowledge_author(user: User) -> None:
+    """The centre's staff and the units read the knowledge base and draft articles; partners not."""
+    if user.role not in KNOWLEDGE_AUTHORS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")

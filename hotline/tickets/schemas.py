@@ -100,6 +100,9 @@ class RequiredNoteIn(ma.Schema):
 
 class AnswerIn(ma.Schema):
     answer = required_text()
+    article = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "the published knowledge article the answer was read from (the event keeps "
+                       "its id and version)"})
 
 
 class TransferIn(ma.Schema):

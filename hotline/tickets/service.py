@@ -18,6 +18,7 @@ from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
+from hotline.knowledge import service as knowledge
 from hotline.tickets import access, ordering
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
@@ -126,6 +127,8 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
         if field in data and data[field] is not None:
             _check_length(data[field], field)
     related = _related(actor, ticket, action, data)
+    if action == "answer":
+        data = _with_article(actor, data)
     ticket = _run(ticket, actor, action, data, related)
     _audit_children(actor, [ticket], "action")     # the answer is the full ticket
     return ticket
@@ -336,6 +339,14 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         result = paged(stmt, page, per_page, total, sort)
     _audit_children(actor, result.items, view)
     return result
+
+
+def _with_article(actor: User, data: dict) -> dict:
+    """An answer read from a knowledge article: the event keeps the article's id and version."""
+    if not data.get("article"):
+        return {key: value for key, value in data.items() if key != "article"}
+    article = knowledge.article_for_answer(actor, data["article"])
+    return {**data, "article_version": article.version}
 
 
 def _created_between(stmt: Select, first: date | None, last: date | None) -> Select:
