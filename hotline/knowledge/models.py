@@ -46,7 +46,7 @@ class Article(db.Model):
     owner_unit: Mapped[Unit | None] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()
     versions: Mapped[list["ArticleVersion"]] = relationship(
-        back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan")
+        back_populates="article", order_by="ArticleVersion.id", cascade="all, delete-orphan")
 
 
 class ArticleVersion(db.Model):
