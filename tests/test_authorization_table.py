@@ -126,6 +126,16 @@ POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open
 POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
+GET    /api/v1/knowledge/search                                      -                    ok   ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/knowledge/articles                                    -                    ok   ok   ok   ok   ok   ok   ok   403  401
+POST   /api/v1/knowledge/articles                                    -                    ok   ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/knowledge/articles/{article_id}                       article              ok   ok   ok   ok   ok   ok   ok   403  401
+PATCH  /api/v1/knowledge/articles/{article_id}                       article              ok   403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/submit        article              ok   403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/publish       article              403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/retire        article              403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/import                             -                    422  422  422  422  422  422  422  403  401
+GET    /api/v1/knowledge/figures                                     -                    403  403  ok   ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -185,10 +195,13 @@ BODIES = {
     "accept": {},
     "POST /api/v1/partners": lambda scene: {"code": f"authz-{next(_CODES)}", **PARTNER_BODY},
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
+    "POST /api/v1/knowledge/articles": {"title": "授权测试条目", "answer": "答复内容"},
+    "PATCH /api/v1/knowledge/articles/{article_id}": {"answer": "更新后的答复"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
 }
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
+           "GET /api/v1/knowledge/search": "?q=社保卡",
            "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
 # The webhooks' form bodies, as Twilio posts them (minus the signature).
 CALL = {"CallSid": "CA" + "0" * 32, "AccountSid": "AC" + "0" * 32, "From": "+8613800000001",
@@ -352,6 +365,11 @@ class Scenes:
         self.api.client.post("/api/v1/auth/token", json={"username": "seat3", "password": "demo"})
         newest = self.api.get("/api/v1/users/seat3/sessions", "admin").json[0]
         return {"session_id": newest["id"]}
+
+    def article(self):
+        """A draft knowledge article seat1 wrote (its author may edit and submit it)."""
+        body = BODIES["POST /api/v1/knowledge/articles"]
+        return {"article_id": self.api.post("/api/v1/knowledge/articles", "seat1", body, expect=201).json["id"]}
 
     def new_partner(self):
         code = f"authz-{next(_CODES)}"

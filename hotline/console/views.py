@@ -298,6 +298,7 @@ def new_ticket():
     try:
         body = forms.intake_body(request.form)
         ticket = service.create_ticket(user(), body)
+        knowledge_pages.answer_from_intake(ticket, request.form)   # a direct answer given at intake
         db.session.commit()
     except (forms.FormInvalid, HotlineError) as error:
         db.session.rollback()
@@ -600,6 +601,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     audit_pages,
     call_pages,
     child_safety,
+    knowledge_pages,
     referral_pages,
     reports,
     session_pages,

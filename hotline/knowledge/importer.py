@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from marshmallow import ValidationError
 from openpyxl import load_workbook
+from werkzeug.datastructures import FileStorage
 
 from hotline.errors import HotlineError, Invalid
 from hotline.knowledge import service
@@ -66,11 +67,14 @@ def _body(row: dict) -> dict:
     return body
 
 
-def import_file(actor: User, filename: str, content: bytes, *, dry_run: bool) -> dict:
+def import_file(actor: User, upload: FileStorage | None, *, dry_run: bool) -> dict:
     """Check every row (schema and unit codes); unless `dry_run` and when all are right, write
     them as drafts."""
     access.check_knowledge_author(actor)
-    rows = read_rows(filename, content)
+    if upload is None:
+        raise Invalid("缺少文件 (multipart field `file` is required)", {"file": ["required"]},
+                      error="knowledge.bad_import")
+    rows = read_rows(upload.filename or "", upload.read())
     loaded, errors = [], []
     for number, row in enumerate(rows, start=2):       # row 1 is the header
         try:

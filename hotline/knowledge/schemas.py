@@ -101,3 +101,41 @@ class ImportArgs(ma.Schema):
 
 class FiguresArgs(ma.Schema):
     since = fields.DateTime(load_default=None)
+
+
+class _Count(ma.Schema):
+    id = fields.Integer()
+    title = fields.String()
+    answers = fields.Integer()
+
+
+class _Miss(ma.Schema):
+    q = fields.String()
+    count = fields.Integer()
+    last = fields.DateTime()
+
+
+class FiguresOut(ma.Schema):
+    answers = fields.Integer(metadata={"description": "direct answers (the `answer` action)"})
+    with_article = fields.Integer()
+    without_article = fields.Integer()
+    closed_tickets = fields.Integer(metadata={"description": "tickets with a resolution"})
+    direct_rate = fields.Float(allow_none=True, metadata={"description": "直接答复率: answered / resolved"})
+    direct_rate_with_article = fields.Float(allow_none=True)
+    by_article = fields.List(fields.Nested(_Count))
+    never_used = fields.List(fields.Nested(_Count(only=("id", "title"))))
+    misses = fields.List(fields.Nested(_Miss), metadata={"description": "searches that found nothing"})
+
+
+class _RowError(ma.Schema):
+    row = fields.Integer()
+    errors = fields.Dict()
+
+
+class ImportOut(ma.Schema):
+    dry_run = fields.Boolean()
+    rows = fields.Integer()
+    valid = fields.Integer()
+    errors = fields.List(fields.Nested(_RowError))
+    titles = fields.List(fields.String())
+    created = fields.List(fields.Integer())

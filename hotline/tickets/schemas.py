@@ -1,7 +1,7 @@
 """Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
 
 import functools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from flask import g
@@ -54,6 +54,10 @@ class TicketIn(ma.Schema):
                              metadata={"description": "Twilio CallSid of the call this ticket came from"})
 
 
+# The days a list's date range may name (a year 598 or 9999 is a typing slip, not a range).
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+
+
 class TicketListArgs(ma.Schema):
     state = DelimitedList(fields.Enum(TicketState, by_value=True))
     desk = fields.Enum(Desk, by_value=True, load_default=None)
@@ -70,9 +74,10 @@ class TicketListArgs(ma.Schema):
         "description": "a ticket number, 4+ digits of the caller's phone, the caller's name, or words "
                        "of the subject, content, address, notes, answer and reply (Chinese is cut into "
                        "words); phone and name only where the viewer sees the caller unmasked"})
-    created_from = fields.Date(load_default=None, metadata={"description": "opened on or after this day "
-                                                                            "(Beijing time)"})
-    created_to = fields.Date(load_default=None, metadata={"description": "opened on or before this day"})
+    created_from = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
+                               metadata={"description": "opened on or after this day (Beijing time)"})
+    created_to = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
+                             metadata={"description": "opened on or before this day"})
 
 
 class TicketExportArgs(TicketListArgs):
