@@ -42,7 +42,7 @@ MATTERS = [
 def fill_documents(app, seed: int = 7) -> None:
     """Give the bulk tickets a request in words and their search documents (those without one)."""
     from hotline.extensions import db
-    from hotline.search import document
+    from hotline.search import caller_tokens, document
 
     rng = random.Random(seed)
     with app.app_context():
@@ -58,7 +58,8 @@ def fill_documents(app, seed: int = 7) -> None:
                 phone = f"+86139{rng.randint(0, 99_999_999):08d}"
                 rows.append({"i": tid, "c": content, "s": matter[:10], "a": f"{district}{estate}",
                              "p": phone})
-                docs.append({"ticket_id": tid, "body": document(matter[:10], content, f"{district}{estate}")})
+                docs.append({"ticket_id": tid, "body": document(matter[:10], content, f"{district}{estate}")
+                             + " " + caller_tokens(phone, None)})
             db.session.execute(text("UPDATE tickets SET content = :c, subject = :s, address = :a, "
                                     "caller_phone = :p WHERE id = :i"), rows)
             db.session.execute(text("INSERT INTO ticket_search (ticket_id, body) VALUES (:ticket_id, :body)"),

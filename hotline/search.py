@@ -22,11 +22,9 @@ from collections.abc import Iterable
 import rjieba
 from markupsafe import Markup, escape
 from sqlalchemy import (
-    ColumnElement,
     ForeignKey,
     Select,
     Text,
-    and_,
     bindparam,
     case,
     delete,
@@ -36,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import table
@@ -61,6 +60,7 @@ _STOPWORDS_TEXT = """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d")
+_NUMBER_START = re.compile(r"^\d{5}-\d{6,8}")     # a ticket number's start: 12345-20261123
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 MIN_PHONE_DIGITS = 4
 
@@ -114,21 +114,22 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def matches(fts_table: str, key: str, tsv_of: str, terms: list[str], *, any_word: bool):
+def matches(fts_table: str, key: str, tsv_of: str, terms: list[str], *, any_word: bool, name: str = "hits"):
     """A subquery (`key`, `rank`: lower is better) of the documents that hold all of `terms`
     (or, with `any_word`, any of them)."""
     if _dialect() == "postgresql":
         # Terms are \\w+ only (see `words`); quoted all the same.
         joined = (" | " if any_word else " & ").join("'" + t.replace("'", "''") + "'" for t in terms)
-        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", joined))
+        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(f"{name}_tsq", joined))
         tsv = literal_column(tsv_of)
         return (select(literal_column(key).label("key"), (-func.ts_rank(tsv, tsquery)).label("rank"))
                 .select_from(table(tsv_of.split(".")[0]))
-                .where(tsv.op("@@")(tsquery)).subquery("hits"))
+                .where(tsv.op("@@")(tsquery)).subquery(name))
     joined = (" OR " if any_word else " AND ").join('"' + t.replace('"', '""') + '"' for t in terms)
     fts = literal_column(fts_table)
     return (select(literal_column("rowid").label("key"), func.bm25(fts).label("rank"))
-            .select_from(table(fts_table)).where(fts.op("MATCH")(bindparam("fts", joined))).subquery("hits"))
+            .select_from(table(fts_table)).where(fts.op("MATCH")(bindparam(f"{name}_fts", joined)))
+            .subquery(name))
 
 
 # --- tickets --------------------------------------------------------------------
@@ -144,8 +145,36 @@ class TicketSearch(db.Model):
 
 
 def ticket_document(ticket: Ticket, notes: Iterable[str]) -> str:
-    return document(ticket.subject, ticket.content, ticket.address, ticket.resolution_note,
-                    ticket.dispatch_note, ticket.reply_result, *notes)
+    return " ".join(filter(None, [
+        document(ticket.subject, ticket.content, ticket.address, ticket.resolution_note,
+                 ticket.dispatch_note, ticket.reply_result, *notes),
+        caller_tokens(ticket.caller_phone, ticket.caller_name)]))
+
+
+# The caller's phone and name are indexed as tokens of their own (ph<digits>, nm<name>), so a
+# search by them is an index lookup too; they are only ever matched apart from the words, under
+# the condition that the viewer sees the caller unmasked, and never as words.
+_CALLER_TOKEN = re.compile(r"^(ph\d|nm)")
+
+
+def caller_tokens(phone: str | None, name: str | None) -> str:
+    """Every run of 4+ digits of the phone, and the name and its parts of 2+ characters."""
+    digits = "".join(_DIGITS.findall(phone or ""))
+    grams = {f"ph{digits[i:j]}" for i in range(len(digits))
+             for j in range(i + MIN_PHONE_DIGITS, len(digits) + 1)}
+    name = "".join(_WORD.findall((name or "").lower()))
+    grams |= {f"nm{name[i:j]}" for i in range(len(name)) for j in range(i + 2, len(name) + 1)}
+    return " ".join(sorted(grams))
+
+
+def _caller_query(q: str) -> list[str]:
+    """The caller token `q` stands for: 4+ digits (spaces and dashes aside) or a name."""
+    bare = re.sub(r"[\s\-]", "", q)
+    digits = "".join(_DIGITS.findall(bare))
+    if len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(bare.lstrip("+")) - 1:
+        return [f"ph{digits}"]
+    name = "".join(_WORD.findall(bare.lower()))
+    return [f"nm{name}"] if not digits and 2 <= len(name) <= 20 else []
 
 
 def reindex(session: Session, tickets: list[Ticket]) -> None:
@@ -185,35 +214,29 @@ def _reindex_touched(session: Session, _context) -> None:
 def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:
     """`stmt` narrowed to the tickets `q` finds, and the ORDER BY of relevance.
 
-    `q` finds a ticket by its number (whole or its tail), by 4+ digits of the caller's phone or
-    the caller's name (only where `viewer` sees the caller unmasked: masked digits find
-    nothing), or by all of its words in the document."""
+    `q` finds a ticket by its number (whole, or its start: 12345-20261123), by 4+ digits of the
+    caller's phone or the caller's name (only where `viewer` sees the caller unmasked: masked
+    digits find nothing), or by all of its words. Each is an index lookup; the tickets are
+    those ids (a union), so the list's scoping and sort apply as always."""
     q = q.strip()
-    terms = query_words(q)
-    conditions: list[ColumnElement[bool]] = []
     exact = Ticket.number == q
-    conditions.append(or_(exact, Ticket.number.endswith(q, autoescape=True)) if len(q) >= 4 else exact)
+    by_number = or_(exact, Ticket.number.startswith(q, autoescape=True)) if _NUMBER_START.match(q) else exact
+    found = [select(Ticket.id.label("key")).where(by_number)]
     caller = access.caller_visible(viewer)
-    digits = "".join(_DIGITS.findall(q))
-    by_caller: ColumnElement[bool] | None = None
-    if len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(q.replace(" ", "").replace("-", "")) - 1:
-        by_caller = Ticket.caller_phone.contains(digits, autoescape=True)
-    elif q and not digits and len(q) <= 20:
-        by_caller = Ticket.caller_name.contains(q, autoescape=True)
-    if by_caller is not None and caller is not None:
-        conditions.append(and_(caller, by_caller))
-    rank = None
+    caller_terms = _caller_query(q)
+    if caller_terms and caller is not None:
+        by_caller = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", caller_terms,
+                            any_word=False, name="caller")
+        found.append(select(by_caller.c.key).join(Ticket, Ticket.id == by_caller.c.key).where(caller))
+    terms = [t for t in query_words(q) if not _CALLER_TOKEN.match(t)]
+    order = [case((exact, 0), else_=1)]
     if terms:
         hits = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", terms,
-                       any_word=False)
+                       any_word=False, name="words")
         stmt = stmt.outerjoin(hits, hits.c.key == Ticket.id)
-        conditions.append(hits.c.key.is_not(None))
-        rank = hits.c.rank
-    stmt = stmt.where(or_(*conditions))
-    order = [case((exact, 0), else_=1)]
-    if rank is not None:
-        order.append(func.coalesce(rank, 0))
-    return stmt, order
+        found.append(select(hits.c.key))
+        order.append(func.coalesce(hits.c.rank, 0))
+    return stmt.where(Ticket.id.in_(union_all(*found))), order
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -46,7 +46,7 @@ def test_number_phone_digits_name_and_address_find_the_ticket(api):
                         location={"unit": "gulou", "address": "鼓楼区彭城路18号"})
     api.create()
     assert numbers(found(api, ticket["number"])) == [ticket["number"]]
-    assert numbers(found(api, ticket["number"][-9:])) == [ticket["number"]]
+    assert numbers(found(api, ticket["number"][:14])) == numbers(found(api, "", sort="newest"))  # that day's
     assert numbers(found(api, "5678")) == [ticket["number"]]
     assert numbers(found(api, "139 1234")) == [ticket["number"]]
     assert numbers(found(api, "李四")) == [ticket["number"]]
@@ -80,6 +80,9 @@ def test_a_minors_phone_digits_find_nothing_for_a_role_that_sees_them_masked(api
     assert found(api, "5555", as_user="handler-yunlong") == []
     assert found(api, "8888", as_user="handler-yunlong") == []
     assert found(api, "小明", as_user="handler-yunlong") == []
+    # The index's own caller tokens are not words anyone can type to get around the mask.
+    assert found(api, "ph13655558888", as_user="handler-yunlong") == []
+    assert found(api, "nm小明", as_user="handler-yunlong") == []
     # The words of the matter it may see; the lead unit and the centre find the phone.
     assert numbers(found(api, "欺负", as_user="handler-yunlong")) == [child["number"]]
     assert numbers(found(api, "5555", as_user="handler-gulou")) == [child["number"]]

@@ -122,17 +122,20 @@ def upgrade():
 
 def _backfill_tickets():
     """The tickets already written get their documents (words cut as the service cuts them)."""
-    from hotline.search import document
+    from hotline.search import caller_tokens, document
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(
-        "SELECT id, subject, content, address, resolution_note, dispatch_note, reply_result FROM tickets"))
+        "SELECT id, subject, content, address, resolution_note, dispatch_note, reply_result, "
+        "caller_phone, caller_name FROM tickets"))
     notes = {}
     for ticket_id, data in bind.execute(sa.text(
             "SELECT ticket_id, data FROM ticket_events WHERE action = 'add_note'")):
         data = data if isinstance(data, dict) else json.loads(data or "{}")
         notes.setdefault(ticket_id, []).append(data.get("note") or "")
-    docs = [{"ticket_id": row[0], "body": document(*row[1:], *notes.get(row[0], []))} for row in rows]
+    docs = [{"ticket_id": row[0],
+             "body": " ".join([document(*row[1:7], *notes.get(row[0], [])), caller_tokens(row[7], row[8])])}
+            for row in rows]
     if docs:
         bind.execute(sa.text("INSERT INTO ticket_search (ticket_id, body) VALUES (:ticket_id, :body)"), docs)
 
