@@ -26,14 +26,15 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
-    case,
     delete,
     event,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -158,23 +159,25 @@ _CALLER_TOKEN = re.compile(r"^(ph\d|nm)")
 
 
 def caller_tokens(phone: str | None, name: str | None) -> str:
-    """Every run of 4+ digits of the phone, and the name and its parts of 2+ characters."""
+    """Each run of 4 digits of the phone (any 4+ digits hold them all), and the name and its
+    parts of 2+ characters."""
     digits = "".join(_DIGITS.findall(phone or ""))
-    grams = {f"ph{digits[i:j]}" for i in range(len(digits))
-             for j in range(i + MIN_PHONE_DIGITS, len(digits) + 1)}
+    grams = {f"ph{digits[i:i + MIN_PHONE_DIGITS]}" for i in range(len(digits) - MIN_PHONE_DIGITS + 1)}
     name = "".join(_WORD.findall((name or "").lower()))
     grams |= {f"nm{name[i:j]}" for i in range(len(name)) for j in range(i + 2, len(name) + 1)}
     return " ".join(sorted(grams))
 
 
-def _caller_query(q: str) -> list[str]:
-    """The caller token `q` stands for: 4+ digits (spaces and dashes aside) or a name."""
+def _caller_query(q: str) -> tuple[list[str], str | None]:
+    """The caller tokens `q` stands for (4+ digits, spaces and dashes aside; or a name), and the
+    digits themselves (the tokens find the phones that hold every run of 4, the digits
+    confirm they hold them in a row)."""
     bare = re.sub(r"[\s\-]", "", q)
     digits = "".join(_DIGITS.findall(bare))
     if len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(bare.lstrip("+")) - 1:
-        return [f"ph{digits}"]
+        return sorted(set(caller_tokens(digits, None).split())), digits
     name = "".join(_WORD.findall(bare.lower()))
-    return [f"nm{name}"] if not digits and 2 <= len(name) <= 20 else []
+    return ([f"nm{name}"] if not digits and 2 <= len(name) <= 20 else []), None
 
 
 def reindex(session: Session, tickets: list[Ticket]) -> None:
@@ -216,27 +219,31 @@ def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:
 
     `q` finds a ticket by its number (whole, or its start: 12345-20261123), by 4+ digits of the
     caller's phone or the caller's name (only where `viewer` sees the caller unmasked: masked
-    digits find nothing), or by all of its words. Each is an index lookup; the tickets are
-    those ids (a union), so the list's scoping and sort apply as always."""
+    digits find nothing), or by all of its words. Each is an index lookup; their union, best
+    rank per ticket, is joined to the list, so its scoping and sorts apply as always."""
     q = q.strip()
-    exact = Ticket.number == q
-    by_number = or_(exact, Ticket.number.startswith(q, autoescape=True)) if _NUMBER_START.match(q) else exact
-    found = [select(Ticket.id.label("key")).where(by_number)]
+    by_number = Ticket.number == q
+    if _NUMBER_START.match(q):
+        by_number = or_(by_number, Ticket.number.startswith(q, autoescape=True))
+    # Ranks: lower is better; the number itself first, then the caller, then the words' rank.
+    found = [select(Ticket.id.label("key"), literal(-1e9).label("rank")).where(by_number)]
     caller = access.caller_visible(viewer)
-    caller_terms = _caller_query(q)
+    caller_terms, digits = _caller_query(q)
     if caller_terms and caller is not None:
         by_caller = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", caller_terms,
                             any_word=False, name="caller")
-        found.append(select(by_caller.c.key).join(Ticket, Ticket.id == by_caller.c.key).where(caller))
+        confirm = Ticket.caller_phone.contains(digits, autoescape=True) if digits else true()
+        found.append(select(by_caller.c.key, literal(-1e6).label("rank"))
+                     .join(Ticket, Ticket.id == by_caller.c.key).where(caller, confirm))
     terms = [t for t in query_words(q) if not _CALLER_TOKEN.match(t)]
-    order = [case((exact, 0), else_=1)]
     if terms:
         hits = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", terms,
                        any_word=False, name="words")
-        stmt = stmt.outerjoin(hits, hits.c.key == Ticket.id)
-        found.append(select(hits.c.key))
-        order.append(func.coalesce(hits.c.rank, 0))
-    return stmt.where(Ticket.id.in_(union_all(*found))), order
+        found.append(select(hits.c.key, hits.c.rank))
+    union = union_all(*found).subquery("found")
+    best = (select(union.c.key, func.min(union.c.rank).label("rank"))
+            .group_by(union.c.key).subquery("best"))
+    return stmt.join(best, best.c.key == Ticket.id), [best.c.rank]
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

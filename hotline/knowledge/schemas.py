@@ -103,13 +103,13 @@ class FiguresArgs(ma.Schema):
     since = fields.DateTime(load_default=None)
 
 
-class _Count(ma.Schema):
+class ArticleAnswerCount(ma.Schema):
     id = fields.Integer()
     title = fields.String()
     answers = fields.Integer()
 
 
-class _Miss(ma.Schema):
+class SearchMissOut(ma.Schema):
     q = fields.String()
     count = fields.Integer()
     last = fields.DateTime()
@@ -122,12 +122,13 @@ class FiguresOut(ma.Schema):
     closed_tickets = fields.Integer(metadata={"description": "tickets with a resolution"})
     direct_rate = fields.Float(allow_none=True, metadata={"description": "直接答复率: answered / resolved"})
     direct_rate_with_article = fields.Float(allow_none=True)
-    by_article = fields.List(fields.Nested(_Count))
-    never_used = fields.List(fields.Nested(_Count(only=("id", "title"))))
-    misses = fields.List(fields.Nested(_Miss), metadata={"description": "searches that found nothing"})
+    by_article = fields.List(fields.Nested(ArticleAnswerCount))
+    never_used = fields.List(fields.Nested(ArticleAnswerCount(only=("id", "title"))))
+    misses = fields.List(fields.Nested(SearchMissOut),
+                         metadata={"description": "searches that found nothing"})
 
 
-class _RowError(ma.Schema):
+class ImportRowError(ma.Schema):
     row = fields.Integer()
     errors = fields.Dict()
 
@@ -136,6 +137,6 @@ class ImportOut(ma.Schema):
     dry_run = fields.Boolean()
     rows = fields.Integer()
     valid = fields.Integer()
-    errors = fields.List(fields.Nested(_RowError))
+    errors = fields.List(fields.Nested(ImportRowError))
     titles = fields.List(fields.String())
     created = fields.List(fields.Integer())

@@ -27,6 +27,7 @@ FIELDS = ("title", "questions", "answer", "category", "units", "areas", "keyword
 CANDIDATES = 300
 BM25_K1, BM25_B = 1.2, 0.75
 SINGLE_CHARACTER = 0.5
+WIDEN_BELOW = 20      # fewer candidates than this by whole words: ask for the characters too
 
 
 def create_article(actor: User, data: dict) -> Article:
@@ -167,13 +168,23 @@ def search_articles(actor: User, q: str, unit: str | None = None, limit: int = 5
     return found
 
 
-def _ranked(terms: list[str], unit: str | None, limit: int) -> list[tuple[Article, float, list[str]]]:
+def _candidates(terms: list[str]) -> list[tuple[Article, list[str]]]:
+    """The in-force articles holding any of `terms`, the engine's best first, with their words."""
     hits = search.matches("knowledge_search_fts", "knowledge_search.article_id", "knowledge_search.tsv",
                           terms, any_word=True)
     stmt = (select(Article, ArticleSearch.body).join(hits, hits.c.key == Article.id)
             .join(ArticleSearch, ArticleSearch.article_id == Article.id)
             .where(*_in_force(today())).order_by(hits.c.rank).limit(CANDIDATES))
-    rows = [(a, body.split()) for a, body in db.session.execute(stmt)]
+    return [(a, body.split()) for a, body in db.session.execute(stmt)]
+
+
+def _ranked(terms: list[str], unit: str | None, limit: int) -> list[tuple[Article, float, list[str]]]:
+    # Whole words first: single characters match most of a large base and make the engine rank
+    # it all. Only when words find few articles are the characters asked too (黄 for 发黄).
+    words = [term for term in terms if len(term) > 1]
+    rows = _candidates(words) if words else []
+    if len(rows) < WIDEN_BELOW and len(words) < len(terms):
+        rows = _candidates(terms)
     if unit:
         rows = [(a, words) for a, words in rows if not a.units or unit in a.units]
     if not rows:
