@@ -18,6 +18,7 @@ apart, only where the viewer sees the caller unmasked.
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 
 import rjieba
 from markupsafe import Markup, escape
@@ -40,9 +41,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import table
 
+from hotline import audit
 from hotline.extensions import db
 from hotline.tickets import access
-from hotline.tickets.models import Event, Ticket
+from hotline.tickets.models import TERMINAL_STATES, Event, Ticket
 from hotline.users import User
 
 # What the engines index that the models do not describe (see `include_object`).
@@ -280,3 +282,40 @@ def highlight(text: str | None, q: str, *, width: int | None = None) -> Markup:
         last = match.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+# --- the same matter ---------------------------------------------------------------
+
+SIMILAR_DAYS = 7        # how far apart in time two calls about one matter usually are
+SIMILAR_WORDS = 12      # the ticket's longest words asked for
+
+
+def similar_tickets(viewer: User, ticket_id: int, limit: int = 10) -> list[Ticket]:
+    """Open tickets `viewer` may see that are likely about the same matter as this one: opened
+    within SIMILAR_DAYS of it, in the same area (its location unit) or at the same address, with
+    words of its subject and content; the most alike first."""
+    ticket = access.get_visible_ticket(viewer, ticket_id)
+    # The matter's words, not the place's: the place is matched apart (a lamp and a leak on one
+    # estate are two matters).
+    place = set(words(ticket.address, for_index=True))
+    matter = {t for t in words(f"{ticket.subject} {ticket.content}")
+              if t not in place and not _CALLER_TOKEN.match(t)}
+    terms = sorted(matter, key=lambda t: (-len(t), t))[:SIMILAR_WORDS]
+    same_place = [Ticket.address == ticket.address] if ticket.address else []
+    if ticket.location_unit_id is not None:
+        same_place.append(Ticket.location_unit_id == ticket.location_unit_id)
+    if not terms and not same_place:
+        return []
+    window = timedelta(days=SIMILAR_DAYS)
+    stmt = access.visible_tickets(viewer).where(
+        Ticket.id != ticket.id, Ticket.state.not_in(TERMINAL_STATES),
+        Ticket.created_at.between(ticket.created_at - window, ticket.created_at + window))
+    if same_place:
+        stmt = stmt.where(or_(*same_place))
+    if terms:
+        hits = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", terms,
+                       any_word=True, name="alike")
+        stmt = stmt.join(hits, hits.c.key == Ticket.id).order_by(hits.c.rank)
+    found = list(db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit)))
+    audit.audit_children(viewer, [ticket, *found], "similar")
+    return found

@@ -62,6 +62,7 @@ GET    /api/v1/tickets/export                                        -          
 GET    /api/v1/tickets/{ticket_id}                                   in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/tickets/{ticket_id}/routing                           in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/tickets/{ticket_id}/events                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/tickets/{ticket_id}/similar                           in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/answer                    intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/transfer_out              intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/reject                    intake               ok   403  403  ok   404  404  404  404  401

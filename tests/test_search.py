@@ -109,3 +109,18 @@ def test_date_range_on_the_list(api):
     assert numbers(found(api, "停水", created_from=later)) == [new["number"]]
     listed = api.get("/api/v1/tickets", "supervisor1", query_string={"created_from": later}).json
     assert numbers(listed) == [new["number"]]
+
+
+def test_similar_finds_open_tickets_about_the_same_matter_nearby(api):
+    first = api.create(subject="", content="幸福小区3号楼停水一整天了",
+                       location={"unit": "gulou", "address": "幸福小区3号楼"})
+    same = api.create(subject="", content="幸福小区也停水了，什么时候来水",
+                      location={"unit": "gulou", "address": "幸福小区5号楼"})
+    elsewhere = api.create(subject="", content="幸福小区停水",
+                           location={"unit": "yunlong", "address": "云龙区某小区"})
+    other = api.create(subject="", content="路灯不亮", location={"unit": "gulou", "address": "幸福小区门口"})
+    closed = api.create(subject="", content="幸福小区停水", location={"unit": "gulou"})
+    api.act(closed["id"], "answer", "seat1", {"answer": "已告知抢修时间"})
+    alike = api.get(f"/api/v1/tickets/{first['id']}/similar", "seat1").json
+    assert [t["id"] for t in alike] == [same["id"]]
+    assert elsewhere["id"] not in [t["id"] for t in alike] and other["id"] not in [t["id"] for t in alike]

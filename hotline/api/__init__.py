@@ -19,6 +19,7 @@ def register_api() -> None:
         outbox,
         reports,
         risk,
+        search,
         sessions,
         tickets,
         units,
@@ -43,6 +44,7 @@ def register_api() -> None:
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(knowledge_api.blp)
+    api.register_blueprint(search.blp)
 
 
 def committed(view):
