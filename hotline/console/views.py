@@ -353,7 +353,7 @@ def _field_spec(name: str, schema_field) -> dict:
         spec.update(widget="select", choices=list(choices))
     elif type_name == "Boolean":
         spec["widget"] = "yesno"
-    elif type_name == "Integer":
+    elif type_name in ("Integer", "TicketRef"):   # TicketRef: an id, or a ticket number (issue 21)
         spec["widget"] = "number"
     elif type_name != "String" or getattr(schema_field, "metadata", {}).get("description") \
             or any(isinstance(v, validate.Length) and v.max and v.max <= 200

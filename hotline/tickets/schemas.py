@@ -1,6 +1,7 @@
 """Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
 
 import functools
+import re
 from datetime import UTC, date, datetime
 
 import marshmallow as ma
@@ -119,8 +120,28 @@ class ReasonIn(ma.Schema):
     reason = required_text()
 
 
+class TicketRef(fields.Field):
+    """A ticket by its id (an integer) or its number (12345-20261123-000042), as seats say it."""
+
+    NUMBER = re.compile(r"^\d{5}-\d{8}-\d{6}$")
+    default_error_messages = {"invalid": "a ticket id or number (12345-20261123-000042)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2_147_483_647:
+            return value
+        if isinstance(value, str):
+            value = value.strip()
+            if value.isdigit() and 1 <= int(value) <= 2_147_483_647:
+                return int(value)
+            if self.NUMBER.match(value):
+                return value
+        raise self.make_error("invalid")
+
+
 class MergeIn(ma.Schema):
-    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    into = TicketRef(required=True, metadata={
+        "description": "the ticket to merge into: its id, or its number (12345-20261123-000042)",
+        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]})
 
 
 class DispatchIn(ma.Schema):

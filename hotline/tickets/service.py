@@ -393,8 +393,12 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     if action == "forward":
         return {"unit": _unit_or_invalid(data["unit"], "unit", required=True)}
     if action == "merge":
+        into = data["into"]
+        if isinstance(into, str):      # a ticket number: the one the actor may see
+            into = db.session.scalar(access.visible_tickets(actor, select(Ticket.id))
+                                     .where(Ticket.number == into)) or 0
         try:
-            return {"into": access.get_visible_ticket(actor, data["into"], for_update=True)}
+            return {"into": access.get_visible_ticket(actor, into, for_update=True)}
         except NotFound:
             raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
                           {"into": ["unknown ticket"]}) from None
