@@ -10,6 +10,7 @@ def test_the_header_box_finds_a_ticket_by_words_and_marks_them(browser, api):
     page = seat.html("/console/tickets?q=幸福小区停水")
     assert water["number"] in page and "路灯" not in page
     assert "<mark>幸福小区</mark>" in page and "<mark>停水</mark>" in page
+    assert '<option value="" selected>最相关（搜索默认）</option>' in page      # the order it is in
 
 
 def test_nothing_found_says_so(browser, api):
