@@ -240,12 +240,11 @@ def figures(actor: User, since: datetime | None = None) -> dict:
         if (data or {}).get("article"):
             by_article[int(data["article"])] += 1
     articles = {a.id: a for a in db.session.scalars(select(Article))}
-    tickets = db.session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.resolution.is_not(None))) if since is None else db.session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.resolution.is_not(None),
-                                                       Ticket.created_at >= since))
-    direct = db.session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.resolution == Resolution.ANSWERED, *(() if since is None else (Ticket.created_at >= since,))))
+    resolved = select(func.count()).select_from(Ticket).where(Ticket.resolution.is_not(None))
+    if since is not None:
+        resolved = resolved.where(Ticket.created_at >= since)
+    tickets = db.session.scalar(resolved)
+    direct = db.session.scalar(resolved.where(Ticket.resolution == Resolution.ANSWERED))
     with_article = sum(by_article.values())
     return {
         "answers": answers,
