@@ -8,7 +8,7 @@ like the caller's history: no build step, no token in the page.
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from hotline.console import bp
 from hotline.console.views import NAV, roles, user
@@ -59,7 +59,10 @@ def answer_from_intake(ticket: Ticket, form) -> None:
 def knowledge_page():
     """For editors: articles waiting for review, the published ones, and the figures."""
     access.check_knowledge_editor(user())
-    articles = list(db.session.scalars(select(Article).order_by(Article.state, Article.id.desc())))
+    # What waits for review first, then drafts, the published, the retired.
+    waiting_first = case({ArticleState.SUBMITTED.value: 0, ArticleState.DRAFT.value: 1,
+                          ArticleState.PUBLISHED.value: 2}, value=Article.state, else_=3)
+    articles = list(db.session.scalars(select(Article).order_by(waiting_first, Article.id.desc())))
     return render_template("console/knowledge.html", articles=articles, figures=service.figures(user()),
                            states=list(ArticleState))
 
