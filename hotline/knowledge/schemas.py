@@ -103,9 +103,12 @@ class FiguresArgs(ma.Schema):
     since = fields.DateTime(load_default=None)
 
 
-class ArticleAnswerCount(ma.Schema):
+class ArticleRef(ma.Schema):
     id = fields.Integer()
     title = fields.String()
+
+
+class ArticleAnswerCount(ArticleRef):
     answers = fields.Integer()
 
 
@@ -123,7 +126,7 @@ class FiguresOut(ma.Schema):
     direct_rate = fields.Float(allow_none=True, metadata={"description": "直接答复率: answered / resolved"})
     direct_rate_with_article = fields.Float(allow_none=True)
     by_article = fields.List(fields.Nested(ArticleAnswerCount))
-    never_used = fields.List(fields.Nested(ArticleAnswerCount(only=("id", "title"))))
+    never_used = fields.List(fields.Nested(ArticleRef))
     misses = fields.List(fields.Nested(SearchMissOut),
                          metadata={"description": "searches that found nothing"})
 
