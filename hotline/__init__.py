@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import redis, subscriptions, tasks
+    from hotline import redis, search, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
@@ -48,7 +48,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    # The search engines' own objects (FTS5 tables, tsvector columns) are not the models'.
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
+                     include_object=search.include_object)
     redis.init_app(app)
     tasks.init_app(app)
     subscriptions.init_app(app)
@@ -118,8 +120,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import audit, auth, notices, outbox, risk, subscriptions, units, users  # noqa: F401
+    from hotline import audit, auth, notices, outbox, risk, search, subscriptions, units, users  # noqa: F401
     from hotline.admin import changes  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
+    from hotline.knowledge import models as knowledge_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401
     from referrals import models as referral_models  # noqa: F401

@@ -31,6 +31,7 @@ pytest_plugins = ["tests.twilio_fakes", "tests.webhook_receivers"]
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
     "webhook_deliveries", "webhook_subscriptions",
+    "knowledge_search_misses", "knowledge_article_versions", "knowledge_search", "knowledge_articles",
     "alert_acknowledgements",
     "contact_safety", "text_opt_outs",
     "calendar_days", "calendar_years", "notices", "outbox_messages", "ticket_events",
@@ -38,7 +39,7 @@ PER_TEST_TABLES = [
     "risk_assessments",
     "survey_keys",
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
-    "ticket_scopes",
+    "ticket_scopes", "ticket_search",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
     "admin_events",
 ]

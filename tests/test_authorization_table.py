@@ -65,6 +65,7 @@ GET    /api/v1/tickets/export                                        -          
 GET    /api/v1/tickets/{ticket_id}                                   in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/tickets/{ticket_id}/routing                           in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/tickets/{ticket_id}/events                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/tickets/{ticket_id}/similar                           in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/answer                    intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/transfer_out              intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/reject                    intake               ok   403  403  ok   404  404  404  404  401
@@ -149,6 +150,16 @@ POST   /api/v1/units                                                 -          
 PATCH  /api/v1/units/{code}                                          new_unit             403  403  403  ok   403  403  403  403  401
 POST   /api/v1/admin/import                                          -                    403  403  403  ok   403  403  403  403  401
 GET    /api/v1/admin/export                                          -                    403  403  ok   ok   403  403  403  403  401
+GET    /api/v1/knowledge/search                                      -                    ok   ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/knowledge/articles                                    -                    ok   ok   ok   ok   ok   ok   ok   403  401
+POST   /api/v1/knowledge/articles                                    -                    ok   ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/knowledge/articles/{article_id}                       article              ok   ok   ok   ok   ok   ok   ok   403  401
+PATCH  /api/v1/knowledge/articles/{article_id}                       article              ok   403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/submit        article              ok   403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/publish       article              403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/{article_id}/actions/retire        article              403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/knowledge/articles/import                             -                    422  422  422  422  422  422  422  403  401
+GET    /api/v1/knowledge/figures                                     -                    403  403  ok   ok   403  403  403  403  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -210,6 +221,8 @@ BODIES = {
     "accept": {},
     "POST /api/v1/partners": lambda scene: {"code": f"authz-{next(_CODES)}", **PARTNER_BODY},
     "PUT /api/v1/partners/{code}": lambda scene: {"code": scene["code"], **PARTNER_BODY},
+    "POST /api/v1/knowledge/articles": {"title": "授权测试条目", "answer": "答复内容"},
+    "PATCH /api/v1/knowledge/articles/{article_id}": {"answer": "更新后的答复"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/report": {"to": "鼓楼公安分局", "note": "已报"},
     "POST /api/v1/mandatory-reports/{report_id}/actions/record_receipt": {"receipt_number": "GL-2026-001"},
     "POST /api/v1/users": lambda scene: {"username": f"authz-{next(_CODES)}", "display_name": "授权测试",
@@ -225,6 +238,7 @@ BODIES["POST /api/v1/subscriptions"] = {"url": "https://grid.gulou.example/hooks
 BODIES["PATCH /api/v1/subscriptions/{sub_id}"] = {"description": "鼓楼区网格化平台"}
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
            "GET /api/v1/admin/export": "?kind=units",
+           "GET /api/v1/knowledge/search": "?q=社保卡",
            "POST /twilio/voice/survey": "?ticket=1&cycle=0&attempt=1"}
 # The webhooks' form bodies, as Twilio posts them (minus the signature).
 CALL = {"CallSid": "CA" + "0" * 32, "AccountSid": "AC" + "0" * 32, "From": "+8613800000001",
@@ -432,6 +446,11 @@ class Scenes:
         self.api.post("/api/v1/units", "admin", {"code": code, "name": "授权测试单位", "kind": "town",
                                                  "parent": "gulou"}, expect=201)
         return {"code": code}
+
+    def article(self):
+        """A draft knowledge article seat1 wrote (its author may edit and submit it)."""
+        body = BODIES["POST /api/v1/knowledge/articles"]
+        return {"article_id": self.api.post("/api/v1/knowledge/articles", "seat1", body, expect=201).json["id"]}
 
     def new_partner(self):
         code = f"authz-{next(_CODES)}"

@@ -6,6 +6,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import Migrate
 
 from hotline.extensions import db
+from hotline.search import include_object
 
 
 def test_single_head(app):
@@ -19,7 +20,8 @@ def test_upgraded_empty_database_matches_the_models(app):
     # The session fixture dropped everything and ran `upgrade` on an empty database.
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection, opts={"compare_type": True, "render_as_batch": True,
+                              "include_object": include_object}
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == [], "models and migrations differ; run `hotline db migrate`"

@@ -21,12 +21,14 @@ def register_api() -> None:
         outbox,
         reports,
         risk,
+        search,
         sessions,
         subscriptions,
         tickets,
         units,
     )
     from hotline.api.converters import IsoDateConverter
+    from hotline.knowledge import api as knowledge_api
     from referrals import api as referrals_api
 
     current_app.url_map.converters["isodate"] = IsoDateConverter
@@ -48,6 +50,8 @@ def register_api() -> None:
     api.register_blueprint(subscriptions.blp)
     for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(knowledge_api.blp)
+    api.register_blueprint(search.blp)
 
 
 def committed(view):

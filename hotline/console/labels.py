@@ -178,6 +178,7 @@ _FIELD_ERRORS = [
     (r"Missing data for required field\.|required", lambda m: gettext("此项为必填项")),
     (r"Field may not be null\.", lambda m: gettext("此项为必填项")),
     (r"Not a valid integer\.", lambda m: gettext("请输入整数")),
+    (r"a ticket id or number.*", lambda m: gettext("请输入工单号（如 12345-20261123-000042）或工单 ID")),
     (r"Not a valid boolean\.", lambda m: gettext("请选择是或否")),
     (r"Not a valid string\.", lambda m: gettext("请输入文字")),
     (r"Must be one of: .*", lambda m: gettext("请从列表中选择")),

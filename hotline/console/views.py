@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from hotline import auth, notices, signin
 from hotline.clocks.overrides import missing_year_warning
-from hotline.console import bp, csrf, forms, labels, live, queries
+from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
@@ -296,6 +296,7 @@ def new_ticket():
     try:
         body = forms.intake_body(request.form)
         ticket = service.create_ticket(user(), body)
+        knowledge_pages.answer_from_intake(ticket, request.form)   # a direct answer given at intake
         db.session.commit()
     except (forms.FormInvalid, HotlineError) as error:
         db.session.rollback()
@@ -350,7 +351,7 @@ def _field_spec(name: str, schema_field) -> dict:
         spec.update(widget="select", choices=list(choices))
     elif type_name == "Boolean":
         spec["widget"] = "yesno"
-    elif type_name == "Integer":
+    elif type_name in ("Integer", "TicketRef"):   # TicketRef: an id, or a ticket number (issue 21)
         spec["widget"] = "number"
     elif type_name != "String" or getattr(schema_field, "metadata", {}).get("description") \
             or any(isinstance(v, validate.Length) and v.max and v.max <= 200
@@ -466,6 +467,9 @@ def list_filters(args) -> dict:
         raw["overdue"] = args.get("overdue")
     if args.get("sort"):
         raw["sort"] = args.get("sort")
+    # Search (issue 21): the header's box and the list's date range.
+    raw.update({key: args[key].strip() for key in ("q", "created_from", "created_to")
+                if (args.get(key) or "").strip()})
     try:
         filters = TicketListArgs().load(raw)
     except ValidationError as error:
@@ -487,7 +491,10 @@ def tickets():
         filters = {"page": 1, "per_page": per_page()}
         page = service.list_tickets(user(), filters)
     pages = max(1, -(-page.total // page.per_page))
-    return render_template("console/tickets.html", rows=dump(page.items), page=page, pages=pages,
+    rows = dump(page.items)
+    if filters.get("q"):
+        search_rows.mark(rows, filters["q"])
+    return render_template("console/tickets.html", rows=rows, page=page, pages=pages, q=filters.get("q"),
                            states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
                            form=forms.FormState(values=request.args, errors=errors),
                            may_export=service.access.may_export(user()))
@@ -595,6 +602,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     child_safety,
     contact_pages,
     failed_job_pages,
+    knowledge_pages,
     referral_pages,
     reports,
     session_pages,

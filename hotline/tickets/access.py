@@ -7,7 +7,7 @@ handler never sees (404) a ticket outside its unit's subtree, whatever the view.
 import functools
 
 from flask import current_app
-from sqlalchemy import Select, and_, delete, false, select
+from sqlalchemy import Select, and_, delete, false, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from hotline.errors import Forbidden, NotFound
@@ -166,6 +166,16 @@ def can_see_caller(user: User, ticket: Ticket) -> bool:
     return user.role == Role.HANDLER and user.unit_id == ticket.lead_unit_id
 
 
+def caller_visible(user: User):
+    """`can_see_caller` as SQL: the condition on tickets whose caller `user` sees unmasked
+    (None: no ticket's). Searching by phone digits or name keeps to it."""
+    if user.role in SEES_EVERYTHING or user.role == Role.SEAT:
+        return true()
+    if user.role == Role.HANDLER and user.unit_id is not None:
+        return Ticket.lead_unit_id == user.unit_id
+    return None
+
+
 DEFAULT_EXPORT_ROLES = ("supervisor", "admin", "dispatcher")
 
 
@@ -258,3 +268,28 @@ def check_grants_role(user: User, role: Role) -> None:
     if user.role == Role.UNIT_ADMIN and role not in UNIT_ADMIN_GRANTS:
         raise Forbidden(f"单位管理员不能授予{ROLE_NAMES[role]}角色 (a unit admin may not grant {role.value})",
                         error="admin.role_not_grantable")
+
+
+# --- knowledge base (issue 21) -------------------------------------------------------
+
+DEFAULT_KNOWLEDGE_EDITORS = ("supervisor", "admin")
+KNOWLEDGE_AUTHORS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.ADMIN})
+
+
+def is_knowledge_editor(user: User) -> bool:
+    """The centre's editors review and publish articles (config KNOWLEDGE_EDITOR_ROLES; by
+    default the supervisors and the admins)."""
+    roles = current_app.config.get("KNOWLEDGE_EDITOR_ROLES", DEFAULT_KNOWLEDGE_EDITORS)
+    return user.role.value in roles
+
+
+def check_knowledge_editor(user: User) -> None:
+    if not is_knowledge_editor(user):
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能审核或发布知识 (role {user.role.value} may not "
+                        "publish knowledge)", error="knowledge.not_editor")
+
+
+def check_knowledge_author(user: User) -> None:
+    """The centre's staff and the units read the knowledge base and draft articles; partners not."""
+    if user.role not in KNOWLEDGE_AUTHORS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")

@@ -1,7 +1,8 @@
 """Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
 
 import functools
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from flask import g
@@ -84,6 +85,10 @@ class TicketIn(ma.Schema):
                              metadata={"description": "Twilio CallSid of the call this ticket came from"})
 
 
+# The days a list's date range may name (a year 598 or 9999 is a typing slip, not a range).
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+
+
 class TicketListArgs(ma.Schema):
     state = DelimitedList(fields.Enum(TicketState, by_value=True))
     desk = fields.Enum(Desk, by_value=True, load_default=None)
@@ -91,10 +96,19 @@ class TicketListArgs(ma.Schema):
     overdue = fields.Boolean(load_default=False)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    sort = fields.String(load_default=ordering.DEFAULT_SORT.value,
+    sort = fields.String(load_default=None,
                          validate=validate.OneOf([s.value for s in ordering.Sort], error=ordering.SORT_ERROR),
                          metadata={"description": "priority (crisis first, then nearest due; default), "
-                                                  "due (nearest due first) or newest"})
+                                                  "due (nearest due first) or newest; with `q` and no "
+                                                  "sort: the best matches first"})
+    q = fields.String(load_default=None, validate=validate.Length(max=100), metadata={
+        "description": "a ticket number, 4+ digits of the caller's phone, the caller's name, or words "
+                       "of the subject, content, address, notes, answer and reply (Chinese is cut into "
+                       "words); phone and name only where the viewer sees the caller unmasked"})
+    created_from = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
+                               metadata={"description": "opened on or after this day (Beijing time)"})
+    created_to = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
+                             metadata={"description": "opened on or before this day"})
 
 
 class TicketExportArgs(TicketListArgs):
@@ -122,6 +136,9 @@ class RequiredNoteIn(ma.Schema):
 
 class AnswerIn(ma.Schema):
     answer = required_text()
+    article = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "the published knowledge article the answer was read from (the event keeps "
+                       "its id and version)"})
 
 
 class TransferIn(ma.Schema):
@@ -133,8 +150,28 @@ class ReasonIn(ma.Schema):
     reason = required_text()
 
 
+class TicketRef(fields.Field):
+    """A ticket by its id (an integer) or its number (12345-20261123-000042), as seats say it."""
+
+    NUMBER = re.compile(r"^\d{5}-\d{8}-\d{6}$")
+    default_error_messages = {"invalid": "a ticket id or number (12345-20261123-000042)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2_147_483_647:
+            return value
+        if isinstance(value, str):
+            value = value.strip()
+            if value.isdigit() and 1 <= int(value) <= 2_147_483_647:
+                return int(value)
+            if self.NUMBER.match(value):
+                return value
+        raise self.make_error("invalid")
+
+
 class MergeIn(ma.Schema):
-    into = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    into = TicketRef(required=True, metadata={
+        "description": "the ticket to merge into: its id, or its number (12345-20261123-000042)",
+        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]})
 
 
 class DispatchIn(ma.Schema):

@@ -4,20 +4,22 @@ Services write and flush; the request or job that calls them commits once.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, contact_safety, crisis, routing, subscriptions
+from hotline import alerts, audit, contact_safety, crisis, routing, search, subscriptions
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
+from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
+from hotline.knowledge import service as knowledge
 from hotline.tickets import access, ordering
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
@@ -128,6 +130,8 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
         if field in data and data[field] is not None:
             _check_length(data[field], field)
     related = _related(actor, ticket, action, data)
+    if action == "answer":
+        data = _with_article(actor, data)
     ticket = _run(ticket, actor, action, data, related)
     _audit_children(actor, [ticket], "action")     # the answer is the full ticket
     return ticket
@@ -312,6 +316,9 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         if unit is None:
             raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
         stmt = access.within(stmt, unit, purpose="filter")
+    stmt = _created_between(stmt, filters.get("created_from"), filters.get("created_to"))
+    if (filters.get("q") or "").strip():
+        return _searched(actor, stmt, filters, view)
     total, overdue = None, None
     if filters.get("overdue"):
         overdue = OpenClocks(utcnow())
@@ -337,6 +344,41 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
     return result
 
 
+def _with_article(actor: User, data: dict) -> dict:
+    """An answer read from a knowledge article: the event keeps the article's id and version."""
+    if not data.get("article"):
+        return {key: value for key, value in data.items() if key != "article"}
+    article = knowledge.article_for_answer(actor, data["article"])
+    return {**data, "article_version": article.version}
+
+
+def _created_between(stmt: Select, first: date | None, last: date | None) -> Select:
+    """Tickets opened from the start of Beijing day `first` to the end of day `last`."""
+    if first is not None:
+        stmt = stmt.where(Ticket.created_at >= datetime.combine(first, time(), SHANGHAI))
+    if last is not None:
+        stmt = stmt.where(Ticket.created_at < datetime.combine(last + timedelta(days=1), time(), SHANGHAI))
+    return stmt
+
+
+def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
+    """The list narrowed by `filters["q"]` (see `search.ticket_filter`): the best matches first
+    unless the user picked a sort."""
+    if filters.get("overdue"):
+        stmt = stmt.where(OpenClocks(utcnow()).condition)
+    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
+    total = count_tickets(stmt)
+    page, per_page = filters["page"], filters["per_page"]
+    if filters.get("sort"):
+        result = paged(stmt, page, per_page, total, filters["sort"])
+    else:
+        items = db.session.scalars(newest_first(stmt.order_by(*relevance))
+                                   .limit(per_page).offset((page - 1) * per_page))
+        result = Page(list(items), total, page, per_page)
+    _audit_children(actor, result.items, view)
+    return result
+
+
 def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     """Resolve the codes and ids in a body to rows (422 naming the field when unknown)."""
     if action == "dispatch":
@@ -354,8 +396,12 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     if action == "forward":
         return {"unit": _unit_or_invalid(data["unit"], "unit", required=True)}
     if action == "merge":
+        into = data["into"]
+        if isinstance(into, str):      # a ticket number: the one the actor may see
+            into = db.session.scalar(access.visible_tickets(actor, select(Ticket.id))
+                                     .where(Ticket.number == into)) or 0
         try:
-            return {"into": access.get_visible_ticket(actor, data["into"], for_update=True)}
+            return {"into": access.get_visible_ticket(actor, into, for_update=True)}
         except NotFound:
             raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
                           {"into": ["unknown ticket"]}) from None

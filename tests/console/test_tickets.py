@@ -138,7 +138,7 @@ def test_action_errors_keep_the_input_and_say_what_is_wrong(browser, api):
     seat = browser("seat1")
     other = api.create()
     response = seat.action(other["id"], "merge", {"into": "abc"}, expect=422)
-    assert "请输入整数" in seat.text(response)
+    assert "请输入工单号" in seat.text(response)      # an id or a ticket number (issue 21)
     response = seat.action(other["id"], "merge", {"into": str(other["id"])}, expect=422)
     assert "不能与自身并单" in seat.text(response)
 
