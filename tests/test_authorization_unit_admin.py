@@ -28,6 +28,12 @@ WITHIN = {
     "GET /api/v1/admin/export": 200,
     "POST /api/v1/auth/password": 422,
     "GET /api/v1/reports/kpis": 403,  # it administers people and units, not the casework
+    # ... nor the knowledge base the seats and handlers answer from (issue 21)
+    "GET /api/v1/knowledge/search": 403,
+    "GET /api/v1/knowledge/articles": 403,
+    "POST /api/v1/knowledge/articles": 403,
+    "GET /api/v1/knowledge/articles/{article_id}": 403,
+    "POST /api/v1/knowledge/articles/import": 403,
     # The county's own system's webhook subscriptions (issue 23), within 鼓楼区.
     "POST /api/v1/subscriptions": 201,
     "GET /api/v1/subscriptions": 200,
