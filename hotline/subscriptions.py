@@ -16,20 +16,23 @@ lost job or a Redis restart loses nothing.
 """
 
 import base64
+import contextlib
 import enum
+import http.client
 import json
 import logging
 import secrets
+import socket
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from flask import current_app
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, exists, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from standardwebhooks.webhooks import Webhook
-from urllib3.util import Timeout
 
 from hotline import tasks
 from hotline.errors import Conflict, Invalid, NotFound
@@ -445,36 +448,49 @@ class Outcome:
 
 
 def post(url: str, secret: str, msg_id: str, payload: str, timeout: float) -> Outcome:
-    """POST the signed body; never longer than `timeout` seconds in all (connect, wait, read)."""
+    """POST the signed body; never longer than `timeout` seconds in all (connect, wait, read).
+
+    Socket timeouts bound each read, not the whole answer: a receiver that trickles a byte at
+    a time would hold the worker for ever. A watchdog shuts the socket down at the deadline,
+    which ends whatever read is waiting.
+    """
     started = time.monotonic()
-    deadline = started + timeout
     sent_at = utcnow()
     headers = {"Content-Type": "application/json", "User-Agent": "hotline-webhooks/1",
                "webhook-id": msg_id, "webhook-timestamp": str(int(sent_at.timestamp())),
                "webhook-signature": Webhook(secret).sign(msg_id, sent_at, payload)}
     connect = min(float(current_app.config["WEBHOOK_CONNECT_TIMEOUT"]), timeout)
+    target = urlsplit(url)
+    kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    conn = kind(target.hostname, target.port, timeout=connect)
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        if conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, cut_off)
+    watchdog.daemon = True
     code, kept, error = None, None, None
+    watchdog.start()
     try:
-        # urllib3's `total`: the wait for the answer gets what connecting left of `timeout`.
-        limits = Timeout(connect=connect, total=timeout)
-        with requests.post(url, data=payload.encode(), headers=headers, stream=True,
-                           allow_redirects=False, timeout=limits) as response:
-            code = response.status_code
-            chunks, size = [], 0
-            for chunk in response.iter_content(1024):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= RESPONSE_KEPT or time.monotonic() > deadline:
-                    break
-            kept = b"".join(chunks).decode("utf-8", "replace")[:RESPONSE_KEPT]
-    except requests.Timeout as exc:
-        error = f"timeout after {timeout:g} s: {exc}"
-    except requests.RequestException as exc:
-        error = f"connection error: {exc}"
+        conn.request("POST", urlunsplit(("", "", target.path or "/", target.query, "")),
+                     body=payload.encode(), headers=headers)
+        conn.sock.settimeout(max(timeout - (time.monotonic() - started), 0.001))
+        response = conn.getresponse()
+        kept = response.read(RESPONSE_KEPT).decode("utf-8", "replace")
+        code = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        timed_out = expired.is_set() or isinstance(exc, TimeoutError)
+        error = f"timeout after {timeout:g} s: {exc!r}" if timed_out else f"connection error: {exc!r}"
+    finally:
+        watchdog.cancel()
+        conn.close()
     duration = int((time.monotonic() - started) * 1000)
-    if error is None and duration > timeout * 1000:
-        error = f"answered after the {timeout:g} s limit"
-        code = None
+    if error is None and (expired.is_set() or duration > timeout * 1000):
+        error, code = f"answered after the {timeout:g} s limit", None
     return Outcome(code, kept, error and error[:500], duration)
 
 

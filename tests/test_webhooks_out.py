@@ -6,6 +6,8 @@ scripted server that verifies too. Jobs run in this process as `hotline worker -
 runs them; time moves with time-machine.
 """
 
+import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from standardwebhooks.webhooks import Webhook
 
+from hotline import subscriptions
 from hotline.subscriptions import RETRY_SCHEDULE
 from tests.webhook_receivers import Receiver, pump
 
@@ -184,6 +187,50 @@ def test_a_receiver_that_hangs_is_timed_out_and_retried(app, api, scripted, monk
     first, second = scripted.seen
     assert first.message is not None and second.message == first.message
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
+
+
+class TricklingReceiver:
+    """A receiver that reads the request, then sends its answer one byte every 0.2 s, so that
+    no single read ever waits long enough to time out; it gives up by itself after `lasts` s."""
+
+    def __init__(self, lasts: float = 6.0):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.lasts = lasts
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            conn.recv(65536)
+            ends = time.monotonic() + self.lasts
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Padding: " + b"x" * 1000
+            for byte in answer:
+                if time.monotonic() > ends:
+                    break
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.2)   # the receiver's own pace, not the test's waiting
+
+    def close(self) -> None:
+        self.server.close()
+        self.thread.join(timeout=10)
+
+
+def test_a_receiver_that_trickles_its_answer_cannot_hold_the_worker_past_the_timeout(app):
+    receiver = TricklingReceiver()
+    try:
+        with app.app_context():
+            started = time.monotonic()
+            outcome = subscriptions.post(receiver.url, "whsec_" + "A" * 32, "msg_trickle", "{}", 1.0)
+            took = time.monotonic() - started
+        assert took < 2.5, f"the worker was held {took:.1f} s by a 1 s timeout"
+        assert not outcome.ok and "1 s" in outcome.error
+    finally:
+        receiver.close()
 
 
 def test_a_410_ends_the_subscription(app, api, scripted):
