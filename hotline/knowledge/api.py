@@ -8,6 +8,7 @@ from hotline.auth import current_user
 from hotline.knowledge import importer, service
 from hotline.knowledge.schemas import (
     ArticleDetailOut,
+    ArticleImportOut,
     ArticleIn,
     ArticleListArgs,
     ArticleOut,
@@ -15,7 +16,6 @@ from hotline.knowledge.schemas import (
     FiguresArgs,
     FiguresOut,
     ImportArgs,
-    ImportOut,
     SearchArgs,
     SearchOut,
 )
@@ -108,7 +108,7 @@ for _action in ACTIONS:
 
 @blp.route("/articles/import", methods=["POST"])
 @blp.arguments(ImportArgs(), location="query")
-@blp.response(200, ImportOut)
+@blp.response(200, ArticleImportOut)
 @_refusals
 @blp.doc(security=SECURITY, summary="Import CSV/XLSX (multipart `file`); dry_run=true (default) only checks")
 @committed

@@ -136,7 +136,7 @@ class ImportRowError(ma.Schema):
     errors = fields.Dict()
 
 
-class ImportOut(ma.Schema):
+class ArticleImportOut(ma.Schema):
     dry_run = fields.Boolean()
     rows = fields.Integer()
     valid = fields.Integer()
