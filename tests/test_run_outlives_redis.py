@@ -27,9 +27,8 @@ from hotline.channels.models import InboundSms
 from hotline.clocks.models import Timer
 from hotline.tickets.models import Channel, Event, Ticket
 from hotline.units import Unit
-from tests import test_cli
+from tests import test_cli, test_faults_redis
 from tests.test_cli import _hotline, _start_run, _stop, _wait_ready
-from tests.test_faults_redis import PrivateRedis
 from tests.twilio_fakes import AUTH_TOKEN, HOTLINE_NUMBER, sid
 
 # The suite's app: every model mapped (the test reads and writes the run's database with them).
@@ -43,16 +42,7 @@ WORKER_PHRASE = "the worker waits for it"
 # The instance-folder fixtures of `hotline run`'s own tests.
 instance, seeded_db, seeded_instance, env = (test_cli.instance, test_cli.seeded_db,
                                              test_cli.seeded_instance, test_cli.env)
-
-
-@pytest.fixture
-def private_redis():
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+private_redis = test_faults_redis.private_redis      # a redis-server of the test's own
 
 
 def text_in(base: str, body: str, sender: str) -> int:

@@ -102,8 +102,8 @@ def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
     The seat is offered the 110 transfer and a crisis-intervention partner (on the ticket's
     `crisis` field). Clocks already running are recomputed from their start on the crisis rule.
     """
-    already = ticket.priority == Priority.CRISIS and ticket.event_seq > 1
     was_crisis = ticket.priority == Priority.CRISIS
+    already = was_crisis and ticket.event_seq > 1      # flagged before, not at intake
     ticket.priority = Priority.CRISIS
     record_event(ticket, actor, "crisis_flagged", ticket.state, ticket.state, {
         "kinds": signal.kinds, "words": signal.words,
