@@ -7,7 +7,7 @@ so no import order is load-bearing: nothing is connected as a side effect of an 
 docs/architecture.md §7 has the same table in prose.
 """
 
-from hotline import callbacks, failed_jobs, outbox, signals, subscriptions, tasks
+from hotline import callbacks, failed_jobs, outbox, search, signals, subscriptions, tasks
 from hotline.channels import sms, status, survey
 from hotline.clocks import firing
 from hotline.clocks.models import TimerKind
@@ -27,6 +27,8 @@ def connect() -> None:
     signals.crisis_partners.connect(referrals.crisis_partners)
     signals.message_refused.connect(callbacks.refused)
     signals.year_declared.connect(recompute.year_declared)
+    # Search: every flush reindexes the tickets it touched (SQLAlchemy's session events).
+    search.listen()
 
     # A fired clock, by whose clock it is.
     firing.on_fire(clock_events.TICKET_KINDS, clock_events.fired)
