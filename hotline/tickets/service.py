@@ -24,9 +24,9 @@ from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.knowledge import service as knowledge
 from hotline.tickets import access, ordering
-from hotline.tickets.crisis_path import enter_crisis_path as enter_crisis_path  # re-exported
-from hotline.tickets.events import record_event as record_event  # re-exported: the services' name
-from hotline.tickets.events import timeline_entries as timeline_entries
+from hotline.tickets.crisis_path import enter_crisis_path
+from hotline.tickets.events import record_event as record_event  # re-exported: known by this name
+from hotline.tickets.events import timeline_entries as timeline_entries  # re-exported too
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
