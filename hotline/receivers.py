@@ -3,8 +3,10 @@ step is connected here, in one place, by `create_app` (`connect`).
 
 Depends on: every domain that takes part (it sits at the top, beside the app factory). The
 senders (`hotline.signals`, `hotline.clocks.firing`, `hotline.tasks`) import none of them,
-so no import order is load-bearing: nothing is connected as a side effect of an import.
-docs/architecture.md §7 has the same table in prose.
+so no import order is load-bearing: no reaction of one domain to another is connected as a
+side effect of an import. (Invariants of a model's own rows stay with the model, whoever
+writes them: the audit hash chains in `hotline.audit`, sessions ending on deactivation in
+`hotline.auth`.) docs/architecture.md §7 has the same table in prose.
 """
 
 from hotline import callbacks, failed_jobs, outbox, search, signals, subscriptions, tasks
