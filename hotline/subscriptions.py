@@ -13,6 +13,10 @@ earlier one is pending or retrying. Timeouts, connection errors and non-2xx answ
 retried on RETRY_SCHEDULE (more than 24 h), then the delivery is `failed` and an admin
 may retry it; a 410 ends the subscription. The minute sweep re-enqueues due retries, so a
 lost job or a Redis restart loses nothing.
+
+Depends on: the ticket models, visibility and schemas (a delivery's body is the ticket as
+the API shows it), units, users and the job helper. It hears of ticket events as a receiver
+of `signals.event_recorded` (connected by `hotline.receivers`).
 """
 
 import base64
