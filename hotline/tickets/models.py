@@ -1,7 +1,7 @@
 """The ticket and what hangs off it: co-units, the audit events, the daily number counter.
 
 Depends on: the clock models (a ticket's timers), units and users; a ticket's referrals are
-named by string (`referrals.models` maps them), so nothing of `referrals` is imported.
+named by string (`referrals.models` maps them): `referrals` is imported for type checking only.
 """
 
 import enum
