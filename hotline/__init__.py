@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import redis, search, subscriptions, tasks
+    from hotline import receivers, redis, search, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
@@ -63,6 +63,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_console(app)
     register_error_handlers(app)
     _import_models()
+    receivers.connect()      # every signal receiver, timer handler and job, in one place
     return app
 
 

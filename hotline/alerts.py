@@ -4,6 +4,9 @@ of them sees as a banner (with a sound) on any console page until they acknowled
 The notice is the centre's (one per role, see `notices`); the acknowledgement is each user's
 own (`AlertAcknowledgement`: who, when, which notice and so which ticket), so one
 dispatcher's click does not silence the alert for the others.
+
+Depends on: notices and the ticket models only; raised by the crisis path
+(`hotline.tickets.crisis_path`).
 """
 
 from dataclasses import dataclass

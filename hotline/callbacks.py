@@ -9,19 +9,29 @@ The survey never carries case details (only the ticket number and how to answer)
 quiet hours, and is not sent at all where contact safety says no (`hotline.contact_safety`):
 the callback is then a seat's call task (`callback_seat_task`), the ticket waits in the
 callback list for the seat's `record_callback`, and no silence is counted.
+
+Depends on: the ticket services, models and event log (it acts on tickets as the service
+itself), the clocks, the outbox, contact safety, stored texts and keys, and the job helper.
+The tickets do not import it: an approved reply reaches it as `signals.action_performed`
+(`reply_approved`), a survey Twilio refused as `signals.message_refused` (`refused`).
 """
 
 import logging
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from rq.job import Job
+from sqlalchemy import and_, case, exists, func, or_, select
 
-from hotline import contact_safety
+from hotline import contact_safety, tasks
 from hotline.channels.models import InboundSms, SurveyKey
 from hotline.clocks import service as clocks
 from hotline.extensions import db
-from hotline.outbox import Channel, queue_message
+from hotline.outbox import Channel, OutboxMessage, queue_message
+from hotline.redis import connection
+from hotline.tickets.events import record_event
+from hotline.tickets.models import Event, Ticket, TicketState
+from hotline.tickets.service import perform_as_system
 from hotline.types import utcnow
 
 # The ticket number and how to answer: nothing of the matter or of the unit's reply.
@@ -35,10 +45,19 @@ STUCK_AFTER = timedelta(minutes=2)
 log = logging.getLogger(__name__)
 
 
+def reply_approved(_action: str, *, ticket, **_kwargs) -> None:
+    """Receives `signals.action_performed` for `approve_reply`: the survey starts."""
+    start(ticket)
+
+
+def refused(_purpose: str, *, message: OutboxMessage, code: int) -> None:
+    """Receives `signals.message_refused`: a survey refused for good closes the callback."""
+    if message.purpose in contact_safety.SURVEY_PURPOSES and message.ticket_id:
+        unreachable_now(message.ticket_id, message.key, code)
+
+
 def start(ticket) -> None:
     """A reply was approved: text the survey once the approval is committed."""
-    from hotline import tasks
-
     cycle = ticket.rework_count
     tasks.after_commit(tasks.callback_survey, ticket.id, cycle, 1,
                        job_id=f"callback-{ticket.id}-{cycle}-1")
@@ -46,10 +65,6 @@ def start(ticket) -> None:
 
 def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
     """Queue survey `attempt` and the follow-up that counts it as failed if unanswered."""
-    from hotline import tasks
-    from hotline.tickets.models import Ticket
-    from hotline.tickets.service import record_event
-
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if not _waiting(ticket, cycle, attempt) or _surveyed(ticket, cycle, attempt):
         return False
@@ -75,8 +90,6 @@ def send_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
 def seat_task_instead(ticket, cycle: int, attempt: int, purpose: str) -> bool:
     """Not safe to text or call automatically (or opted out): the callback becomes a seat's
     call task (recorded), no survey goes and silence is never counted. False when it may go."""
-    from hotline.tickets.service import record_event
-
     verdict = contact_safety.check(ticket, ticket.caller_phone, purpose)
     if verdict.allowed:
         return False
@@ -88,9 +101,6 @@ def seat_task_instead(ticket, cycle: int, attempt: int, purpose: str) -> bool:
 def unreachable_now(ticket_id: int, message_key: str, code: int) -> bool:
     """Twilio refused the survey for good: the callback closes as unreachable at once,
     if the ticket still waits for this cycle's callback (not after waiting out silence)."""
-    from hotline.tickets.models import Ticket, TicketState
-    from hotline.tickets.service import perform_as_system
-
     match = re.fullmatch(r"callback-(?:survey|voice)-(\d+)-(\d+)-(\d+)", message_key or "")
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if (match is None or ticket is None or ticket.state != TicketState.CALLBACK_PENDING
@@ -104,10 +114,6 @@ def unreachable_now(ticket_id: int, message_key: str, code: int) -> bool:
 
 def follow_up(ticket_id: int, cycle: int, attempt: int) -> bool:
     """Survey `attempt` went unanswered: a failed attempt; then the next one, or closed."""
-    from hotline import tasks
-    from hotline.tickets.models import Ticket, TicketState
-    from hotline.tickets.service import perform_as_system
-
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if not _waiting(ticket, cycle, attempt):
         return False       # answered meanwhile, or a seat recorded the attempt: nothing to do
@@ -132,10 +138,6 @@ def requeue_lost(now: datetime | None = None, batch: int = 500) -> int:
     jobs are idempotent and keyed by (ticket, cycle, attempt); one that still exists in
     Redis (waiting, scheduled, failed) is left alone, as `sms.requeue_unprocessed` does.
     """
-    from rq.job import Job
-
-    from hotline import tasks
-    from hotline.redis import connection
 
     now = now or utcnow()
     requeued, last_id = 0, 0
@@ -158,9 +160,6 @@ def _maybe_lost(now: datetime, after_id: int, batch: int) -> list:
     """Tickets waiting for a callback whose survey never went out since the approval, or
     whose last survey is older than the spacing (its follow-up should have run): in SQL, so
     the sweep does not walk every waiting ticket each minute."""
-    from sqlalchemy import and_, case, func, or_
-
-    from hotline.tickets.models import Event, Ticket, TicketState
 
     spacing = clocks.time_limits().callback_spacing
     shortest = timedelta(days=spacing.amount) if spacing.working_days else spacing.as_timedelta()
@@ -186,9 +185,6 @@ def _maybe_lost(now: datetime, after_id: int, batch: int) -> list:
 
 def _lost_jobs(candidates, now: datetime):
     """The survey or follow-up each candidate should have had by now (job, id, args)."""
-    from hotline import tasks
-    from hotline.tickets.models import Event
-
     surveys = {(ticket_id, data.get("cycle"), data.get("attempt")): _scheduled(data, at)
                for ticket_id, data, at in db.session.execute(
                    select(Event.ticket_id, Event.data, Event.at).where(
@@ -233,8 +229,6 @@ def parse_answer(text: str) -> tuple[int, bool] | None:
 
 def open_survey_for(phone: str):
     """The caller's ticket waiting for a survey answer (newest), if any."""
-    from hotline.tickets.models import Ticket, TicketState
-
     stmt = (select(Ticket)
             .where(Ticket.caller_phone == phone, Ticket.state == TicketState.CALLBACK_PENDING)
             .order_by(Ticket.id.desc()).limit(1))
@@ -243,8 +237,6 @@ def open_survey_for(phone: str):
 
 def record_answer(phone: str, text: str):
     """A caller answered the survey by SMS: record it; None when it is not a survey answer."""
-    from hotline.tickets.service import perform_as_system
-
     ticket = open_survey_for(phone)
     parsed = parse_answer(text)
     if ticket is None or parsed is None:
@@ -270,16 +262,12 @@ def answer_pending(ticket, cycle: int) -> bool:
 
 def _surveyed(ticket, cycle: int, attempt: int) -> bool:
     """Survey `attempt` of `cycle` went out already (a duplicate or retried job)."""
-    from hotline.tickets.models import Event
-
     sent = db.session.scalars(select(Event.data).where(
         Event.ticket_id == ticket.id, Event.action == "callback_survey"))
     return any(data.get("cycle") == cycle and data.get("attempt") == attempt for data in sent)
 
 
 def _waiting(ticket, cycle: int, attempt: int) -> bool:
-    from hotline.tickets.models import TicketState
-
     return (ticket is not None and ticket.state == TicketState.CALLBACK_PENDING
             and ticket.rework_count == cycle and ticket.callback_attempts == attempt - 1)
 
@@ -287,8 +275,6 @@ def _waiting(ticket, cycle: int, attempt: int) -> bool:
 def seat_call_tasks(ticket_ids: list[int]) -> dict[int, str]:
     """Of these tickets, those whose callback is a seat's call (no survey since the last
     approval), with the reason: {ticket id: reason code}."""
-    from hotline.tickets.models import Event
-
     if not ticket_ids:
         return {}
     events = db.session.execute(

@@ -14,6 +14,8 @@ and the delivery job asks again before it sends. The rules, in order:
 Surveys (回访) also keep quiet hours (HOTLINE_QUIET_HOURS, default 21:00-08:00 Shanghai)
 and the seat's `safe_times` when it reads as clock ranges ("16:00-18:00"): the verdict
 then carries the first moment they may go (`send_after`).
+
+Depends on: the ticket models, visibility and event log, and the channels' settings.
 """
 
 import re
@@ -29,6 +31,7 @@ from hotline.channels.settings import is_anonymous
 from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.tickets import access
+from hotline.tickets.events import record_event
 from hotline.tickets.models import Desk, Event, Priority, Ticket
 from hotline.types import UTCDateTime, utcnow
 from hotline.users import User
@@ -287,8 +290,6 @@ def set_contact(actor: User, ticket_id: int, data: dict) -> Ticket:
 
 def _apply(ticket: Ticket, actor: User | None, data: dict) -> None:
     # Function-level: tickets.service imports this module for intake.
-    from hotline.tickets.service import record_event
-
     record = db.session.get(ContactSafety, ticket.id)
     if record is None:
         record = ContactSafety(ticket_id=ticket.id)
@@ -311,8 +312,6 @@ def _apply(ticket: Ticket, actor: User | None, data: dict) -> None:
 
 def withheld(ticket: Ticket | None, purpose: str, verdict: Verdict) -> None:
     """An automatic text that did not go: said in the ticket's timeline."""
-    from hotline.tickets.service import record_event  # cycle: see _apply
-
     if ticket is not None:
         record_event(ticket, None, WITHHELD, ticket.state, ticket.state,
                      {"purpose": purpose, "safety": verdict.reason, "note": verdict.message})

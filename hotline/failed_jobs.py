@@ -7,6 +7,8 @@ console (`/console/failed-jobs`), `/readyz` warns with the count, and the minute
 puts each such job back on the queue every RETRY_AFTER, so it goes through by itself
 once the cause is fixed (a year declared, a database problem solved). The jobs are
 idempotent, so a retry that finds the work done does nothing.
+
+Depends on: the job helper and Redis, and the survey keys of `hotline.channels.survey`.
 """
 
 import logging

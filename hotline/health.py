@@ -1,11 +1,19 @@
-"""GET /healthz (process up) and GET /readyz (database and Redis reachable)."""
+"""GET /healthz (process up) and GET /readyz (database and Redis reachable).
 
+Depends on: the session, Redis and its job queue, failed jobs, the calendar's declared years
+and the migrations' head (alembic).
+"""
+
+from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
+from rq import Worker
 from sqlalchemy import text
 
 from hotline import failed_jobs
+from hotline.clocks.overrides import missing_year_warning
 from hotline.extensions import db
 from hotline.redis import connection
+from hotline.tasks import queue
 
 bp = Blueprint("health", __name__)
 
@@ -36,10 +44,6 @@ def readyz():
 
 def _workers() -> dict:
     """Worker health: how many, whether one holds the scheduler lock, and queue depths."""
-    from rq import Worker
-
-    from hotline.tasks import queue
-
     q = queue()
     redis = connection()
     return {
@@ -53,16 +57,12 @@ def _workers() -> dict:
 
 def _warnings() -> list[str]:
     """Things an operator must fix soon that do not stop the service now."""
-    from hotline.clocks.overrides import missing_year_warning
-
     warning = missing_year_warning()
     return [warning] if warning else []
 
 
 def _schema_is_current() -> None:
     """The database is at the migrations' head (else: run `hotline db upgrade`)."""
-    from alembic.script import ScriptDirectory
-
     if "hotline.migration_head" not in current_app.extensions:
         config = current_app.extensions["migrate"].migrate.get_config()
         head = ScriptDirectory.from_config(config).get_current_head()

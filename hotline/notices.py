@@ -1,4 +1,7 @@
-"""Notices to units (督办通知, overdue notices...): what a unit's inbox shows until read."""
+"""Notices to units (督办通知, overdue notices...): what a unit's inbox shows until read.
+
+Depends on: units and users only: any domain may leave a notice.
+"""
 
 from datetime import datetime
 

@@ -5,6 +5,11 @@ queued twice) and delivered by an RQ job after commit. Delivery claims the row
 (`sending`) and commits before calling Twilio, so a retried or duplicated job
 never sends twice. Without Twilio credentials messages stay `not_sent` with the
 reason, and the console and API show them.
+
+Depends on: contact safety, ticket visibility, models and event log, the Twilio sender and
+the job helper. What a refusal for good means to the message's purpose (a survey's callback
+closing as unreachable) is said with `signals.message_refused`; this module does not import
+the callbacks that queue their surveys through it.
 """
 
 import enum
@@ -16,10 +21,12 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline import contact_safety
+from hotline import contact_safety, signals, tasks
+from hotline.channels.sending import PermanentFailure, send_via_twilio
 from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
+from hotline.tickets.events import record_event
 from hotline.tickets.models import Ticket
 from hotline.types import UTCDateTime, enum_column, utcnow
 
@@ -93,8 +100,6 @@ def queue_message(key: str, channel: Channel, to_number: str, body: str, *, purp
     Contact safety decides first: None (and a `text_withheld` event on the ticket) when the
     number may not be texted automatically.
     """
-    from hotline import tasks
-
     existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
@@ -133,8 +138,6 @@ def _still_allowed(message: OutboxMessage) -> bool:
     """Contact safety again at delivery: a seat may have marked the number unsafe, the ticket
     become crisis or the number opted out since the message was queued; and a survey waits
     for the end of quiet hours."""
-    from hotline import tasks
-
     now = utcnow()
     if message.send_after is not None and message.send_after > now:
         return False                    # its job runs at send_after
@@ -155,8 +158,6 @@ def _still_allowed(message: OutboxMessage) -> bool:
 
 def send(message: OutboxMessage) -> None:
     """Hand a claimed message to Twilio; a transport error puts it back for RQ's retry."""
-    from hotline.channels.sending import PermanentFailure, send_via_twilio
-
     try:
         sid = send_via_twilio(message)
     except PermanentFailure as exc:
@@ -213,20 +214,15 @@ def _error_code(detail: str | None) -> int | None:
 def refused_for_good(message: OutboxMessage, code: int | None) -> None:
     """Twilio will never deliver to this number (unsubscribed, invalid, not a mobile): a survey
     counts as unreachable at once; an unsubscribed number is recorded as opted out."""
-    from hotline import callbacks  # cycle: callbacks queues its surveys through this module
-
     if code not in PERMANENT_REFUSALS:
         return
     if code == UNSUBSCRIBED:
         contact_safety.record_opt(message.to_number, True, f"twilio {code}")
-    if message.purpose in contact_safety.SURVEY_PURPOSES and message.ticket_id:
-        callbacks.unreachable_now(message.ticket_id, message.key, code)
+    signals.message_refused.send(message.purpose, message=message, code=code)
 
 
 def requeue_stuck(now: datetime | None = None) -> int:
     """Re-enqueue queued messages whose job was lost; give up on unknown outcomes (never resend)."""
-    from hotline import tasks
-
     now = now or utcnow()
     queued = list(db.session.scalars(select(OutboxMessage.id).where(
         OutboxMessage.status == MessageStatus.QUEUED, OutboxMessage.created_at <= now - STUCK_AFTER,
@@ -259,8 +255,6 @@ def messages_for_ticket(ticket_id: int) -> list[OutboxMessage]:
 
 def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) -> OutboxMessage:
     """A seat stops an automatic text (or call) of a ticket before it goes (409 once it went)."""
-    from hotline.tickets.service import record_event  # cycle: tickets.service -> callbacks -> here
-
     ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
     if actor.role not in access.CANCELS_TEXTS:
         raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能取消外发短信 "

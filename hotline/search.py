@@ -14,6 +14,10 @@ Both are made by the migration only: they are the engine's, not the models', and
 rewritten after every flush that touched the ticket or added a note, so it is always one query
 with the list's scoping. Phone numbers and names are not in the document: they are matched
 apart, only where the viewer sees the caller unmasked.
+
+Depends on: the ticket models and visibility, the read audit, rjieba. The flush listeners
+that keep the documents current are registered by `listen` (from `hotline.receivers`), not
+as a side effect of importing this module.
 """
 
 import re
@@ -198,7 +202,13 @@ def reindex(session: Session, tickets: list[Ticket]) -> None:
 _TOUCHED = "search.touched"
 
 
-@event.listens_for(Session, "after_flush")
+def listen() -> None:
+    """Reindex the tickets each flush touched (registered once, by `hotline.receivers`)."""
+    if not event.contains(Session, "after_flush", _note_touched):
+        event.listen(Session, "after_flush", _note_touched)
+        event.listen(Session, "after_flush_postexec", _reindex_touched)
+
+
 def _note_touched(session: Session, _context) -> None:
     touched = session.info.setdefault(_TOUCHED, {})
     for obj in (*session.new, *session.dirty):
@@ -208,7 +218,6 @@ def _note_touched(session: Session, _context) -> None:
             touched[id(obj.ticket)] = obj.ticket
 
 
-@event.listens_for(Session, "after_flush_postexec")
 def _reindex_touched(session: Session, _context) -> None:
     touched = session.info.pop(_TOUCHED, None)
     if touched:

@@ -1,11 +1,11 @@
 """Outgoing webhooks: subscriptions of county or centre systems, and their deliveries.
 
 A subscription (one unit's subtree, or the whole centre) names a URL, the event types it
-wants and a Standard Webhooks secret. Every ticket event is captured by `record_event`
-(`capture`), and when its transaction commits, `before_commit` writes one delivery per
-matching subscription in that same transaction: the body is the ticket as a handler of the
-subscription's unit may see it (the API's schema and masking). Nothing that did not commit
-is pushed; nothing that committed is missed.
+wants and a Standard Webhooks secret. Every ticket event is captured as `record_event`
+announces it (`capture` receives `signals.event_recorded`), and when its transaction commits,
+`before_commit` writes one delivery per matching subscription in that same transaction: the
+body is the ticket as a handler of the subscription's unit may see it (the API's schema and
+masking). Nothing that did not commit is pushed; nothing that committed is missed.
 
 RQ jobs (`tasks.deliver_webhook`) send them, signed with the `standardwebhooks` package.
 Per subscription and ticket, deliveries go out in event order: a later one waits while an
@@ -13,6 +13,10 @@ earlier one is pending or retrying. Timeouts, connection errors and non-2xx answ
 retried on RETRY_SCHEDULE (more than 24 h), then the delivery is `failed` and an admin
 may retry it; a 410 ends the subscription. The minute sweep re-enqueues due retries, so a
 lost job or a Redis restart loses nothing.
+
+Depends on: the ticket models, visibility and schemas (a delivery's body is the ticket as
+the API shows it), units, users and the job helper. It hears of ticket events as a receiver
+of `signals.event_recorded` (connected by `hotline.receivers`).
 """
 
 import base64
@@ -316,8 +320,8 @@ def _cancel_open(sub: Subscription) -> None:
 
 # --- the outbox: deliveries written in the event's transaction --------------------------
 
-def capture(event: Event) -> None:
-    """Called by `record_event`: remember the event until its transaction commits."""
+def capture(_action: str, *, event: Event) -> None:
+    """Receives `signals.event_recorded`: remember the event until its transaction commits."""
     db.session.info.setdefault(_CAPTURED, []).append(event)
 
 

@@ -7,6 +7,11 @@ the minute sweep re-finds due clocks and unsent messages.
 
 Every job runs in an app context, commits once at its end, and is idempotent:
 RQ may run it again after a crash, a retry or a duplicate enqueue.
+
+Depends on: the session, Redis and the app factory only. Each job is declared here (its
+name, arguments and what it does: RQ stores `hotline.tasks.<name>`), and the domain that
+does the work registers the function behind it (`implement`, in `hotline.receivers`), so
+domains enqueue `tasks.callback_survey` without this module importing them.
 """
 
 import functools
@@ -18,14 +23,20 @@ from flask import Flask, current_app
 from rq import Queue, Retry
 from sqlalchemy import event
 
+from hotline import create_app, redis
 from hotline.extensions import db
 from hotline.redis import connection
+from hotline.types import utcnow
 
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(minutes=1)
 SEND_RETRY = Retry(max=4, interval=[10, 60, 300, 900])
 _PENDING = "hotline.after_commit"
+# Job name -> the function that does its work, registered by its domain (`implement`).
+_IMPLEMENTATIONS: dict[str, Callable] = {}
+# Sweep step name -> the function the minute sweep calls (`sweeps`), in the order registered.
+_SWEEP_STEPS: dict[str, Callable[[], object]] = {}
 
 
 def queue(name: str = "default") -> Queue:
@@ -55,8 +66,6 @@ def init_app(app: Flask) -> None:
 
 
 def _enqueue_pending(session) -> None:
-    from hotline import redis
-
     pending = session.info.pop(_PENDING, [])
     for func, ids, at, job_id, retry in pending:
         ids = tuple(value() if callable(value) else value for value in ids)
@@ -107,41 +116,50 @@ def _has_app() -> bool:
 @functools.cache
 def _worker_app() -> Flask:
     """A bare `rq worker` (no `hotline worker`) builds the app once per process."""
-    from hotline import create_app
-
     return create_app()
+
+
+# --- registering what the jobs do ---------------------------------------------------------
+
+def implement(declared: Callable, function: Callable) -> None:
+    """`function` does the work of job `declared` (called with the job's ids in its app context)."""
+    _IMPLEMENTATIONS[declared.__name__] = function
+
+
+def sweeps(name: str, step: Callable[[], object]) -> None:
+    """The minute sweep also calls `step()`; its answer shows under `name` in the sweep's result."""
+    _SWEEP_STEPS[name] = step
+
+
+def _work(name: str) -> Callable:
+    try:
+        return _IMPLEMENTATIONS[name]
+    except KeyError:
+        raise LookupError(f"job {name} has no implementation: create_app registers them "
+                          "(hotline.receivers)") from None
 
 
 # --- the jobs -------------------------------------------------------------------------
 
 @job
 def fire_timer(timer_id: int, level: str) -> bool:
-    """A clock reached its warning or due time."""
-    from hotline.clocks import firing
-
-    return firing.fire(timer_id, level)
+    """A clock reached its warning or due time (`hotline.clocks.firing.fire`)."""
+    return _work("fire_timer")(timer_id, level)
 
 
 @job
 def sweep() -> dict:
-    """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import callbacks, failed_jobs, outbox, subscriptions
-    from hotline.channels import sms
-    from hotline.clocks import firing
+    """Fire whatever is due that no job handled, resend stuck messages; runs every minute.
 
-    result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck(),
-              "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost(),
-              "survey_keys": failed_jobs.requeue_lost_survey_keys(),
-              "failed_jobs_retried": failed_jobs.retry_due()}
-    result["webhooks"] = subscriptions.requeue_due()
+    The steps are registered by their domains (`sweeps`): clocks, messages, inbound texts,
+    callback surveys, survey keys, failed jobs, webhooks."""
+    result = {name: step() for name, step in _SWEEP_STEPS.items()}
     schedule_next_sweep()
     return result
 
 
 def schedule_next_sweep(now: datetime | None = None) -> None:
     """One sweep per minute however many workers: the job id names the minute."""
-    from hotline.types import utcnow
-
     now = now or utcnow()
     minute = (now + SWEEP_EVERY).replace(second=0, microsecond=0)
     enqueue(sweep, at=minute, job_id=f"sweep-{minute:%Y%m%d%H%M}")
@@ -149,26 +167,23 @@ def schedule_next_sweep(now: datetime | None = None) -> None:
 
 @job
 def deliver_message(message_id: int) -> str:
-    """Send one outbox message (SMS or voice call) through Twilio, at most once."""
-    from hotline import outbox
-
-    return outbox.deliver(message_id)
+    """Send one outbox message (SMS or voice call) through Twilio, at most once
+    (`hotline.outbox.deliver`)."""
+    return _work("deliver_message")(message_id)
 
 
 @job
 def callback_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
-    """回访: text the caller the satisfaction survey, then check back after the spacing."""
-    from hotline import callbacks
-
-    return callbacks.send_survey(ticket_id, cycle, attempt)
+    """回访: text the caller the satisfaction survey, then check back after the spacing
+    (`hotline.callbacks.send_survey`)."""
+    return _work("callback_survey")(ticket_id, cycle, attempt)
 
 
 @job
 def callback_followup(ticket_id: int, cycle: int, attempt: int) -> bool:
-    """No answer to survey `attempt`: count it, and try again or close as unreachable."""
-    from hotline import callbacks
-
-    return callbacks.follow_up(ticket_id, cycle, attempt)
+    """No answer to survey `attempt`: count it, and try again or close as unreachable
+    (`hotline.callbacks.follow_up`)."""
+    return _work("callback_followup")(ticket_id, cycle, attempt)
 
 
 # --- Twilio channels (hotline/channels) ---------------------------------------------------
@@ -180,50 +195,43 @@ STATUS_RETRY_AFTER = timedelta(seconds=30)
 
 
 def status_retry_at() -> datetime:
-    from hotline.types import utcnow
-
     return utcnow() + STATUS_RETRY_AFTER
 
 
 @job
 def process_inbound_sms(sms_id: int) -> str | None:
-    """A citizen's text: a survey answer, a note on their open ticket, or a new ticket; once."""
-    from hotline.channels import sms
-
-    return sms.process(sms_id)
+    """A citizen's text: a survey answer, a note on their open ticket, or a new ticket; once
+    (`hotline.channels.sms.process`)."""
+    return _work("process_inbound_sms")(sms_id)
 
 
 @job
 def reapply_status(sid: str) -> bool:
-    """Status reports that arrived before their message's Sid was committed; raises to retry."""
-    from hotline.channels import status
-
-    if not status.reapply(sid):
+    """Status reports that arrived before their message's Sid was committed; raises to retry
+    (`hotline.channels.status.reapply`)."""
+    if not _work("reapply_status")(sid):
         raise LookupError(f"nothing known with Sid {sid} yet")
     return True
 
 
 @job
 def voice_survey(ticket_id: int, cycle: int, attempt: int) -> bool:
-    """回访 by phone: queue a survey call (press 1/2/3) for a ticket waiting for its callback."""
-    from hotline.channels import survey
-
-    return survey.send_survey_call(ticket_id, cycle, attempt)
+    """回访 by phone: queue a survey call (press 1/2/3) for a ticket waiting for its callback
+    (`hotline.channels.survey.send_survey_call`)."""
+    return _work("voice_survey")(ticket_id, cycle, attempt)
 
 
 @job
 def process_survey_key(key_id: int) -> str | None:
-    """A key pressed on a survey call, stored by the webhook: applied to the ticket once."""
-    from hotline.channels import survey
-
-    return survey.process_key(key_id)
+    """A key pressed on a survey call, stored by the webhook: applied to the ticket once
+    (`hotline.channels.survey.process_key`)."""
+    return _work("process_survey_key")(key_id)
 
 
 # --- outgoing webhooks (hotline.subscriptions) -------------------------------------------
 
 @job
 def deliver_webhook(delivery_id: int) -> str:
-    """POST one signed webhook delivery (in its ticket's order); retried on a schedule."""
-    from hotline import subscriptions  # it imports this module
-
-    return subscriptions.deliver(delivery_id)
+    """POST one signed webhook delivery (in its ticket's order); retried on a schedule
+    (`hotline.subscriptions.deliver`)."""
+    return _work("deliver_webhook")(delivery_id)

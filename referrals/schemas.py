@@ -1,4 +1,8 @@
-"""Referral API schemas: the partner's minimal view, the centre's full view, bodies."""
+"""Referral API schemas: the partner's minimal view, the centre's full view, bodies.
+
+Depends on: the referral models, the ticket schemas' masking and fields, ticket visibility
+(`can_see_caller`), risk summaries and users' roles.
+"""
 
 import marshmallow as ma
 from flask import g
@@ -6,7 +10,9 @@ from marshmallow import fields, validate
 
 from hotline import risk
 from hotline.parsing import StrictBoolean
+from hotline.tickets.access import can_see_caller
 from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
+from hotline.users import Role
 from referrals.models import ALL_SERVICES, PartnerKind
 
 
@@ -65,8 +71,6 @@ class ReferralOut(ma.Schema):
     risk = fields.Method("dump_risk")
 
     def _full(self) -> bool:
-        from hotline.users import Role
-
         user = g.get("user")
         return user is not None and user.role != Role.PARTNER
 
@@ -90,8 +94,6 @@ class ReferralOut(ma.Schema):
         if not self._full():          # the partner: the phone only when consent covers contact
             child["phone"] = ticket.caller_phone if referral.consent_covers_contact else None
             return child
-        from hotline.tickets.access import can_see_caller
-
         # No more than the ticket itself shows this viewer (a co-unit sees the caller masked).
         if can_see_caller(g.user, ticket):
             child["phone"], child["name"] = ticket.caller_phone, ticket.caller_name
@@ -102,8 +104,6 @@ class ReferralOut(ma.Schema):
     def _sees_caller(self, referral) -> bool:
         """The guardian and the contact route are the child's data: shown to whoever sees the
         caller unmasked on the ticket, masked for the others (hotline.tickets.access)."""
-        from hotline.tickets.access import can_see_caller
-
         return can_see_caller(g.user, self._ticket(referral))
 
     def dump_contact_route(self, referral) -> str | None:

@@ -1,6 +1,14 @@
 """Referral services: partner directory, referring, partner actions, clocks, reports.
 
 Services write and flush; the request or job commits once.
+
+Depends on: the referral models and machine, and on `hotline` through a small interface:
+the ticket models, event log and visibility (`hotline.tickets.models`, `events`, `access`,
+`clock_events`), the clocks, notices and the read audit. The tickets never import this
+module: the ticket actions `refer` and `mandatory_report`, the refusal of a reply while a
+crisis referral is unanswered, the 强制报告 on abuse words and the crisis offer are
+receivers of `hotline.signals`, and a referral clock's firing is a handler of
+`hotline.clocks.firing`; `hotline.receivers` connects them all.
 """
 
 import re
@@ -13,8 +21,12 @@ from hotline import audit, notices
 from hotline.clocks import service as clocks
 from hotline.clocks.calendar import NOTICE_DEADLINE, format_deadline
 from hotline.clocks.models import TimerKind, TimerState
-from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from hotline.extensions import db
+from hotline.tickets import access
+from hotline.tickets.clock_events import record_firing, ticket_of
+from hotline.tickets.events import record_event
+from hotline.tickets.models import Ticket
 from hotline.types import to_json, utcnow
 from hotline.users import Role, User
 from referrals.models import (
@@ -75,6 +87,39 @@ def open_referral(ticket, actor: User | None, data: dict) -> Referral:
     return referral
 
 
+def refer_from_ticket(_action: str, *, ticket, actor: User | None, data: dict, record: dict,
+                      **_kwargs) -> None:
+    """Receives `signals.action_performed` for the ticket action `refer`."""
+    record["referral"] = open_referral(ticket, actor, data).id
+
+
+def report_from_ticket(_action: str, *, ticket, actor: User | None, data: dict, record: dict,
+                       **_kwargs) -> None:
+    """Receives `signals.action_performed` for the ticket action `mandatory_report`."""
+    record["report"] = open_mandatory_report(ticket, actor, data["suspected"], data["what"]).id
+
+
+def refuse_reply_while_crisis_unanswered(_action: str, *, ticket, **_kwargs) -> None:
+    """Receives `signals.action_checking` for `reply`: 409 while a crisis referral waits."""
+    waiting = unanswered_crisis(ticket)
+    if waiting:
+        raise Conflict(
+            f"危机转介尚未获 {'、'.join(r.partner.name for r in waiting)} 接收，暂不能回复 "
+            "(a crisis referral is still unanswered)"
+        )
+
+
+def report_suspected_abuse(ticket, *, actor: User | None, signal, **_kwargs) -> None:
+    """Receives `signals.crisis_flagged`: words of abuse about a minor open a 强制报告."""
+    if signal.suggests_abuse and ticket.caller_is_minor:
+        open_mandatory_report(ticket, actor, "abuse", f"疑似侵害未成年人：{'、'.join(signal.words)}")
+
+
+def crisis_partners(ticket) -> list[Partner]:
+    """Answers `signals.crisis_partners`: crisis-intervention partners for the ticket's place."""
+    return suitable_partners("crisis_intervention", ticket.location_unit)
+
+
 def unanswered_crisis(ticket) -> list[Referral]:
     """Crisis referrals the partner has not answered yet (the ticket may not be replied)."""
     return [r for r in referrals_of(ticket)
@@ -124,9 +169,6 @@ def visible_referrals(user: User):
     if user.role == Role.PARTNER:
         return stmt.where(Referral.partner_id == (user.partner_id or -1))
     if user.role in CENTRE or user.role == Role.HANDLER:
-        from hotline.tickets import access
-        from hotline.tickets.models import Ticket
-
         # The referrals of the tickets this user may see (a seat: its desks; a unit: its subtree).
         return stmt.where(Referral.ticket_id.in_(access.visible_tickets(user, select(Ticket.id))))
     return stmt.where(false())
@@ -141,8 +183,6 @@ def get_referral(user: User, referral_id: int, view: str = "referral") -> Referr
 
 
 def list_referrals(user: User, state: str | None = None, limit: int = 100) -> list[Referral]:
-    from hotline.tickets.models import Ticket
-
     stmt = visible_referrals(user).order_by(Referral.id.desc()).limit(limit).options(
         selectinload(Referral.ticket).selectinload(Ticket.timers))
     if state:
@@ -177,8 +217,6 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
     if action in REFERRER_ACTIONS and user.role not in (Role.SEAT, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER):
         raise Forbidden(f"只有转介方可以撤回 (only the referring side may {action})")
     if action in REFERRER_ACTIONS and user.role == Role.HANDLER:
-        from hotline.tickets.models import Ticket
-
         ticket = db.session.get(Ticket, referral.ticket_id)
         if ticket.lead_unit_id != user.unit_id:
             raise Forbidden("只有主办单位可以撤回转介 (only the lead unit may revoke)")
@@ -186,8 +224,6 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
 
 
 def _transition(referral: Referral, user: User | None, action: str, data: dict) -> Referral:
-    from hotline.tickets.models import Ticket
-
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == referral.ticket_id).with_for_update())
     from_state = referral.state
     ReferralWorkflow(referral).run(action)
@@ -225,8 +261,12 @@ def _transition(referral: Referral, user: User | None, action: str, data: dict) 
     return referral
 
 
-def clock_fired(ticket, timer, level: str) -> None:
-    """A referral clock fired (called by the clock machinery under the ticket's lock)."""
+def clock_fired(timer, level: str, now: datetime) -> None:
+    """A referral clock fired: registered with `hotline.clocks.firing.on_fire` for the referral
+    kinds, called under the ticket's lock. The event on the ticket; an overdue accept clock
+    escalates the referral."""
+    ticket = ticket_of(timer)
+    record_firing(ticket, timer, level, now)
     referral = db.session.get(Referral, timer.referral_id)
     if referral is None:
         return
@@ -260,8 +300,6 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
                              created_at=now, created_by_id=actor.id if actor else None)
     db.session.add(report)
     db.session.flush()
-    from hotline.tickets.service import record_event
-
     record_event(ticket, actor, "mandatory_report", ticket.state, ticket.state,
                  {"report": report.id, "suspected": suspected, "due_at": due.isoformat()})
     notices.notify_role(Role.SUPERVISOR, ticket, "mandatory_report",
@@ -286,9 +324,6 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
                                .with_for_update())
     if report is None:
         raise NotFound(f"强制报告 {report_id} 不存在 (report not found)")
-    from hotline.tickets.models import Ticket
-    from hotline.tickets.service import record_event
-
     now = utcnow()
     if action == "report" and report.state == ReportState.OPEN:
         report.state, report.reported_at, report.reported_by_id = ReportState.REPORTED, now, user.id
@@ -298,8 +333,6 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
         report.state, report.receipt_number, report.receipt_at = (
             ReportState.RECEIPTED, data["receipt_number"], now)
     else:
-        from hotline.errors import Conflict
-
         raise Conflict(f"强制报告当前为 {report.state.value}，不能 {action} (not allowed now)")
     ticket = db.session.get(Ticket, report.ticket_id)
     record_event(ticket, user, f"mandatory_report_{action}", ticket.state, ticket.state,
@@ -342,9 +375,6 @@ def partner_kpis(start: datetime, end: datetime) -> list[dict]:
 def _log(referral: Referral, actor: User | None, action: str, from_state, to_state, data: dict,
          ticket=None) -> None:
     """A referral event, and the same step on the ticket's timeline."""
-    from hotline.tickets.models import Ticket
-    from hotline.tickets.service import record_event
-
     referral.event_seq += 1
     referral.updated_at = utcnow()
     db.session.add(ReferralEvent(
@@ -394,10 +424,12 @@ def _median(values: list[float]) -> float | None:
     return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 2)
 
 
-# The interface the rest of the product uses (hotline.tickets, the clocks, the console, the API).
+# The interface the rest of the product uses (the console, the API, the admin pages), and the
+# receivers and timer handler `hotline.receivers` connects (the tickets never import this module).
 __all__ = [
     "CONSENT_AGE", "act", "advance_mandatory_report", "audit_read", "child_alias", "clock_fired",
-    "get_referral", "list_referrals", "mandatory_reports", "open_mandatory_report", "open_referral",
-    "partner_kpis", "partners", "referral_events", "referrals_of", "suitable_partners",
-    "unanswered_crisis", "visible_referrals",
+    "crisis_partners", "get_referral", "list_referrals", "mandatory_reports", "open_mandatory_report",
+    "open_referral", "partner_kpis", "partners", "refer_from_ticket", "referral_events", "referrals_of",
+    "refuse_reply_while_crisis_unanswered", "report_from_ticket", "report_suspected_abuse",
+    "suitable_partners", "unanswered_crisis", "visible_referrals",
 ]

@@ -1,4 +1,8 @@
-"""The REST API (docs/integration.md): blueprints registered on the flask-smorest Api."""
+"""The REST API (docs/integration.md): blueprints registered on the flask-smorest Api.
+
+Depends on: the extensions here; `register_api` (called by `create_app`) loads every resource
+module of the API, the knowledge base's and the referrals'.
+"""
 
 from collections.abc import Callable
 from functools import wraps
@@ -9,6 +13,8 @@ from hotline.extensions import api, db
 
 
 def register_api() -> None:
+    # Blueprint registration (issue 19 leaves it to the app factory): the resource modules
+    # import `committed` and `action_routes` from this package, so they load after it.
     from hotline.api import (
         admin,
         alerts,

@@ -11,7 +11,7 @@ from webargs.fields import DelimitedList
 
 from hotline.api import committed
 from hotline.auth import current_user
-from hotline.channels import calls
+from hotline.channels import calls, webhooks
 from hotline.channels.models import CallState
 from hotline.extensions import api
 from hotline.tickets.models import Desk
@@ -85,7 +85,5 @@ def get_call(call_sid):
 
 def register() -> None:
     """The calls API on the flask-smorest Api, the Twilio webhooks on the app."""
-    from hotline.channels import webhooks
-
     api.register_blueprint(blp)
     webhooks.init_app(current_app, api.spec)

@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from hotline import kpis
 from hotline.auth import current_user
+from hotline.console import exports
 from hotline.tickets.models import Desk
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="KPIs (统计指标)")
@@ -58,8 +59,6 @@ def kpi_report(args):
     Each KPI's formula is documented in `hotline/kpis.py`. `format=csv|xlsx` downloads
     the same table.
     """
-    from hotline.console import exports
-
     viewer = current_user()
     start, end = kpis.check_period(args["from_"], args["to"])
     unit = kpis.scope_for(viewer, args["unit"])

@@ -3,6 +3,8 @@
 A call only moves forward: ringing (in the menu) → queued (desk chosen) → in-progress
 (a seat has it) → completed. Twilio's own CallStatus is kept beside it, forward only too,
 so replayed or late callbacks never undo anything.
+
+Depends on: ticket visibility and models, the read audit, the channels' models and settings.
 """
 
 from dataclasses import dataclass, field

@@ -2,6 +2,8 @@
 
 `TWILIO_API_BASE_URL` (tests, or a regional edge) points the SDK's HTTP client
 at another host; the SDK builds and signs requests exactly as in production.
+
+Depends on: the twilio SDK and the channels' settings only.
 """
 
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +13,8 @@ from requests.exceptions import ReadTimeout
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from hotline.channels.settings import setting
 
 DEFAULT_TIMEOUT = 10.0   # seconds; TWILIO_HTTP_TIMEOUT overrides
 
@@ -40,8 +44,6 @@ class _RedirectingHttpClient(TwilioHttpClient):
 
 
 def client() -> Client:
-    from hotline.channels.settings import setting
-
     config = current_app.config
     base = config.get("TWILIO_API_BASE_URL")
     timeout = float(setting("TWILIO_HTTP_TIMEOUT", DEFAULT_TIMEOUT))

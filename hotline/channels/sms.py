@@ -11,20 +11,26 @@ job `tasks.process_inbound_sms` decides, exactly once per message:
    points at, and an SMS with the ticket number.
 
 Every reply goes through the outbox keyed by the MessageSid, so it is sent at most once.
+
+Depends on: the ticket services (intake, notes), callbacks (survey answers), the outbox,
+contact safety, crisis words, the stored texts and the job helper.
 """
 
 import logging
 from datetime import timedelta
 
+from rq.job import Job
 from sqlalchemy import exists, select, update
 
-from hotline import callbacks, contact_safety, crisis
+from hotline import callbacks, contact_safety, crisis, tasks
 from hotline.channels import children
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel as OutboxChannel
 from hotline.outbox import queue_message
+from hotline.redis import connection
 from hotline.tickets.models import TERMINAL_STATES, Category, Channel, Desk, Priority, Ticket
+from hotline.tickets.service import intake_from_channel, perform_as_system
 from hotline.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -119,16 +125,12 @@ def recent_open_ticket(phone: str, now) -> Ticket | None:
 
 def add_note(ticket: Ticket, sms: InboundSms) -> Ticket:
     """The text as a note (the note action itself flags crisis words)."""
-    from hotline.tickets.service import perform_as_system
-
     text = (sms.body or "").strip() or EMPTY_TEXT
     return perform_as_system(ticket.id, "add_note", {
         "note": f"来电人短信补充：{text}", "channel": "sms", "message_sid": sms.message_sid})
 
 
 def open_ticket(sms: InboundSms) -> Ticket:
-    from hotline.tickets.service import intake_from_channel
-
     text = (sms.body or "").strip()
     age = stated_age(text)
     desk = Desk.CHILDREN if (children.for_children_desk(text, age)
@@ -182,10 +184,6 @@ def requeue_unprocessed(now=None) -> int:
     failed registry, shown to supervisors and retried every few minutes by
     `failed_jobs.retry_due`) — is left alone here.
     """
-    from rq.job import Job
-
-    from hotline import tasks
-    from hotline.redis import connection
 
     now = now or utcnow()
     ids = list(db.session.scalars(select(InboundSms.id).where(

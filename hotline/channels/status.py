@@ -4,6 +4,8 @@ Each report is stored once per (Sid, status), then applied forward only: to the 
 message with that provider Sid (`outbox.record_status`) and to the inbound call with that
 CallSid. Twilio may report a message before the sending job has committed its Sid; such
 reports are kept and applied again by a job a little later (`tasks.reapply_status`).
+
+Depends on: the outbox (messages) and `channels.calls` (calls), the stored reports.
 """
 
 from sqlalchemy import select

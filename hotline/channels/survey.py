@@ -6,6 +6,8 @@ before the caller hears the thank-you) and job `tasks.process_survey_key` applie
 `process_key` → `record_key`, which records the callback as the system would a seat's
 (`record_callback`). A key whose job keeps failing stays stored and unprocessed: the sweep
 retries it, and the survey follow-up does not count that call as silence meanwhile.
+
+Depends on: the ticket services, models and event log, callbacks, the outbox and TwiML.
 """
 
 from sqlalchemy import exists, select, update
@@ -15,6 +17,9 @@ from hotline.channels import twiml
 from hotline.channels.models import SurveyKey, insert_or_ignore
 from hotline.extensions import db
 from hotline.outbox import Channel, OutboxMessage, queue_message
+from hotline.tickets.events import record_event
+from hotline.tickets.models import Ticket, TicketState
+from hotline.tickets.service import perform_as_system
 from hotline.types import utcnow
 
 RATINGS = {"1": 1, "2": 2, "3": 3}
@@ -32,9 +37,6 @@ def queue_survey_call(ticket, cycle: int, attempt: int = 1) -> OutboxMessage | N
 
 def send_survey_call(ticket_id: int, cycle: int, attempt: int = 1) -> bool:
     """A ticket waiting for its callback gets a survey call; False when it no longer waits."""
-    from hotline.tickets.models import Ticket, TicketState
-    from hotline.tickets.service import record_event
-
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None or ticket.state != TicketState.CALLBACK_PENDING or ticket.rework_count != cycle:
         return False
@@ -55,8 +57,6 @@ def is_rating(digits: str | None) -> bool:
 def store_key(call_sid: str, ticket_id: int, cycle: int, digits: str) -> int | None:
     """Store the key of survey call `call_sid`; its id to process, None when there is nothing
     to do (no such ticket, or this call's key was stored and applied already)."""
-    from hotline.tickets.models import Ticket
-
     if not db.session.scalar(select(exists().where(Ticket.id == ticket_id))):
         return None
     key_id = insert_or_ignore(SurveyKey, {
@@ -89,9 +89,6 @@ def unprocessed_keys(before) -> list[int]:
 
 def record_key(ticket_id: int, cycle: int, digits: str) -> str:
     """The key pressed on a survey call: recorded, ignored (answered already) or invalid."""
-    from hotline.tickets.models import Ticket, TicketState
-    from hotline.tickets.service import perform_as_system
-
     rating = RATINGS.get((digits or "").strip())
     if rating is None:
         return INVALID

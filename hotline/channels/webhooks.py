@@ -196,7 +196,7 @@ def init_app(app, spec=None) -> None:
     if spec is not None:
         document(spec, {rule.rule: rule for rule in app.url_map.iter_rules()})
     try:
-        from hotline.console import csrf
+        from hotline.console import csrf  # optional: the console is above the channels
     except ImportError:  # no console in this build
         return
     csrf.exempt(bp)

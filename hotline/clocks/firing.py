@@ -4,37 +4,46 @@ RQ jobs are scheduled for both instants when a timer starts; a sweep every
 minute (and at worker start) fires whatever a lost job missed. Exactly-once
 comes from the database, not from luck: a unique row per (timer, level, due)
 in `timer_firings`, inserted under the ticket's row lock.
+
+What a firing does depends on whose clock it is: each domain registers a handler for its
+timer kinds (`on_fire`, in `hotline.receivers`): the ticket's own clocks
+(`hotline.tickets.clock_events`), a referral's (`referrals.service`). So this module depends
+on nothing above the clocks: the session, the clock models and the job helper.
 """
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hotline import notices
-from hotline.clocks import service as clocks
+from hotline import tasks
 from hotline.clocks.models import Timer, TimerFiring, TimerKind, TimerState
 from hotline.extensions import db
 from hotline.types import utcnow
-from hotline.users import Role
 
 log = logging.getLogger(__name__)
 
 WARNING, OVERDUE = "warning", "overdue"
 EARLY_WAKE = timedelta(seconds=2)
 LEVEL_STATE = {WARNING: TimerState.WARNED, OVERDUE: TimerState.OVERDUE}
-KIND_NAMES = {
-    TimerKind.DISPATCH: "派单", TimerKind.ACKNOWLEDGE: "签收", TimerKind.RESPOND: "联系市民",
-    TimerKind.HANDLE: "办理", TimerKind.REVIEW: "审核", TimerKind.CALLBACK: "回访",
-}
+
+# What a fired level does, by timer kind: handler(timer, level, now), called once per firing
+# under the ticket's row lock with the timer claimed and its state set.
+Handler = Callable[[Timer, str, datetime], None]
+_HANDLERS: dict[TimerKind, Handler] = {}
+
+
+def on_fire(kinds, handler: Handler) -> None:
+    """`handler` does what a firing of a clock of one of `kinds` means (its domain's effects)."""
+    for kind in kinds:
+        _HANDLERS[TimerKind(kind)] = handler
 
 
 def schedule(timer: Timer) -> None:
     """After commit, one job at the warning and one at the due time (ids name them: no duplicates)."""
-    from hotline import tasks
-
     for level, at in ((WARNING, timer.warn_at), (OVERDUE, timer.due_at)):
         tasks.after_commit(
             tasks.fire_timer, lambda t=timer: t.id, level, at=_whole_second_before(at),
@@ -48,8 +57,6 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     Locks the ticket first (as every action does), then the timer, so a step done at
     the same moment either meets the clock first (nothing fires) or comes after it.
     """
-    from hotline.tickets.models import Ticket
-
     now = now or utcnow()
     ticket_id, threshold = db.session.execute(
         select(Timer.ticket_id, Timer.warn_at if level == WARNING else Timer.due_at)
@@ -60,9 +67,7 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
         # RQ wakes jobs on whole seconds, up to a second early: wait out the rest.
         time.sleep((threshold - now).total_seconds())
         now = utcnow()
-    lock = select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=not wait)
-    ticket = db.session.scalar(lock.execution_options(populate_existing=True))
-    if ticket is None:           # busy: a user action holds it; the next sweep retries
+    if not _lock_ticket(ticket_id, wait):    # busy: a user action holds it; the next sweep retries
         return False
     timer = db.session.scalar(
         select(Timer).where(Timer.id == timer_id).execution_options(populate_existing=True)
@@ -75,7 +80,7 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     if not _claim(timer, level):
         return False
     timer.state = LEVEL_STATE[level]
-    _consequences(ticket, timer, level, now)
+    _HANDLERS[timer.kind](timer, level, now)
     return True
 
 
@@ -119,9 +124,15 @@ def _whole_second_after(at: datetime) -> datetime:
     return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
 
 
-def _come_back(timer: Timer, level: str) -> None:
-    from hotline import tasks
+def _lock_ticket(ticket_id: int, wait: bool) -> bool:
+    """Lock the row the timer lives on (its ticket, named by the timer's foreign key), as every
+    action does; False when another transaction holds it and `wait` is off."""
+    tickets = db.metadata.tables["tickets"]
+    lock = select(tickets.c.id).where(tickets.c.id == ticket_id).with_for_update(skip_locked=not wait)
+    return db.session.execute(lock).scalar() is not None
 
+
+def _come_back(timer: Timer, level: str) -> None:
     at = _whole_second_after(_threshold(timer, level))
     tasks.after_commit(tasks.fire_timer, timer.id, level, at=at,
                        job_id=f"timer-{timer.id}-{level}-{timer.due_at:%Y%m%d%H%M%S}-again")
@@ -146,36 +157,3 @@ def _claim(timer: Timer, level: str) -> bool:
         .returning(TimerFiring.id)
     )
     return db.session.execute(stmt).scalar() is not None
-
-
-def _consequences(ticket, timer: Timer, level: str, now: datetime) -> None:
-    """The timeline event, the unit's highlighted queue, 督办 notices and the supervisor's board."""
-    from hotline.tickets.models import Priority
-    from hotline.tickets.service import record_event
-
-    lateness = (now - (timer.warn_at if level == WARNING else timer.due_at)).total_seconds()
-    record_event(ticket, None, f"timer_{level}", ticket.state, ticket.state, {
-        "timer": timer.kind.value, "due_at": timer.due_at.isoformat(),
-        "late_seconds": round(max(lateness, 0), 1),
-        **({"referral": timer.referral_id} if timer.referral_id else {}),
-    }, at=now)
-    if timer.referral_id is not None:
-        from referrals.service import clock_fired
-
-        clock_fired(ticket, timer, level)
-        return
-    step = KIND_NAMES.get(timer.kind, timer.kind.value)
-    rule = clocks.time_limits().rule_for(str(ticket.desk), str(ticket.category), str(ticket.priority))
-    escalation = rule.escalations.get(timer.kind.value)
-    if level == OVERDUE:
-        if ticket.lead_unit is not None and timer.kind != TimerKind.DISPATCH:
-            notices.notify_unit(ticket.lead_unit, ticket, "overdue",
-                                f"督办：工单 {ticket.number} {step}已超期，请立即处理")
-        notices.notify_role(Role.SUPERVISOR, ticket, "overdue",
-                            f"工单 {ticket.number} {step}超期" + (f"（{escalation}）" if escalation else ""))
-        if timer.kind == TimerKind.DISPATCH:
-            notices.notify_role(Role.DISPATCHER, ticket, "overdue", f"工单 {ticket.number} 派单超期")
-    elif ticket.priority == Priority.CRISIS:
-        notices.notify_role(Role.SUPERVISOR, ticket, "crisis_warning",
-                            f"危机工单 {ticket.number} {step}即将超期")
-    log.info("timer %s of %s fired %s (%.1fs late)", timer.kind, ticket.number, level, lateness)

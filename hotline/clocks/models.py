@@ -1,4 +1,8 @@
-"""Timers: one row per running clock of a ticket, with its absolute `due_at`."""
+"""Timers: one row per running clock of a ticket, with its absolute `due_at`.
+
+Depends on: the session and column types only. A timer names its ticket and referral by
+foreign key (`tickets.id`, `referrals.id`); the clocks import neither.
+"""
 
 import enum
 from datetime import date, datetime

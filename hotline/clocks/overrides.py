@@ -1,12 +1,16 @@
-"""Editing the working-day calendar: local overrides and declared years (admin, CLI and API)."""
+"""Editing the working-day calendar: local overrides and declared years (admin, CLI and API).
+
+Depends on: the calendar, the clock models and `hotline.signals`: a declared year is
+announced (`signals.year_declared`) and the tickets recompute their provisional clocks.
+"""
 
 from datetime import date
 
 from sqlalchemy import select
 
+from hotline import signals
 from hotline.clocks.calendar import SHANGHAI, statutory_years
 from hotline.clocks.models import CalendarDay, CalendarYear
-from hotline.clocks.recompute import recompute_provisional
 from hotline.clocks.service import forget_calendar, work_calendar
 from hotline.extensions import db
 from hotline.types import utcnow
@@ -43,7 +47,7 @@ def declare_year(year: int, note: str = "", by: str | None = None) -> int:
     row.note, row.declared_by, row.declared_at = note, by, utcnow()
     db.session.flush()
     forget_calendar()
-    return recompute_provisional()
+    return sum(moved for _receiver, moved in signals.year_declared.send(year))
 
 
 def overrides_in(year: int) -> list[CalendarDay]:

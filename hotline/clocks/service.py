@@ -2,6 +2,10 @@
 
 `due_for` is the one place a ticket's deadline is computed; everything else
 reads `Timer.due_at`.
+
+Depends on: the calendar, durations, limits, the clock models and `firing` (scheduling the
+jobs) only; tickets and referrals are passed in (anything with `timers`, `desk`, `category`,
+`priority`; a referral's `urgency`), never imported.
 """
 
 from dataclasses import dataclass
@@ -10,6 +14,7 @@ from datetime import datetime
 from flask import current_app, g
 from sqlalchemy import select
 
+from hotline.clocks import firing
 from hotline.clocks.calendar import (
     WorkCalendar,
     add_duration,
@@ -159,8 +164,6 @@ def move_due(timer: Timer, due_at: datetime) -> None:
 
 def schedule(timer: Timer) -> None:
     """Firing jobs at the timer's warning and due times (after commit)."""
-    from hotline.clocks import firing
-
     firing.schedule(timer)
 
 

@@ -10,6 +10,7 @@ from jinja2 import pass_context
 from hotline.clocks.calendar import format_deadline
 from hotline.console import labels
 from hotline.console.forms import locale
+from hotline.console.queries import units_by_code
 from hotline.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -126,6 +127,4 @@ def register(app: Flask) -> None:
         report_state=_words(labels.REPORT_STATES),
         localize=pass_context(lambda _context, message: labels.localize(message, locale())),
     )
-    from hotline.console.queries import units_by_code
-
     env.globals.update(labels=labels, page_url=page_url, locale=locale, unit_names=units_by_code)

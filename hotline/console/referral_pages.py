@@ -24,7 +24,9 @@ from hotline.console.views import _field_spec, roles, safe_next, save_form, user
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
 from hotline.tickets import access
+from hotline.tickets import service as ticket_service
 from hotline.tickets.models import Category, Priority, Ticket
+from hotline.tickets.schemas import TimerOut
 from hotline.types import utcnow
 from hotline.users import Role, User
 from referrals import service as referral_service
@@ -289,8 +291,6 @@ def _prefill(viewer: User, ticket: Ticket) -> dict:
 def ticket_referrals(viewer: User, ticket: Ticket, detail: dict) -> list[dict]:
     """The ticket's referrals as the ticket page lists them, each with its open clocks and the
     steps the viewer may take (revoke for the referring side)."""
-    from hotline.tickets.schemas import TimerOut
-
     listed = {row["id"] for row in detail.get("referrals") or []}
     if not listed:
         return []
@@ -311,8 +311,6 @@ def ticket_referrals(viewer: User, ticket: Ticket, detail: dict) -> list[dict]:
 @login_required
 def refer_partner_options(ticket_id: int):
     """The partner <option>s for a service (the refer form swaps them in when the service changes)."""
-    from hotline.tickets import service as ticket_service
-
     try:
         ticket = ticket_service.get_ticket(user(), ticket_id)
     except NotFound:

@@ -1,6 +1,9 @@
 """Knowledge services: write articles through their workflow, search them, count their use.
 
 Services write and flush; the request that calls them commits once.
+
+Depends on: the knowledge models and workflow, search, ticket visibility and models (an
+article's use is read from the ticket events), units and users.
 """
 
 import math

@@ -1,4 +1,8 @@
-"""The ticket and what hangs off it: co-units, the audit events, the daily number counter."""
+"""The ticket and what hangs off it: co-units, the audit events, the daily number counter.
+
+Depends on: the clock models (a ticket's timers), units and users; a ticket's referrals are
+named by string (`referrals.models` maps them): `referrals` is imported for type checking only.
+"""
 
 import enum
 from datetime import datetime

@@ -1,4 +1,9 @@
-"""Marshmallow schemas of the ticket API: bodies in, tickets and events out."""
+"""Marshmallow schemas of the ticket API: bodies in, tickets and events out.
+
+Depends on: the ticket models, visibility and event log, contact safety, risk, routing, the
+outbox (a ticket's messages) and `hotline.signals` (the partners a crisis ticket is offered
+come from whoever answers `signals.crisis_partners`: referrals).
+"""
 
 import functools
 import re
@@ -9,10 +14,13 @@ from flask import g
 from marshmallow import fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from hotline import contact_safety, risk
+from hotline import contact_safety, risk, routing, signals
 from hotline.clocks.models import TimerState
+from hotline.outbox import messages_for_ticket
 from hotline.parsing import StrictBoolean
 from hotline.tickets import ordering
+from hotline.tickets.access import can_see_caller
+from hotline.tickets.events import timeline_entries
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
 
@@ -413,8 +421,6 @@ class TicketOut(ma.Schema):
         self.viewer = viewer
 
     def dump_caller(self, ticket: Ticket) -> dict:
-        from hotline.tickets.access import can_see_caller
-
         viewer = self.viewer or g.get("user")
         full = viewer is not None and can_see_caller(viewer, ticket)
         phone, name = ticket.caller_phone, ticket.caller_name
@@ -451,11 +457,9 @@ class TicketOut(ma.Schema):
         return _many(TimerOut).dump([t for t in ticket.timers if t.referral_id is None])
 
     def dump_referrals(self, ticket: Ticket) -> list:
-        from referrals.service import referrals_of
-
         return [{"id": r.id, "partner": r.partner.code, "service": r.service,
                  "urgency": r.urgency.value, "state": r.state.value}
-                for r in referrals_of(ticket)]
+                for r in ticket.referrals]
 
 
 class TimelineEntryOut(ma.Schema):
@@ -483,9 +487,8 @@ class TicketWriteOut(TicketOut):
         """On the crisis path: what the seat is offered (110 and crisis-intervention partners)."""
         if ticket.priority != Priority.CRISIS:
             return None
-        from referrals.service import suitable_partners
-
-        partners = suitable_partners("crisis_intervention", ticket.location_unit)
+        partners = [partner for _receiver, offered in signals.crisis_partners.send(ticket)
+                    for partner in offered]
         return {"transfer_to": "110",
                 "partners": [{"code": p.code, "name": p.name} for p in partners[:3]]}
 
@@ -496,8 +499,6 @@ class TicketWriteOut(TicketOut):
         return risk.summary(risk.latest(ticket.id))
 
     def dump_routing(self, ticket: Ticket) -> dict | None:
-        from hotline import routing
-
         if ticket.state != TicketState.PENDING_DISPATCH:
             return None
         suggestion = routing.suggest(ticket)
@@ -518,8 +519,6 @@ class TicketDetailOut(TicketWriteOut):
         return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
 
     def dump_messages(self, ticket: Ticket) -> list:
-        from hotline.outbox import messages_for_ticket
-
         return _many(MessageOut).dump(messages_for_ticket(ticket.id))
 
 
@@ -564,8 +563,6 @@ class EventOut(ma.Schema):
                 key in data for key in ("contact_route", "child_alias")) and not (
                 data.get("consent") or {}).get("by"):
             return data
-        from hotline.tickets.access import can_see_caller
-
         viewer = g.get("user")
         if viewer is not None and can_see_caller(viewer, event.ticket):
             return data
@@ -586,8 +583,6 @@ def _many(schema_class: type[ma.Schema]) -> ma.Schema:
 
 def _detail_entries(ticket: Ticket, action: str) -> list:
     """督办 or 会商 entries of `ticket`: both kinds come from one query per ticket and request."""
-    from hotline.tickets.service import timeline_entries
-
     loaded = g.setdefault("detail_timeline_entries", {})
     key = (ticket.id, ticket.event_seq)
     if key not in loaded:

@@ -1,6 +1,11 @@
 """Ticket services: intake, actions, lookups and the audit log.
 
 Services write and flush; the request or job that calls them commits once.
+
+Depends on: the ticket package below it (access, models, events, crisis path, machine),
+units and organisation, routing, search, the read audit, contact safety, calls and the
+knowledge base (an answer read from an article). What other domains do when a ticket
+changes they do as receivers of `hotline.signals`; nothing here imports them.
 """
 
 from dataclasses import dataclass
@@ -10,17 +15,18 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, contact_safety, crisis, routing, search, subscriptions
+from hotline import audit, contact_safety, crisis, routing, search
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
-from hotline.clocks import recompute
 from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
-from hotline.clocks.service import open_timers
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.knowledge import service as knowledge
 from hotline.tickets import access, ordering
+from hotline.tickets.crisis_path import enter_crisis_path
+from hotline.tickets.events import record_event as record_event  # re-exported: known by this name
+from hotline.tickets.events import timeline_entries as timeline_entries  # re-exported too
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
@@ -29,21 +35,6 @@ from hotline.units import Unit, get_by_code
 from hotline.users import Role, User
 
 CREATE = "create"
-
-
-def record_event(ticket: Ticket, actor: User | None, action: str, from_state, to_state,
-                 data: dict | None = None, at: datetime | None = None) -> Event:
-    """Append one audit row; bumps the ticket so concurrent writers collide (409)."""
-    ticket.event_seq += 1
-    ticket.updated_at = at or utcnow()
-    event = Event(
-        ticket=ticket, seq=ticket.event_seq, at=at or utcnow(),
-        actor_id=actor.id if actor else None, unit_id=actor.unit_id if actor else None,
-        action=action, from_state=_value(from_state), to_state=_value(to_state), data=data or {},
-    )
-    db.session.add(event)
-    subscriptions.capture(event)     # outgoing webhooks, written when this transaction commits
-    return event
 
 
 def create_ticket(actor: User, data: dict) -> Ticket:
@@ -93,31 +84,6 @@ def _open(actor: User | None, data: dict) -> Ticket:
     db.session.flush()
     link_call(ticket, data.get("call_sid"))
     return ticket
-
-
-def enter_crisis_path(ticket: Ticket, actor: User | None, signal: crisis.Signal,
-                      *, judged: bool = False) -> None:
-    """Crisis words or the seat's judgement: priority crisis and the supervisor alerted now.
-
-    The seat is offered the 110 transfer and a crisis-intervention partner (on the ticket's
-    `crisis` field). Clocks already running are recomputed from their start on the crisis rule.
-    """
-    was_crisis = ticket.priority == Priority.CRISIS
-    already = was_crisis and ticket.event_seq > 1      # flagged before, not at intake
-    ticket.priority = Priority.CRISIS
-    record_event(ticket, actor, "crisis_flagged", ticket.state, ticket.state, {
-        "kinds": signal.kinds, "words": signal.words,
-        "by": "seat" if judged and not signal else "keywords",
-    })
-    if not was_crisis:
-        recompute.recompute(ticket, open_timers(ticket), reason=recompute.CRISIS, actor=actor)
-    if not already:
-        alerts.raise_crisis(ticket,
-                            f"危机工单 {ticket.number}：{'、'.join(signal.words) or '坐席判断'}，请立即关注")
-    if signal.suggests_abuse and ticket.caller_is_minor:
-        from referrals.service import open_mandatory_report
-
-        open_mandatory_report(ticket, actor, "abuse", f"疑似侵害未成年人：{'、'.join(signal.words)}")
 
 
 def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
@@ -199,12 +165,6 @@ def routing_suggestion(actor: User, ticket_id: int) -> routing.Suggestion | None
     ticket = access.get_visible_ticket(actor, ticket_id)
     _audit_children(actor, [ticket], "routing")
     return routing.suggest(ticket)
-
-
-def timeline_entries(ticket: Ticket, *actions: str) -> list[Event]:
-    """Events of some kinds on a ticket, oldest first (supervisions, consultations...)."""
-    stmt = select(Event).where(Event.ticket_id == ticket.id, Event.action.in_(actions))
-    return list(db.session.scalars(stmt.order_by(Event.seq)))
 
 
 def ticket_events(actor: User, ticket_id: int) -> list[Event]:
@@ -442,6 +402,3 @@ def _check_length(text: str, field: str) -> None:
 def _is_minor_age(age: int | None) -> bool:
     return age is not None and age < 18
 
-
-def _value(state) -> str | None:
-    return state.value if state is not None else None

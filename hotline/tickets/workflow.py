@@ -5,18 +5,27 @@ only record something (notes, opinions, extensions, supervision) are internal
 transitions (`dest=None`), so the machine alone decides what each state allows.
 Conditions choose between branches, `before` callbacks refuse with a reason,
 `after` callbacks apply the effects. Callbacks never commit.
+
+Other domains take part through `hotline.signals`, sent by the machine itself around every
+action: `action_checking` before the transition's own refusals (a receiver may refuse),
+`action_performed` after its effects (a referral opened, a survey queued...).
+
+Depends on: the clocks, notices, risk, crisis words, the crisis path, the ticket models,
+units and users; never on the ticket services (which import this module) nor on referrals,
+callbacks or any domain above the tickets.
 """
 
 from datetime import datetime
 
 from transitions import Machine, MachineError
 
-from hotline import callbacks, notices, risk
+from hotline import crisis, notices, risk, signals
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
 from hotline.clocks.models import TimerKind
 from hotline.crisis import Signal
 from hotline.errors import Conflict, Invalid
+from hotline.tickets.crisis_path import enter_crisis_path
 from hotline.tickets.models import Desk, Priority, Resolution, Ticket, TicketCoUnit
 from hotline.tickets.models import TicketState as S
 from hotline.types import utcnow
@@ -85,12 +94,11 @@ TRANSITIONS = [
     {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
      "after": "consulted"},
     {"trigger": "add_note", "source": list(S), "dest": None, "after": "noted"},
-    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
-     "after": "referred"},
+    # The referral itself is opened by referrals (a receiver of `signals.action_performed`).
+    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case"},
     {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "before": "check_not_crisis",
      "after": "crisis_flagged"},
-    {"trigger": "mandatory_report", "source": list(S), "dest": None, "before": "check_child_case",
-     "after": "reported"},
+    {"trigger": "mandatory_report", "source": list(S), "dest": None, "before": "check_child_case"},
     # Child safety (issue 16): the risk assessment, the recorded 110/120 call, the desk move.
     {"trigger": "assess_risk", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
      "after": "risk_assessed"},
@@ -104,6 +112,9 @@ MACHINE = {
     "transitions": TRANSITIONS,
     "auto_transitions": False,
     "send_event": False,
+    # Around every transition, internal ones too: other domains' refusals and effects.
+    "before_state_change": "ask_other_domains",
+    "after_state_change": "tell_other_domains",
 }
 
 ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
@@ -128,6 +139,7 @@ class TicketWorkflow:
         self.related = related or {}
         self.record: dict = {}
         self.now = utcnow()
+        self.action = ""
 
     @property
     def state(self) -> S:
@@ -140,6 +152,7 @@ class TicketWorkflow:
 
     def run(self, action: str) -> None:
         """Fire `action`; 409 when the current state does not allow it."""
+        self.action = action
         _MACHINE.add_model(self, initial=self.ticket.state)
         try:
             fired = self.trigger(action)
@@ -176,6 +189,17 @@ class TicketWorkflow:
 
     def has_lead_unit(self) -> bool:
         return self.ticket.lead_unit_id is not None
+
+    # --- other domains (hotline.signals) -------------------------------------
+
+    def ask_other_domains(self) -> None:
+        """The state allows the action: a receiver of `action_checking` may still refuse it."""
+        signals.action_checking.send(self.action, ticket=self.ticket, actor=self.actor, data=self.data)
+
+    def tell_other_domains(self) -> None:
+        """The action's own effects are applied: receivers of `action_performed` add theirs."""
+        signals.action_performed.send(self.action, ticket=self.ticket, actor=self.actor,
+                                      data=self.data, record=self.record, now=self.now)
 
     # --- refusals ------------------------------------------------------------
 
@@ -244,14 +268,6 @@ class TicketWorkflow:
             raise Conflict("没有待审批的延期申请 (no pending extension request)")
 
     def check_opinions_in(self) -> None:
-        from referrals.service import unanswered_crisis
-
-        waiting = unanswered_crisis(self.ticket)
-        if waiting:
-            raise Conflict(
-                f"危机转介尚未获 {'、'.join(r.partner.name for r in waiting)} 接收，暂不能回复 "
-                "(a crisis referral is still unanswered)"
-            )
         missing = [link.unit for link in self.ticket.co_unit_links if link.opinion_at is None]
         if missing:
             names = "、".join(unit.name for unit in missing)
@@ -342,31 +358,17 @@ class TicketWorkflow:
 
     def noted(self) -> None:
         """A note that speaks of a crisis puts the ticket on the crisis path."""
-        from hotline import crisis
-        from hotline.tickets.models import Priority
-        from hotline.tickets.service import enter_crisis_path
-
         signal = crisis.detect(self.data["note"])
         if signal and self.ticket.priority != Priority.CRISIS:
             enter_crisis_path(self.ticket, self.actor, signal)
             self.record["crisis_words"] = signal.words
 
-    def referred(self) -> None:
-        from referrals.service import open_referral
-
-        self.record["referral"] = open_referral(self.ticket, self.actor, self.data).id
-
     def crisis_flagged(self) -> None:
         """The seat's judgement: a crisis although no crisis word was said."""
-        from hotline.crisis import Signal
-        from hotline.tickets.service import enter_crisis_path
-
         enter_crisis_path(self.ticket, self.actor, Signal(), judged=True)
 
     def risk_assessed(self) -> None:
         """High risk: the crisis path (clocks follow); medium: a normal ticket becomes urgent."""
-        from hotline.tickets.service import enter_crisis_path  # the service imports this module
-
         assessment = risk.record(self.ticket, self.actor, self.data, self.now)
         self.record.update(assessment=assessment.id, level=assessment.level.value)
         if assessment.level == risk.RiskLevel.HIGH and self.ticket.priority != Priority.CRISIS:
@@ -383,12 +385,6 @@ class TicketWorkflow:
     def moved_to_children_desk(self) -> None:
         self.record["from_desk"] = self.ticket.desk.value
         self.ticket.desk = Desk.CHILDREN
-
-    def reported(self) -> None:
-        from referrals.service import open_mandatory_report
-
-        report = open_mandatory_report(self.ticket, self.actor, self.data["suspected"], self.data["what"])
-        self.record["report"] = report.id
 
     def consulted(self) -> None:
         """会商记录: who took part, attached to the ticket's timeline."""
@@ -475,7 +471,6 @@ class TicketWorkflow:
         self.ticket.callback_attempts = 0
         clocks.meet_timer(self.ticket, TimerKind.REVIEW)
         clocks.start_timer(self.ticket, TimerKind.CALLBACK, self.now)
-        callbacks.start(self.ticket)
 
     def sent_back(self) -> None:
         clocks.meet_timer(self.ticket, TimerKind.REVIEW)

@@ -4,6 +4,11 @@ One function for both. A clock keeps its start; its limit is read again (the tic
 rule today, e.g. crisis) on the calendar as it stands (e.g. the year just declared).
 Approved extensions stay on top of the new original due, which KPIs keep comparing with.
 Warning and overdue states follow the new times, and the firing jobs move with them.
+
+Depends on: the clocks (limits, calendar, scheduling), the ticket models and event log. A
+referral's clock reads its referral through `ticket.referrals`, so nothing of `referrals` is
+imported. A declared year reaches here as `signals.year_declared` (`year_declared`), so the
+clocks' calendar module does not import the tickets.
 """
 
 from sqlalchemy import select
@@ -12,9 +17,9 @@ from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
 from hotline.extensions import db
+from hotline.tickets.events import record_event
 from hotline.tickets.models import Event, Ticket
 from hotline.types import utcnow
-from referrals.models import Referral
 
 DECLARED, CRISIS = "calendar_declared", "crisis"
 
@@ -24,15 +29,12 @@ def recompute(ticket, timers: list[Timer], *, reason: str, actor=None) -> list[T
 
     Returns the clocks whose due moved.
     """
-    # Function-level import: hotline.tickets.service imports this module (the crisis path).
-    from hotline.tickets.service import record_event
-
     now, moved = utcnow(), []
     limits = clocks.time_limits()
     for timer in timers:
         if not timer.is_open:
             continue
-        referral = _referral(timer)
+        referral = _referral(ticket, timer)
         duration, around_the_clock = clocks.limit_of(limits, ticket, timer.kind, referral)
         computed = clocks.compute(timer.started_at, duration, around_the_clock)
         due, warn = computed.due_at, computed.warn_at
@@ -54,6 +56,11 @@ def recompute(ticket, timers: list[Timer], *, reason: str, actor=None) -> list[T
         clocks.schedule(timer)
         moved.append(timer)
     return moved
+
+
+def year_declared(_year: int) -> int:
+    """Receives `signals.year_declared`: the provisional clocks on today's calendar."""
+    return recompute_provisional()
 
 
 def recompute_provisional() -> int:
@@ -83,10 +90,10 @@ def _state_now(timer: Timer, now) -> TimerState:
     return timer.state
 
 
-def _referral(timer: Timer):
+def _referral(ticket, timer: Timer):
     if timer.referral_id is None:
         return None
-    return db.session.get(Referral, timer.referral_id)
+    return next((r for r in ticket.referrals if r.id == timer.referral_id), None)
 
 
 def _extension_days(ticket, timer: Timer) -> int:
