@@ -45,8 +45,8 @@ instance, seeded_db, seeded_instance, env = (test_cli.instance, test_cli.seeded_
 private_redis = test_faults_redis.private_redis      # a redis-server of the test's own
 
 
-def text_in(base: str, body: str, sender: str) -> int:
-    params = {"MessageSid": sid("SM"), "From": sender, "To": HOTLINE_NUMBER, "Body": body,
+def text_in(base: str, body: str, sender: str, message_sid: str | None = None) -> int:
+    params = {"MessageSid": message_sid or sid("SM"), "From": sender, "To": HOTLINE_NUMBER, "Body": body,
               "NumMedia": "0"}
     url = f"{base}/twilio/sms"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
