@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g
-from sqlalchemy import String, delete, insert, select, text, update
+from sqlalchemy import String, delete, insert, select, text, tuple_, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -42,6 +42,7 @@ from referrals.models import ReadAudit
 
 GENESIS = "0" * 64
 HEADS = "audit_chain_heads"
+PRIMED = "audit_chain_primed"
 
 
 class AuditBypass(db.Model):
@@ -101,13 +102,32 @@ def _forget_heads(session, *_args) -> None:
     session.info.pop(HEADS, None)
 
 
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_primed(session, *_args) -> None:
+    session.info.pop(PRIMED, None)
+
+
+def prime_event_chains(tickets) -> None:
+    """Read the last event hash of many tickets in one query before adding an event to each
+    (a batch of clocks firing), instead of one query per event at flush."""
+    seqs = {ticket.id: ticket.event_seq for ticket in tickets}
+    if not seqs:
+        return
+    rows = db.session.execute(select(Event.ticket_id, Event.seq, Event.hash).where(
+        tuple_(Event.ticket_id, Event.seq).in_([(tid, seq) for tid, seq in seqs.items() if seq]))).all()
+    found = {(ticket_id, seq): digest for ticket_id, seq, digest in rows}
+    db.session.info[PRIMED] = {("event", tid): (seq, found.get((tid, seq), GENESIS))
+                               for tid, seq in seqs.items()}
+
+
 @sa_event.listens_for(Event, "before_insert")
 def _chain_event(_mapper, connection, row: Event) -> None:
     row.ticket_id = row.ticket_id or row.ticket.id
     row.at = row.at or utcnow()
     heads = _heads(object_session(row))
     key = ("event", row.ticket_id)
-    prev = heads.get(key)
+    prev = heads.get(key) or object_session(row).info.get(PRIMED, {}).get(key)
     if prev is None or prev[0] != row.seq - 1:
         found = connection.execute(select(Event.hash).where(
             Event.ticket_id == row.ticket_id, Event.seq == row.seq - 1)).scalar()

@@ -34,10 +34,12 @@ def connect() -> None:
 
     # A fired clock, by whose clock it is.
     firing.on_fire(clock_events.TICKET_KINDS, clock_events.fired)
+    firing.before_batch(clock_events.prepare)
     firing.on_fire((TimerKind.ACCEPT, TimerKind.FIRST_CONTACT, TimerKind.OUTCOME), referrals.clock_fired)
 
     # What each job declared in hotline.tasks does.
     tasks.implement(tasks.fire_timer, firing.fire)
+    tasks.implement(tasks.fire_clocks, firing.fire_second_of)
     tasks.implement(tasks.deliver_message, outbox.deliver)
     tasks.implement(tasks.callback_survey, callbacks.send_survey)
     tasks.implement(tasks.callback_followup, callbacks.follow_up)

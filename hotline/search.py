@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     literal,
     literal_column,
     or_,
@@ -209,13 +210,23 @@ def listen() -> None:
         event.listen(Session, "after_flush_postexec", _reindex_touched)
 
 
+# The ticket's columns its document is made of: an action that changes none of them (most do
+# not: they move the state and bump the event counter) leaves the document as it is.
+SEARCHED = ("subject", "content", "address", "resolution_note", "dispatch_note", "reply_result",
+            "caller_phone", "caller_name")
+
+
 def _note_touched(session: Session, _context) -> None:
     touched = session.info.setdefault(_TOUCHED, {})
-    for obj in (*session.new, *session.dirty):
+    for obj in session.new:
         if isinstance(obj, Ticket):
             touched[id(obj)] = obj
         elif isinstance(obj, Event) and obj.action == "add_note" and obj.ticket is not None:
             touched[id(obj.ticket)] = obj.ticket
+    for obj in session.dirty:
+        if isinstance(obj, Ticket) and any(inspect(obj).attrs[name].history.has_changes()
+                                           for name in SEARCHED):
+            touched[id(obj)] = obj
 
 
 def _reindex_touched(session: Session, _context) -> None:

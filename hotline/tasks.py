@@ -67,9 +67,14 @@ def init_app(app: Flask) -> None:
 
 def _enqueue_pending(session) -> None:
     pending = session.info.pop(_PENDING, [])
+    named: set[str] = set()
     for func, ids, at, job_id, retry in pending:
         ids = tuple(value() if callable(value) else value for value in ids)
         job_id = job_id() if callable(job_id) else job_id
+        if job_id is not None:
+            if job_id in named:      # many clocks due in one second: one job, enqueued once
+                continue
+            named.add(job_id)
         if not redis.available():  # it just failed: do not wait on it again for each job
             log.warning("Redis unavailable: %s%s left to the sweep", func.__name__, ids)
             continue
@@ -143,8 +148,16 @@ def _work(name: str) -> Callable:
 
 @job
 def fire_timer(timer_id: int, level: str) -> bool:
-    """A clock reached its warning or due time (`hotline.clocks.firing.fire`)."""
+    """A clock reached its warning or due time (the per-clock job of earlier releases; jobs
+    already scheduled in Redis when upgrading still run it: `hotline.clocks.firing.fire`)."""
     return _work("fire_timer")(timer_id, level)
+
+
+@job
+def fire_clocks(second: str) -> dict:
+    """Every clock level due within one whole second (ISO time), fired at its instant in batches
+    (`hotline.clocks.firing.fire_second`)."""
+    return _work("fire_clocks")(second)
 
 
 @job

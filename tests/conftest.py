@@ -156,7 +156,8 @@ def live_server(app):
 # other slow files: the real `hotline` command (and `hotline run` through a Redis outage), and
 # the randomised property-based suites (schemathesis over every operation, hypothesis action
 # sequences). `make test` runs them all.
-SLOW_FILES = {"test_cli.py", "test_fuzz_api.py", "test_lifecycle_stateful.py", "test_run_outlives_redis.py"}
+SLOW_FILES = {"test_cli.py", "test_fuzz_api.py", "test_lifecycle_stateful.py", "test_province_processes.py",
+              "test_run_outlives_redis.py"}
 
 
 def _file_marks(path: Path) -> list[str]:

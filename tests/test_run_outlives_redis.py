@@ -45,14 +45,15 @@ instance, seeded_db, seeded_instance, env = (test_cli.instance, test_cli.seeded_
 private_redis = test_faults_redis.private_redis      # a redis-server of the test's own
 
 
-def text_in(base: str, body: str, sender: str) -> int:
-    params = {"MessageSid": sid("SM"), "From": sender, "To": HOTLINE_NUMBER, "Body": body,
+def text_in(base: str, body: str, sender: str, message_sid: str | None = None,
+            timeout: float = 10) -> int:
+    params = {"MessageSid": message_sid or sid("SM"), "From": sender, "To": HOTLINE_NUMBER, "Body": body,
               "NumMedia": "0"}
     url = f"{base}/twilio/sms"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
     request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(),
                                      headers={"X-Twilio-Signature": signature})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status
 
 

@@ -124,3 +124,25 @@ def test_similar_finds_open_tickets_about_the_same_matter_nearby(api):
     alike = api.get(f"/api/v1/tickets/{first['id']}/similar", "seat1").json
     assert [t["id"] for t in alike] == [same["id"]]
     assert elsewhere["id"] not in [t["id"] for t in alike] and other["id"] not in [t["id"] for t in alike]
+
+
+def test_an_action_that_changes_no_words_leaves_the_search_document_alone(app, api):
+    """Acknowledging moves the state only: the index is not rewritten (a write every action paid),
+    and the ticket is still found by its words afterwards."""
+    from sqlalchemy import event
+
+    from hotline.extensions import db
+
+    ticket = api.dispatched(unit="gulou", content="河畔社区路灯坏了一个月没人修")
+    written = []
+    with app.app_context():
+        listener = lambda *args: written.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        api.act(ticket["id"], "acknowledge", "handler-gulou")
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", listener)
+    assert [s for s in written if "ticket_search" in s and not s.lstrip().startswith("SELECT")] == []
+    found = api.get("/api/v1/tickets?q=路灯", "supervisor1").json
+    assert ticket["id"] in [t["id"] for t in found]

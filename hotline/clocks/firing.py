@@ -1,9 +1,15 @@
 """Firing clocks: a warning at `warn_at`, overdue at `due_at`, exactly once each.
 
-RQ jobs are scheduled for both instants when a timer starts; a sweep every
-minute (and at worker start) fires whatever a lost job missed. Exactly-once
-comes from the database, not from luck: a unique row per (timer, level, due)
-in `timer_firings`, inserted under the ticket's row lock.
+RQ jobs are scheduled for both instants when a timer starts, one job per whole second
+however many clocks fall due in it; a sweep every minute (and at worker start) fires
+whatever a lost job missed. Exactly-once comes from the database, not from luck: a unique
+row per (timer, level, due) in `timer_firings`, inserted under the ticket's row lock.
+
+Storms: working-day clocks started over a holiday all fall due at the same instant, so they
+share one job, and the job and the sweep fire in batches (`fire_due`): a few hundred due
+levels taken with `FOR UPDATE SKIP LOCKED` (two workers take different ones), claimed with
+one INSERT ... ON CONFLICT, moved with one UPDATE per level, prepared by each domain in one
+query (`before_batch`) and written in one flush.
 
 What a firing does depends on whose clock it is: each domain registers a handler for its
 timer kinds (`on_fire`, in `hotline.receivers`): the ticket's own clocks
@@ -16,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline import tasks
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 
 WARNING, OVERDUE = "warning", "overdue"
 EARLY_WAKE = timedelta(seconds=2)
+BATCH = 300          # due levels fired per transaction: short locks, few round trips
 LEVEL_STATE = {WARNING: TimerState.WARNED, OVERDUE: TimerState.OVERDUE}
 
 # What a fired level does, by timer kind: handler(timer, level, now), called once per firing
@@ -36,19 +43,81 @@ Handler = Callable[[Timer, str, datetime], None]
 _HANDLERS: dict[TimerKind, Handler] = {}
 
 
+# Called with a batch's claimed timers before their handlers run: a domain reads what its
+# handlers need for the whole batch in one query (the tickets, their event chains).
+Preparer = Callable[[list[Timer]], None]
+_PREPARERS: list[Preparer] = []
+
+
 def on_fire(kinds, handler: Handler) -> None:
     """`handler` does what a firing of a clock of one of `kinds` means (its domain's effects)."""
     for kind in kinds:
         _HANDLERS[TimerKind(kind)] = handler
 
 
+def before_batch(preparer: Preparer) -> None:
+    """`preparer(timers)` runs before a batch's handlers (registered once)."""
+    if preparer not in _PREPARERS:
+        _PREPARERS.append(preparer)
+
+
 def schedule(timer: Timer) -> None:
-    """After commit, one job at the warning and one at the due time (ids name them: no duplicates)."""
-    for level, at in ((WARNING, timer.warn_at), (OVERDUE, timer.due_at)):
-        tasks.after_commit(
-            tasks.fire_timer, lambda t=timer: t.id, level, at=_whole_second_before(at),
-            job_id=lambda t=timer, lv=level, due=timer.due_at: f"timer-{t.id}-{lv}-{due:%Y%m%d%H%M%S}",
-        )
+    """After commit, the job of the warning's second and of the due time's second (the id names
+    the second: clocks due in the same second share one job)."""
+    for at in (timer.warn_at, timer.due_at):
+        second = _whole_second_before(at)
+        tasks.after_commit(tasks.fire_clocks, second.isoformat(), at=second,
+                           job_id=second_job_id(second))
+
+
+def second_job_id(second: datetime) -> str:
+    return f"clocks-{second:%Y%m%d%H%M%S}"
+
+
+def fire_second_of(second: str) -> dict[str, int]:
+    """The `fire_clocks` job: `second` as the ISO text the job carries."""
+    return fire_second(datetime.fromisoformat(second))
+
+
+def fire_second(second: datetime) -> dict[str, int]:
+    """Fire every level due up to the end of `second`, each at its instant, in batches.
+
+    RQ may wake the job up to a second early: it waits for each instant still ahead (at most
+    EARLY_WAKE); if the clock does not move on (a frozen test clock) it comes back instead."""
+    end = second + timedelta(seconds=1)
+    fired = {WARNING: 0, OVERDUE: 0}
+    skipped: set[int] = set()
+    while True:
+        now = utcnow()
+        counts, taken = fire_due(now, skip=skipped)
+        db.session.commit()
+        for level, count in counts.items():
+            fired[level] += count
+        if taken:
+            skipped |= taken
+            continue
+        ahead = _next_instant(now, end)
+        if ahead is None:
+            return fired
+        if ahead - now > EARLY_WAKE:
+            break
+        time.sleep((ahead - now).total_seconds())
+        if utcnow() < ahead:
+            break
+    tasks.after_commit(tasks.fire_clocks, second.isoformat(), at=_whole_second_after(ahead),
+                       job_id=f"{second_job_id(second)}-again")
+    db.session.commit()
+    return fired
+
+
+def _next_instant(now: datetime, end: datetime) -> datetime | None:
+    """The earliest warning or due time of an open clock after `now` and before `end`."""
+    warn = db.session.scalar(select(func.min(Timer.warn_at)).where(
+        Timer.state == TimerState.RUNNING, Timer.warn_at > now, Timer.warn_at < end))
+    due = db.session.scalar(select(func.min(Timer.due_at)).where(
+        Timer.state.in_([TimerState.RUNNING, TimerState.WARNED]), Timer.due_at > now,
+        Timer.due_at < end))
+    return min((at for at in (warn, due) if at is not None), default=None)
 
 
 def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool = True) -> bool:
@@ -58,11 +127,11 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     the same moment either meets the clock first (nothing fires) or comes after it.
     """
     now = now or utcnow()
-    ticket_id, threshold = db.session.execute(
-        select(Timer.ticket_id, Timer.warn_at if level == WARNING else Timer.due_at)
-        .where(Timer.id == timer_id)).one_or_none() or (None, None)
-    if ticket_id is None:
-        return False
+    ticket_id, threshold, state = db.session.execute(
+        select(Timer.ticket_id, Timer.warn_at if level == WARNING else Timer.due_at, Timer.state)
+        .where(Timer.id == timer_id)).one_or_none() or (None, None, None)
+    if ticket_id is None or not _may_fire(state, level):
+        return False             # met, cancelled, or a batch fired it already: one query
     if wait and timedelta(0) < threshold - now <= EARLY_WAKE:
         # RQ wakes jobs on whole seconds, up to a second early: wait out the rest.
         time.sleep((threshold - now).total_seconds())
@@ -84,31 +153,68 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     return True
 
 
-def sweep(now: datetime | None = None, batch: int = 500) -> dict[str, int]:
-    """Fire every due level no job fired; returns how many of each fired."""
+def sweep(now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Fire every due level no job fired, batch after batch; returns how many of each fired."""
     now = now or utcnow()
     fired = {WARNING: 0, OVERDUE: 0}
-    stmt = (
-        select(Timer.id, Timer.state, Timer.warn_at, Timer.due_at)
+    skipped: set[int] = set()
+    while True:
+        counts, taken = fire_due(now, batch, skip=skipped)
+        db.session.commit()
+        for level, count in counts.items():
+            fired[level] += count
+        if not taken:
+            return fired
+        skipped |= taken
+
+
+def fire_due(now: datetime | None = None, batch: int = BATCH,
+             skip: set[int] | None = None) -> tuple[dict[str, int], set[int]]:
+    """Fire one batch of due levels, set-based; the counts fired and the timers taken.
+
+    Tickets a user's action holds, and timers another worker is firing, are skipped (the
+    next batch or sweep takes them). The caller commits."""
+    now = now or utcnow()
+    tickets = db.metadata.tables["tickets"]       # the row each timer lives on, locked as actions do
+    due = (
+        select(Timer.id, Timer.ticket_id, Timer.due_at)
+        .join(tickets, tickets.c.id == Timer.ticket_id)
         .where(or_(
             (Timer.state == TimerState.RUNNING) & (Timer.warn_at <= now),
             Timer.state.in_([TimerState.RUNNING, TimerState.WARNED]) & (Timer.due_at <= now),
         ))
         .order_by(Timer.due_at)
         .limit(batch)
+        .with_for_update(of=(tickets, Timer.__table__), skip_locked=True)
     )
-    last_seen: set[int] = set()
-    while True:
-        rows = [row for row in db.session.execute(stmt) if row.id not in last_seen]
-        if not rows:
-            break
-        for row in rows:
-            level = OVERDUE if row.due_at <= now else WARNING
-            if fire(row.id, level, now, wait=False):
-                fired[level] += 1
-        db.session.commit()
-        last_seen = {row.id for row in rows}
-    return fired
+    if skip:
+        due = due.where(Timer.id.not_in(skip))
+    rows = db.session.execute(due).all()
+    if not rows:
+        return {WARNING: 0, OVERDUE: 0}, set()
+    levels = {row.id: OVERDUE if row.due_at <= now else WARNING for row in rows}
+    claimed = _claim_all(rows, levels)
+    for level in (WARNING, OVERDUE):
+        ids = [timer_id for timer_id in claimed if levels[timer_id] == level]
+        if ids:
+            db.session.execute(update(Timer).where(Timer.id.in_(ids)).values(state=LEVEL_STATE[level]))
+    timers = sorted(db.session.scalars(select(Timer).where(Timer.id.in_(claimed))
+                                       .execution_options(populate_existing=True)),
+                    key=lambda t: (t.due_at, t.id))
+    for prepare in _PREPARERS:
+        prepare(timers)
+    with db.session.no_autoflush:      # one flush for the batch, not one per lazy load
+        for timer in timers:
+            _HANDLERS[timer.kind](timer, levels[timer.id], now)
+    db.session.flush()
+    counts = {WARNING: 0, OVERDUE: 0}
+    for timer_id in claimed:
+        counts[levels[timer_id]] += 1
+    return counts, {row.id for row in rows}
+
+
+def _may_fire(state: TimerState | None, level: str) -> bool:
+    return state == TimerState.RUNNING or (level == OVERDUE and state == TimerState.WARNED)
 
 
 def _threshold(timer: Timer, level: str) -> datetime:
@@ -157,3 +263,18 @@ def _claim(timer: Timer, level: str) -> bool:
         .returning(TimerFiring.id)
     )
     return db.session.execute(stmt).scalar() is not None
+
+
+def _claim_all(rows, levels: dict[int, str]) -> set[int]:
+    """Insert the firing rows of a batch in one statement; the timers whose row is new."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    fired_at = utcnow()
+    stmt = (
+        insert(TimerFiring)
+        .values([{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
+                  "fired_at": fired_at} for row in rows])
+        .on_conflict_do_nothing(index_elements=["timer_id", "level", "due_at"])
+        .returning(TimerFiring.timer_id)
+    )
+    return set(db.session.execute(stmt).scalars())
