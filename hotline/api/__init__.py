@@ -12,6 +12,7 @@ def register_api() -> None:
     from hotline.api import (
         admin,
         alerts,
+        attachments,
         audit,
         auth,
         calendar,
@@ -52,6 +53,7 @@ def register_api() -> None:
         api.register_blueprint(blueprint)
     api.register_blueprint(knowledge_api.blp)
     api.register_blueprint(search.blp)
+    api.register_blueprint(attachments.blp)
 
 
 def committed(view):
