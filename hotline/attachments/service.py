@@ -67,6 +67,13 @@ def too_large(filename: str | None = None) -> TooLarge:
                     {"file": [f"超过 {limit_text()} 上限 (larger than {limit_text()})"]})
 
 
+def size_text(size: int) -> str:
+    """A file's size as the pages show it: "2.4 MB", "36 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
 def read_upload(stream, filename: str | None) -> Upload:
     """Read an uploaded file, refusing it (413) past the size limit without reading it all."""
     limit = max_bytes()
