@@ -353,7 +353,7 @@ def _field_spec(name: str, schema_field) -> dict:
         spec["widget"] = "unit"
     elif choices:
         spec.update(widget="select", choices=list(choices))
-    elif type_name == "Boolean":
+    elif type_name in ("Boolean", "StrictBoolean"):   # yes/no radios, not a text box
         spec["widget"] = "yesno"
     elif type_name in ("Integer", "TicketRef"):   # TicketRef: an id, or a ticket number (issue 21)
         spec["widget"] = "number"
