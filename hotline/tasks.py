@@ -193,6 +193,21 @@ def process_inbound_sms(sms_id: int) -> str | None:
     return sms.process(sms_id)
 
 
+MEDIA_RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
+
+
+@job
+def fetch_mms_media(sms_id: int) -> int:
+    """An MMS's media fetched from Twilio into its ticket's attachments; once (retried on errors)."""
+    from hotline.attachments import mms
+
+    try:
+        return mms.fetch(sms_id)
+    except mms.Retry:
+        log.warning("MMS media of text %s not fetched yet; RQ retries", sms_id)
+        raise
+
+
 @job
 def reapply_status(sid: str) -> bool:
     """Status reports that arrived before their message's Sid was committed; raises to retry."""

@@ -96,6 +96,7 @@ class InboundSms(db.Model):
     # An MMS's media as Twilio listed them: [{"url", "content_type"}], fetched by a job into
     # the ticket's attachments (hotline.attachments.mms).
     media: Mapped[list | None] = mapped_column(JSON)
+    media_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[SmsOutcome | None] = mapped_column(enum_column(SmsOutcome, 16))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

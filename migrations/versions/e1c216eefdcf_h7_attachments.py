@@ -48,10 +48,12 @@ def upgrade():
         batch_op.create_index('ix_attachments_ticket_id', ['ticket_id', 'id'], unique=False)
     with op.batch_alter_table('inbound_sms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('media', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('media_fetched_at', hotline.types.UTCDateTime(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('inbound_sms', schema=None) as batch_op:
+        batch_op.drop_column('media_fetched_at')
         batch_op.drop_column('media')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index('ix_attachments_ticket_id')
