@@ -126,6 +126,7 @@ def fire_timer(timer_id: int, level: str) -> bool:
 def sweep() -> dict:
     """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
     from hotline import callbacks, failed_jobs, outbox, subscriptions
+    from hotline.attachments import mms
     from hotline.channels import sms
     from hotline.clocks import firing
 
@@ -134,6 +135,7 @@ def sweep() -> dict:
               "survey_keys": failed_jobs.requeue_lost_survey_keys(),
               "failed_jobs_retried": failed_jobs.retry_due()}
     result["webhooks"] = subscriptions.requeue_due()
+    result["mms_media"] = mms.requeue_unfetched()
     schedule_next_sweep()
     return result
 

@@ -4,13 +4,18 @@ when Twilio fails, once however often the job runs. Twilio is a fake on loopback
 
 import base64
 import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
 
 from hotline import tasks
 from hotline.attachments.mms import Retry
 from hotline.attachments.models import Attachment, Source
 from hotline.channels.models import InboundSms
+from hotline.extensions import db
+from hotline.redis import connection
+from hotline.types import utcnow
 from tests.test_attachments import AMR, GPS, exif_of, photo
 from tests.twilio_fakes import ACCOUNT_SID, AUTH_TOKEN, drain, rows, run, sms_params
 
@@ -81,10 +86,7 @@ def test_twilio_failing_is_retried_and_the_second_try_stores_the_photo(app, api,
     picture = media_path(sid)
     fake.media[picture] = [(503, "application/json", b"{}"), (200, "image/jpeg", photo())]
     params = mms(twilio, "路面塌陷", (picture, "image/jpeg"))
-    text_id = None
     with app.app_context():
-        from hotline.extensions import db
-
         text_id = db.session.scalar(db.select(InboundSms.id).filter_by(message_sid=params["MessageSid"]))
     run(app, tasks.process_inbound_sms, text_id)
     with pytest.raises(Retry):
@@ -123,3 +125,20 @@ def test_a_media_url_that_is_not_twilios_is_never_fetched(app, api, media_twilio
     assert [r for r in fake.requests if r.method == "GET"] == []
     [note] = [e for e in api.events(text.ticket_id) if e["action"] == "attach_refused"]
     assert "不是本账户的 Twilio 彩信地址" in note["data"]["note"]
+
+
+def test_a_media_job_that_redis_lost_is_enqueued_again_by_the_sweep(app, api, media_twilio):
+    twilio, fake = media_twilio
+    picture = media_path("MM" + uuid.uuid4().hex)
+    fake.media[picture] = [(200, "image/jpeg", photo())]
+    params = mms(twilio, "垃圾堆在路边三天了", (picture, "image/jpeg"))
+    with app.app_context():
+        text_id = db.session.scalar(db.select(InboundSms.id).filter_by(message_sid=params["MessageSid"]))
+    run(app, tasks.process_inbound_sms, text_id)
+    with app.app_context():
+        connection().flushdb()                     # the media job is lost with Redis's data
+    with time_machine.travel(utcnow() + timedelta(minutes=3)), app.app_context():
+        assert tasks.sweep()["mms_media"] == 1
+        db.session.commit()
+    drain(app)
+    assert len(attachments_of(app, sms_row(app, params["MessageSid"]).ticket_id)) == 1

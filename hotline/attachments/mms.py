@@ -21,19 +21,23 @@ job knows which ticket it belongs to, it asks for `tasks.fetch_mms_media(sms_id)
 
 import logging
 import re
+from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
-from sqlalchemy import update
+from rq.job import Job
+from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
+from hotline import tasks
 from hotline.attachments import service
 from hotline.channels.models import InboundSms
 from hotline.channels.settings import setting
 from hotline.errors import HotlineError
 from hotline.extensions import db
+from hotline.redis import connection
 from hotline.tickets.service import record_event
 from hotline.types import utcnow
 
@@ -45,6 +49,7 @@ MEDIA_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages/[A-
 CHUNK = 64 * 1024
 DEFAULT_TIMEOUT = 30.0
 REFUSED = "attach_refused"
+STUCK_AFTER = timedelta(minutes=2)    # a processed MMS whose media are not fetched this long after
 
 
 class Retry(Exception):
@@ -117,3 +122,23 @@ def _download(url: str) -> bytes:
             return bytes(data)
     except requests.RequestException as error:
         raise Retry(f"fetching {target} failed: {error}") from error
+
+
+def requeue_unfetched(now: datetime | None = None) -> int:
+    """Enqueue the media jobs Redis lost (down when the text's job committed, or flushed); the
+    sweep calls this. A job that still exists (waiting, retrying, failed for good) is left alone."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(InboundSms.id).where(
+        InboundSms.num_media > 0, InboundSms.media_fetched_at.is_(None),
+        InboundSms.ticket_id.is_not(None), InboundSms.processed_at <= now - STUCK_AFTER)
+        .order_by(InboundSms.id).limit(500)))
+    requeued = 0
+    try:
+        for sms_id in ids:
+            if Job.exists(f"mms-{sms_id}", connection=connection()):
+                continue
+            tasks.enqueue(tasks.fetch_mms_media, sms_id, job_id=f"mms-{sms_id}", retry=tasks.MEDIA_RETRY)
+            requeued += 1
+    except Exception as exc:
+        log.warning("could not requeue MMS media: %s", exc)
+    return requeued
