@@ -32,12 +32,15 @@ HEAD = ParagraphStyle("head", fontName=FONT, fontSize=10.5, leading=14, textColo
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=15, wordWrap="CJK")
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=8.5, leading=12, textColor=colors.HexColor("#555555"))
 LABEL_WIDTH = 28 * mm
-GRID = TableStyle([
+_LINES = [
     ("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#555555")),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f0f0f0")),
     ("LEFTPADDING", (0, 0), (-1, -1), 5), ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-])
+]
+SHADE = colors.HexColor("#f0f0f0")
+GRID = TableStyle([*_LINES, ("BACKGROUND", (0, 0), (0, -1), SHADE)])     # labels in the first column
+LIST = TableStyle([*_LINES, ("BACKGROUND", (0, 0), (-1, 0), SHADE)])     # a header row
+PLAIN = TableStyle(_LINES)
 
 
 def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
@@ -68,13 +71,13 @@ def render_pdf(sheet: "Sheet") -> bytes:
     deadlines += [[_p(kind), _p(due), _p(state)] for kind, due, state in sheet.deadlines] or \
         [[_p("尚未开始计时"), _p(""), _p("")]]
     clocks = Table(deadlines, colWidths=[width * 0.3, width * 0.4, width * 0.3], repeatRows=1)
-    clocks.setStyle(GRID)
+    clocks.setStyle(LIST)
     story += [Spacer(0, 2 * mm), clocks, Spacer(0, 5 * mm), _p(f"附件（{len(sheet.attachments)}）", HEAD)]
     if sheet.attachments:
         files = Table([[_p(f"{number}. {name}"), _p(size)]
                        for number, (name, size) in enumerate(sheet.attachments, start=1)],
                       colWidths=[width * 0.8, width * 0.2])
-        files.setStyle(GRID)
+        files.setStyle(PLAIN)
         story += [Spacer(0, 2 * mm), files]
     else:
         story.append(_p("无"))
