@@ -187,9 +187,9 @@ def test_a_file_changed_on_disk_is_refused_not_served(app, api):
 
 
 def test_a_childs_files_keep_to_the_childrens_desk_and_every_look_is_audited(app, api):
+    child = {"phone": "+8613900000013", "name": "小明", "is_minor": True, "age": 13}
     ticket = api.create(as_user="seat2", desk="children", category="psych_support", subject="孩子情绪低落",
-                        content="孩子在学校被欺负，不愿上学", caller={"phone": "+8613900000013", "name": "小明",
-                                                                "is_minor": True, "age": 13})
+                        content="孩子在学校被欺负，不愿上学", caller=child)
     drawing = upload(api, ticket["id"], "seat2", photo(), name="孩子的画.jpg").get_json()
     upload(api, ticket["id"], "seat3", photo(), expect=404)          # not on the children's desk
     download(api, drawing["id"], "seat3", expect=404)

@@ -14,9 +14,11 @@ from hotline.auth import current_user
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/v1", description="Attachments (附件)")
 SECURITY = [{"bearer": []}]
-FILE_RESPONSE = {"200": {"description": "The file (audited in the read audit)",
-                         "content": {"application/octet-stream": {
-                             "schema": {"type": "string", "format": "binary"}}}}}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_RESPONSE = {"200": {"description": "The file, in the type its content was judged to be "
+                                        "(audited in the read audit)", "content": {"*/*": BINARY}}}
+THUMBNAIL_RESPONSE = {"200": {"description": "The photo's thumbnail (audited in the read audit)",
+                              "content": {"image/jpeg": BINARY}}}
 
 
 @blp.route("/tickets/<int(max=2147483647):ticket_id>/attachments", methods=["POST"])
@@ -59,7 +61,9 @@ def content(attachment_id):
 
 
 @blp.route("/attachments/<int(max=2147483647):attachment_id>/thumbnail", methods=["GET"])
-@blp.doc(security=SECURITY, responses=FILE_RESPONSE)
+@blp.doc(security=SECURITY, responses=THUMBNAIL_RESPONSE)
+@blp.alt_response(403, description="The caller's own material, and this role sees the caller masked")
+@blp.alt_response(404, description="No such file or no thumbnail, or its ticket is hidden from the caller")
 @committed
 def thumbnail(attachment_id):
     """A photo's thumbnail (JPEG, at most 320 px)."""

@@ -120,3 +120,12 @@ def test_the_print_layout_of_the_sheet(browser, api):
     assert "+8613800000001" in page
     browser("handler-yunlong").get(f"/console/tickets/{ticket['id']}/sheet", expect=404)
     browser("handler-yunlong").get(f"/console/tickets/{ticket['id']}/sheet.pdf", expect=404)
+
+
+def test_a_form_far_over_the_limit_gets_a_chinese_page_not_a_bare_413(app, browser, api, monkeypatch):
+    ticket = api.in_progress()
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 2048)
+    handler = browser("handler-gulou")
+    response = handler.action(ticket["id"], "add_note", {
+        "note": "录像", "file": (io.BytesIO(bytes(1200 * 1024)), "录像.mp4")}, expect=413)
+    assert response.mimetype == "text/html" and "超过 2 KB 的大小上限" in handler.text(response)
