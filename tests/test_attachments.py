@@ -4,13 +4,21 @@ read audited."""
 
 import hashlib
 import io
+import json
 import zipfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from PIL import Image
 from sqlalchemy import select
 
+from hotline.attachments import storage
+from hotline.attachments.models import Attachment
+from hotline.attachments.storage import StorageMissing
 from hotline.extensions import db
+from hotline.retention import anonymise
 from referrals.models import ReadAudit
 
 GPS = 0x8825
@@ -174,9 +182,6 @@ def test_every_download_is_in_the_read_audit(app, api):
 
 
 def test_a_file_changed_on_disk_is_refused_not_served(app, api):
-    from hotline.attachments import storage
-    from hotline.attachments.models import Attachment
-
     ticket = api.in_progress()
     body = upload(api, ticket["id"], "handler-gulou", PDF, name="a.pdf").get_json()
     with app.test_request_context():
@@ -199,3 +204,23 @@ def test_a_childs_files_keep_to_the_childrens_desk_and_every_look_is_audited(app
         views = list(db.session.scalars(select(ReadAudit.view).where(
             ReadAudit.subject == "ticket", ReadAudit.subject_id == ticket["id"]).order_by(ReadAudit.id)))
     assert "attachment" in views and "attachments" in views
+
+
+def test_retention_forgets_a_childs_files_and_the_log_never_named_them(app, api):
+    child = {"phone": "+8613900000099", "name": "张小明", "is_minor": True, "age": 15}
+    with time_machine.travel(datetime(2025, 6, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        old = api.create(as_user="seat2", desk="children", category="psych_support",
+                         content="孩子和父母吵架后离家", caller=child)
+        stored = upload(api, old["id"], "seat2", photo(), name="张小明的日记.jpg").get_json()
+        api.act(old["id"], "answer", "seat2", {"answer": "已提供家庭教育指导"})
+    api.forget_tokens()
+    with app.test_request_context():
+        key = db.session.get(Attachment, stored["id"]).storage_key
+        assert anonymise(365, apply=True)["attachments"] == 1
+        db.session.commit()
+        assert db.session.get(Attachment, stored["id"]) is None
+        with pytest.raises(StorageMissing):
+            storage.storage().get(key)
+    download(api, stored["id"], "supervisor1", expect=404)
+    assert "张小明" not in json.dumps(api.events(old["id"]), ensure_ascii=False)
+    assert api.events(old["id"])[-1]["data"]["attachments"] == 1

@@ -27,7 +27,8 @@ from hotline.tickets.models import Ticket
 from hotline.users import Role, User
 
 ATTACH = "attach"
-_WRITTEN = "hotline.attachments.written"
+_WRITTEN = "hotline.attachments.written"       # files stored in this transaction
+_DOOMED = "hotline.attachments.doomed"         # files to delete once it commits
 FILENAME_LENGTH = 200
 
 
@@ -172,7 +173,9 @@ def _store(ticket: Ticket, actor: User | None, examined: list[tuple[Upload, cont
             uploaded_by_id=actor.id if actor else None))
     db.session.add_all(rows)
     db.session.flush()
-    data: dict = {"attachments": [{"id": row.id, "filename": row.filename, "sha256": row.sha256,
+    # No file names in the append-only log: they can name the caller ("张三身份证.jpg"), and
+    # retention must be able to forget them (hotline.retention).
+    data: dict = {"attachments": [{"id": row.id, "kind": row.kind.value, "sha256": row.sha256,
                                    "size": row.size} for row in rows], "source": source.value}
     if note:
         data["note"] = note
@@ -199,13 +202,28 @@ def _put(files: storage.Storage, key: str, data: bytes) -> None:
     db.session.info.setdefault(_WRITTEN, []).append((files, key))
 
 
+def forget(ticket: Ticket) -> int:
+    """Retention: the ticket's files deleted (their rows now, the bytes once this commits);
+    the log keeps that they existed (id, kind, checksum, size)."""
+    files = storage.storage()
+    rows = of_ticket(ticket)
+    for row in rows:
+        for key in filter(None, (row.storage_key, row.thumbnail_key)):
+            db.session.info.setdefault(_DOOMED, []).append((files, key))
+        db.session.delete(row)
+    return len(rows)
+
+
 @event.listens_for(db.session, "after_commit")
 def _keep_written(session) -> None:
     session.info.pop(_WRITTEN, None)
+    for files, key in session.info.pop(_DOOMED, []):
+        files.delete(key)
 
 
 @event.listens_for(db.session, "after_rollback")
 def _remove_written(session) -> None:
+    session.info.pop(_DOOMED, None)
     for files, key in session.info.pop(_WRITTEN, []):
         files.delete(key)
 
