@@ -1,9 +1,11 @@
 """In a real browser (issue 22): a village handler on a 375 px phone acknowledges a ticket and
 replies with a photo from the camera input; the photo then shows as a thumbnail on the
 ticket page. The desktop ticket page prints without the console around it. Screenshots go to
-docs/screenshots/ (the product as a newcomer sees it) and test-artifacts/."""
+test-artifacts/; with UPDATE_SCREENSHOTS=1 also to docs/screenshots/ (the product as a
+newcomer sees it, kept in the repository), so an ordinary run leaves the tree unchanged."""
 
 import io
+import os
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -17,9 +19,10 @@ PHONE = {"width": 375, "height": 812}
 
 
 def docs_shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     shot(page, name)
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def phone(chromium, live_server, username: str):
