@@ -59,6 +59,12 @@ class Default:
     WEBHOOK_CONNECT_TIMEOUT = 3.0
     # Finished deliveries (and the ticket data in their bodies) are kept this long.
     WEBHOOK_LOG_DAYS = 30
+    # Attachments (hotline.attachments): the largest file, how many one form may carry, and
+    # where the bytes are kept (None: attachments/ under the instance folder; with several
+    # nodes, a shared volume mounted at the same path on each: docs/operations.md).
+    ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+    ATTACHMENT_MAX_FILES = 5
+    ATTACHMENT_STORAGE_PATH: str | None = None
 
     API_TITLE = "12345 Hotline"
     API_VERSION = "v1"
@@ -98,6 +104,8 @@ ENV_OVERRIDES = {
     "TWILIO_API_BASE_URL": "TWILIO_API_BASE_URL",
     "TRUSTED_PROXY_COUNT": "TRUSTED_PROXY_COUNT",
     "HOTLINE_QUIET_HOURS": "HOTLINE_QUIET_HOURS",
+    "ATTACHMENT_MAX_BYTES": "ATTACHMENT_MAX_BYTES",
+    "ATTACHMENT_STORAGE_PATH": "ATTACHMENT_STORAGE_PATH",
 }
 
 

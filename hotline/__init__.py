@@ -62,6 +62,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from hotline.console import init_app as init_console
     init_console(app)
     register_error_handlers(app)
+    from hotline.attachments import uploads
+
+    uploads.init_app(app)
     _import_models()
     receivers.connect()      # every signal receiver, timer handler and job, in one place
     return app
@@ -123,6 +126,7 @@ def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
     from hotline import audit, auth, notices, outbox, risk, search, subscriptions, units, users  # noqa: F401
     from hotline.admin import changes  # noqa: F401
+    from hotline.attachments import models as attachment_models  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401
     from hotline.knowledge import models as knowledge_models  # noqa: F401
     from hotline.tickets import models as ticket_models  # noqa: F401

@@ -10,6 +10,7 @@ writes them: the audit hash chains in `hotline.audit`, sessions ending on deacti
 """
 
 from hotline import callbacks, failed_jobs, outbox, search, signals, subscriptions, tasks
+from hotline.attachments import mms
 from hotline.channels import sms, status, survey
 from hotline.clocks import firing
 from hotline.clocks.models import TimerKind
@@ -48,6 +49,7 @@ def connect() -> None:
     tasks.implement(tasks.voice_survey, survey.send_survey_call)
     tasks.implement(tasks.process_survey_key, survey.process_key)
     tasks.implement(tasks.deliver_webhook, subscriptions.deliver)
+    tasks.implement(tasks.fetch_mms_media, mms.fetch)
 
     # The minute sweep's steps, in this order.
     tasks.sweeps("clocks", firing.sweep)
@@ -57,3 +59,4 @@ def connect() -> None:
     tasks.sweeps("survey_keys", failed_jobs.requeue_lost_survey_keys)
     tasks.sweeps("failed_jobs_retried", failed_jobs.retry_due)
     tasks.sweeps("webhooks", subscriptions.requeue_due)
+    tasks.sweeps("mms_media", mms.requeue_unfetched)

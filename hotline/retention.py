@@ -1,7 +1,8 @@
 """Data retention: anonymise children's-desk tickets a configured time after they ended.
 
 What goes: the caller's phone, name and address, the free text, the referral's child
-alias, contact route and notes, and the phone numbers and text of messages sent.
+alias, contact route and notes, the phone numbers and text of messages sent, and the
+ticket's attachments (their files and rows; hotline.attachments).
 What stays: the ticket's number, desk, category, units, dates, states and events (KPIs).
 
 The event log is append-only and hash-chained (hotline.audit): anonymising never rewrites an
@@ -17,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from hotline.attachments import service as attachments
 from hotline.extensions import db
 from hotline.outbox import OutboxMessage
 from hotline.tickets.events import record_event
@@ -40,7 +42,7 @@ def due_for_anonymising(days: int) -> list[Ticket]:
 def anonymise(days: int, apply: bool) -> dict:
     """Anonymise (or, without `apply`, only count) the children's tickets past retention."""
     tickets = due_for_anonymising(days)
-    summary = {"tickets": len(tickets), "referrals": 0, "messages": 0, "applied": apply,
+    summary = {"tickets": len(tickets), "referrals": 0, "messages": 0, "attachments": 0, "applied": apply,
                "numbers": [t.number for t in tickets]}
     if not apply:
         return summary
@@ -62,8 +64,10 @@ def anonymise(days: int, apply: bool) -> dict:
             message.to_number, message.body = "anonymised", REDACTED
             summary["messages"] += 1
             messages += 1
+        files = attachments.forget(ticket)
+        summary["attachments"] += files
         record_event(ticket, None, "anonymised", ticket.state, ticket.state,
                      {"retention_days": days, "cleared": cleared, "referrals": referrals,
-                      "messages": messages}, at=now)
+                      "messages": messages, "attachments": files}, at=now)
     db.session.flush()
     return summary

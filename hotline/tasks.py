@@ -218,6 +218,16 @@ def process_inbound_sms(sms_id: int) -> str | None:
     return _work("process_inbound_sms")(sms_id)
 
 
+MEDIA_RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
+
+
+@job
+def fetch_mms_media(sms_id: int) -> int:
+    """An MMS's media fetched from Twilio into its ticket's attachments; once (raises to be
+    retried: `hotline.attachments.mms.fetch`)."""
+    return _work("fetch_mms_media")(sms_id)
+
+
 @job
 def reapply_status(sid: str) -> bool:
     """Status reports that arrived before their message's Sid was committed; raises to retry

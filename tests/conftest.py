@@ -38,6 +38,7 @@ PER_TEST_TABLES = [
     "twilio_status_events", "inbound_sms", "calls",
     "risk_assessments",
     "survey_keys",
+    "attachments",
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes", "ticket_search",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",

@@ -160,6 +160,10 @@ POST   /api/v1/knowledge/articles/{article_id}/actions/publish       article    
 POST   /api/v1/knowledge/articles/{article_id}/actions/retire        article              403  403  ok   ok   403  403  403  403  401
 POST   /api/v1/knowledge/articles/import                             -                    422  422  422  422  422  422  422  403  401
 GET    /api/v1/knowledge/figures                                     -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/tickets/{ticket_id}/attachments                       in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/tickets/{ticket_id}/attachments                       attached             ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/attachments/{attachment_id}/content                   attached             ok   ok   ok   ok   ok   ok   404  404  401
+GET    /api/v1/attachments/{attachment_id}/thumbnail                 attached             ok   ok   ok   ok   ok   ok   404  404  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -168,6 +172,10 @@ POST   /twilio/voice/survey                                          -          
 POST   /twilio/sms                                                   -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/status                                                -                    403  403  403  403  403  403  403  403  403
 """
+
+PHOTO = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+         b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc```\x00\x00\x00\x04\x00\x01\xf6\x178U\x00\x00\x00\x00"
+         b"IEND\xaeB`\x82")   # a 1x1 PNG
 
 # A minimal valid body per operation (a callable gets the scene); none for the others.
 PARTNER_BODY = {"name": "授权测试机构", "kind": "psychology", "services": ["counselling"]}
@@ -251,6 +259,7 @@ FORMS = {
                     "Body": "路灯坏了"},
     "/twilio/status": {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"},
     # a callable: a fresh file for each request (a read upload is empty the next time)
+    "/api/v1/tickets/{ticket_id}/attachments": lambda: {"file": (io.BytesIO(PHOTO), "现场.png")},
     "/api/v1/admin/import": lambda: {"kind": "units", "dry_run": "true", "file": (io.BytesIO(
         "code,name,kind,parent\nauthz-import,导入测试,town,gulou\n".encode()), "units.csv")},
 }
@@ -293,6 +302,15 @@ class Scenes:
         tid = self.dispatched()["ticket_id"]
         self.api.act(tid, "acknowledge", "handler-gulou")
         return {"ticket_id": tid}
+
+    def attached(self):
+        """In progress, with a site photo the lead unit added (not the caller's material)."""
+        tid = self.in_progress()["ticket_id"]
+        response = self.api.client.post(f"/api/v1/tickets/{tid}/attachments",
+                                        headers=self.api.headers("handler-gulou"),
+                                        data={"file": (io.BytesIO(PHOTO), "现场.png")})
+        assert response.status_code == 201, response.get_json()
+        return {"ticket_id": tid, "attachment_id": response.get_json()["id"]}
 
     def minor_handled(self):
         """In progress, on the general desk, with a caller of 15: a child's case (referral,

@@ -144,6 +144,16 @@ class FakeTwilio:
     requests: list[Received] = field(default_factory=list)
     script: list[tuple] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # GET path -> the answers for a medium, in turn (the last one repeats): (status, type, bytes)
+    media: dict[str, list[tuple[int, str, bytes]]] = field(default_factory=dict)
+
+    def serve(self, received: Received) -> tuple[int, str, bytes]:
+        with self.lock:
+            self.requests.append(received)
+            answers = self.media.get(received.path)
+            if not answers:
+                return 404, "application/json", b'{"code": 20404}'
+            return answers.pop(0) if len(answers) > 1 else answers[0]
 
     def answer(self, received: Received) -> tuple[int, dict]:
         with self.lock:
@@ -173,6 +183,15 @@ def fake_twilio():
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self):
+            """A medium of an MMS (Twilio's /Media/ME... URLs)."""
+            status, content_type, payload = fake.serve(Received("GET", self.path, dict(self.headers), {}))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

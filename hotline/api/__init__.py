@@ -18,6 +18,7 @@ def register_api() -> None:
     from hotline.api import (
         admin,
         alerts,
+        attachments,
         audit,
         auth,
         calendar,
@@ -58,6 +59,7 @@ def register_api() -> None:
         api.register_blueprint(blueprint)
     api.register_blueprint(knowledge_api.blp)
     api.register_blueprint(search.blp)
+    api.register_blueprint(attachments.blp)
 
 
 def committed(view):

@@ -8,7 +8,7 @@ import enum
 import functools
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, bindparam
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,6 +93,10 @@ class InboundSms(db.Model):
     to_number: Mapped[str] = mapped_column(String(32), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     num_media: Mapped[int] = mapped_column(default=0)
+    # An MMS's media as Twilio listed them: [{"url", "content_type"}], fetched by a job into
+    # the ticket's attachments (hotline.attachments.mms).
+    media: Mapped[list | None] = mapped_column(JSON)
+    media_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[SmsOutcome | None] = mapped_column(enum_column(SmsOutcome, 16))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -58,13 +58,28 @@ SURVEY_THANKS = "【12345】感谢您的评价（工单号 {number}）。"
 EMPTY_TEXT = "（短信无文字内容）"
 
 
-def record(message_sid: str, from_number: str, to_number: str, body: str, num_media: int) -> int | None:
-    """Store an inbound text once; its id when new, None when this Sid was stored already."""
+MAX_MEDIA = 10          # Twilio sends at most 10 media with one message
+
+
+def record(message_sid: str, from_number: str, to_number: str, body: str, num_media: int,
+           media: list[dict] | None = None) -> int | None:
+    """Store an inbound text once; its id when new, None when this Sid was stored already.
+    `media`: an MMS's media as the webhook listed them (`media_of`)."""
     now = utcnow()
     return insert_or_ignore(InboundSms, {
         "message_sid": message_sid, "from_number": from_number or "", "to_number": to_number or "",
-        "body": body or "", "num_media": num_media, "received_at": now,
+        "body": body or "", "num_media": num_media, "received_at": now, "media": media or None,
     }, "message_sid")
+
+
+def media_of(form) -> list[dict]:
+    """The media a webhook lists (MediaUrl0, MediaContentType0 ...), as stored on the message."""
+    try:
+        count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    return [{"url": form.get(f"MediaUrl{i}", ""), "content_type": form.get(f"MediaContentType{i}", "")}
+            for i in range(count) if form.get(f"MediaUrl{i}")]
 
 
 def unprocessed_id(message_sid: str) -> int | None:
@@ -106,6 +121,8 @@ def process(sms_id: int) -> str | None:
         outcome = SmsOutcome.TICKET
         reply = CRISIS_RECEIPT if ticket.priority == Priority.CRISIS else RECEIPT
     sms.outcome, sms.ticket_id = outcome, ticket.id
+    if sms.media:       # an MMS: its pictures and voice into the ticket's attachments
+        tasks.after_commit(tasks.fetch_mms_media, sms.id, job_id=f"mms-{sms.id}", retry=tasks.MEDIA_RETRY)
     if sms.from_number:
         queue_message(f"sms-reply-{sms.message_sid}", OutboxChannel.SMS, sms.from_number,
                       reply.format(number=ticket.number), purpose=f"sms_{outcome.value}",
@@ -137,7 +154,7 @@ def open_ticket(sms: InboundSms) -> Ticket:
                              or had_children_desk(sms.from_number)) else Desk.GENERAL
     content = text or EMPTY_TEXT
     if sms.num_media:
-        content += f"\n（附 {sms.num_media} 个彩信附件，见 Twilio 消息 {sms.message_sid}）"
+        content += f"\n（附 {sms.num_media} 个彩信附件，见本工单附件）"
     return intake_from_channel({
         "desk": desk, "channel": Channel.SMS, "category": guess_category(text, desk),
         "priority": Priority.NORMAL, "content": content,

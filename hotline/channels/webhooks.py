@@ -151,7 +151,7 @@ def inbound_sms():
         num_media = 0
     single_statement()
     sms_id = sms.record(message_sid, form.get("From", ""), form.get("To", ""), form.get("Body", ""),
-                        num_media)
+                        num_media, sms.media_of(form))
     if sms_id is None:               # a retried delivery: make sure its job exists if not done
         sms_id = sms.unprocessed_id(message_sid)
     if sms_id is not None:

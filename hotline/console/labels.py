@@ -41,6 +41,7 @@ ACTIONS = {
     "referral_report_outcome": _l("机构报告服务结果"), "referral_close": _l("转介关闭"),
     "referral_escalate": _l("转介超时未接收"), "referral_revoke": _l("撤回转介"),
     "referral_rename_child": _l("修改儿童称呼"),
+    "attach": _l("上传附件"), "attach_refused": _l("彩信附件未保存"),
 }
 
 # Contact safety, the callback survey and the outbox (hotline/contact_safety.py, callbacks.py).

@@ -22,6 +22,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from hotline import auth, notices, signin
+from hotline.attachments import service as attachments
+from hotline.attachments import uploads
 from hotline.clocks.overrides import missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
@@ -297,6 +299,8 @@ def new_ticket():
         body = forms.intake_body(request.form)
         ticket = service.create_ticket(user(), body)
         knowledge_pages.answer_from_intake(ticket, request.form)   # a direct answer given at intake
+        attachments.attach_at_intake(user(), ticket, uploads.from_form(request.files),
+                                     uploads.keep_location(request.form))   # the caller's material
         db.session.commit()
     except (forms.FormInvalid, HotlineError) as error:
         db.session.rollback()
@@ -349,7 +353,7 @@ def _field_spec(name: str, schema_field) -> dict:
         spec["widget"] = "unit"
     elif choices:
         spec.update(widget="select", choices=list(choices))
-    elif type_name == "Boolean":
+    elif type_name in ("Boolean", "StrictBoolean"):   # yes/no radios, not a text box
         spec["widget"] = "yesno"
     elif type_name in ("Integer", "TicketRef"):   # TicketRef: an id, or a ticket number (issue 21)
         spec["widget"] = "number"
@@ -436,7 +440,9 @@ def ticket_action(ticket_id: int, action: str):
         abort(404)
     back = safe_next(request.form.get("next"), url_for("console.ticket_page", ticket_id=ticket_id))
     refused = save_form(
-        lambda: service.perform(user(), ticket_id, action, forms.action_body(action, request.form)),
+        lambda: attachments.perform_with_files(  # the action, and the files sent with it
+            user(), ticket_id, action, forms.action_body(action, request.form),
+            uploads.from_form(request.files), uploads.keep_location(request.form)),
         lambda state, status: render_ticket(ticket_id, action, state, status),
         stale=gettext("工单已被他人同时修改，请核对后重试。"))
     if refused is not None:
@@ -597,10 +603,12 @@ def notice_read(notice_id: int):
 
 from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     admin_pages,
+    attachment_pages,
     audit_pages,
     call_pages,
     child_safety,
     contact_pages,
+    dispatch_sheet,
     failed_job_pages,
     knowledge_pages,
     referral_pages,

@@ -293,3 +293,30 @@ def check_knowledge_author(user: User) -> None:
     """The centre's staff and the units read the knowledge base and draft articles; partners not."""
     if user.role not in KNOWLEDGE_AUTHORS:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")
+
+
+# --- attachments (hotline.attachments, issue 22) -------------------------------------------
+
+# Who adds files to a ticket they see: the centre and the units (a partner never sees one).
+ATTACHERS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER})
+
+
+def check_attaches(user: User, ticket: Ticket) -> None:
+    """403 unless `user` may add files to `ticket` (which it sees: the caller checked that)."""
+    if user.role not in ATTACHERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能上传附件 (role {user.role.value} may not attach)",
+                        error="attachment.forbidden")
+
+
+def may_read_attachment(user: User, ticket: Ticket, from_caller: bool) -> bool:
+    """A ticket's files go with the ticket; the caller's own material (what came with the
+    intake or an MMS: their photos, their voice) only to those who see the caller unmasked,
+    as the caller's phone and name."""
+    return not from_caller or can_see_caller(user, ticket)
+
+
+def check_reads_attachment(user: User, ticket: Ticket, from_caller: bool) -> None:
+    if not may_read_attachment(user, ticket, from_caller):
+        raise Forbidden("这是来电人提供的材料，仅对可查看来电人信息的人员开放 "
+                        "(the caller's own material is masked for this role)",
+                        error="attachment.masked")
