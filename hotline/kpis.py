@@ -73,6 +73,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from hotline import permissions
 from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
@@ -155,7 +156,7 @@ def check_period(start: date | None, end: date | None, today: date | None = None
 
 def scope_for(viewer: User, unit: str | None) -> str | None:
     """The unit filter `viewer` may use: centre staff any, a unit handler its own subtree."""
-    if viewer.role in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
+    if viewer.role in permissions.SEES_EVERYTHING:
         if unit and get_by_code(unit) is None:
             raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
         return unit or None

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from hotline import risk
 from hotline.parsing import StrictBoolean
-from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
+from hotline.tickets.schemas import TimerOut, mask_name, mask_phone, optional_text, required_text
 from referrals.models import ALL_SERVICES, PartnerKind
 
 
@@ -90,7 +90,7 @@ class ReferralOut(ma.Schema):
         if not self._full():          # the partner: the phone only when consent covers contact
             child["phone"] = ticket.caller_phone if referral.consent_covers_contact else None
             return child
-        from hotline.tickets.access import can_see_caller
+        from hotline.permissions import can_see_caller
 
         # No more than the ticket itself shows this viewer (a co-unit sees the caller masked).
         if can_see_caller(g.user, ticket):
@@ -101,8 +101,8 @@ class ReferralOut(ma.Schema):
 
     def _sees_caller(self, referral) -> bool:
         """The guardian and the contact route are the child's data: shown to whoever sees the
-        caller unmasked on the ticket, masked for the others (hotline.tickets.access)."""
-        from hotline.tickets.access import can_see_caller
+        caller unmasked on the ticket, masked for the others (hotline.permissions)."""
+        from hotline.permissions import can_see_caller
 
         return can_see_caller(g.user, self._ticket(referral))
 
@@ -165,13 +165,6 @@ class AliasIn(ma.Schema):
     """How the partner addresses the child (儿童称呼), as the seat corrects it."""
 
     child_alias = fields.String(required=True, validate=validate.Length(min=1, max=50))
-
-
-ACTION_BODIES = {
-    "accept": Empty, "decline": DeclineIn, "first_contact": FirstContactIn,
-    "report_outcome": OutcomeIn, "close": Empty, "revoke": DeclineIn,
-    "rename_child": AliasIn,
-}
 
 
 class ReportOut(ma.Schema):

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
-from hotline import audit, notices
+from hotline import audit, notices, permissions
 from hotline.clocks import service as clocks
 from hotline.clocks.calendar import NOTICE_DEADLINE, format_deadline
-from hotline.clocks.models import TimerKind, TimerState
+from hotline.clocks.models import TimerKind
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.types import to_json, utcnow
@@ -26,10 +26,9 @@ from referrals.models import (
     ReportState,
     Urgency,
 )
-from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow
+from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow, ReportWorkflow
 
 CONSENT_AGE = 14          # guardian consent for a child under 14
-CENTRE = {Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
 
 # --- the interface tickets use ---------------------------------------------------------
@@ -121,14 +120,13 @@ def suitable_partners(service: str, location_unit, *, exclude: set[int] | frozen
 
 def visible_referrals(user: User):
     stmt = select(Referral)
-    if user.role == Role.PARTNER:
+    if permissions.is_partner(user):
         return stmt.where(Referral.partner_id == (user.partner_id or -1))
-    if user.role in CENTRE or user.role == Role.HANDLER:
-        from hotline.tickets import access
+    if permissions.is_centre(user) or permissions.is_handler(user):
         from hotline.tickets.models import Ticket
 
         # The referrals of the tickets this user may see (a seat: its desks; a unit: its subtree).
-        return stmt.where(Referral.ticket_id.in_(access.visible_tickets(user, select(Ticket.id))))
+        return stmt.where(Referral.ticket_id.in_(permissions.visible_tickets(user, select(Ticket.id))))
     return stmt.where(false())
 
 
@@ -172,55 +170,23 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
         visible_referrals(user).where(Referral.id == referral_id).with_for_update(of=Referral))
     if referral is None:
         raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
-    if action in PARTNER_ACTIONS and user.role != Role.PARTNER:
+    if action in PARTNER_ACTIONS and not permissions.can_take_partner_step(user):
         raise Forbidden(f"只有合作机构可以执行 {action} (only the partner may {action})")
-    if action in REFERRER_ACTIONS and user.role not in (Role.SEAT, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER):
-        raise Forbidden(f"只有转介方可以撤回 (only the referring side may {action})")
-    if action in REFERRER_ACTIONS and user.role == Role.HANDLER:
-        from hotline.tickets.models import Ticket
-
-        ticket = db.session.get(Ticket, referral.ticket_id)
-        if ticket.lead_unit_id != user.unit_id:
-            raise Forbidden("只有主办单位可以撤回转介 (only the lead unit may revoke)")
-    return _transition(referral, user, action, data)
-
-
-def _transition(referral: Referral, user: User | None, action: str, data: dict) -> Referral:
     from hotline.tickets.models import Ticket
 
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == referral.ticket_id).with_for_update())
+    if action in REFERRER_ACTIONS:
+        permissions.check_referring_side(user, ticket, action)
+    return _step(referral, ticket, user, action, data)
+
+
+def _step(referral: Referral, ticket, user: User | None, action: str, data: dict,
+          related: dict | None = None) -> Referral:
+    """One step on the referral's machine (refusals and effects there), then its event."""
     from_state = referral.state
-    ReferralWorkflow(referral).run(action)
-    now = utcnow()
-    if action == "accept":
-        referral.accepted_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.ACCEPT)
-        clocks.start_referral_timer(ticket, referral, TimerKind.FIRST_CONTACT, now)
-    elif action == "decline":
-        referral.decline_reason = data["reason"]
-        clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
-        if ticket.lead_unit is not None:
-            notices.notify_unit(ticket.lead_unit, ticket, "referral_declined",
-                                f"转介被拒：{referral.partner.name}：{data['reason']}，请另行转介")
-        notices.notify_role(Role.SEAT, ticket, "referral_declined",
-                            f"工单 {ticket.number} 的转介被 {referral.partner.name} 拒绝，请另行转介")
-    elif action == "first_contact":
-        referral.first_contact_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.FIRST_CONTACT)
-        clocks.start_referral_timer(ticket, referral, TimerKind.OUTCOME, now)
-    elif action == "report_outcome":
-        referral.outcome, referral.follow_up = data["outcome"], data["follow_up"]
-        referral.completed_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.OUTCOME)
-    elif action == "close":
-        referral.closed_at = now
-    elif action == "revoke":
-        referral.revoke_reason = data["reason"]
-        clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
-    elif action == "rename_child":
-        data = {"child_alias": data["child_alias"], "previous": referral.child_alias}
-        referral.child_alias = data["child_alias"]
-    _log(referral, user, action, from_state, referral.state, to_json(data), ticket=ticket)
+    workflow = ReferralWorkflow(referral, ticket, user, data, related=related)
+    workflow.fire(action)
+    _log(referral, user, action, from_state, referral.state, to_json(workflow.record), ticket=ticket)
     db.session.flush()
     return referral
 
@@ -233,14 +199,7 @@ def clock_fired(ticket, timer, level: str) -> None:
     if level == "overdue" and timer.kind == TimerKind.ACCEPT and referral.state == ReferralState.SENT:
         tried = {referral.partner_id} | {r.partner_id for r in referrals_of(ticket)}
         proposal = next(iter(suitable_partners(referral.service, ticket.location_unit, exclude=tried)), None)
-        referral.proposed_partner = proposal
-        from_state = referral.state
-        ReferralWorkflow(referral).run("escalate")
-        _log(referral, None, "escalate", from_state, referral.state,
-             {"proposed_partner": proposal.code if proposal else None}, ticket=ticket)
-        notices.notify_role(Role.SUPERVISOR, ticket, "referral_escalated",
-                            f"工单 {ticket.number} 转介 {referral.partner.name} 超时未接收；"
-                            + (f"建议转介 {proposal.name}" if proposal else "暂无其他合适机构"))
+        _step(referral, ticket, None, "escalate", {}, related={"proposal": proposal})
     elif level == "overdue":
         notices.notify_role(Role.SUPERVISOR, ticket, "referral_overdue",
                             f"工单 {ticket.number} 转介 {referral.partner.name} {timer.kind.value} 超期")
@@ -271,8 +230,7 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
 
 
 def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryReport]:
-    if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以查看强制报告 (centre staff only)")
+    permissions.check_handles_mandatory_reports(user)
     stmt = select(MandatoryReport).order_by(MandatoryReport.id.desc())
     if open_only:
         stmt = stmt.where(MandatoryReport.state != ReportState.RECEIPTED)
@@ -280,8 +238,7 @@ def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryRepo
 
 
 def advance_mandatory_report(user: User, report_id: int, action: str, data: dict) -> MandatoryReport:
-    if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以办理强制报告 (centre staff only)")
+    permissions.check_handles_mandatory_reports(user)
     report = db.session.scalar(select(MandatoryReport).where(MandatoryReport.id == report_id)
                                .with_for_update())
     if report is None:
@@ -289,18 +246,7 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
     from hotline.tickets.models import Ticket
     from hotline.tickets.service import record_event
 
-    now = utcnow()
-    if action == "report" and report.state == ReportState.OPEN:
-        report.state, report.reported_at, report.reported_by_id = ReportState.REPORTED, now, user.id
-        report.reported_to = data.get("to") or report.reported_to
-        report.report_note = data.get("note")
-    elif action == "record_receipt" and report.state == ReportState.REPORTED:
-        report.state, report.receipt_number, report.receipt_at = (
-            ReportState.RECEIPTED, data["receipt_number"], now)
-    else:
-        from hotline.errors import Conflict
-
-        raise Conflict(f"强制报告当前为 {report.state.value}，不能 {action} (not allowed now)")
+    ReportWorkflow(report, user, data).fire(action)
     ticket = db.session.get(Ticket, report.ticket_id)
     record_event(ticket, user, f"mandatory_report_{action}", ticket.state, ticket.state,
                  {"report": report.id, **to_json(data)})

@@ -128,9 +128,9 @@ GET    /api/v1/partners                                              -          
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
 PATCH  /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
-GET    /api/v1/mandatory-reports                                     -                    ok   ok   ok   ok   403  403  403  403  401
-POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
-POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
+GET    /api/v1/mandatory-reports                                     -                    403  ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          403  ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
 POST   /api/v1/subscriptions                                         -                    403  403  403  ok   403  403  403  403  401

@@ -294,40 +294,6 @@ class CallbackIn(ma.Schema):
                 )
 
 
-ACTION_BODIES: dict[str, type[ma.Schema]] = {
-    "answer": AnswerIn,
-    "transfer_out": TransferIn,
-    "reject": ReasonIn,
-    "merge": MergeIn,
-    "submit": Empty,
-    "dispatch": DispatchIn,
-    "acknowledge": Empty,
-    "return": ReasonIn,
-    "approve_return": NoteIn,
-    "deny_return": NoteIn,
-    "forward": ForwardIn,
-    "contact_caller": NoteIn,
-    "submit_opinion": OpinionIn,
-    "request_extension": ExtensionIn,
-    "approve_extension": NoteIn,
-    "deny_extension": NoteIn,
-    "reply": ReplyIn,
-    "approve_reply": NoteIn,
-    "send_back": NoteIn,
-    "record_callback": CallbackIn,
-    "reopen": ReasonIn,
-    "supervise": RequiredNoteIn,
-    "consult": ConsultIn,
-    "refer": ReferIn,
-    "flag_crisis": FlagCrisisIn,
-    "mandatory_report": MandatoryReportIn,
-    "add_note": RequiredNoteIn,
-    "assess_risk": AssessRiskIn,
-    "call_emergency": EmergencyCallIn,
-    "move_to_children_desk": Empty,
-}
-
-
 # --- output --------------------------------------------------------------------
 
 def mask_phone(phone: str | None) -> str | None:
@@ -413,7 +379,7 @@ class TicketOut(ma.Schema):
         self.viewer = viewer
 
     def dump_caller(self, ticket: Ticket) -> dict:
-        from hotline.tickets.access import can_see_caller
+        from hotline.permissions import can_see_caller
 
         viewer = self.viewer or g.get("user")
         full = viewer is not None and can_see_caller(viewer, ticket)
@@ -564,7 +530,7 @@ class EventOut(ma.Schema):
                 key in data for key in ("contact_route", "child_alias")) and not (
                 data.get("consent") or {}).get("by"):
             return data
-        from hotline.tickets.access import can_see_caller
+        from hotline.permissions import can_see_caller
 
         viewer = g.get("user")
         if viewer is not None and can_see_caller(viewer, event.ticket):
