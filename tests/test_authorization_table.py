@@ -259,12 +259,13 @@ ENDS_THE_TOKEN = {"POST /api/v1/auth/logout"}
 _CODES = itertools.count(1)
 
 
-def expected_table() -> dict[str, dict[str, str]]:
+def expected_table(text: str = EXPECTED, roles: dict = ROLES) -> dict[str, dict[str, str]]:
+    """'METHOD path' -> its scene and each role's code (the console's table is read alike)."""
     table = {}
-    for line in EXPECTED.strip().splitlines():
+    for line in text.strip().splitlines():
         method, path, scene, *codes = line.split()
-        assert len(codes) == len(ROLES), line
-        table[f"{method} {path}"] = {"scene": scene, **dict(zip(ROLES, codes, strict=True))}
+        assert len(codes) == len(roles), line
+        table[f"{method} {path}"] = {"scene": scene, **dict(zip(roles, codes, strict=True))}
     return table
 
 
