@@ -75,7 +75,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from hotline import permissions
 from hotline.clocks.calendar import SHANGHAI
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
+from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Event, Ticket
@@ -97,7 +97,6 @@ ON_TIME_CLOCKS = {
     TimerKind.DISPATCH: "dispatch_on_time", TimerKind.ACKNOWLEDGE: "acknowledged_on_time",
     TimerKind.RESPOND: "responded_on_time", TimerKind.HANDLE: "replied_on_time",
 }
-UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
 ASSIGNING = ("dispatch", "forward", "approve_return")   # who is in charge follows these
 MAX_DAYS = 366
 

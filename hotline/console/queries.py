@@ -10,17 +10,13 @@ from flask import g
 from sqlalchemy import and_, select, union
 
 from hotline import permissions
-from hotline.clocks.models import TimerKind
+from hotline.clocks.models import UNIT_CLOCKS
 from hotline.extensions import db
-from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
+from hotline.tickets.models import OPEN_HANDLING, TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
 from hotline.tickets.service import OpenClocks, count_tickets, newest_first
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
-
-# The clocks a unit runs against (the centre's own are dispatch, review and callback).
-UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
-OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
 
 
 def phone_variants(phone: str) -> list[str]:
