@@ -372,23 +372,32 @@ def admin_root(user: User) -> Unit | None:
     return user.unit if user.role == Role.UNIT_ADMIN else None
 
 
-def check_administers(user: User, unit: Unit | None) -> None:
-    """403 unless `user` may change what lies at `unit` (None: the centre itself, no unit).
+def can_manage_unit(user: User, unit: Unit | None) -> bool:
+    """`user` may change what lies at `unit` (None: the centre itself, no unit).
 
     An admin may change anything; a unit admin only what is within its unit's subtree;
     a supervisor reads only."""
     if user.role == Role.ADMIN:
-        return
+        return True
     root = user.unit if user.role == Role.UNIT_ADMIN else None
-    if root is not None and unit is not None and unit.is_within(root):
-        return
-    raise Forbidden(f"{ROLE_NAMES[user.role]}不能修改此范围 (outside what {user.role.value} administers)",
+    return root is not None and unit is not None and unit.is_within(root)
+
+
+def check_administers(user: User, unit: Unit | None) -> None:
+    """403 unless `user` may change what lies at `unit` (`can_manage_unit`)."""
+    if not can_manage_unit(user, unit):
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能修改此范围 (outside what {user.role.value} administers)",
                     error="admin.outside_subtree")
+
+
+def may_grant(user: User, role: Role) -> bool:
+    """A unit admin gives only handler and unit admin roles; an admin any."""
+    return user.role != Role.UNIT_ADMIN or role in UNIT_ADMIN_GRANTS
 
 
 def check_grants_role(user: User, role: Role) -> None:
     """A unit admin gives only handler and unit admin roles (403 for the centre's roles)."""
-    if user.role == Role.UNIT_ADMIN and role not in UNIT_ADMIN_GRANTS:
+    if not may_grant(user, role):
         raise Forbidden(f"单位管理员不能授予{ROLE_NAMES[role]}角色 (a unit admin may not grant {role.value})",
                         error="admin.role_not_grantable")
 
@@ -417,11 +426,3 @@ def check_knowledge_author(user: User) -> None:
     if user.role not in KNOWLEDGE_AUTHORS:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")
 
-
-def can_manage_unit(user: User, unit: Unit | None) -> bool:
-    """`user` may change what lies at `unit` (None: the centre itself): `check_administers`."""
-    try:
-        check_administers(user, unit)
-    except Forbidden:
-        return False
-    return True

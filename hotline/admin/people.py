@@ -13,7 +13,7 @@ from sqlalchemy import false, or_, select
 from hotline import auth, passwords, permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets.models import Desk
 from hotline.units import Unit, get_by_code
@@ -126,19 +126,11 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
         clean["password"] = str(data["password"])
     # What the actor may do: a unit admin, only within its subtree and only its roles.
     places = [unit] + ([existing.unit] if existing is not None and existing.unit is not unit else [])
-    if actor.role != Role.ADMIN and not all(_administers(actor, where) for where in places):
+    if not all(permissions.can_manage_unit(actor, where) for where in places):
         fail("unit", "超出您管理的单位范围 (outside the units you administer)")
-    if role is not None and actor.role == Role.UNIT_ADMIN and role not in permissions.UNIT_ADMIN_GRANTS:
+    if role is not None and not permissions.may_grant(actor, role):
         fail("role", "单位管理员只能授予承办单位或单位管理员角色 (a unit admin grants handler or unit_admin)")
     return clean, errors
-
-
-def _administers(actor: User, unit: Unit | None) -> bool:
-    try:
-        permissions.check_administers(actor, unit)
-    except Forbidden:
-        return False
-    return True
 
 
 def _apply(user: User, clean: dict) -> None:

@@ -53,9 +53,8 @@ def _password_first():
 def _context() -> dict:
     viewer = user()
     return {"role_names": ROLE_NAMES, "kind_names": KIND_NAMES, "desk_names": DESK_NAMES,
-            "may_write": viewer.role in (Role.ADMIN, Role.UNIT_ADMIN),
-            "grantable": [r for r in Role if r != Role.PARTNER
-                          and (viewer.role == Role.ADMIN or r in (Role.HANDLER, Role.UNIT_ADMIN))],
+            "may_write": permissions.can_write_admin(viewer),
+            "grantable": [r for r in Role if r not in people.NOT_HERE and permissions.may_grant(viewer, r)],
             "unit_choices": organisation.list_units(viewer)}
 
 
@@ -334,7 +333,7 @@ PARTNER_KINDS = {"psychology": _l("心理援助"), "legal_aid": _l("法律援助
 
 def _partner_context(state: forms.FormState | None) -> dict:
     return {"form": state or forms.FormState(), "kind_names": PARTNER_KINDS, "service_names": labels.SERVICES,
-            "may_write": user().role == Role.ADMIN, "units": queries.units_by_code()}
+            "may_write": permissions.is_admin(user()), "units": queries.units_by_code()}
 
 
 def _partner_body(form, partial: bool) -> dict:
