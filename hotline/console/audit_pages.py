@@ -14,9 +14,8 @@ from hotline.console.views import NAV, save_form, user
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn
-from hotline.users import Role
 
-for _role in (Role.SUPERVISOR, Role.ADMIN):
+for _role in sorted(permissions.AUDIT_VIEWERS):
     NAV[_role].append(("console.audit_page", _l("访问审计")))
 
 

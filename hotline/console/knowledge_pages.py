@@ -26,8 +26,8 @@ from hotline.users import Role
 
 SUGGESTIONS = 5
 EDITOR_PAGE = ("console.knowledge_page", _l("知识库"))
-for _role in (Role.SUPERVISOR, Role.ADMIN):
-    NAV[_role].append(EDITOR_PAGE)
+for _role in permissions.DEFAULT_KNOWLEDGE_EDITORS:   # the menu of the default editors' roles
+    NAV[Role(_role)].append(EDITOR_PAGE)
 
 
 @bp.get("/knowledge/suggest")
