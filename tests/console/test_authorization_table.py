@@ -301,3 +301,16 @@ SCENE_OF = {
     "POST /console/admin/webhooks/<int:sub_id>/<any(test,retry):what>": "subscription",
     "POST /console/knowledge/<int:article_id>/<action>": "article",
 }
+
+
+def test_no_menu_entry_leads_to_a_403(app):
+    """Each role's navigation lists only pages whose predicate admits that role."""
+    from hotline.console.views import NAV
+    from hotline.users import Role, User
+
+    with app.test_request_context():
+        for role, entries in NAV.items():
+            for endpoint, title in entries:
+                predicate = getattr(app.view_functions[endpoint], "permission", None)
+                assert predicate is None or predicate(User(role=role)), (role, endpoint, str(title))
+    assert {Role.SEAT, Role.HANDLER, Role.PARTNER, Role.UNIT_ADMIN} <= set(NAV)
