@@ -42,7 +42,10 @@ import os
 import pytest
 from sqlalchemy import delete
 
+from hotline.console.views import NAV
 from hotline.extensions import db
+from hotline.users import Role, User
+from referrals.models import Partner
 from tests.admin_org import org  # noqa: F401  (fixture: the users and units it adds go again)
 from tests.console.helpers import INTAKE, Browser
 from tests.test_authorization_table import Scenes, expected_table
@@ -267,8 +270,6 @@ def test_every_console_route_for_every_role(app, api):
             printed.append(f"{key:75} {row['scene']:17} " + " ".join(f"{c:5}" for c in codes))
     finally:
         with app.app_context():
-            from referrals.models import Partner
-
             db.session.execute(delete(Partner).where(Partner.code.like("authz-%")))
             db.session.commit()
     if printing:
@@ -305,9 +306,6 @@ SCENE_OF = {
 
 def test_no_menu_entry_leads_to_a_403(app):
     """Each role's navigation lists only pages whose predicate admits that role."""
-    from hotline.console.views import NAV
-    from hotline.users import Role, User
-
     with app.test_request_context():
         for role, entries in NAV.items():
             for endpoint, title in entries:
