@@ -4,11 +4,10 @@ Every change that must end sessions (a new password, an admin's "end all") ends 
 in the same transaction, through hotline.auth.
 """
 
-from hotline import auth, passwords
+from hotline import auth, passwords, permissions
 from hotline.auth import ApiToken
 from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.users import User, get_by_username
 
 
@@ -57,7 +56,7 @@ def _user(username: str) -> User:
 
 
 def _managed_user(admin: User, username: str) -> User:
-    access.check_manages_sessions(admin)
+    permissions.check_manages_sessions(admin)
     return _user(username)
 
 

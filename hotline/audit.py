@@ -31,10 +31,9 @@ from sqlalchemy import String, delete, insert, select, text, tuple_, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
-from hotline import notices
+from hotline import notices, permissions
 from hotline.clocks.calendar import SHANGHAI
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import Desk, Event, Ticket
 from hotline.types import utcnow
 from hotline.users import Role, User
@@ -204,7 +203,7 @@ def reveal(user: User, ticket_id: int, reason: str) -> dict:
     once to a viewer of the ticket who sees them masked, for a stated reason. Audited (read
     audit, kind "reveal", with the reason) and the supervisor on duty is told at once. Later
     reads stay masked."""
-    ticket = access.get_visible_ticket(user, ticket_id)
+    ticket = permissions.get_visible_ticket(user, ticket_id)
     reason = reason.strip()
     log_read(user, "ticket", ticket.id, "reveal", kind="reveal", reason=reason)
     who = f"{user.display_name or user.username}（{user.username}）"
@@ -233,7 +232,7 @@ def read_audits(viewer: User, *, ticket: int | None = None, username: str | None
                 limit: int = 200) -> list[tuple[ReadAudit, User]]:
     """Read-audit rows, newest first, with their user (supervisors and admins only);
     `start`..`end` are Shanghai calendar days, both included."""
-    access.check_audit_viewer(viewer)
+    permissions.check_audit_viewer(viewer)
     stmt = select(ReadAudit, User).join(User, User.id == ReadAudit.user_id)
     if ticket is not None:
         stmt = stmt.where(ReadAudit.subject == "ticket", ReadAudit.subject_id == ticket)

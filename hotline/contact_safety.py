@@ -27,10 +27,10 @@ from flask import current_app
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hotline import permissions
 from hotline.channels.settings import is_anonymous
 from hotline.errors import Forbidden
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.events import record_event
 from hotline.tickets.models import Desk, Event, Priority, Ticket
 from hotline.types import UTCDateTime, utcnow
@@ -280,9 +280,9 @@ def record_intake(ticket: Ticket, actor: User | None, contact: dict | None) -> N
 
 def set_contact(actor: User, ticket_id: int, data: dict) -> Ticket:
     """A seat (or the duty supervisor) sets whether and when the caller may be texted."""
-    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
-    if actor.role not in access.SETS_CONTACT_SAFETY:
-        raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能修改联系安全设置 "
+    ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
+    if actor.role not in permissions.SETS_CONTACT_SAFETY:
+        raise Forbidden(f"{permissions.ROLE_NAMES[actor.role]}不能修改联系安全设置 "
                         f"(role {actor.role.value} may not change contact safety)")
     _apply(ticket, actor, data)
     return ticket

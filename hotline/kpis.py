@@ -73,8 +73,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from hotline import permissions
 from hotline.clocks.calendar import SHANGHAI
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
+from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Event, Ticket
@@ -96,7 +97,6 @@ ON_TIME_CLOCKS = {
     TimerKind.DISPATCH: "dispatch_on_time", TimerKind.ACKNOWLEDGE: "acknowledged_on_time",
     TimerKind.RESPOND: "responded_on_time", TimerKind.HANDLE: "replied_on_time",
 }
-UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
 ASSIGNING = ("dispatch", "forward", "approve_return")   # who is in charge follows these
 MAX_DAYS = 366
 
@@ -155,7 +155,7 @@ def check_period(start: date | None, end: date | None, today: date | None = None
 
 def scope_for(viewer: User, unit: str | None) -> str | None:
     """The unit filter `viewer` may use: centre staff any, a unit handler its own subtree."""
-    if viewer.role in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
+    if viewer.role in permissions.SEES_EVERYTHING:
         if unit and get_by_code(unit) is None:
             raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
         return unit or None

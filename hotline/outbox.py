@@ -21,11 +21,10 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline import contact_safety, signals, tasks
+from hotline import contact_safety, permissions, signals, tasks
 from hotline.channels.sending import PermanentFailure, send_via_twilio
 from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.events import record_event
 from hotline.tickets.models import Ticket
 from hotline.types import UTCDateTime, enum_column, utcnow
@@ -255,9 +254,9 @@ def messages_for_ticket(ticket_id: int) -> list[OutboxMessage]:
 
 def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) -> OutboxMessage:
     """A seat stops an automatic text (or call) of a ticket before it goes (409 once it went)."""
-    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
-    if actor.role not in access.CANCELS_TEXTS:
-        raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能取消外发短信 "
+    ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
+    if actor.role not in permissions.CANCELS_TEXTS:
+        raise Forbidden(f"{permissions.ROLE_NAMES[actor.role]}不能取消外发短信 "
                         f"(role {actor.role.value} may not cancel outgoing texts)")
     message = db.session.scalar(select(OutboxMessage).where(
         OutboxMessage.id == message_id, OutboxMessage.ticket_id == ticket.id).with_for_update())

@@ -23,9 +23,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.types import UTCDateTime, enum_column, utcnow
 from hotline.users import User
 
@@ -110,7 +109,7 @@ def latest(ticket_id: int) -> RiskAssessment | None:
 def ticket_assessments(actor: User, ticket_id: int) -> list[RiskAssessment]:
     """The assessments of a ticket `actor` may see (404 otherwise), newest first; a read of a
     child's ticket is audited like any other."""
-    ticket = access.get_visible_ticket(actor, ticket_id)
+    ticket = permissions.get_visible_ticket(actor, ticket_id)
     audit.log_read(actor, "ticket", ticket.id, "risk")
     return assessments(ticket.id)
 

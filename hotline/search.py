@@ -46,9 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import table
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import TERMINAL_STATES, Event, Ticket
 from hotline.users import User
 
@@ -249,7 +248,7 @@ def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:
         by_number = or_(by_number, Ticket.number.startswith(q, autoescape=True))
     # Ranks: lower is better; the number itself first, then the caller, then the words' rank.
     found = [select(Ticket.id.label("key"), literal(-1e9).label("rank")).where(by_number)]
-    caller = access.caller_visible(viewer)
+    caller = permissions.caller_visible(viewer)
     caller_terms, digits = _caller_query(q)
     if caller_terms and caller is not None:
         by_caller = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", caller_terms,
@@ -314,7 +313,7 @@ def similar_tickets(viewer: User, ticket_id: int, limit: int = 10) -> list[Ticke
     """Open tickets `viewer` may see that are likely about the same matter as this one: opened
     within SIMILAR_DAYS of it, in the same area (its location unit) or at the same address, with
     words of its subject and content; the most alike first."""
-    ticket = access.get_visible_ticket(viewer, ticket_id)
+    ticket = permissions.get_visible_ticket(viewer, ticket_id)
     # The matter's words, not the place's: the place is matched apart (a lamp and a leak on one
     # estate are two matters).
     place = set(words(ticket.address, for_index=True))
@@ -327,7 +326,7 @@ def similar_tickets(viewer: User, ticket_id: int, limit: int = 10) -> list[Ticke
     if not terms and not same_place:
         return []
     window = timedelta(days=SIMILAR_DAYS)
-    stmt = access.visible_tickets(viewer).where(
+    stmt = permissions.visible_tickets(viewer).where(
         Ticket.id != ticket.id, Ticket.state.not_in(TERMINAL_STATES),
         Ticket.created_at.between(ticket.created_at - window, ticket.created_at + window))
     if same_place:

@@ -38,10 +38,9 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, exists, sel
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from standardwebhooks.webhooks import Webhook
 
-from hotline import tasks
+from hotline import permissions, tasks
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import Event, Ticket
 from hotline.tickets.schemas import TicketOut
 from hotline.types import UTCDateTime, enum_column, utcnow
@@ -191,7 +190,7 @@ def _unit_or_centre(actor: User, code: str | None) -> Unit | None:
         unit = get_by_code(code)
         if unit is None:
             raise Invalid(f"单位 {code} 不存在 (unknown unit)", {"unit": ["unknown unit"]})
-    access.check_manages_subscriptions(actor, unit)
+    permissions.check_manages_subscriptions(actor, unit)
     return unit
 
 
@@ -220,17 +219,17 @@ def create(actor: User, data: dict) -> Subscription:
 
 def visible(actor: User) -> list[Subscription]:
     """The subscriptions `actor` manages (403 for whoever manages none)."""
-    access.check_manages_subscriptions(actor, actor.unit)
+    permissions.check_manages_subscriptions(actor, actor.unit)
     subs = select(Subscription).order_by(Subscription.id)
-    return [sub for sub in db.session.scalars(subs) if access.may_manage_subscriptions(actor, sub.unit)]
+    return [sub for sub in db.session.scalars(subs) if permissions.may_manage_subscriptions(actor, sub.unit)]
 
 
 def get(actor: User, sub_id: int, *, for_update: bool = False) -> Subscription:
     """403 for whoever manages no subscription, 404 for one outside what `actor` manages."""
-    access.check_manages_subscriptions(actor, actor.unit)
+    permissions.check_manages_subscriptions(actor, actor.unit)
     stmt = select(Subscription).where(Subscription.id == sub_id)
     sub = db.session.scalar(stmt.with_for_update(of=Subscription) if for_update else stmt)
-    if sub is None or not access.may_manage_subscriptions(actor, sub.unit):
+    if sub is None or not permissions.may_manage_subscriptions(actor, sub.unit):
         raise NotFound(f"订阅 {sub_id} 不存在 (subscription {sub_id} not found)",
                        error="subscription.not_found")
     return sub

@@ -5,15 +5,13 @@ from datetime import UTC, datetime, time
 
 from flask_smorest import Blueprint
 
+from hotline import permissions
 from hotline.admin import partners
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.clocks.calendar import SHANGHAI
-from hotline.errors import Forbidden
-from hotline.users import Role
 from referrals import service
 from referrals.schemas import (
-    ACTION_BODIES,
     PartnerArgs,
     PartnerIn,
     PartnerKpiOut,
@@ -27,6 +25,7 @@ from referrals.schemas import (
     ReportIn,
     ReportOut,
 )
+from referrals.workflow import ACTION_BODIES
 
 SECURITY = [{"bearer": []}]
 blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referrals (转介) and partners")
@@ -145,8 +144,7 @@ def receipt(body, report_id):
 @blp.doc(security=SECURITY)
 def partner_kpis(args):
     """Per partner: acceptance rate, completion rate, median hours to accept and to first contact."""
-    if current_user().role not in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
-        raise Forbidden("只有中心人员可以查看 (centre staff only)")
+    permissions.check_views_centre_figures(current_user(), "只有中心人员可以查看 (centre staff only)")
     start = datetime.combine(args["start"], time(0), SHANGHAI).astimezone(UTC)
     end = datetime.combine(args["end"], time(23, 59, 59), SHANGHAI).astimezone(UTC)
     return service.partner_kpis(start, end)

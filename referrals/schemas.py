@@ -10,8 +10,8 @@ from marshmallow import fields, validate
 
 from hotline import risk
 from hotline.parsing import StrictBoolean
-from hotline.tickets.access import can_see_caller
-from hotline.tickets.schemas import Empty, TimerOut, mask_name, mask_phone, optional_text, required_text
+from hotline.permissions import can_see_caller
+from hotline.tickets.schemas import TimerOut, mask_name, mask_phone, optional_text, required_text
 from hotline.users import Role
 from referrals.models import ALL_SERVICES, PartnerKind
 
@@ -103,7 +103,7 @@ class ReferralOut(ma.Schema):
 
     def _sees_caller(self, referral) -> bool:
         """The guardian and the contact route are the child's data: shown to whoever sees the
-        caller unmasked on the ticket, masked for the others (hotline.tickets.access)."""
+        caller unmasked on the ticket, masked for the others (hotline.permissions)."""
         return can_see_caller(g.user, self._ticket(referral))
 
     def dump_contact_route(self, referral) -> str | None:
@@ -165,13 +165,6 @@ class AliasIn(ma.Schema):
     """How the partner addresses the child (儿童称呼), as the seat corrects it."""
 
     child_alias = fields.String(required=True, validate=validate.Length(min=1, max=50))
-
-
-ACTION_BODIES = {
-    "accept": Empty, "decline": DeclineIn, "first_contact": FirstContactIn,
-    "report_outcome": OutcomeIn, "close": Empty, "revoke": DeclineIn,
-    "rename_child": AliasIn,
-}
 
 
 class ReportOut(ma.Schema):

@@ -3,10 +3,10 @@
 Services write and flush; the request or job commits once.
 
 Depends on: the referral models and machine, and on `hotline` through a small interface:
-the ticket models, event log and visibility (`hotline.tickets.models`, `events`, `access`,
-`clock_events`), the clocks, notices and the read audit. The tickets never import this
-module: the ticket actions `refer` and `mandatory_report`, the refusal of a reply while a
-crisis referral is unanswered, the 强制报告 on abuse words and the crisis offer are
+the ticket models, event log and visibility (`hotline.tickets.models`, `events`,
+`hotline.permissions`, `clock_events`), the clocks, notices and the read audit. The tickets
+never import this module: the ticket actions `refer` and `mandatory_report`, the refusal of a
+reply while a crisis referral is unanswered, the 强制报告 on abuse words and the crisis offer are
 receivers of `hotline.signals`, and a referral clock's firing is a handler of
 `hotline.clocks.firing`; `hotline.receivers` connects them all.
 """
@@ -17,13 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
-from hotline import audit, notices
+from hotline import audit, notices, permissions
 from hotline.clocks import service as clocks
 from hotline.clocks.calendar import NOTICE_DEADLINE, format_deadline
-from hotline.clocks.models import TimerKind, TimerState
+from hotline.clocks.models import TimerKind
 from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.clock_events import record_firing, ticket_of
 from hotline.tickets.events import record_event
 from hotline.tickets.models import Ticket
@@ -38,10 +37,9 @@ from referrals.models import (
     ReportState,
     Urgency,
 )
-from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow
+from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, ReferralWorkflow, ReportWorkflow
 
 CONSENT_AGE = 14          # guardian consent for a child under 14
-CENTRE = {Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN}
 
 
 # --- the interface tickets use ---------------------------------------------------------
@@ -166,11 +164,12 @@ def suitable_partners(service: str, location_unit, *, exclude: set[int] | frozen
 
 def visible_referrals(user: User):
     stmt = select(Referral)
-    if user.role == Role.PARTNER:
+    if permissions.is_partner(user):
         return stmt.where(Referral.partner_id == (user.partner_id or -1))
-    if user.role in CENTRE or user.role == Role.HANDLER:
+    if permissions.is_centre(user) or permissions.is_handler(user):
+
         # The referrals of the tickets this user may see (a seat: its desks; a unit: its subtree).
-        return stmt.where(Referral.ticket_id.in_(access.visible_tickets(user, select(Ticket.id))))
+        return stmt.where(Referral.ticket_id.in_(permissions.visible_tickets(user, select(Ticket.id))))
     return stmt.where(false())
 
 
@@ -183,6 +182,7 @@ def get_referral(user: User, referral_id: int, view: str = "referral") -> Referr
 
 
 def list_referrals(user: User, state: str | None = None, limit: int = 100) -> list[Referral]:
+
     stmt = visible_referrals(user).order_by(Referral.id.desc()).limit(limit).options(
         selectinload(Referral.ticket).selectinload(Ticket.timers))
     if state:
@@ -212,51 +212,22 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
         visible_referrals(user).where(Referral.id == referral_id).with_for_update(of=Referral))
     if referral is None:
         raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
-    if action in PARTNER_ACTIONS and user.role != Role.PARTNER:
+    if action in PARTNER_ACTIONS and not permissions.can_take_partner_step(user):
         raise Forbidden(f"只有合作机构可以执行 {action} (only the partner may {action})")
-    if action in REFERRER_ACTIONS and user.role not in (Role.SEAT, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER):
-        raise Forbidden(f"只有转介方可以撤回 (only the referring side may {action})")
-    if action in REFERRER_ACTIONS and user.role == Role.HANDLER:
-        ticket = db.session.get(Ticket, referral.ticket_id)
-        if ticket.lead_unit_id != user.unit_id:
-            raise Forbidden("只有主办单位可以撤回转介 (only the lead unit may revoke)")
-    return _transition(referral, user, action, data)
 
-
-def _transition(referral: Referral, user: User | None, action: str, data: dict) -> Referral:
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == referral.ticket_id).with_for_update())
+    if action in REFERRER_ACTIONS:
+        permissions.check_referring_side(user, ticket, action)
+    return _step(referral, ticket, user, action, data)
+
+
+def _step(referral: Referral, ticket, user: User | None, action: str, data: dict,
+          related: dict | None = None) -> Referral:
+    """One step on the referral's machine (refusals and effects there), then its event."""
     from_state = referral.state
-    ReferralWorkflow(referral).run(action)
-    now = utcnow()
-    if action == "accept":
-        referral.accepted_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.ACCEPT)
-        clocks.start_referral_timer(ticket, referral, TimerKind.FIRST_CONTACT, now)
-    elif action == "decline":
-        referral.decline_reason = data["reason"]
-        clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
-        if ticket.lead_unit is not None:
-            notices.notify_unit(ticket.lead_unit, ticket, "referral_declined",
-                                f"转介被拒：{referral.partner.name}：{data['reason']}，请另行转介")
-        notices.notify_role(Role.SEAT, ticket, "referral_declined",
-                            f"工单 {ticket.number} 的转介被 {referral.partner.name} 拒绝，请另行转介")
-    elif action == "first_contact":
-        referral.first_contact_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.FIRST_CONTACT)
-        clocks.start_referral_timer(ticket, referral, TimerKind.OUTCOME, now)
-    elif action == "report_outcome":
-        referral.outcome, referral.follow_up = data["outcome"], data["follow_up"]
-        referral.completed_at = now
-        clocks.stop_referral_timers(ticket, referral, TimerKind.OUTCOME)
-    elif action == "close":
-        referral.closed_at = now
-    elif action == "revoke":
-        referral.revoke_reason = data["reason"]
-        clocks.stop_referral_timers(ticket, referral, state=TimerState.CANCELLED)
-    elif action == "rename_child":
-        data = {"child_alias": data["child_alias"], "previous": referral.child_alias}
-        referral.child_alias = data["child_alias"]
-    _log(referral, user, action, from_state, referral.state, to_json(data), ticket=ticket)
+    workflow = ReferralWorkflow(referral, ticket, user, data, related=related)
+    workflow.fire(action)
+    _log(referral, user, action, from_state, referral.state, to_json(workflow.record), ticket=ticket)
     db.session.flush()
     return referral
 
@@ -273,14 +244,7 @@ def clock_fired(timer, level: str, now: datetime) -> None:
     if level == "overdue" and timer.kind == TimerKind.ACCEPT and referral.state == ReferralState.SENT:
         tried = {referral.partner_id} | {r.partner_id for r in referrals_of(ticket)}
         proposal = next(iter(suitable_partners(referral.service, ticket.location_unit, exclude=tried)), None)
-        referral.proposed_partner = proposal
-        from_state = referral.state
-        ReferralWorkflow(referral).run("escalate")
-        _log(referral, None, "escalate", from_state, referral.state,
-             {"proposed_partner": proposal.code if proposal else None}, ticket=ticket)
-        notices.notify_role(Role.SUPERVISOR, ticket, "referral_escalated",
-                            f"工单 {ticket.number} 转介 {referral.partner.name} 超时未接收；"
-                            + (f"建议转介 {proposal.name}" if proposal else "暂无其他合适机构"))
+        _step(referral, ticket, None, "escalate", {}, related={"proposal": proposal})
     elif level == "overdue":
         notices.notify_role(Role.SUPERVISOR, ticket, "referral_overdue",
                             f"工单 {ticket.number} 转介 {referral.partner.name} {timer.kind.value} 超期")
@@ -300,6 +264,7 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
                              created_at=now, created_by_id=actor.id if actor else None)
     db.session.add(report)
     db.session.flush()
+
     record_event(ticket, actor, "mandatory_report", ticket.state, ticket.state,
                  {"report": report.id, "suspected": suspected, "due_at": due.isoformat()})
     notices.notify_role(Role.SUPERVISOR, ticket, "mandatory_report",
@@ -309,8 +274,7 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
 
 
 def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryReport]:
-    if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以查看强制报告 (centre staff only)")
+    permissions.check_handles_mandatory_reports(user)
     stmt = select(MandatoryReport).order_by(MandatoryReport.id.desc())
     if open_only:
         stmt = stmt.where(MandatoryReport.state != ReportState.RECEIPTED)
@@ -318,22 +282,13 @@ def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryRepo
 
 
 def advance_mandatory_report(user: User, report_id: int, action: str, data: dict) -> MandatoryReport:
-    if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以办理强制报告 (centre staff only)")
+    permissions.check_handles_mandatory_reports(user)
     report = db.session.scalar(select(MandatoryReport).where(MandatoryReport.id == report_id)
                                .with_for_update())
     if report is None:
         raise NotFound(f"强制报告 {report_id} 不存在 (report not found)")
-    now = utcnow()
-    if action == "report" and report.state == ReportState.OPEN:
-        report.state, report.reported_at, report.reported_by_id = ReportState.REPORTED, now, user.id
-        report.reported_to = data.get("to") or report.reported_to
-        report.report_note = data.get("note")
-    elif action == "record_receipt" and report.state == ReportState.REPORTED:
-        report.state, report.receipt_number, report.receipt_at = (
-            ReportState.RECEIPTED, data["receipt_number"], now)
-    else:
-        raise Conflict(f"强制报告当前为 {report.state.value}，不能 {action} (not allowed now)")
+
+    ReportWorkflow(report, user, data).fire(action)
     ticket = db.session.get(Ticket, report.ticket_id)
     record_event(ticket, user, f"mandatory_report_{action}", ticket.state, ticket.state,
                  {"report": report.id, **to_json(data)})
@@ -375,6 +330,7 @@ def partner_kpis(start: datetime, end: datetime) -> list[dict]:
 def _log(referral: Referral, actor: User | None, action: str, from_state, to_state, data: dict,
          ticket=None) -> None:
     """A referral event, and the same step on the ticket's timeline."""
+
     referral.event_seq += 1
     referral.updated_at = utcnow()
     db.session.add(ReferralEvent(

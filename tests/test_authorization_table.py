@@ -128,9 +128,9 @@ GET    /api/v1/partners                                              -          
 POST   /api/v1/partners                                              -                    403  403  403  ok   403  403  403  403  401
 PUT    /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
 PATCH  /api/v1/partners/{code}                                       new_partner          403  403  403  ok   403  403  403  403  401
-GET    /api/v1/mandatory-reports                                     -                    ok   ok   ok   ok   403  403  403  403  401
-POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          ok   ok   ok   ok   403  403  403  403  401
-POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          ok   ok   ok   ok   403  403  403  403  401
+GET    /api/v1/mandatory-reports                                     -                    403  ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/report          report_open          403  ok   ok   ok   403  403  403  403  401
+POST   /api/v1/mandatory-reports/{report_id}/actions/record_receipt  report_made          403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/partners                                      -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/audit/reads                                           -                    403  403  ok   ok   403  403  403  403  401
 POST   /api/v1/subscriptions                                         -                    403  403  403  ok   403  403  403  403  401
@@ -268,12 +268,13 @@ ENDS_THE_TOKEN = {"POST /api/v1/auth/logout"}
 _CODES = itertools.count(1)
 
 
-def expected_table() -> dict[str, dict[str, str]]:
+def expected_table(text: str = EXPECTED, roles: dict = ROLES) -> dict[str, dict[str, str]]:
+    """'METHOD path' -> its scene and each role's code (the console's table is read alike)."""
     table = {}
-    for line in EXPECTED.strip().splitlines():
+    for line in text.strip().splitlines():
         method, path, scene, *codes = line.split()
-        assert len(codes) == len(ROLES), line
-        table[f"{method} {path}"] = {"scene": scene, **dict(zip(ROLES, codes, strict=True))}
+        assert len(codes) == len(roles), line
+        table[f"{method} {path}"] = {"scene": scene, **dict(zip(roles, codes, strict=True))}
     return table
 
 

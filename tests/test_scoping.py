@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from hotline.tickets.access import ACTION_RULES
+from hotline.tickets.registry import ACTION_RULES
 
 BODIES = {
     "answer": {"answer": "已答复"}, "transfer_out": {"to": "110", "note": "紧急"},
@@ -68,7 +68,7 @@ def test_handler_matrix(api, relation):
 
     for action, body in BODIES.items():
         response = api.post(f"/api/v1/tickets/{tid}/actions/{action}", VIEWER, body, expect=None)
-        roles, relation_needed = ACTION_RULES[action]
+        roles, relation_needed = ACTION_RULES[action].roles, ACTION_RULES[action].relation
         if not visible:
             assert response.status_code == 404, (action, response.json)
             assert response.json["message"]
@@ -121,7 +121,7 @@ def test_centre_roles_by_desk(api, viewer, desk, visible):
                             expect=None)
         if not visible:
             assert response.status_code == 404, (action, response.json)
-        elif not any(role.value == _role_of(viewer) for role in ACTION_RULES[action][0]):
+        elif not any(role.value == _role_of(viewer) for role in ACTION_RULES[action].roles):
             assert response.status_code == 403, (action, response.json)
         else:
             assert response.status_code in (200, 409, 422), (action, response.json)

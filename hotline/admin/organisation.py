@@ -9,11 +9,11 @@ import re
 
 from sqlalchemy import select
 
+from hotline import permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
 from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import Ticket, TicketScope
 from hotline.units import Unit, UnitKind, get_by_code, path_for
 from hotline.users import User
@@ -25,18 +25,18 @@ CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 def list_units(actor: User) -> list[Unit]:
     """The units the actor administers (a unit admin: its subtree), parents first."""
-    access.check_reads_admin(actor)
+    permissions.check_reads_admin(actor)
     stmt = select(Unit).order_by(Unit.path)
-    root = access.admin_root(actor)
+    root = permissions.admin_root(actor)
     if root is not None:
         stmt = stmt.where(Unit.path.startswith(root.path, autoescape=True))
     return list(db.session.scalars(stmt))
 
 
 def get_unit(actor: User, code: str) -> Unit:
-    access.check_reads_admin(actor)
+    permissions.check_reads_admin(actor)
     unit = get_by_code(code)
-    root = access.admin_root(actor)
+    root = permissions.admin_root(actor)
     if unit is None or (root is not None and not unit.is_within(root)):
         raise NotFound(f"单位 {code} 不存在 (no such unit)")
     return unit
@@ -92,8 +92,8 @@ def _check(actor: User, data: dict, existing: Unit | None, pending: dict | None 
         flag = value if isinstance(value, bool) else str(value).strip().lower() in {"1", "true", "yes", "是"}
         clean["active"] = flag
     # A unit admin changes only what is strictly below its own unit.
-    if access.admin_root(actor) is not None:
-        root = access.admin_root(actor)
+    if permissions.admin_root(actor) is not None:
+        root = permissions.admin_root(actor)
         for where in filter(None, [existing, clean.get("parent")]):
             inside = where.is_within(root) if where.id else where.path.startswith(root.path)
             if not inside or (where is existing and existing.id == root.id):
@@ -109,9 +109,9 @@ def _refuse(errors: dict) -> None:
 
 
 def _check_writer(actor: User) -> None:
-    access.check_reads_admin(actor)
-    if access.admin_root(actor) is None:
-        access.check_administers(actor, None)  # supervisors read only
+    permissions.check_reads_admin(actor)
+    if permissions.admin_root(actor) is None:
+        permissions.check_administers(actor, None)  # supervisors read only
 
 
 def create_unit(actor: User, data: dict) -> Unit:
@@ -152,7 +152,7 @@ def update_unit(actor: User, code: str, data: dict) -> Unit:
         target = get_by_code(str(merge_into))
         if target is None or target.id == unit.id or target.path.startswith(unit.path):
             errors.setdefault("merge_into", []).append("合并目标无效 (not a unit outside this one)")
-        elif access.admin_root(actor) is not None and not target.is_within(access.admin_root(actor)):
+        elif (root := permissions.admin_root(actor)) is not None and not target.is_within(root):
             errors.setdefault("merge_into", []).append(OUTSIDE)
     _refuse(errors)
     before = values_of(unit)
@@ -185,7 +185,7 @@ def move(unit: Unit, parent: Unit) -> None:
     tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(
         select(TicketScope.ticket_id).where(TicketScope.unit_id.in_(ids)))))
     for ticket in tickets:
-        access.rescope(ticket)
+        permissions.rescope(ticket)
 
 
 def merge(unit: Unit, target: Unit) -> None:

@@ -5,17 +5,17 @@ Admins edit it; everyone signed in reads the active part of it (referrals pick f
 
 from sqlalchemy import select
 
+from hotline import permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
-from hotline.users import Role, User
+from hotline.users import User
 from referrals.models import Partner
 
 
 def _check_editor(actor: User) -> None:
-    if actor.role != Role.ADMIN:
-        raise Forbidden("只有管理员可以编辑合作机构 (only admins edit partners)")
+    permissions.check_admin(actor, "只有管理员可以编辑合作机构 (only admins edit partners)")
 
 
 def _get(code: str) -> Partner:

@@ -10,12 +10,11 @@ import secrets
 
 from sqlalchemy import false, or_, select
 
-from hotline import auth, passwords
+from hotline import auth, passwords, permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Forbidden, Invalid, NotFound
+from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import Desk
 from hotline.units import Unit, get_by_code
 from hotline.users import Role, User, get_by_username
@@ -127,19 +126,11 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
         clean["password"] = str(data["password"])
     # What the actor may do: a unit admin, only within its subtree and only its roles.
     places = [unit] + ([existing.unit] if existing is not None and existing.unit is not unit else [])
-    if actor.role != Role.ADMIN and not all(_administers(actor, where) for where in places):
+    if not all(permissions.can_manage_unit(actor, where) for where in places):
         fail("unit", "超出您管理的单位范围 (outside the units you administer)")
-    if role is not None and actor.role == Role.UNIT_ADMIN and role not in access.UNIT_ADMIN_GRANTS:
+    if role is not None and not permissions.may_grant(actor, role):
         fail("role", "单位管理员只能授予承办单位或单位管理员角色 (a unit admin grants handler or unit_admin)")
     return clean, errors
-
-
-def _administers(actor: User, unit: Unit | None) -> bool:
-    try:
-        access.check_administers(actor, unit)
-    except Forbidden:
-        return False
-    return True
 
 
 def _apply(user: User, clean: dict) -> None:
@@ -180,9 +171,9 @@ def _refuse(errors: dict) -> None:
 def list_users(actor: User, q: str = "", role: str | None = None, unit: str | None = None,
                active: bool | None = None) -> list[User]:
     """Users the actor may see (a unit admin: its subtree), matching the search words."""
-    access.check_reads_admin(actor)
+    permissions.check_reads_admin(actor)
     stmt = select(User).outerjoin(User.unit).order_by(User.username)
-    root = access.admin_root(actor)
+    root = permissions.admin_root(actor)
     if root is not None:
         stmt = stmt.where(Unit.path.startswith(root.path, autoescape=True))
     if q:
@@ -201,16 +192,16 @@ def list_users(actor: User, q: str = "", role: str | None = None, unit: str | No
 
 def get_user(actor: User, username: str) -> User:
     """The user, or 404 when there is none or it lies outside what the actor administers."""
-    access.check_reads_admin(actor)
+    permissions.check_reads_admin(actor)
     user = get_by_username(username)
-    root = access.admin_root(actor)
+    root = permissions.admin_root(actor)
     if user is None or (root is not None and (user.unit is None or not user.unit.is_within(root))):
         raise NotFound(f"用户 {username} 不存在 (no such user)")
     return user
 
 
 def create_user(actor: User, data: dict) -> User:
-    access.check_administers(actor, get_by_code(data.get("unit") or "") or access.admin_root(actor))
+    permissions.check_administers(actor, get_by_code(data.get("unit") or "") or permissions.admin_root(actor))
     clean, errors = _check(actor, data, None)
     if clean.get("username") and get_by_username(clean["username"]) is not None:
         errors.setdefault("username", []).append("用户名已存在 (username taken)")
@@ -225,7 +216,7 @@ def create_user(actor: User, data: dict) -> User:
 def update_user(actor: User, username: str, data: dict) -> User:
     """Edit, deactivate (`active: false`, every session ends) or reactivate a user."""
     user = get_user(actor, username)
-    access.check_administers(actor, user.unit)
+    permissions.check_administers(actor, user.unit)
     if user.id == actor.id and data.get("active") is False:
         raise Invalid("不能停用自己的账号 (you cannot deactivate yourself)", {"active": ["yourself"]})
     clean, errors = _check(actor, {k: v for k, v in data.items() if k != "password"}, user)
@@ -244,7 +235,7 @@ def reset_password(actor: User, username: str, password: str) -> None:
     """An admin's reset: the policy applies, every session ends, and the user must choose a
     new password at the next sign-in."""
     user = get_user(actor, username)
-    access.check_administers(actor, user.unit)
+    permissions.check_administers(actor, user.unit)
     passwords.check_policy(password, user.username)
     user.set_password(password)
     user.must_change_password = True
@@ -258,9 +249,9 @@ def reset_password(actor: User, username: str, password: str) -> None:
 def import_users(actor: User, rows: list[dict], dry_run: bool) -> dict:
     """Create new users and update existing ones from a file's rows. Every row is checked
     first; when any row has a problem nothing is written, and each problem is listed."""
-    access.check_reads_admin(actor)
+    permissions.check_reads_admin(actor)
     if actor.role == Role.SUPERVISOR:
-        access.check_administers(actor, None)
+        permissions.check_administers(actor, None)
     report, seen, plans = [], set(), []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         username = str(row.get("username") or "").strip()

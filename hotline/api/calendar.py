@@ -6,12 +6,11 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from hotline import permissions
 from hotline.api import committed
 from hotline.auth import current_user
 from hotline.clocks import overrides
-from hotline.errors import Forbidden
 from hotline.parsing import StrictBoolean
-from hotline.users import Role
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
                 description="Working days: statutory calendar plus local overrides")
@@ -43,8 +42,7 @@ class YearOut(ma.Schema):
 
 def _admin():
     user = current_user()
-    if user.role != Role.ADMIN:
-        raise Forbidden("只有管理员可以修改工作日历 (only admins edit the calendar)")
+    permissions.check_admin(user, "只有管理员可以修改工作日历 (only admins edit the calendar)")
     return user
 
 

@@ -5,12 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
+from hotline import permissions
 from hotline.auth import current_user
-from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.outbox import MessageStatus, OutboxMessage
 from hotline.tickets.schemas import MessageOut
-from hotline.users import Role
 
 blp = Blueprint("outbox", __name__, url_prefix="/api/v1/outbox",
                 description="Outbound SMS and calls (kept here when Twilio is not configured)")
@@ -27,8 +26,8 @@ class OutboxArgs(ma.Schema):
 @blp.doc(security=[{"bearer": []}])
 def list_outbox(args):
     """Newest first; for the centre's supervisors, dispatchers and admins."""
-    if current_user().role not in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
-        raise Forbidden("只有中心人员可以查看发件箱 (centre staff only)")
+    permissions.check_views_centre_figures(current_user(),
+                                           "只有中心人员可以查看发件箱 (centre staff only)")
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args["limit"])
     if args["status"]:
         stmt = stmt.where(OutboxMessage.status == args["status"])

@@ -12,8 +12,8 @@ from hotline.console.exports import XLSX_MIME
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.tickets import service
+from hotline.tickets.registry import ACTION_BODIES
 from hotline.tickets.schemas import (
-    ACTION_BODIES,
     EventOut,
     RevealIn,
     RevealOut,

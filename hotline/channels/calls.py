@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.channels.models import (
     CALL_STATE_ORDER,
     LIVE_CALL_STATES,
@@ -23,7 +23,6 @@ from hotline.channels.models import (
 from hotline.channels.settings import is_anonymous
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.models import TERMINAL_STATES, Desk, Ticket
 from hotline.types import utcnow
 from hotline.users import Role, User
@@ -35,8 +34,8 @@ TWILIO_ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"
 
 # Who may look at the calls: seats (their desks), and the centre's supervisors and admins;
 # dispatchers see the queues' load with masked numbers (they never answer calls).
-VIEWERS = {Role.SEAT, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER}
-FULL_NUMBER = {Role.SEAT, Role.SUPERVISOR, Role.ADMIN}
+VIEWERS = permissions.CALL_VIEWERS
+FULL_NUMBER = permissions.SEES_FULL_NUMBER
 
 
 def record_arrival(call_sid: str, from_number: str, to_number: str, twilio_status: str | None) -> bool:
@@ -155,7 +154,7 @@ def _views(user: User, calls: list[Call]) -> list[CallView]:
     phones = {call.from_number for call in calls if not is_anonymous(call.from_number)}
     by_phone: dict[str, list[Ticket]] = {}
     if phones:
-        stmt = access.visible_tickets(user).where(
+        stmt = permissions.visible_tickets(user).where(
             Ticket.caller_phone.in_(phones), Ticket.state.not_in(TERMINAL_STATES))
         for ticket in db.session.scalars(stmt.order_by(Ticket.id.desc())):
             by_phone.setdefault(ticket.caller_phone, []).append(ticket)

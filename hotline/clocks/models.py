@@ -27,6 +27,9 @@ class TimerKind(enum.StrEnum):
     OUTCOME = "outcome"
 
 
+# The clocks a unit runs against (the centre's own are dispatch, review and callback).
+UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
+
 class TimerState(enum.StrEnum):
     RUNNING = "running"
     WARNED = "warned"

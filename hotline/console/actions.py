@@ -1,27 +1,21 @@
 """Which actions the console offers a viewer on a ticket: derived, never restated.
 
-Who may act comes from `access.check_action_allowed` (ACTION_RULES); what the state
-allows comes from the workflow's TRANSITIONS, their conditions and their `before`
-checks, run read-only on the loaded ticket. A check that needs the form's input
-(the dispatch target, the merge target...) cannot be judged yet and lets the form
-show; the service decides when it is sent. A check that refuses outright (no pending
+Who may act and where the page offers an action come from its entry in the registry
+(`hotline/tickets/registry.py`); what the state allows comes from the machine's TRANSITIONS,
+their conditions and their `before` checks, run read-only on the loaded ticket. A check that
+needs the form's input (the dispatch target, the merge target...) cannot be judged yet and lets
+the form show; the service decides when it is sent. A check that refuses outright (no pending
 extension, co-unit opinions missing...) hides the form and its reason is shown instead.
 """
 
 from dataclasses import dataclass, field
 
-from hotline.errors import Conflict, Forbidden, HotlineError
-from hotline.tickets import access
+from hotline.errors import Conflict, HotlineError
 from hotline.tickets.models import Ticket
-from hotline.tickets.schemas import ACTION_BODIES
-from hotline.tickets.workflow import TRANSITIONS, TicketWorkflow
+from hotline.tickets.registry import FORM, PANEL, REGISTRY, TRANSITIONS
+from hotline.tickets.workflow import TicketWorkflow
 from hotline.users import User
 
-# Actions whose form the console does not offer on the ticket page.
-NOT_OFFERED = frozenset({"callback_unreachable"})
-# Actions the ticket page offers in panels of their own (crisis panel, risk assessment, the
-# children's-desk offer), not among the forms at the side.
-IN_PANELS = frozenset({"assess_risk", "call_emergency", "move_to_children_desk"})
 # Refusals that mean "does not apply to this ticket" (标记危机 on a crisis ticket, 转介 on an
 # adult's ticket): the action is simply not shown, rather than shown with a reason.
 NOT_APPLICABLE = frozenset({"ticket.already_crisis", "ticket.not_child_case",
@@ -33,7 +27,7 @@ class Offer:
     allowed: list[str] = field(default_factory=list)
     # action -> why it cannot be done now (a refusal the workflow gave in advance)
     blocked: dict[str, str] = field(default_factory=dict)
-    # allowed actions offered in the page's own panels (IN_PANELS)
+    # allowed actions offered in the page's own panels (registry: offered PANEL)
     panels: list[str] = field(default_factory=list)
 
 
@@ -69,12 +63,9 @@ def _refusal(workflow: TicketWorkflow, name: str) -> str | None:
 def offered_actions(viewer: User, ticket: Ticket) -> Offer:
     offer = Offer()
     workflow = None
-    for action in access.ACTION_RULES:
-        if action in NOT_OFFERED or action not in ACTION_BODIES:
-            continue
-        try:
-            access.check_action_allowed(viewer, ticket, action)
-        except Forbidden:
+    for action, entry in REGISTRY.items():
+        if entry.offered not in (FORM, PANEL) or entry.body is None \
+                or not entry.rule.allows(viewer, ticket):
             continue
         candidates = [t for t in TRANSITIONS
                       if t["trigger"] == action and ticket.state in _sources(t)]
@@ -90,7 +81,7 @@ def offered_actions(viewer: User, ticket: Ticket) -> Offer:
                                                   for name in _names(transition.get("before")))
                             if reason is not None), None)
             if refusal is None:
-                (offer.panels if action in IN_PANELS else offer.allowed).append(action)
+                (offer.panels if entry.offered == PANEL else offer.allowed).append(action)
                 break
         else:
             if refusal:

@@ -11,12 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from marshmallow import ValidationError
 
-from hotline import accounts, auth
+from hotline import accounts, auth, permissions
 from hotline.admin import changes, organisation, partners, people, tabular
 from hotline.admin.changes import Subject
 from hotline.clocks import service as clock_service
 from hotline.console import bp, forms, labels, queries
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.guard import allowed
+from hotline.console.views import NAV, save_form, user
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk
@@ -52,9 +53,8 @@ def _password_first():
 def _context() -> dict:
     viewer = user()
     return {"role_names": ROLE_NAMES, "kind_names": KIND_NAMES, "desk_names": DESK_NAMES,
-            "may_write": viewer.role in (Role.ADMIN, Role.UNIT_ADMIN),
-            "grantable": [r for r in Role if r != Role.PARTNER
-                          and (viewer.role == Role.ADMIN or r in (Role.HANDLER, Role.UNIT_ADMIN))],
+            "may_write": permissions.can_write_admin(viewer),
+            "grantable": [r for r in Role if r not in people.NOT_HERE and permissions.may_grant(viewer, r)],
             "unit_choices": organisation.list_units(viewer)}
 
 
@@ -80,7 +80,7 @@ def _user_form(form) -> dict:
 # --- users ---------------------------------------------------------------------------------
 
 @bp.get("/admin/users")
-@roles(*READERS)
+@allowed(permissions.can_read_admin)
 def admin_users(state: forms.FormState | None = None, status: int = 200):
     args = request.args
     rows = people.list_users(user(), q=args.get("q", "")[:100], role=args.get("role") or None,
@@ -90,7 +90,7 @@ def admin_users(state: forms.FormState | None = None, status: int = 200):
 
 
 @bp.post("/admin/users")
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_create_user():
     created = []
     failed = save_form(lambda: created.append(people.create_user(user(), _user_form(request.form))),
@@ -102,7 +102,7 @@ def admin_create_user():
 
 
 @bp.get("/admin/users/<username>")
-@roles(*READERS)
+@allowed(permissions.can_read_admin)
 def admin_user(username: str, state: forms.FormState | None = None, status: int = 200):
     row = _or_404(people.get_user, user(), username)
     return render_template("console/admin_user.html", row=row, form=state or forms.FormState(),
@@ -110,7 +110,7 @@ def admin_user(username: str, state: forms.FormState | None = None, status: int 
 
 
 @bp.post("/admin/users/<username>")
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_update_user(username: str):
     failed = save_form(lambda: people.update_user(user(), username, _user_form(request.form)),
                        lambda state, status: admin_user(username, state, status))
@@ -121,7 +121,7 @@ def admin_update_user(username: str):
 
 
 @bp.post("/admin/users/<username>/password")
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_reset_password(username: str):
     failed = save_form(lambda: people.reset_password(user(), username, request.form.get("password", "")),
                        lambda state, status: admin_user(username, state, status))
@@ -144,7 +144,7 @@ def _unit_form(form) -> dict:
 
 
 @bp.get("/admin/units")
-@roles(*READERS)
+@allowed(permissions.can_read_admin)
 def admin_units(state: forms.FormState | None = None, status: int = 200):
     units = organisation.list_units(user())
     top = min((u.path.count("/") for u in units), default=2)
@@ -154,7 +154,7 @@ def admin_units(state: forms.FormState | None = None, status: int = 200):
 
 
 @bp.post("/admin/units")
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_create_unit():
     failed = save_form(lambda: organisation.create_unit(user(), _unit_form(request.form)),
                        lambda state, status: admin_units(state, status))
@@ -165,7 +165,7 @@ def admin_create_unit():
 
 
 @bp.get("/admin/units/<code>")
-@roles(*READERS)
+@allowed(permissions.can_read_admin)
 def admin_unit(code: str, state: forms.FormState | None = None, status: int = 200):
     unit = _or_404(organisation.get_unit, user(), code)
     members = people.list_users(user(), unit=code)
@@ -174,7 +174,7 @@ def admin_unit(code: str, state: forms.FormState | None = None, status: int = 20
 
 
 @bp.post("/admin/units/<code>")
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_update_unit(code: str):
     failed = save_form(lambda: organisation.update_unit(user(), code, _unit_form(request.form)),
                        lambda state, status: admin_unit(code, state, status))
@@ -190,7 +190,7 @@ IMPORTERS = {"users": people.import_users, "units": organisation.import_units}
 
 
 @bp.route("/admin/import", methods=["GET", "POST"])
-@roles(Role.ADMIN, Role.UNIT_ADMIN)
+@allowed(permissions.can_write_admin)
 def admin_import():
     """Upload a CSV/XLSX of units or users: `试运行` checks every row and writes nothing,
     `导入` writes only when no row has a problem."""
@@ -222,7 +222,7 @@ def admin_import():
 
 
 @bp.get("/admin/export")
-@roles(*READERS)
+@allowed(permissions.can_read_admin)
 def admin_export():
     kind = request.args.get("kind", "users")
     fmt = request.args.get("format", "xlsx")
@@ -286,7 +286,7 @@ def _example(duration, around_the_clock: bool, start: datetime) -> dict:
 
 
 @bp.get("/admin/time-limits")
-@roles(Role.ADMIN, Role.SUPERVISOR)
+@allowed(permissions.is_supervisor)
 def admin_time_limits():
     """Each rule of config/time_limits.toml in effect, with where each clock would warn and end
     if it started at the given instant (now by default) on this centre's calendar."""
@@ -333,7 +333,7 @@ PARTNER_KINDS = {"psychology": _l("心理援助"), "legal_aid": _l("法律援助
 
 def _partner_context(state: forms.FormState | None) -> dict:
     return {"form": state or forms.FormState(), "kind_names": PARTNER_KINDS, "service_names": labels.SERVICES,
-            "may_write": user().role == Role.ADMIN, "units": queries.units_by_code()}
+            "may_write": permissions.is_admin(user()), "units": queries.units_by_code()}
 
 
 def _partner_body(form, partial: bool) -> dict:
@@ -352,14 +352,14 @@ def _partner_body(form, partial: bool) -> dict:
 
 
 @bp.get("/admin/partners")
-@roles(Role.ADMIN, Role.SUPERVISOR)
+@allowed(permissions.is_supervisor)
 def admin_partners(state: forms.FormState | None = None, status: int = 200):
     return render_template("console/admin_partners.html", rows=partners.directory(),
                            **_partner_context(state)), status
 
 
 @bp.post("/admin/partners")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def admin_create_partner():
     failed = save_form(lambda: partners.create(user(), _partner_body(request.form, partial=False)),
                        lambda state, status: admin_partners(state, status))
@@ -370,14 +370,14 @@ def admin_create_partner():
 
 
 @bp.get("/admin/partners/<code>")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def admin_partner(code: str, state: forms.FormState | None = None, status: int = 200):
     partner = _or_404(partners.get_partner, code)
     return render_template("console/admin_partner.html", p=partner, **_partner_context(state)), status
 
 
 @bp.post("/admin/partners/<code>")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def admin_update_partner(code: str):
     failed = save_form(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
                        lambda state, status: admin_partner(code, state, status))
@@ -398,7 +398,7 @@ SUBJECT_NAMES = {"user": _l("用户"), "unit": _l("单位"), "partner": _l("合�
 
 
 @bp.get("/admin/changes")
-@roles(Role.ADMIN, Role.SUPERVISOR)
+@allowed(permissions.is_supervisor)
 def admin_changes():
     """Who created, changed, reset, moved, merged or imported which user, unit or partner."""
     subject = request.args.get("subject") or None

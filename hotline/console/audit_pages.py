@@ -7,15 +7,15 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.console import bp, forms, reports
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.guard import allowed
+from hotline.console.views import NAV, save_form, user
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn
-from hotline.users import Role
 
-for _role in (Role.SUPERVISOR, Role.ADMIN):
+for _role in sorted(permissions.AUDIT_VIEWERS):
     NAV[_role].append(("console.audit_page", _l("访问审计")))
 
 
@@ -45,7 +45,7 @@ def _reveal_page(ticket_id: int, shown: dict | None, state, status: int):
 
 
 @bp.get("/audit")
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@allowed(permissions.can_view_audit)
 def audit_page():
     args = request.args
     kind = args.get("kind") or None

@@ -12,12 +12,14 @@ from flask import abort, current_app, render_template, request
 from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
+from hotline import permissions
 from hotline.api.calls import CallOut
 from hotline.channels import calls
 from hotline.channels.models import CallState
 from hotline.channels.settings import is_anonymous
 from hotline.console import bp
-from hotline.console.views import roles, user
+from hotline.console.guard import allowed
+from hotline.console.views import user
 from hotline.errors import NotFound
 from hotline.tickets.models import Channel, Ticket
 from hotline.types import utcnow
@@ -95,7 +97,7 @@ def ticket_calls(viewer: User, ticket: Ticket) -> list:
 
 
 @bp.get("/calls/waiting")
-@roles(*INTAKE_ROLES)
+@allowed(permissions.can_take_intake)
 def calls_panel():
     """The waiting calls, as a fragment (the intake page swaps it in every few seconds)."""
     return render_template("console/_calls.html", calls=waiting_calls(user()),
@@ -103,7 +105,7 @@ def calls_panel():
 
 
 @bp.get("/calls/<string:call_sid>")
-@roles(*calls.VIEWERS)
+@allowed(permissions.can_view_calls)
 def call_page(call_sid: str):
     try:
         view = calls.get_call(user(), call_sid)

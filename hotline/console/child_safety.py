@@ -10,10 +10,9 @@ Which of those actions the viewer is offered comes from `actions.offered_actions
 from flask_login import current_user
 from sqlalchemy import select
 
-from hotline import risk
+from hotline import permissions, risk
 from hotline.console import bp
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets.service import timeline_entries
 from referrals.models import Partner
 
@@ -70,7 +69,7 @@ def crisis_panel(t: dict) -> dict | None:
     """What the crisis panel shows for the dumped ticket `t`; None when it is not a crisis."""
     if t.get("priority") != "crisis":
         return None
-    ticket = access.get_visible_ticket(current_user._get_current_object(), t["id"])
+    ticket = permissions.get_visible_ticket(current_user._get_current_object(), t["id"])
     codes = [p["code"] for p in (t.get("crisis") or {}).get("partners") or []]
     partners = {p.code: p for p in db.session.scalars(select(Partner).where(Partner.code.in_(codes)))}
     return {

@@ -5,10 +5,9 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 
-from hotline import callbacks, contact_safety, outbox
+from hotline import callbacks, contact_safety, outbox, permissions
 from hotline.console import bp, forms
 from hotline.console.views import render_ticket, save_form, user
-from hotline.tickets import access
 from hotline.tickets.schemas import CancelMessageIn, ContactPatchIn
 
 
@@ -24,7 +23,7 @@ def _seat_call_tasks(rows) -> dict[int, str]:
 
 def _controls() -> dict:
     role = user().role
-    return {"edit": role in access.SETS_CONTACT_SAFETY, "cancel": role in access.CANCELS_TEXTS}
+    return {"edit": role in permissions.SETS_CONTACT_SAFETY, "cancel": role in permissions.CANCELS_TEXTS}
 
 
 @bp.post("/tickets/<int:ticket_id>/contact")

@@ -5,10 +5,11 @@ operator's part, the retry is automatic."""
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 
-from hotline import failed_jobs
+from hotline import failed_jobs, permissions
 from hotline.console import bp
-from hotline.console.views import NAV, roles
-from hotline.tickets.access import SEES_FAILED_JOBS
+from hotline.console.guard import allowed
+from hotline.console.views import NAV
+from hotline.permissions import SEES_FAILED_JOBS
 
 # What each job does, as the duty supervisor knows it.
 KINDS = {
@@ -28,7 +29,7 @@ for _role in SEES_FAILED_JOBS:
 
 
 @bp.route("/failed-jobs")
-@roles(*SEES_FAILED_JOBS)
+@allowed(permissions.sees_failed_job_list)
 def failed_jobs_page():
     try:
         jobs, error = failed_jobs.listed(), None

@@ -14,7 +14,8 @@ from werkzeug.datastructures import MultiDict
 
 from hotline.console import labels
 from hotline.parsing import text_problem
-from hotline.tickets.schemas import ACTION_BODIES, TicketIn
+from hotline.tickets.registry import ACTION_BODIES
+from hotline.tickets.schemas import TicketIn
 
 # Intake form field -> (part of the body, key)
 INTAKE_NESTED = {

@@ -10,27 +10,28 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
+from hotline import permissions
 from hotline.console import bp
-from hotline.console.views import NAV, roles, user
+from hotline.console.guard import allowed
+from hotline.console.views import NAV, user
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.knowledge import service
 from hotline.knowledge.models import Article, ArticleState
 from hotline.knowledge.workflow import ACTIONS
 from hotline.search import highlight
-from hotline.tickets import access
 from hotline.tickets import service as tickets
 from hotline.tickets.models import Ticket
 from hotline.users import Role
 
 SUGGESTIONS = 5
 EDITOR_PAGE = ("console.knowledge_page", _l("知识库"))
-for _role in (Role.SUPERVISOR, Role.ADMIN):
-    NAV[_role].append(EDITOR_PAGE)
+for _role in permissions.DEFAULT_KNOWLEDGE_EDITORS:   # the menu of the default editors' roles
+    NAV[Role(_role)].append(EDITOR_PAGE)
 
 
 @bp.get("/knowledge/suggest")
-@roles(Role.SEAT, Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER)
+@allowed(permissions.is_centre)
 def knowledge_suggest():
     """The best published articles for what the seat has typed so far (`final=1`: the seat left
     the field; a search that then finds nothing is kept for the editors)."""
@@ -55,10 +56,10 @@ def answer_from_intake(ticket: Ticket, form) -> None:
 
 
 @bp.get("/knowledge")
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@allowed(permissions.is_knowledge_editor)
 def knowledge_page():
     """For editors: articles waiting for review, the published ones, and the figures."""
-    access.check_knowledge_editor(user())
+    permissions.check_knowledge_editor(user())
     # What waits for review first, then drafts, the published, the retired.
     waiting_first = case({ArticleState.SUBMITTED.value: 0, ArticleState.DRAFT.value: 1,
                           ArticleState.PUBLISHED.value: 2}, value=Article.state, else_=3)
@@ -68,7 +69,7 @@ def knowledge_page():
 
 
 @bp.post("/knowledge/<int:article_id>/<action>")
-@roles(Role.SUPERVISOR, Role.ADMIN)
+@allowed(permissions.is_knowledge_editor)
 def knowledge_action(article_id: int, action: str):
     if action not in ACTIONS:
         abort(404)

@@ -10,6 +10,10 @@ import re
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from hotline.tickets.registry import LABELS
+from referrals.workflow import LABELS as REFERRAL_STEP_LABELS
+from referrals.workflow import REPORT_LABELS
+
 STATES = {
     "intake": _l("受理中"), "pending_dispatch": _l("待派单"), "dispatched": _l("待签收"),
     "in_progress": _l("办理中"), "return_requested": _l("退单申请中"), "replied": _l("待审核"),
@@ -17,21 +21,12 @@ STATES = {
     "rejected": _l("不予受理"), "merged": _l("已并单"),
 }
 
+# The ticket actions' names come with their entries in the registry (hotline/tickets/registry.py);
+# these are the events that are not actions.
 ACTIONS = {
-    "create": _l("受理"), "answer": _l("直接答复"), "transfer_out": _l("转出"),
-    "reject": _l("不予受理"), "merge": _l("并单"), "submit": _l("提交派单"),
-    "dispatch": _l("派单"), "acknowledge": _l("签收"), "return": _l("退单"),
-    "approve_return": _l("同意退单"), "deny_return": _l("驳回退单"), "forward": _l("转办"),
-    "contact_caller": _l("联系来电人"), "submit_opinion": _l("提交协办意见"),
-    "request_extension": _l("申请延期"), "approve_extension": _l("同意延期"),
-    "deny_extension": _l("驳回延期"), "reply": _l("办理回复"), "approve_reply": _l("审核通过"),
-    "send_back": _l("退回重办"), "record_callback": _l("记录回访"), "reopen": _l("重启工单"),
-    "supervise": _l("督办"), "consult": _l("会商记录"), "add_note": _l("添加备注"),
-    "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"), "timer_overdue": _l("超期"),
-    "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
-    "mandatory_report": _l("强制报告"),
-    "assess_risk": _l("风险评估"), "call_emergency": _l("转接 110/120"),
-    "move_to_children_desk": _l("转入儿童专席"),
+    **LABELS,
+    "create": _l("受理"), "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"),
+    "timer_overdue": _l("超期"),
     "crisis_flagged": _l("进入危机处置"),
     "timer_recomputed": _l("时限重算"),
     "mandatory_report_report": _l("强制报告已报送"),
@@ -57,11 +52,8 @@ REFERRAL_STATES = {
     "in_service": _l("服务中"), "completed": _l("服务已完成"), "closed": _l("已关闭"),
     "escalated": _l("超时未接收"), "revoked": _l("已撤回"),
 }
-REFERRAL_ACTIONS = {
-    "sent": _l("发出转介"), "accept": _l("接收"), "decline": _l("拒绝"),
-    "first_contact": _l("记录首次联系"), "report_outcome": _l("报告服务结果"), "close": _l("关闭转介"),
-    "escalate": _l("超时升级"), "revoke": _l("撤回转介"), "rename_child": _l("修改儿童称呼"),
-}
+# The steps' names come with their entries in referrals/workflow.py; "sent" is the opening.
+REFERRAL_ACTIONS = {"sent": _l("发出转介"), **REFERRAL_STEP_LABELS}
 SERVICES = {
     "counselling": _l("心理咨询"), "therapy": _l("心理治疗"), "crisis_intervention": _l("危机干预"),
     "legal_consultation": _l("法律咨询"), "legal_aid": _l("法律援助"), "mediation": _l("调解"),
@@ -71,7 +63,7 @@ CONSENT_HOW = {"phone": _l("电话"), "in_person": _l("当面"), "sms": _l("短�
                "video": _l("视频"), "written": _l("书面")}
 CONSENT_KINDS = {"guardian": _l("监护人已同意"), "override": _l("紧急免同意"),
                  "not needed": _l("无需监护人同意")}
-REPORT_ACTIONS = {"report": _l("记录已报告"), "record_receipt": _l("登记回执")}
+REPORT_ACTIONS = REPORT_LABELS
 REPORT_STATES = {"open": _l("待报告"), "reported": _l("已报告，待回执"), "receipted": _l("已回执")}
 
 # Inbound calls (hotline/channels/models.CallState).

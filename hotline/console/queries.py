@@ -1,6 +1,6 @@
 """Read-only lookups the console's queues need beyond `service.list_tickets`.
 
-Every one starts from `access.visible_tickets(user)`, so a queue can never list a
+Every one starts from `permissions.visible_tickets(user)`, so a queue can never list a
 ticket its viewer may not open. Nothing here writes.
 """
 
@@ -9,18 +9,14 @@ import re
 from flask import g
 from sqlalchemy import and_, select, union
 
-from hotline.clocks.models import TimerKind
+from hotline import permissions
+from hotline.clocks.models import UNIT_CLOCKS
 from hotline.extensions import db
-from hotline.tickets import access
-from hotline.tickets.models import TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
+from hotline.tickets.models import OPEN_HANDLING, TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
 from hotline.tickets.service import OpenClocks, count_tickets, newest_first
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
-
-# The clocks a unit runs against (the centre's own are dispatch, review and callback).
-UNIT_CLOCKS = (TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
-OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
 
 
 def phone_variants(phone: str) -> list[str]:
@@ -38,7 +34,7 @@ def caller_history(user: User, phone: str, limit: int = 10) -> list[Ticket]:
     variants = phone_variants(phone)
     if not variants:
         return []
-    stmt = access.visible_tickets(user).where(Ticket.caller_phone.in_(variants))
+    stmt = permissions.visible_tickets(user).where(Ticket.caller_phone.in_(variants))
     return list(db.session.scalars(newest_first(stmt).limit(limit)))
 
 
@@ -51,7 +47,7 @@ def with_open_clock(stmt, *, overdue: bool, kinds=None):
 def unit_inbox(user: User, tab: str):
     """A unit handler's inbox tabs (the handler's unit; due soon / overdue: its whole subtree)."""
     unit_id = user.unit_id
-    visible = access.visible_tickets(user)
+    visible = permissions.visible_tickets(user)
     if tab == "acknowledge":
         return visible.where(_led_or_joined(
             unit_id, [TicketState.DISPATCHED], TicketCoUnit.acknowledged_at.is_(None)))
@@ -82,17 +78,17 @@ def _led_or_joined(unit_id: int, lead_states, co_unit_condition):
 
 
 def crisis_open(user: User):
-    return access.visible_tickets(user).where(
+    return permissions.visible_tickets(user).where(
         Ticket.priority == Priority.CRISIS, Ticket.state.not_in(list(TERMINAL_STATES))
     )
 
 
 def pending_extensions(user: User):
-    return access.visible_tickets(user).where(Ticket.pending_extension_days.is_not(None))
+    return permissions.visible_tickets(user).where(Ticket.pending_extension_days.is_not(None))
 
 
 def in_states(user: User, *states: TicketState):
-    return access.visible_tickets(user).where(Ticket.state.in_(states))
+    return permissions.visible_tickets(user).where(Ticket.state.in_(states))
 
 
 def counts(user: User, queries: dict) -> dict[str, int]:

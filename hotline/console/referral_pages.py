@@ -6,7 +6,7 @@ What a partner sees is `referrals.schemas.ReferralOut` dumped for the partner, e
 `GET /api/v1/referrals/{id}` shows it: the template renders that dict and nothing else.
 Which steps are offered comes from `referrals.workflow.TRANSITIONS` (the state), its
 PARTNER_ACTIONS / REFERRER_ACTIONS (the side), and for the referring side the ticket's
-`refer` rule in `access.ACTION_RULES`, the same rule `referrals.service.act` applies to revoke.
+`refer` rule in `permissions.ACTION_RULES`, the same rule `referrals.service.act` applies to revoke.
 The service decides on submit; the console only chooses which forms to show.
 """
 
@@ -19,11 +19,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import func, select
 
+from hotline import permissions
 from hotline.console import bp, forms, labels
-from hotline.console.views import _field_spec, roles, safe_next, save_form, user
-from hotline.errors import Forbidden, NotFound
+from hotline.console.guard import allowed
+from hotline.console.views import _field_spec, safe_next, save_form, user
+from hotline.errors import NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets import service as ticket_service
 from hotline.tickets.models import Category, Priority, Ticket
 from hotline.tickets.schemas import TimerOut
@@ -32,9 +33,9 @@ from hotline.users import Role, User
 from referrals import service as referral_service
 from referrals.models import ALL_SERVICES, Partner, Referral, ReportState, Urgency
 from referrals.models import ReferralState as R
-from referrals.schemas import ACTION_BODIES as REFERRAL_BODIES
-from referrals.schemas import ReceiptIn, ReferralEventOut, ReferralOut, ReportIn, ReportOut
-from referrals.workflow import PARTNER_ACTIONS, REFERRER_ACTIONS, TRANSITIONS
+from referrals.schemas import ReferralEventOut, ReferralOut, ReportOut
+from referrals.workflow import ACTION_BODIES as REFERRAL_BODIES
+from referrals.workflow import NEXT_REPORT_STEP, PARTNER_ACTIONS, REFERRER_ACTIONS, REPORT_BODIES, TRANSITIONS
 
 CONSENT_AGE = referral_service.CONSENT_AGE
 
@@ -46,10 +47,6 @@ INBOX_TABS = {
     "done": (_l("已完成/已关闭"), (R.COMPLETED, R.CLOSED)),
     "ended": (_l("已拒绝/已撤回"), (R.DECLINED, R.REVOKED)),
 }
-
-# The mandatory report's two steps and their bodies (the API's schemas).
-REPORT_BODIES = {"report": ReportIn, "record_receipt": ReceiptIn}
-REPORT_STEPS = {ReportState.OPEN: "report", ReportState.REPORTED: "record_receipt"}
 
 
 # --- the minimal view ---------------------------------------------------------------------
@@ -106,12 +103,9 @@ def offered_steps(viewer: User, referral: Referral) -> list[str]:
         if action in side and action in REFERRAL_BODIES and referral.state in _sources(transition) \
                 and action not in steps:
             steps.append(action)
-    if steps and viewer.role != Role.PARTNER:
-        ticket = db.session.get(Ticket, referral.ticket_id)
-        try:
-            access.check_action_allowed(viewer, ticket, "refer")
-        except Forbidden:
-            return []
+    if steps and not permissions.is_partner(viewer) \
+            and not permissions.can_refer(viewer, db.session.get(Ticket, referral.ticket_id)):
+        return []
     return steps
 
 
@@ -131,7 +125,7 @@ def _counts(viewer: User) -> dict[str, int]:
 
 
 @bp.get("/referrals")
-@roles(Role.PARTNER)
+@allowed(permissions.is_partner)
 def referral_inbox():
     tab = request.args.get("tab", "new")
     if tab not in INBOX_TABS:
@@ -328,7 +322,7 @@ def refer_partner_options(ticket_id: int):
 # --- the supervisor's boards ------------------------------------------------------------------
 
 @bp.get("/boards/referrals")
-@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+@allowed(permissions.sees_boards)
 def referral_board():
     """Escalated referrals: the accept clock ran out; the service proposed the next partner."""
     viewer = user()
@@ -350,7 +344,7 @@ def render_reports(failed: tuple[int, str] | None = None, state: forms.FormState
     for row, report in zip(rows, reports, strict=True):
         row["number"] = numbers.get(row["ticket"], row["ticket"])
         row["overdue"] = report.state == ReportState.OPEN and report.due_at <= now
-        row["step"] = REPORT_STEPS.get(report.state)
+        row["step"] = NEXT_REPORT_STEP.get(report.state)
         row["specs"] = [_field_spec(name, schema_field) for name, schema_field in
                         REPORT_BODIES[row["step"]]().fields.items()] if row["step"] else []
     # Open and overdue first, then by due time.
@@ -360,13 +354,13 @@ def render_reports(failed: tuple[int, str] | None = None, state: forms.FormState
 
 
 @bp.get("/boards/mandatory-reports")
-@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+@allowed(permissions.can_handle_mandatory_reports)
 def mandatory_reports_board():
     return render_reports()
 
 
 @bp.post("/mandatory-reports/<int(max=2147483647):report_id>/actions/<action>")
-@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+@allowed(permissions.can_handle_mandatory_reports)
 def mandatory_report_action(report_id: int, action: str):
     if action not in REPORT_BODIES:
         abort(404)

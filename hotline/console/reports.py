@@ -6,12 +6,13 @@ from flask import abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from hotline import audit, kpis
+from hotline import audit, kpis, permissions
 from hotline.console import bp, charts, exports, forms, labels, queries
-from hotline.console.views import list_filters, roles, user
+from hotline.console.guard import allowed
+from hotline.console.views import list_filters, user
 from hotline.errors import HotlineError
 from hotline.extensions import db
-from hotline.tickets import access, service
+from hotline.tickets import service
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut
 from hotline.users import Role
@@ -37,7 +38,7 @@ def _report(with_units: bool = False) -> kpis.Report:
 
 
 @bp.get("/kpis")
-@roles(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.HANDLER)
+@allowed(permissions.can_view_kpis)
 def kpi_dashboard():
     errors = {}
     try:
@@ -60,7 +61,7 @@ def kpi_dashboard():
 
 
 @bp.get("/kpis/export")
-@roles(Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.HANDLER)
+@allowed(permissions.can_view_kpis)
 def kpi_export():
     fmt = request.args.get("format", "csv")
     if fmt not in exports.FORMATS:
@@ -105,7 +106,7 @@ def ticket_export(viewer, fmt: str, filters: dict):
     """The ticket list as a CSV or XLSX download, for the console and the API alike: only for
     an exporting role (403), masked as `viewer` sees it, every child's row in the read audit
     and the export itself audited (who, filter, row count)."""
-    access.check_export_allowed(viewer)
+    permissions.check_export_allowed(viewer)
     # Bad filters fail before streaming.
     first = service.list_tickets(viewer, {**filters, "page": 1, "per_page": 1}, view="export")
     audit.record_export(viewer, fmt, filters, first.total)
@@ -120,6 +121,6 @@ def tickets_export():
     fmt = request.args.get("format", "csv")
     if fmt not in exports.FORMATS:
         abort(404)
-    if not access.may_export(user()):
+    if not permissions.may_export(user()):
         abort(403)
     return ticket_export(user(), fmt, list_filters(request.args))

@@ -4,17 +4,17 @@
 from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from hotline import accounts
+from hotline import accounts, permissions
 from hotline.console import bp
-from hotline.console.views import roles, save_form, user
+from hotline.console.guard import allowed
+from hotline.console.views import save_form, user
 from hotline.extensions import db
-from hotline.users import Role
 
 KIND_NAMES = {"api": _l("API 令牌"), "console": _l("控制台登录")}
 
 
 @bp.get("/admin/sessions")
-@roles(Role.ADMIN)
+@allowed(permissions.can_manage_sessions)
 def admin_sessions():
     username = request.args.get("username", "").strip()
     rows = accounts.list_sessions(user(), username) if username else None
@@ -23,7 +23,7 @@ def admin_sessions():
 
 
 @bp.post("/admin/sessions/<username>/end")
-@roles(Role.ADMIN)
+@allowed(permissions.can_manage_sessions)
 def end_sessions(username: str):
     """End one session (`session` in the form) or, without it, all of the user's."""
     session_id = request.form.get("session", type=int)

@@ -4,10 +4,11 @@ subscriptions, a new one (its secret shown once), a test send, the delivery log,
 from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from hotline import subscriptions
+from hotline import permissions, subscriptions
 from hotline.api.subscriptions import SubscriptionIn
 from hotline.console import bp, forms
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.guard import allowed
+from hotline.console.views import NAV, save_form, user
 from hotline.extensions import db
 from hotline.users import Role
 
@@ -17,7 +18,7 @@ STATUS_NAMES = {"pending": _l("待发送"), "retrying": _l("重试中"), "delive
 
 
 @bp.get("/admin/webhooks")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def webhooks_page(form=None, created=None, status: int = 200):
     rows = subscriptions.visible(user())
     page = render_template("console/webhooks.html", rows=rows, created=created,
@@ -28,7 +29,7 @@ def webhooks_page(form=None, created=None, status: int = 200):
 
 
 @bp.post("/admin/webhooks")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def webhooks_create():
     """A new subscription; the page shows its secret this once."""
     made = []
@@ -43,7 +44,7 @@ def webhooks_create():
 
 
 @bp.post("/admin/webhooks/<int:sub_id>/<any(test, retry):what>")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def webhooks_act(sub_id: int, what: str):
     """测试发送 (a signed webhook.test) or 重试失败的投递 (every failed delivery)."""
     act = subscriptions.send_test if what == "test" else subscriptions.retry
@@ -52,7 +53,7 @@ def webhooks_act(sub_id: int, what: str):
 
 
 @bp.get("/admin/webhooks/<int:sub_id>")
-@roles(Role.ADMIN)
+@allowed(permissions.is_admin)
 def webhook_log(sub_id: int):
     sub = subscriptions.get(user(), sub_id)
     rows = subscriptions.deliveries(user(), sub_id, None, 100)

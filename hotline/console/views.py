@@ -1,6 +1,5 @@
 """Console pages: login, intake, ticket page and actions, the queues of each role."""
 
-from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import (
@@ -21,12 +20,13 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
-from hotline import auth, notices, signin
+from hotline import auth, notices, permissions, signin
 from hotline.attachments import service as attachments
 from hotline.attachments import uploads
 from hotline.clocks.overrides import missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
+from hotline.console.guard import allowed
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
 from hotline.tickets import service
@@ -96,22 +96,6 @@ def _forbidden(error):
 @bp.errorhandler(404)
 def _not_found(error):
     return render_template("console/error.html", code=404, message=gettext("页面或工单不存在。")), 404
-
-
-def roles(*allowed: Role):
-    """Only these roles (403 for the others); always logged in."""
-
-    def decorate(view):
-        @wraps(view)
-        @login_required
-        def wrapper(*args, **kwargs):
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def user():
@@ -192,18 +176,13 @@ NAV = {
 }
 
 
-# Who is told on every page that next year's holidays are missing: dispatching stops once a
-# deadline reaches that year, and only an admin can enter it.
-CALENDAR_WATCHERS = {Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER}
-
-
 @bp.app_context_processor
 def _navigation():
     if request.blueprint != "console" or not current_user.is_authenticated:
         return {}
     context = {"nav": [(endpoint, str(title)) for endpoint, title in NAV.get(current_user.role, [])],
                "pulse_seconds": live.pulse_seconds()}
-    if current_user.role in CALENDAR_WATCHERS:
+    if current_user.role in permissions.CALENDAR_WATCHERS:
         context["calendar_warning"] = missing_year_warning()
     return context
 
@@ -290,7 +269,7 @@ def _intake_choices() -> dict:
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
-@roles(Role.SEAT, Role.ADMIN)
+@allowed(permissions.does_seat_work)
 def new_ticket():
     if request.method == "GET":
         values, call, message = call_pages.intake_prefill(user(), request.args)
@@ -325,7 +304,7 @@ def _intake_page(state: forms.FormState, call: dict | None, status: int = 200):
 
 
 @bp.get("/callers")
-@roles(Role.SEAT, Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
+@allowed(permissions.is_centre)
 def caller_history():
     """The caller's earlier tickets, as a fragment for the intake form (or a page)."""
     return render_template("console/_history.html", history=_history(request.args.get("phone", "")))
@@ -503,18 +482,18 @@ def tickets():
     return render_template("console/tickets.html", rows=rows, page=page, pages=pages, q=filters.get("q"),
                            states=list(TicketState), desks=list(Desk), units=queries.unit_tree(),
                            form=forms.FormState(values=request.args, errors=errors),
-                           may_export=service.access.may_export(user()))
+                           may_export=permissions.may_export(user()))
 
 
 @bp.get("/callbacks")
-@roles(Role.SEAT, Role.ADMIN)
+@allowed(permissions.does_seat_work)
 def callbacks():
     return _list_page("console/queue.html", queries.in_states(user(), TicketState.CALLBACK_PENDING),
                       title=gettext("待回访"), quick=None)
 
 
 @bp.get("/dispatch")
-@roles(Role.DISPATCHER, Role.ADMIN)
+@allowed(permissions.does_dispatch_work)
 def dispatch_queue():
     from hotline import routing
 
@@ -538,7 +517,7 @@ REVIEW_TABS = {
 
 
 @bp.get("/review")
-@roles(Role.DISPATCHER, Role.ADMIN)
+@allowed(permissions.does_dispatch_work)
 def review():
     tab = request.args.get("tab", "returns")
     if tab not in REVIEW_TABS:
@@ -554,7 +533,7 @@ INBOX_TABS = {"acknowledge": _l("待签收"), "in_progress": _l("办理中"), "d
 
 
 @bp.get("/inbox")
-@roles(Role.HANDLER)
+@allowed(permissions.is_handler)
 def inbox():
     tab = request.args.get("tab", "acknowledge")
     if tab not in INBOX_TABS:
@@ -567,16 +546,16 @@ def inbox():
 
 
 @bp.get("/boards/crisis")
-@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+@allowed(permissions.sees_boards)
 def crisis_board():
     return _list_page("console/queue.html", queries.crisis_open(user()), title=gettext("危机工单"),
                       quick="supervise")
 
 
 @bp.get("/boards/overdue")
-@roles(Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER)
+@allowed(permissions.sees_boards)
 def overdue_board():
-    stmt = queries.with_open_clock(queries.access.visible_tickets(user()), overdue=True)
+    stmt = queries.with_open_clock(permissions.visible_tickets(user()), overdue=True)
     return _list_page("console/queue.html", stmt, title=gettext("超期工单"), quick="supervise")
 
 

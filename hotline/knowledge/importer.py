@@ -15,10 +15,10 @@ from marshmallow import ValidationError
 from openpyxl import load_workbook
 from werkzeug.datastructures import FileStorage
 
+from hotline import permissions
 from hotline.errors import HotlineError, Invalid
 from hotline.knowledge import service
 from hotline.knowledge.schemas import ArticleIn
-from hotline.tickets import access
 from hotline.users import User
 
 HEADERS = {
@@ -70,7 +70,7 @@ def _body(row: dict) -> dict:
 def import_file(actor: User, upload: FileStorage | None, *, dry_run: bool) -> dict:
     """Check every row (schema and unit codes); unless `dry_run` and when all are right, write
     them as drafts."""
-    access.check_knowledge_author(actor)
+    permissions.check_knowledge_author(actor)
     if upload is None:
         raise Invalid("缺少文件 (multipart field `file` is required)", {"file": ["required"]},
                       error="knowledge.bad_import")

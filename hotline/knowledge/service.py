@@ -12,13 +12,12 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, or_, select
 
-from hotline import search
+from hotline import permissions, search
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
 from hotline.knowledge.models import Article, ArticleSearch, ArticleState, ArticleVersion, SearchMiss
 from hotline.knowledge.workflow import ArticleWorkflow
-from hotline.tickets import access
 from hotline.tickets.models import Event, Resolution, Ticket
 from hotline.types import to_json, utcnow
 from hotline.units import get_by_code
@@ -35,7 +34,7 @@ WIDEN_BELOW = 20      # fewer candidates than this by whole words: ask for the c
 
 def create_article(actor: User, data: dict) -> Article:
     """A draft, by anyone who may use the knowledge base (units propose, editors publish)."""
-    access.check_knowledge_author(actor)
+    permissions.check_knowledge_author(actor)
     article = Article(created_by=actor, state=ArticleState.DRAFT, version=1, created_at=utcnow(),
                       updated_at=utcnow())
     _apply(article, data, owner=data.get("owner_unit") or (actor.unit.code if actor.unit else None))
@@ -47,7 +46,7 @@ def create_article(actor: User, data: dict) -> Article:
 
 
 def get_article(actor: User, article_id: int) -> Article:
-    access.check_knowledge_author(actor)
+    permissions.check_knowledge_author(actor)
     article = db.session.get(Article, article_id)
     if article is None:
         raise NotFound(f"知识条目 {article_id} 不存在 (article {article_id} not found)")
@@ -55,7 +54,7 @@ def get_article(actor: User, article_id: int) -> Article:
 
 
 def list_articles(actor: User, state: str | None = None) -> list[Article]:
-    access.check_knowledge_author(actor)
+    permissions.check_knowledge_author(actor)
     stmt = select(Article).order_by(Article.id.desc())
     if state:
         stmt = stmt.where(Article.state == ArticleState(state))
@@ -70,7 +69,7 @@ def update_article(actor: User, article_id: int, data: dict) -> Article:
         raise Conflict("已停用的知识条目不能修改 (a retired article cannot be edited)",
                        error="knowledge.wrong_state")
     if article.state == ArticleState.PUBLISHED or article.created_by_id != actor.id:
-        access.check_knowledge_editor(actor)
+        permissions.check_knowledge_editor(actor)
     _apply(article, data, owner=data.get("owner_unit"))
     article.version += 1
     article.updated_at = utcnow()
@@ -84,7 +83,7 @@ def perform(actor: User, article_id: int, action: str) -> Article:
     """submit (the author or an editor), publish and retire (editors)."""
     article = get_article(actor, article_id)
     if action != "submit" or article.created_by_id != actor.id:
-        access.check_knowledge_editor(actor)
+        permissions.check_knowledge_editor(actor)
     ArticleWorkflow(article, actor).run(action)
     article.updated_at = utcnow()
     db.session.flush()
@@ -163,7 +162,7 @@ def search_articles(actor: User, q: str, unit: str | None = None, limit: int = 5
     """The published articles in force that best answer `q`: (article, score, matched words),
     best first. `unit`: those for that unit (or for all units). A search that finds nothing
     is kept for the editors (the gaps list)."""
-    access.check_knowledge_author(actor)
+    permissions.check_knowledge_author(actor)
     terms = search.loose_words(q)
     found = _ranked(terms, unit, limit) if terms else []
     if not found and record_miss and q.strip():
@@ -230,7 +229,7 @@ def article_for_answer(actor: User, article_id: int) -> Article:
 def figures(actor: User, since: datetime | None = None) -> dict:
     """For editors: direct answers by article, published articles never used, the searches that
     found nothing, and the direct-answer rate with and without an article."""
-    access.check_knowledge_editor(actor)
+    permissions.check_knowledge_editor(actor)
     stmt = select(Event.data).where(Event.action == "answer")
     misses = select(SearchMiss.q, func.count().label("n"), func.max(SearchMiss.at).label("last"))
     if since is not None:

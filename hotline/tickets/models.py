@@ -68,6 +68,9 @@ class TicketState(enum.StrEnum):
 TERMINAL_STATES = frozenset(
     {TicketState.CLOSED, TicketState.TRANSFERRED, TicketState.REJECTED, TicketState.MERGED}
 )
+# A unit holds the ticket: dispatched to it, in its hands, or its return asked for.
+OPEN_HANDLING = (TicketState.DISPATCHED, TicketState.IN_PROGRESS, TicketState.RETURN_REQUESTED)
+NOT_TERMINAL = tuple(state for state in TicketState if state not in TERMINAL_STATES)
 
 
 class Resolution(enum.StrEnum):
@@ -187,7 +190,7 @@ class TicketCoUnit(db.Model):
 class TicketScope(db.Model):
     """One row per unit that may see a ticket: its lead and co-units and their ancestors.
 
-    Kept by `access.rescope` whenever the units change, so "tickets of my unit
+    Kept by `permissions.rescope` whenever the units change, so "tickets of my unit
     and below" is one indexed lookup instead of a tree walk per request.
     """
 

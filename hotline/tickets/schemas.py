@@ -18,8 +18,8 @@ from hotline import contact_safety, risk, routing, signals
 from hotline.clocks.models import TimerState
 from hotline.outbox import messages_for_ticket
 from hotline.parsing import StrictBoolean
+from hotline.permissions import can_see_caller
 from hotline.tickets import ordering
-from hotline.tickets.access import can_see_caller
 from hotline.tickets.events import timeline_entries
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
@@ -300,40 +300,6 @@ class CallbackIn(ma.Schema):
                 raise ma.ValidationError(
                     {key: ["接通回访时必填 (required when the caller was reached)"] for key in missing}
                 )
-
-
-ACTION_BODIES: dict[str, type[ma.Schema]] = {
-    "answer": AnswerIn,
-    "transfer_out": TransferIn,
-    "reject": ReasonIn,
-    "merge": MergeIn,
-    "submit": Empty,
-    "dispatch": DispatchIn,
-    "acknowledge": Empty,
-    "return": ReasonIn,
-    "approve_return": NoteIn,
-    "deny_return": NoteIn,
-    "forward": ForwardIn,
-    "contact_caller": NoteIn,
-    "submit_opinion": OpinionIn,
-    "request_extension": ExtensionIn,
-    "approve_extension": NoteIn,
-    "deny_extension": NoteIn,
-    "reply": ReplyIn,
-    "approve_reply": NoteIn,
-    "send_back": NoteIn,
-    "record_callback": CallbackIn,
-    "reopen": ReasonIn,
-    "supervise": RequiredNoteIn,
-    "consult": ConsultIn,
-    "refer": ReferIn,
-    "flag_crisis": FlagCrisisIn,
-    "mandatory_report": MandatoryReportIn,
-    "add_note": RequiredNoteIn,
-    "assess_risk": AssessRiskIn,
-    "call_emergency": EmergencyCallIn,
-    "move_to_children_desk": Empty,
-}
 
 
 # --- output --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import audit, contact_safety, crisis, routing, search
+from hotline import audit, contact_safety, crisis, permissions, routing, search
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks.calendar import SHANGHAI
@@ -23,7 +23,7 @@ from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.knowledge import service as knowledge
-from hotline.tickets import access, ordering
+from hotline.tickets import ordering, registry
 from hotline.tickets.crisis_path import enter_crisis_path
 from hotline.tickets.events import record_event as record_event  # re-exported: known by this name
 from hotline.tickets.events import timeline_entries as timeline_entries  # re-exported too
@@ -39,8 +39,7 @@ CREATE = "create"
 
 def create_ticket(actor: User, data: dict) -> Ticket:
     """受理: a seat opens a ticket in `intake`."""
-    if actor.role not in (Role.SEAT, Role.ADMIN):
-        raise Forbidden("只有坐席可以受理工单 (only seats open tickets)")
+    permissions.check_takes_intake(actor)
     desk = data["desk"]
     if actor.role == Role.SEAT and desk.value not in (actor.desks or []):
         raise Forbidden(f"您不在 {desk.value} 专席 (you do not work on the {desk.value} desk)")
@@ -90,8 +89,8 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
     """Run one action of docs/integration.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
     if action not in ACTIONS:
         raise NotFound(f"未知操作 {action} (unknown action)")
-    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)
-    access.check_action_allowed(actor, ticket, action)
+    ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)
+    registry.check_action_allowed(actor, ticket, action)
     for field in ("answer", "reason", "result", "opinion", "note"):
         if field in data and data[field] is not None:
             _check_length(data[field], field)
@@ -116,10 +115,10 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
     # loading them afterwards does not flush the state change in an UPDATE of its own.
     _ = ticket.timers
     workflow = TicketWorkflow(ticket, actor, data, related=related)
-    from_state, units_before = ticket.state, access.unit_signature(ticket)
+    from_state, units_before = ticket.state, permissions.unit_signature(ticket)
     workflow.run(action)
-    if access.unit_signature(ticket) != units_before:
-        access.rescope(ticket)
+    if permissions.unit_signature(ticket) != units_before:
+        permissions.rescope(ticket)
     record_event(ticket, actor, action, from_state, ticket.state,
                  {**_loggable(action, to_json(data)), **workflow.record}, at=workflow.now)
     if action == "merge":
@@ -131,7 +130,7 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
 
 
 def get_ticket(actor: User, ticket_id: int) -> Ticket:
-    ticket = access.get_visible_ticket(actor, ticket_id)
+    ticket = permissions.get_visible_ticket(actor, ticket_id)
     _audit_children(actor, [ticket], "ticket")
     return ticket
 
@@ -162,13 +161,13 @@ def _loggable(action: str, data: dict) -> dict:
 
 def routing_suggestion(actor: User, ticket_id: int) -> routing.Suggestion | None:
     """The catalogue's suggested lead unit for a ticket (dispatchers accept or override it)."""
-    ticket = access.get_visible_ticket(actor, ticket_id)
+    ticket = permissions.get_visible_ticket(actor, ticket_id)
     _audit_children(actor, [ticket], "routing")
     return routing.suggest(ticket)
 
 
 def ticket_events(actor: User, ticket_id: int) -> list[Event]:
-    ticket = access.get_visible_ticket(actor, ticket_id)
+    ticket = permissions.get_visible_ticket(actor, ticket_id)
     _audit_children(actor, [ticket], "events")
     stmt = select(Event).where(Event.ticket_id == ticket.id).order_by(Event.seq)
     return list(db.session.scalars(stmt))
@@ -266,7 +265,7 @@ def newest_first(stmt: Select) -> Select:
 def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
     """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
     (`view`: the read audit's name for what shows them, e.g. "export")."""
-    stmt = access.visible_tickets(actor)
+    stmt = permissions.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
     if filters.get("desk"):
@@ -275,7 +274,7 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         unit = get_by_code(filters["unit"])
         if unit is None:
             raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
-        stmt = access.within(stmt, unit, purpose="filter")
+        stmt = permissions.within(stmt, unit, purpose="filter")
     stmt = _created_between(stmt, filters.get("created_from"), filters.get("created_to"))
     if (filters.get("q") or "").strip():
         return _searched(actor, stmt, filters, view)
@@ -358,10 +357,10 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     if action == "merge":
         into = data["into"]
         if isinstance(into, str):      # a ticket number: the one the actor may see
-            into = db.session.scalar(access.visible_tickets(actor, select(Ticket.id))
+            into = db.session.scalar(permissions.visible_tickets(actor, select(Ticket.id))
                                      .where(Ticket.number == into)) or 0
         try:
-            return {"into": access.get_visible_ticket(actor, into, for_update=True)}
+            return {"into": permissions.get_visible_ticket(actor, into, for_update=True)}
         except NotFound:
             raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
                           {"into": ["unknown ticket"]}) from None

@@ -1,8 +1,10 @@
-"""The ticket lifecycle (docs/design.md §3): one `transitions` machine definition.
+"""The ticket lifecycle (docs/design.md §3): one `transitions` machine, built once.
 
-Every action is a trigger. State changes are ordinary transitions; actions that
-only record something (notes, opinions, extensions, supervision) are internal
-transitions (`dest=None`), so the machine alone decides what each state allows.
+Its rows come from the action registry (`hotline/tickets/registry.py`, one entry per action);
+this module holds the model the machine drives. Every action is a trigger. State changes are
+ordinary transitions; actions that only record something (notes, opinions, extensions,
+supervision) are internal transitions (`dest=None`), so the machine alone decides what each
+state allows.
 Conditions choose between branches, `before` callbacks refuse with a reason,
 `after` callbacks apply the effects. Callbacks never commit.
 
@@ -10,14 +12,14 @@ Other domains take part through `hotline.signals`, sent by the machine itself ar
 action: `action_checking` before the transition's own refusals (a receiver may refuse),
 `action_performed` after its effects (a referral opened, a survey queued...).
 
-Depends on: the clocks, notices, risk, crisis words, the crisis path, the ticket models,
-units and users; never on the ticket services (which import this module) nor on referrals,
-callbacks or any domain above the tickets.
+Depends on: the clocks, notices, risk, crisis words, the crisis path, the ticket models and
+registry, units and users; never on the ticket services (which import this module) nor on
+referrals, callbacks or any domain above the tickets.
 """
 
 from datetime import datetime
 
-from transitions import Machine, MachineError
+from transitions import Machine
 
 from hotline import crisis, notices, risk, signals
 from hotline.clocks import service as clocks
@@ -25,87 +27,16 @@ from hotline.clocks.durations import Duration
 from hotline.clocks.models import TimerKind
 from hotline.crisis import Signal
 from hotline.errors import Conflict, Invalid
+from hotline.machine import BoundModel
 from hotline.tickets.crisis_path import enter_crisis_path
 from hotline.tickets.models import Desk, Priority, Resolution, Ticket, TicketCoUnit
 from hotline.tickets.models import TicketState as S
+from hotline.tickets.registry import REGISTRY, TRANSITIONS
 from hotline.types import utcnow
 from hotline.units import Unit, UnitKind
 from hotline.users import User
 
-OPEN_HANDLING = [S.DISPATCHED, S.IN_PROGRESS, S.RETURN_REQUESTED]
-NOT_TERMINAL = [
-    S.INTAKE, S.PENDING_DISPATCH, S.DISPATCHED, S.IN_PROGRESS, S.RETURN_REQUESTED,
-    S.REPLIED, S.CALLBACK_PENDING,
-]
 DISPATCH_TARGETS = (UnitKind.COUNTY, UnitKind.DEPARTMENT)
-
-TRANSITIONS = [
-    {"trigger": "answer", "source": S.INTAKE, "dest": S.CLOSED, "after": "answered"},
-    {"trigger": "transfer_out", "source": S.INTAKE, "dest": S.TRANSFERRED, "after": "transferred"},
-    {"trigger": "reject", "source": S.INTAKE, "dest": S.REJECTED, "after": "rejected"},
-    {"trigger": "merge", "source": [S.INTAKE, S.PENDING_DISPATCH], "dest": S.MERGED,
-     "before": "check_merge", "after": "merged"},
-    {"trigger": "submit", "source": S.INTAKE, "dest": S.PENDING_DISPATCH, "after": "submitted"},
-    {"trigger": "dispatch", "source": S.PENDING_DISPATCH, "dest": S.DISPATCHED,
-     "before": "check_dispatch", "after": "dispatched"},
-    {"trigger": "acknowledge", "source": S.DISPATCHED, "dest": S.IN_PROGRESS,
-     "conditions": "actor_is_lead", "after": "acknowledged_by_lead"},
-    {"trigger": "acknowledge", "source": OPEN_HANDLING, "dest": None,
-     "conditions": "actor_is_co_unit", "before": "check_co_unit_acknowledge",
-     "after": "acknowledged_by_co_unit"},
-    {"trigger": "return", "source": [S.DISPATCHED, S.IN_PROGRESS], "dest": S.RETURN_REQUESTED,
-     "before": "check_return_window"},
-    {"trigger": "approve_return", "source": S.RETURN_REQUESTED, "dest": S.PENDING_DISPATCH,
-     "after": "return_approved"},
-    {"trigger": "deny_return", "source": S.RETURN_REQUESTED, "dest": S.IN_PROGRESS,
-     "after": "return_denied"},
-    {"trigger": "forward", "source": S.IN_PROGRESS, "dest": S.DISPATCHED,
-     "before": "check_forward", "after": "forwarded"},
-    {"trigger": "contact_caller", "source": [S.IN_PROGRESS, S.RETURN_REQUESTED], "dest": None,
-     "after": "contacted"},
-    {"trigger": "submit_opinion", "source": OPEN_HANDLING, "dest": None,
-     "after": "opinion_submitted"},
-    {"trigger": "request_extension", "source": S.IN_PROGRESS, "dest": None,
-     "before": "check_extension_request", "after": "extension_requested"},
-    {"trigger": "approve_extension", "source": OPEN_HANDLING, "dest": None,
-     "before": "check_extension_pending", "after": "extension_approved"},
-    {"trigger": "deny_extension", "source": OPEN_HANDLING, "dest": None,
-     "before": "check_extension_pending", "after": "extension_denied"},
-    {"trigger": "reply", "source": S.IN_PROGRESS, "dest": S.REPLIED,
-     "before": "check_opinions_in", "after": "replied"},
-    {"trigger": "approve_reply", "source": S.REPLIED, "dest": S.CALLBACK_PENDING,
-     "after": "reply_approved"},
-    {"trigger": "send_back", "source": S.REPLIED, "dest": S.IN_PROGRESS, "after": "sent_back"},
-    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
-     "conditions": "caller_satisfied", "after": "closed_satisfied"},
-    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.IN_PROGRESS,
-     "conditions": "caller_reached", "after": "rework"},
-    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
-     "conditions": "last_attempt_failed", "after": "closed_unreachable"},
-    {"trigger": "record_callback", "source": S.CALLBACK_PENDING, "dest": None,
-     "after": "attempt_failed"},
-    {"trigger": "callback_unreachable", "source": S.CALLBACK_PENDING, "dest": S.CLOSED,
-     "after": "closed_unreachable"},
-    {"trigger": "reopen", "source": S.CLOSED, "dest": S.IN_PROGRESS,
-     "conditions": "has_lead_unit", "before": "check_reopen_window", "after": "reopened"},
-    {"trigger": "reopen", "source": S.CLOSED, "dest": S.PENDING_DISPATCH,
-     "before": "check_reopen_window", "after": "reopened_for_dispatch"},
-    {"trigger": "supervise", "source": NOT_TERMINAL, "dest": None, "after": "supervised"},
-    {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
-     "after": "consulted"},
-    {"trigger": "add_note", "source": list(S), "dest": None, "after": "noted"},
-    # The referral itself is opened by referrals (a receiver of `signals.action_performed`).
-    {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case"},
-    {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "before": "check_not_crisis",
-     "after": "crisis_flagged"},
-    {"trigger": "mandatory_report", "source": list(S), "dest": None, "before": "check_child_case"},
-    # Child safety (issue 16): the risk assessment, the recorded 110/120 call, the desk move.
-    {"trigger": "assess_risk", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
-     "after": "risk_assessed"},
-    {"trigger": "call_emergency", "source": NOT_TERMINAL, "dest": None, "after": "emergency_called"},
-    {"trigger": "move_to_children_desk", "source": NOT_TERMINAL, "dest": None,
-     "before": "check_minor_on_general_desk", "after": "moved_to_children_desk"},
-]
 
 MACHINE = {
     "states": S,
@@ -117,14 +48,10 @@ MACHINE = {
     "after_state_change": "tell_other_domains",
 }
 
-ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
-
-# Built once: each action adds its model for the one trigger and removes it after, which costs a
-# fraction of building the machine's ~40 transitions per request.
-_MACHINE = Machine(model=None, initial=S.INTAKE, **MACHINE)
+ACTIONS = frozenset(REGISTRY)
 
 
-class TicketWorkflow:
+class TicketWorkflow(BoundModel):
     """The machine's model for one action on one loaded ticket.
 
     Bound without resetting: the machine's initial state is the row's state.
@@ -132,8 +59,11 @@ class TicketWorkflow:
     beyond it (previous unit, timers moved...).
     """
 
+    # Built once: each action binds its ticket for the one trigger (hotline/machine.py).
+    machine = Machine(model=None, initial=S.INTAKE, **MACHINE)
+
     def __init__(self, ticket: Ticket, actor: User, data: dict, *, related: dict | None = None):
-        self.ticket = ticket
+        self.ticket = self.row = ticket
         self.actor = actor
         self.data = data
         self.related = related or {}
@@ -141,29 +71,16 @@ class TicketWorkflow:
         self.now = utcnow()
         self.action = ""
 
-    @property
-    def state(self) -> S:
-        return self.ticket.state
-
-    @state.setter
-    def state(self, value: S) -> None:
-        if self.ticket.state != value:
-            self.ticket.state = value
+    def refusal(self, action: str) -> Conflict:
+        return Conflict(
+            f"工单当前状态为 {self.ticket.state.value}，不能执行 {action} "
+            f"(action {action} is not allowed in state {self.ticket.state.value})"
+        )
 
     def run(self, action: str) -> None:
         """Fire `action`; 409 when the current state does not allow it."""
         self.action = action
-        _MACHINE.add_model(self, initial=self.ticket.state)
-        try:
-            fired = self.trigger(action)
-        except MachineError:
-            raise Conflict(
-                f"工单当前状态为 {self.ticket.state.value}，不能执行 {action} "
-                f"(action {action} is not allowed in state {self.ticket.state.value})"
-            ) from None
-        finally:
-            _MACHINE.remove_model(self)
-        if not fired:
+        if not self.fire(action):
             raise Conflict(
                 f"工单当前状态为 {self.ticket.state.value}，{action} 不适用于此工单 "
                 f"(action {action} does not apply to this ticket in state {self.ticket.state.value})"

@@ -16,12 +16,19 @@ METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "pyth
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
 
 
+# Beyond the console's own folder: the names of the ticket actions and of the referral and
+# report steps, which come with their entries in the registries.
+ELSEWHERE = [(ROOT / "hotline" / "tickets", [("registry.py", "python")]),
+             (ROOT / "referrals", [("workflow.py", "python")])]
+
+
 def console_strings() -> set[str]:
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(CONSOLE), METHODS, keywords=KEYWORDS, options_map={"**.html": {"extensions": ""}}
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    for folder, methods in [(CONSOLE, METHODS), *ELSEWHERE]:
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(folder), methods, keywords=KEYWORDS, options_map={"**.html": {"extensions": ""}}
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 
