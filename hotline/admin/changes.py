@@ -19,6 +19,11 @@ class Subject(enum.StrEnum):
     USER = "user"
     UNIT = "unit"
     PARTNER = "partner"
+    # The rules a centre edits (hotline.rulebook: time_limits, routing, crisis_words).
+    RULES = "rules"
+    CALENDAR = "calendar"
+    OUTBOX = "outbox"
+    SESSION = "session"
 
 
 class AdminEvent(db.Model):
@@ -36,8 +41,10 @@ class AdminEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-def record(actor: User, subject: Subject, key: str, action: str, detail: dict | None = None) -> None:
-    db.session.add(AdminEvent(actor_id=actor.id, actor=actor.username, subject=subject.value, key=key,
+def record(actor: User | None, subject: Subject, key: str, action: str, detail: dict | None = None) -> None:
+    """Record a change by `actor` (None: the operator at the terminal)."""
+    db.session.add(AdminEvent(actor_id=actor.id if actor else None,
+                              actor=actor.username if actor else "(cli)", subject=subject.value, key=key,
                               action=action, detail=to_json(detail or {})))
 
 

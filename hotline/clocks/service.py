@@ -7,7 +7,7 @@ reads `Timer.due_at`.
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy import select
 
 from hotline.clocks.calendar import (
@@ -18,7 +18,7 @@ from hotline.clocks.calendar import (
     uses_calendar,
 )
 from hotline.clocks.durations import Duration
-from hotline.clocks.limits import TimeLimits
+from hotline.clocks.limits import TimeLimits, build_time_limits
 from hotline.clocks.models import (
     OPEN_TIMER_STATES,
     CalendarDay,
@@ -28,11 +28,15 @@ from hotline.clocks.models import (
     TimerState,
 )
 from hotline.extensions import db
+from hotline.rulebook import RuleSet
 from hotline.types import utcnow
+
+# The time limits in force: the file, or what an admin saved (hotline.rulebook).
+TIME_LIMITS = RuleSet("time_limits", "HOTLINE_TIME_LIMITS", "hotline.time_limits", build_time_limits)
 
 
 def time_limits() -> TimeLimits:
-    return current_app.extensions["hotline.time_limits"]
+    return TIME_LIMITS.current()
 
 
 def work_calendar() -> WorkCalendar:

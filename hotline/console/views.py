@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from hotline import auth, notices, signin
-from hotline.clocks.overrides import missing_year_warning
+from hotline.clocks.overrides import missing_year, missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
 from hotline.errors import HotlineError, NotFound
@@ -203,6 +203,7 @@ def _navigation():
                "pulse_seconds": live.pulse_seconds()}
     if current_user.role in CALENDAR_WATCHERS:
         context["calendar_warning"] = missing_year_warning()
+        context["calendar_missing_year"] = missing_year()
     return context
 
 
@@ -605,6 +606,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     knowledge_pages,
     referral_pages,
     reports,
+    rules_pages,
     session_pages,
     subscription_pages,
 )

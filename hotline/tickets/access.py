@@ -270,6 +270,29 @@ def check_grants_role(user: User, role: Role) -> None:
                         error="admin.role_not_grantable")
 
 
+# --- the rules a centre owns and watching the service (issue 20) ---------------------------
+
+# The working-day calendar, time limits, routing catalogue and crisis lexicon: admins change
+# them; the supervisors read them (and the outbox and /readyz warnings).
+RULE_EDITORS = frozenset({Role.ADMIN})
+RULE_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+# The centre-wide outbox: supervisors and admins search it; admins resend or cancel.
+OUTBOX_READERS = RULE_READERS
+OUTBOX_EDITORS = RULE_EDITORS
+
+
+def check_edits_rules(user: User) -> None:
+    if user.role not in RULE_EDITORS:
+        raise Forbidden("只有管理员可以修改中心规则 (only admins change the centre's rules)",
+                        error="rules.forbidden")
+
+
+def check_reads_rules(user: User) -> None:
+    if user.role not in RULE_READERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看中心规则 (role {user.role.value} may not)",
+                        error="rules.forbidden")
+
+
 # --- knowledge base (issue 21) -------------------------------------------------------
 
 DEFAULT_KNOWLEDGE_EDITORS = ("supervisor", "admin")
