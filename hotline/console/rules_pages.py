@@ -43,18 +43,31 @@ def _year_arg(text: str | None) -> int:
     return year
 
 
-def _months(year: int, rest: set[date], work: set[date], overridden: set[date]) -> list[dict]:
-    """Twelve month grids (weeks of days, Monday first) with each day's kind."""
+def _months(year: int, holidays: set[date], overridden: set[date]) -> list[dict]:
+    """Twelve month grids (weeks of days, Monday first) with each day's kind on the calendar
+    in force: rest, holiday (a rest day of the law or the notice), make-up working day."""
+    is_workday = clock_service.work_calendar().is_workday
     months = []
     for month in range(1, 13):
         weeks = []
         for week in month_grid.Calendar().monthdatescalendar(year, month):
-            weeks.append([{"day": d, "in_month": d.month == month,
-                           "rest": d in rest or (d.weekday() >= 5 and d not in work),
-                           "holiday": d in rest, "makeup": d in work and d.weekday() >= 5,
-                           "override": d in overridden} for d in week])
+            weeks.append([{"day": d, "in_month": d.month == month, "rest": not is_workday(d),
+                           "holiday": not is_workday(d) and (d.weekday() < 5 or d in holidays),
+                           "makeup": is_workday(d) and d.weekday() >= 5, "override": d in overridden}
+                          for d in week])
         months.append({"month": month, "weeks": weeks})
     return months
+
+
+def _ranges(days: list[date]) -> str:
+    """Days as the notice writes them: runs of consecutive days as "from~to", one a line."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return "\n".join(run[0].isoformat() + (f"~{run[-1].isoformat()}" if len(run) > 1 else "") for run in runs)
 
 
 @bp.get("/admin/calendar")
@@ -65,17 +78,12 @@ def admin_calendar(state: forms.FormState | None = None, status: int = 200):
     year = _year_arg(request.args.get("year") or (state.value("year") if state else None))
     info = overrides.year_status(year)
     rows = overrides.overrides_in(year)
-    work_calendar = clock_service.work_calendar()
-    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
-    days = [date.fromordinal(n) for n in range(first, last + 1)]
-    rest = {d for d in days if not work_calendar.is_workday(d) and d.weekday() < 5}
-    work = {d for d in days if work_calendar.is_workday(d) and d.weekday() >= 5}
     law = {} if year in statutory_years() else statutory_holidays(year)
-    prefill = {"rest_days": "\n".join(r.day.isoformat() for r in rows if not r.is_workday),
-               "work_days": "\n".join(r.day.isoformat() for r in rows if r.is_workday),
-               "note": info["note"]}
+    prefill = {"rest_days": _ranges([r.day for r in rows if not r.is_workday]),
+               "work_days": _ranges([r.day for r in rows if r.is_workday]), "note": info["note"]}
+    holidays = set(statutory_holidays(year)) | {r.day for r in rows if not r.is_workday}
     return render_template("console/admin_calendar.html", year=year, info=info, rows=rows, law=law,
-                           months=_months(year, rest, work, {r.day for r in rows}),
+                           months=_months(year, holidays, {r.day for r in rows}),
                            form=state or forms.FormState(), prefill=prefill,
                            may_write=user().role in RULE_EDITORS), status
 
