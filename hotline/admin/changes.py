@@ -7,11 +7,13 @@ and its record commit (or roll back) together.
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String, and_, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
+from hotline.tickets import access
 from hotline.types import UTCDateTime, to_json, utcnow
+from hotline.units import Unit
 from hotline.users import User
 
 
@@ -57,6 +59,27 @@ def edit_action(before: dict, after: dict, default: str = "update") -> str:
     """`deactivate` or `reactivate` when `active` flipped, else `default`."""
     flips = {(True, False): "deactivate", (False, True): "reactivate"}
     return flips.get((before.get("active"), after.get("active")), default)
+
+
+def visible(actor: User, subject: str | None = None, key: str | None = None,
+            limit: int = 200) -> list[AdminEvent]:
+    """The change log as `actor` may read it: everything for admins and supervisors; for a unit
+    admin, the changes to the users and units of its subtree only."""
+    access.check_reads_admin(actor)
+    stmt = select(AdminEvent).order_by(AdminEvent.at.desc(), AdminEvent.id.desc()).limit(limit)
+    if subject:
+        stmt = stmt.where(AdminEvent.subject == subject)
+    if key:
+        stmt = stmt.where(AdminEvent.key == key)
+    root = access.admin_root(actor)
+    if root is not None:
+        below = Unit.path.startswith(root.path, autoescape=True)
+        units = select(Unit.code).where(below)
+        users = select(User.username).join(User.unit).where(below)
+        stmt = stmt.where(or_(and_(AdminEvent.subject == Subject.UNIT.value, AdminEvent.key.in_(units)),
+                              and_(AdminEvent.subject.in_([Subject.USER.value, Subject.SESSION.value]),
+                                   AdminEvent.key.in_(users))))
+    return list(db.session.scalars(stmt))
 
 
 def recent(subject: Subject | None = None, key: str | None = None, limit: int = 200) -> list[AdminEvent]:

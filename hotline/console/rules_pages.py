@@ -15,13 +15,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from hotline.admin import catalogues
 from hotline.clocks import editing, overrides
 from hotline.clocks import service as clock_service
 from hotline.clocks.calendar import statutory_holidays, statutory_years
-from hotline.console import bp, forms, labels
+from hotline.console import bp, forms, labels, queries
 from hotline.console.views import NAV, roles, save_form, user
+from hotline.crisis import CRISIS_WORDS
 from hotline.errors import HotlineError
 from hotline.extensions import db
+from hotline.routing import COUNTY_OF_LOCATION, ROUTES
 from hotline.tickets.access import RULE_EDITORS, RULE_READERS
 from hotline.types import utcnow
 
@@ -268,3 +271,107 @@ def admin_edit_time_limits():
                       count=shown.moving))
     return redirect(url_for("console.admin_time_limits"))
 
+
+
+# --- the routing catalogue -----------------------------------------------------------------
+
+for _role in RULE_READERS:
+    NAV[_role] += [("console.admin_routing", _l("派单目录")), ("console.admin_crisis_words", _l("危机词库"))]
+
+
+def _route_rows(form) -> list[dict]:
+    """The posted routes in the order given (`route.N.order`), without those ticked for
+    deletion and the blank new row."""
+    rows = []
+    for index in range(catalogues.MAX_ROUTES + 1):
+        prefix = f"route.{index}."
+        if prefix + "unit" not in form:
+            continue
+        row = {key: form.get(prefix + key, "").strip() for key in ("name", "location", "unit")}
+        row |= {"desk": form.getlist(prefix + "desk"), "category": form.getlist(prefix + "category"),
+                "order": form.get(prefix + "order", type=float, default=index + 1), "index": index}
+        if form.get(prefix + "delete") == "yes" or (form.get(prefix + "new") and not row["name"]):
+            continue
+        rows.append(row)
+    return sorted(rows, key=lambda row: (row["order"], row["index"]))
+
+
+def _routing_page(state: forms.FormState | None = None, status: int = 200, rows: list[dict] | None = None):
+    return render_template("console/admin_routing.html", rows=rows if rows is not None else
+                           catalogues.routes_document(), form=state or forms.FormState(),
+                           source=ROUTES.source(), may_write=user().role in RULE_EDITORS,
+                           units=queries.all_units(), desks=labels.DESKS, categories=labels.CATEGORIES,
+                           county=COUNTY_OF_LOCATION), status
+
+
+@bp.get("/admin/routing")
+@roles(*RULE_READERS)
+def admin_routing():
+    """The routing catalogue in force: top to bottom, the first route that fits suggests the unit."""
+    return _routing_page()
+
+
+@bp.post("/admin/routing")
+@roles(*RULE_EDITORS)
+def admin_save_routing():
+    rows, note = _route_rows(request.form), request.form.get("note", "").strip()[:200]
+    # Errors name `route.N` by the saved order: the page shows the rows as posted, in that order.
+    failed = save_form(lambda: catalogues.save_routes(user(), rows, note),
+                       lambda state, status: _routing_page(state, status, rows))
+    if failed:
+        return failed
+    flash(gettext("派单目录已保存，立即生效。"))
+    return redirect(url_for("console.admin_routing"))
+
+
+# --- the crisis lexicon --------------------------------------------------------------------
+
+def _lexicon_body(form) -> dict:
+    kinds = {name[len("kinds."):]: form.get(name, "") for name in form if name.startswith("kinds.")}
+    new_kind = form.get("new_kind", "").strip()
+    if new_kind:
+        kinds[new_kind] = form.get("new_kind_words", "")
+    return {"kinds": {kind: words for kind, words in kinds.items() if kind != new_kind or words.strip()},
+            "ignore": form.get("ignore", ""),
+            "negation": {"kinds": form.getlist("negation.kinds"), "cues": form.get("negation.cues", ""),
+                         "fillers": form.get("negation.fillers", "")}}
+
+
+def _crisis_page(state: forms.FormState | None = None, status: int = 200, sample: dict | None = None):
+    return render_template("console/admin_crisis_words.html", doc=catalogues.lexicon_document(),
+                           form=state or forms.FormState(), source=CRISIS_WORDS.source(), sample=sample,
+                           may_write=user().role in RULE_EDITORS, kind_names=KIND_NAMES), status
+
+
+KIND_NAMES = {"self_harm": _l("自伤自杀"), "abuse": _l("虐待侵害"), "violence": _l("暴力威胁")}
+
+
+@bp.get("/admin/crisis-words")
+@roles(*RULE_READERS)
+def admin_crisis_words():
+    """The crisis lexicon in force, with a box to try a sentence against it."""
+    text = request.args.get("sample", "")[:500]
+    sample = {"text": text, "now": CRISIS_WORDS.current().detect(text)} if text else None
+    return _crisis_page(sample=sample)
+
+
+@bp.post("/admin/crisis-words")
+@roles(*RULE_EDITORS)
+def admin_save_crisis_words():
+    """`试一试` checks a sentence against the edited words (nothing saved); `保存` saves them."""
+    form, body = request.form, _lexicon_body(request.form)
+    if form.get("mode") != "save":
+        text = form.get("sample", "")[:500]
+        try:
+            _document, edited_words = catalogues.check_lexicon(body)
+        except HotlineError as error:
+            return _crisis_page(forms.error_state(form, error), error.code)
+        sample = {"text": text, "now": CRISIS_WORDS.current().detect(text),
+                  "edited": edited_words.detect(text)}
+        return _crisis_page(forms.FormState(values=form), 200, sample)
+    failed = save_form(lambda: catalogues.save_lexicon(user(), body, form.get("note", "").strip()[:200]),
+                       lambda state, status: _crisis_page(state, status))
+    if failed:
+        return failed
+    flash(gettext("危机词库已保存，立即生效。"))
+    return redirect(url_for("console.admin_crisis_words"))

@@ -609,4 +609,5 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     rules_pages,
     session_pages,
     subscription_pages,
+    watch_pages,
 )

@@ -201,13 +201,16 @@ def check_audit_viewer(user: User) -> None:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")
 # --- accounts ---------------------------------------------------------------------------
 
-SESSION_MANAGERS = frozenset({Role.ADMIN})
+# A unit admin manages those of its subtree's users (hotline.accounts checks the user).
+SESSION_MANAGERS = frozenset({Role.ADMIN, Role.UNIT_ADMIN})
 
 
 def check_manages_sessions(user: User) -> None:
-    """Listing and ending another user's sessions and tokens is for admins only (403)."""
+    """Listing and ending another user's sessions and tokens: admins, and unit admins within
+    their subtree (403 for the other roles)."""
     if user.role not in SESSION_MANAGERS:
-        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
+        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)",
+                        error="admin.sessions_forbidden")
 
 
 # --- outgoing webhooks (hotline.subscriptions) --------------------------------------------
@@ -285,6 +288,18 @@ def check_edits_rules(user: User) -> None:
     if user.role not in RULE_EDITORS:
         raise Forbidden("只有管理员可以修改中心规则 (only admins change the centre's rules)",
                         error="rules.forbidden")
+
+
+def check_reads_outbox(user: User) -> None:
+    if user.role not in OUTBOX_READERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看发件箱 (role {user.role.value} may not)",
+                        error="outbox.forbidden")
+
+
+def check_edits_outbox(user: User) -> None:
+    if user.role not in OUTBOX_EDITORS:
+        raise Forbidden("只有管理员可以重发或取消发件箱中的消息 (only admins resend or cancel)",
+                        error="outbox.forbidden")
 
 
 def check_reads_rules(user: User) -> None:

@@ -169,3 +169,46 @@ def test_every_rules_change_is_an_audited_admin_event(app, browser):
     with app.app_context():
         event = db.session.query(AdminEvent).filter_by(subject="rules").one()
         assert event.actor == "admin" and event.detail["ticket.review"] == ["1wd", "2wd"]
+
+
+# --- the routing catalogue and the crisis lexicon --------------------------------------------
+
+def test_the_routing_catalogue_is_edited_and_in_force_at_once(api, browser):
+    ticket = api.create(category="help")
+    routing = f"/api/v1/tickets/{ticket['id']}/routing"
+    assert api.get(routing, "dispatcher1").json["rule"] == "属地管理：按诉求所在区县派单"
+    admin = browser("admin")
+    page = admin.html("/console/admin/routing")
+    assert "校园与未成年人心理 → 市教育局" in page and 'name="route.0.unit"' in page
+    new = {"route.0.name": "求助 → 市民政局", "route.0.unit": "edu", "route.0.category": "help",
+           "route.0.order": "1", "route.0.location": "", "route.1.name": "其余 → 区县",
+           "route.1.unit": "@county", "route.1.order": "2", "route.1.location": "", "note": "试行"}
+    admin.post("/console/admin/routing", new)
+    suggestion = api.get(routing, "dispatcher1").json
+    assert suggestion == {"unit": "edu", "name": suggestion["name"], "rule": "求助 → 市民政局"}
+    assert "求助 → 市民政局" in admin.html("/console/admin/routing")
+    bad = admin.post("/console/admin/routing", {**new, "route.1.unit": "nowhere"}, expect=422)
+    assert 'id="route.1.unit-error"' in admin.text(bad) and "nowhere" in admin.text(bad)
+    log = browser("supervisor1").html("/console/admin/changes?subject=rules&key=routing")
+    assert "求助 → 市民政局" in log and "试行" in log
+    browser("supervisor1").post("/console/admin/routing", new, expect=403)
+
+
+def test_a_crisis_word_is_tried_then_saved_and_flags_the_next_ticket(api, browser):
+    admin = browser("admin")
+    page = admin.html("/console/admin/crisis-words")
+    assert "不想活" in page and 'name="kinds.self_harm"' in page
+    words = page[page.index('name="kinds.self_harm"'):].split(">", 1)[1].split("</textarea>")[0]
+    form = {"kinds.self_harm": words + "\n撑不下去了", "kinds.abuse": "虐待\n被打", "kinds.violence": "砍人",
+            "ignore": "笑死我了", "negation.kinds": "self_harm", "negation.cues": "不是、没有",
+            "negation.fillers": "想", "sample": "我真的撑不下去了"}
+    tried = admin.text(admin.post("/console/admin/crisis-words", {**form, "mode": "try"}, expect=200))
+    assert "未识别为危机" in tried and "撑不下去了" in tried[tried.index("修改后的词库"):][:200]
+    assert api.create(content="我真的撑不下去了")["priority"] != "crisis"     # nothing saved yet
+    admin.post("/console/admin/crisis-words", {**form, "mode": "save", "note": "热线督导建议"})
+    assert api.create(content="我真的撑不下去了")["priority"] == "crisis"
+    empty = admin.post("/console/admin/crisis-words", {**form, "kinds.abuse": "", "mode": "save"}, expect=422)
+    assert 'id="kinds.abuse-error"' in admin.text(empty)
+    unknown = admin.post("/console/admin/crisis-words", {**form, "negation.kinds": "nothing", "mode": "save"},
+                         expect=422)
+    assert 'id="negation.kinds-error"' in admin.text(unknown)
