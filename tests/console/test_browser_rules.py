@@ -51,3 +51,35 @@ def test_an_admin_declares_2027_from_the_banner_and_edits_a_time_limit(person, a
     assert "1 个进行中的计时已按新时限重算" in admin.inner_text("main")
     assert admin.get_by_label("general-complaint-report：办结").input_value() == "20wd"
     shot(admin, "rules-time-limits-saved")
+
+
+def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(person, api):  # noqa: F811
+    """The admin reorders nothing but adds a route, tries a sentence on the crisis words, and
+    looks at the outbox and the service's status (screenshots of each)."""
+    api.create()
+    admin = person("admin")
+    admin.click("nav >> text=派单目录")
+    new = admin.locator("fieldset.new-route")
+    new.locator("input[name$='.name']").fill("法律咨询 → 市人社局")
+    new.locator("select[name$='.unit']").select_option("hrss")
+    new.get_by_label("咨询").check()
+    admin.click("button:has-text('保存派单目录')")
+    assert "派单目录已保存" in admin.inner_text("main")
+    assert admin.locator("fieldset.route legend", has_text="法律咨询 → 市人社局").count() == 1
+    shot(admin, "rules-routing")
+
+    admin.click("nav >> text=危机词库")
+    admin.fill("textarea[name='kinds.self_harm']",
+               admin.input_value("textarea[name='kinds.self_harm']") + "\n撑不下去了")
+    admin.fill("input[name=sample]", "我真的撑不下去了")
+    admin.click("button:has-text('试一试')")
+    result = admin.locator("#sample-result").inner_text()
+    assert "未识别为危机" in result and "撑不下去了" in result
+    shot(admin, "rules-crisis-words")
+
+    admin.click("nav >> text=短信发件箱")
+    assert admin.locator("h1", has_text="短信发件箱").count() == 1
+    shot(admin, "watch-outbox")
+    admin.click("nav >> text=运行状态")
+    assert "2027 年放假安排尚未导入" in admin.locator(".health-warnings").inner_text()
+    shot(admin, "watch-health")
