@@ -11,6 +11,7 @@ import time_machine
 from hotline import create_app
 from hotline.admin.changes import AdminEvent
 from hotline.clocks import service as clocks
+from hotline.clocks.cli import calendar_group
 from hotline.clocks.durations import Duration
 from hotline.extensions import db
 
@@ -212,3 +213,26 @@ def test_a_crisis_word_is_tried_then_saved_and_flags_the_next_ticket(api, browse
     unknown = admin.post("/console/admin/crisis-words", {**form, "negation.kinds": "nothing", "mode": "save"},
                          expect=422)
     assert 'id="negation.kinds-error"' in admin.text(unknown)
+
+
+def test_the_rules_and_watching_pages_read_in_english(browser):
+    admin = browser("admin")
+    admin.get("/console/lang/en", expect=302)
+    calendar = admin.html("/console/admin/calendar?year=2027")
+    assert "Enter the State Council's 2027 holiday notice" in calendar and "Month 2" in calendar
+    assert "Enter the 2027 holidays" in calendar                      # the banner's link
+    assert "Preview the change" in admin.html("/console/admin/time-limits")
+    assert "Routing catalogue" in admin.html("/console/admin/routing")
+    assert "Try a sentence" in admin.html("/console/admin/crisis-words")
+    assert "Number, ticket number or ticket ID" in admin.html("/console/admin/outbox")
+    assert "What needs fixing" in admin.html("/console/admin/health")
+
+
+def test_a_calendar_change_at_the_terminal_is_in_the_change_log_as_the_cli(app, browser):
+    runner = app.test_cli_runner()
+    done = runner.invoke(calendar_group, ["set", "2027-02-20", "--workday", "--note", "春节调休"])
+    assert done.exit_code == 0, done.output
+    declared = runner.invoke(calendar_group, ["declare-year", "2027", "--note", "国办发明电"])
+    assert declared.exit_code == 0, declared.output
+    log = browser("supervisor1").html("/console/admin/changes?subject=calendar")
+    assert log.count("(cli)") == 2 and "2027-02-20" in log and "宣布年度放假安排" in log
