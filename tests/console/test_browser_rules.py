@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from hotline.extensions import db
+from hotline.outbox import MessageStatus, OutboxMessage
 from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401 (fixtures)
 
 
@@ -53,10 +55,16 @@ def test_an_admin_declares_2027_from_the_banner_and_edits_a_time_limit(person, a
     shot(admin, "rules-time-limits-saved")
 
 
-def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(person, api):  # noqa: F811
-    """The admin reorders nothing but adds a route, tries a sentence on the crisis words, and
-    looks at the outbox and the service's status (screenshots of each)."""
-    api.create()
+def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(app, person, api):  # noqa: F811
+    """The admin adds a route, tries a sentence on the crisis words, looks at the service's
+    status and resends a text that never went from the outbox (screenshots of each)."""
+    ticket = api.create()
+    with app.app_context():
+        db.session.add(OutboxMessage(key="browser-unsent", channel="sms", to_number="+8613912345678",
+                                     body="【12345】您的诉求已受理，工单号见短信。", purpose="receipt",
+                                     ticket_id=ticket["id"], status=MessageStatus.NOT_SENT,
+                                     status_detail="no Twilio credentials"))
+        db.session.commit()
     admin = person("admin")
     admin.click("nav >> text=时限规则")                  # the rules' entry in the menu
     admin.click("nav.subnav >> text=派单目录")
@@ -82,5 +90,10 @@ def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(person, api):  
     assert "2027 年放假安排尚未导入" in admin.locator(".health-warnings").inner_text()
     shot(admin, "watch-health")
     admin.click("nav.subnav >> text=短信发件箱")
-    assert admin.locator("h1", has_text="短信发件箱").count() == 1
+    admin.fill("main form.filters input[name=q]", "1391234")
+    admin.click("button:has-text('查询')")
+    row = admin.locator("tr.outbox-row", has_text="您的诉求已受理")
+    assert "未发送" in row.inner_text()
     shot(admin, "watch-outbox")
+    row.locator("button:has-text('重新发送')").click()
+    assert "已重新排队发送" in admin.inner_text("main")
