@@ -23,6 +23,9 @@ def test_time_limits_are_previewed_and_changed_over_the_api(api):
         assert preview["examples"][0]["due_after"].startswith("2026-06-30T02:00")
         bad = api.client.patch("/api/v1/rules/time-limits", headers=admin, json={"changes": {field: "later"}})
         assert bad.status_code == 422 and field in bad.json["errors"]
+        huge = api.client.post("/api/v1/rules/time-limits/preview", headers=admin,
+                               json={"changes": {field: "999999999wd"}})
+        assert huge.status_code == 422 and field in huge.json["errors"]
         unknown = api.client.patch("/api/v1/rules/time-limits", headers=admin,
                                    json={"changes": {"rule.99.handle": "2wd"}})
         assert unknown.status_code == 422 and "rule.99.handle" in unknown.json["errors"]

@@ -13,7 +13,7 @@ event on its ticket), as a declared year does.
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -31,6 +31,9 @@ from hotline.users import User
 from referrals.models import Referral
 
 LIMITS_CHANGED = "time_limits_changed"
+# No time limit is longer than a year (a typo like 15000wd would also make every deadline
+# computation walk decades of days).
+LONGEST = timedelta(days=366)
 EXAMPLES = 5
 
 
@@ -66,11 +69,12 @@ def edited(document: dict, values: dict[str, str]) -> tuple[dict, TimeLimits]:
             errors[field] = [f"不是可修改的时限 (not an editable time limit): {field}"]
             continue
         try:
-            if parse_duration(text).amount <= 0:
-                raise ValueError("must be more than zero")
+            duration = parse_duration(text)
+            if duration.amount <= 0 or duration.elapsed_equivalent() > LONGEST:
+                raise ValueError("more than zero and at most a year")
         except ValueError:
-            errors[field] = [f"时限格式不对：{text!r}，应如 2h、30m、5wd、30wm "
-                             f"(not a duration like 2h, 30m, 5wd, 30wm)"]
+            errors[field] = [f"时限格式不对：{text!r}，应如 2h、30m、5wd、30wm，且不超过一年 "
+                             f"(not a duration like 2h, 30m, 5wd, 30wm of at most a year)"]
             continue
         _put(new, field, text)
     if errors:
