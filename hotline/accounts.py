@@ -5,6 +5,8 @@ in the same transaction, through hotline.auth.
 """
 
 from hotline import auth, passwords, permissions
+from hotline.admin import changes
+from hotline.admin.changes import Subject
 from hotline.auth import ApiToken
 from hotline.errors import Invalid, NotFound
 from hotline.extensions import db
@@ -56,8 +58,14 @@ def _user(username: str) -> User:
 
 
 def _managed_user(admin: User, username: str) -> User:
+    """The user whose sessions `admin` manages: anyone for an admin; for a unit admin, a user of
+    its subtree (404 for anyone else, as the users list would not show them)."""
     permissions.check_manages_sessions(admin)
-    return _user(username)
+    user = _user(username)
+    root = permissions.admin_root(admin)
+    if root is not None and (user.unit is None or not user.unit.is_within(root)):
+        raise NotFound(f"用户 {username} 不存在 (no such user)")
+    return user
 
 
 def list_sessions(admin: User, username: str) -> list[ApiToken]:
@@ -65,10 +73,11 @@ def list_sessions(admin: User, username: str) -> list[ApiToken]:
 
 
 def end_sessions(admin: User, username: str, session_id: int | None = None) -> None:
-    """End one session of the user, or (without an id) all of them."""
+    """End one session of the user, or (without an id) all of them (an audited change)."""
     user = _managed_user(admin, username)
     if session_id is None:
         auth.end_all_sessions(user.id)
     elif not auth.end_one_session(user.id, session_id):
         raise NotFound("会话不存在或已结束 (no such session)")
+    changes.record(admin, Subject.SESSION, username, "end_sessions", {"session": session_id or "all"})
 

@@ -1,7 +1,8 @@
 """Crisis words: does a text speak of self-harm, abuse or violence (docs/design.md §5)?
 
 The word list lives in config/crisis_keywords.toml (HOTLINE_CRISIS_KEYWORDS
-replaces it) and is read once at start-up; a bad file stops start-up. Phrases to ignore
+replaces it) and is checked at start-up; a bad file stops start-up. An admin edits it in the
+console (hotline.rulebook stores it, in force without a restart). Phrases to ignore
 are removed first; a word said right after a negation ("不是想死") does not count for the
 kinds the file names, but any other mention of it in the text still does.
 """
@@ -10,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
+from hotline.rulebook import RuleSet
 
 
 class CrisisKeywordsError(ValueError):
@@ -84,6 +85,11 @@ def load_crisis_words(path: str | Path) -> CrisisWords:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CrisisKeywordsError(f"crisis keyword file {path}: {exc}") from None
+    return build_crisis_words(raw, str(path))
+
+
+def build_crisis_words(raw: dict, path: str) -> CrisisWords:
+    """The lexicon of a parsed document (`path` names it in errors: a file or a table)."""
     kinds = raw.get("kinds")
     if not isinstance(kinds, dict) or not kinds:
         raise CrisisKeywordsError(f"{path}: [kinds] must list words by kind")
@@ -106,4 +112,8 @@ def load_crisis_words(path: str | Path) -> CrisisWords:
 
 def detect(text: str | None) -> Signal:
     """Crisis words in `text`, with this app's word list."""
-    return current_app.extensions["hotline.crisis_words"].detect(text)
+    return CRISIS_WORDS.current().detect(text)
+
+
+# The lexicon in force: the file, or what an admin saved (hotline.rulebook).
+CRISIS_WORDS = RuleSet("crisis_words", "HOTLINE_CRISIS_KEYWORDS", "hotline.crisis_words", build_crisis_words)

@@ -25,6 +25,12 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
+    state = readiness()
+    return jsonify(state), 200 if state["status"] == "ok" else 503
+
+
+def readiness() -> dict:
+    """What /readyz answers (and the admins' page shows): the checks, the workers, the warnings."""
     checks = {"database": _check(lambda: db.session.execute(text("SELECT 1"))),
               "redis": _check(lambda: connection().ping())}
     if checks["database"] == "ok":
@@ -38,8 +44,8 @@ def readyz():
         warnings.append("没有运行中的调度器：时限不会按时触发 (no RQ scheduler is running: "
                         "start `hotline worker`)")
     db.session.rollback()
-    return jsonify(status="ok" if ready else "unavailable", checks=checks, workers=workers,
-                   warnings=warnings), 200 if ready else 503
+    return {"status": "ok" if ready else "unavailable", "checks": checks, "workers": workers,
+            "warnings": warnings}
 
 
 def _workers() -> dict:

@@ -22,6 +22,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import contact_safety, permissions, signals, tasks
+from hotline.admin import changes
 from hotline.channels.sending import PermanentFailure, send_via_twilio
 from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
@@ -271,4 +272,75 @@ def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) ->
     record_event(ticket, actor, CANCELLED_EVENT, ticket.state, ticket.state,
                  {"message": message.id, "purpose": message.purpose, "note": reason})
     db.session.flush()
+    return message
+
+
+# --- the centre-wide outbox (admins and supervisors, /console/admin/outbox) ----------------
+
+# What has not gone and may be sent again: never reached Twilio (no credentials), refused by
+# it, or reported undelivered. A cancelled message stays cancelled (a person decided so).
+RESENDABLE = frozenset({MessageStatus.NOT_SENT, MessageStatus.FAILED, MessageStatus.UNDELIVERED})
+
+
+def search(actor, q: str = "", status: MessageStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """Messages newest first, by number (4+ digits anywhere in it), ticket number or id, and status."""
+    permissions.check_reads_outbox(actor)
+    stmt = select(OutboxMessage).outerjoin(Ticket, Ticket.id == OutboxMessage.ticket_id)
+    q = (q or "").strip()
+    if q:
+        digits = re.sub(r"\D", "", q)
+        matches = [Ticket.number == q, Ticket.number.startswith(q, autoescape=True)]
+        if q.isdigit() and len(q) <= 9:
+            matches.append(OutboxMessage.ticket_id == int(q))
+        if len(digits) >= 4:
+            matches.append(OutboxMessage.to_number.contains(digits, autoescape=True))
+        stmt = stmt.where(or_(*matches))
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def _locked(message_id: int) -> OutboxMessage:
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
+    if message is None:
+        raise NotFound(f"消息 {message_id} 不存在 (message {message_id} not found)")
+    return message
+
+
+def resend(actor, message_id: int) -> OutboxMessage:
+    """Queue again a message that has not gone (contact safety and quiet hours decide again at
+    delivery); 409 `outbox.not_resendable` for one that is queued, sent, delivered or cancelled."""
+
+    permissions.check_edits_outbox(actor)
+    message = _locked(message_id)
+    if message.status not in RESENDABLE:
+        raise Conflict(f"消息是“{message.status.value}”状态，不能重发 (the message is "
+                       f"{message.status.value}; only one that has not gone can be sent again)",
+                       error="outbox.not_resendable")
+    before = message.status.value
+    message.status, message.status_detail = MessageStatus.QUEUED, f"resent by {actor.username}"
+    message.send_after = None
+    db.session.flush()
+    tasks.after_commit(tasks.deliver_message, message.id, retry=tasks.SEND_RETRY,
+                       job_id=f"deliver-{message.id}-resend-{message.attempts}")
+    changes.record(actor, changes.Subject.OUTBOX, str(message.id), "resend",
+                   {"status": [before, MessageStatus.QUEUED.value], "ticket": message.ticket_id})
+    return message
+
+
+def cancel_queued(actor, message_id: int, reason: str | None = None) -> OutboxMessage:
+    """An admin stops any queued message from the centre-wide outbox (a ticket's is recorded on
+    the ticket too, as a seat's cancel is); 409 `outbox.not_cancellable` once it went."""
+    permissions.check_edits_outbox(actor)
+    message = _locked(message_id)
+    if message.ticket_id is not None:
+        message = cancel(actor, message.ticket_id, message.id, reason)
+    elif message.status != MessageStatus.QUEUED:
+        raise Conflict(f"消息已是“{message.status.value}”状态，不能取消 (only a queued one can be cancelled)",
+                       error="outbox.not_cancellable")
+    else:
+        message.status, message.status_detail = MessageStatus.CANCELLED, f"cancelled by {actor.username}"
+    changes.record(actor, changes.Subject.OUTBOX, str(message.id), "cancel",
+                   {"status": [MessageStatus.QUEUED.value, MessageStatus.CANCELLED.value],
+                    "ticket": message.ticket_id, "note": reason})
     return message

@@ -62,7 +62,8 @@ PARTNERS = frozenset({Role.PARTNER})
 # The read audit (who read, exported or revealed a child's data): the supervisor on duty, admins.
 AUDIT_VIEWERS = SUPERVISORS
 # Listing and ending another user's sessions and tokens; the webhook subscriptions centre-wide.
-SESSION_MANAGERS = ADMINS
+# A unit admin manages those of its subtree's users (hotline.accounts checks the user).
+SESSION_MANAGERS = frozenset({Role.ADMIN, Role.UNIT_ADMIN})
 SUBSCRIPTION_MANAGERS = ADMINS
 # Users and the unit tree: admins, supervisors (read only), a county's unit admin (its subtree).
 ADMIN_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.UNIT_ADMIN})
@@ -330,9 +331,11 @@ def check_audit_viewer(user: User) -> None:
 
 
 def check_manages_sessions(user: User) -> None:
-    """Listing and ending another user's sessions and tokens is for admins only (403)."""
+    """Listing and ending another user's sessions and tokens: admins, and unit admins within
+    their subtree (403 for the other roles)."""
     if user.role not in SESSION_MANAGERS:
-        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
+        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)",
+                        error="admin.sessions_forbidden")
 
 
 # --- outgoing webhooks (hotline.subscriptions) --------------------------------------------
@@ -452,3 +455,42 @@ def check_reads_attachment(user: User, ticket: Ticket, from_caller: bool) -> Non
         raise Forbidden("这是来电人提供的材料，仅对可查看来电人信息的人员开放 "
                         "(the caller's own material is masked for this role)",
                         error="attachment.masked")
+
+
+# --- the rules a centre owns and watching the service (issue 20) ---------------------------
+
+# The working-day calendar, time limits, routing catalogue and crisis lexicon: admins change
+# them; the supervisors read them (and the outbox and /readyz warnings).
+RULE_EDITORS = ADMINS
+RULE_READERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+# The centre-wide outbox: supervisors and admins search it; admins resend or cancel.
+OUTBOX_READERS = RULE_READERS
+OUTBOX_EDITORS = RULE_EDITORS
+can_edit_rules = in_roles(RULE_EDITORS)
+can_read_rules = in_roles(RULE_READERS)
+can_read_outbox = in_roles(OUTBOX_READERS)
+can_edit_outbox = in_roles(OUTBOX_EDITORS)
+
+
+def check_edits_rules(user: User) -> None:
+    if user.role not in RULE_EDITORS:
+        raise Forbidden("只有管理员可以修改中心规则 (only admins change the centre's rules)",
+                        error="rules.forbidden")
+
+
+def check_reads_outbox(user: User) -> None:
+    if user.role not in OUTBOX_READERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看发件箱 (role {user.role.value} may not)",
+                        error="outbox.forbidden")
+
+
+def check_edits_outbox(user: User) -> None:
+    if user.role not in OUTBOX_EDITORS:
+        raise Forbidden("只有管理员可以重发或取消发件箱中的消息 (only admins resend or cancel)",
+                        error="outbox.forbidden")
+
+
+def check_reads_rules(user: User) -> None:
+    if user.role not in RULE_READERS:
+        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看中心规则 (role {user.role.value} may not)",
+                        error="rules.forbidden")

@@ -1,14 +1,14 @@
 """The routing catalogue: a suggested lead unit for a ticket (category + location -> unit).
 
-Read once from config/routing.toml (or HOTLINE_ROUTING); a bad file stops start-up.
+The built-in catalogue is config/routing.toml (or HOTLINE_ROUTING), checked at start-up; an
+admin edits it in the console (hotline.rulebook stores it, in force without a restart).
 """
 
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
-
+from hotline.rulebook import RuleSet
 from hotline.units import Unit, UnitKind, get_by_code
 
 COUNTY_OF_LOCATION = "@county"
@@ -49,6 +49,11 @@ def load_routes(path: str | Path) -> tuple[Route, ...]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RoutingError(f"routing file {path}: {exc}") from None
+    return build_routes(raw, str(path))
+
+
+def build_routes(raw: dict, path: str) -> tuple[Route, ...]:
+    """The routes of a parsed document (`path` names it in errors: a file or a table)."""
     routes = []
     for index, entry in enumerate(raw.get("route", [])):
         if not isinstance(entry.get("unit"), str):
@@ -63,7 +68,7 @@ def load_routes(path: str | Path) -> tuple[Route, ...]:
 
 def suggest(ticket) -> Suggestion | None:
     """The first fitting route's unit, or None when nothing fits or the unit is unknown."""
-    for route in current_app.extensions["hotline.routes"]:
+    for route in ROUTES.current():
         if not route.fits(ticket):
             continue
         if route.unit == COUNTY_OF_LOCATION:
@@ -85,3 +90,7 @@ def _listify(value) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+# The catalogue in force: the file, or what an admin saved (hotline.rulebook).
+ROUTES = RuleSet("routing", "HOTLINE_ROUTING", "hotline.routes", build_routes)

@@ -42,7 +42,7 @@ PER_TEST_TABLES = [
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes", "ticket_search",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
-    "admin_events",
+    "admin_events", "centre_rules",
 ]
 
 

@@ -148,6 +148,16 @@ PATCH  /api/v1/users/{username}                                      new_user   
 POST   /api/v1/users/{username}/password                             new_user             403  403  403  ok   403  403  403  403  401
 POST   /api/v1/units                                                 -                    403  403  403  ok   403  403  403  403  401
 PATCH  /api/v1/units/{code}                                          new_unit             403  403  403  ok   403  403  403  403  401
+GET    /api/v1/admin/changes                                         -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/outbox/{message_id}/resend                            unsent_text          403  403  403  ok   403  403  403  403  401
+POST   /api/v1/outbox/{message_id}/cancel                            queued_text          403  403  403  ok   403  403  403  403  401
+GET    /api/v1/rules/time-limits                                     -                    403  403  ok   ok   403  403  403  403  401
+POST   /api/v1/rules/time-limits/preview                             -                    403  403  403  ok   403  403  403  403  401
+PATCH  /api/v1/rules/time-limits                                     -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/rules/routing                                         -                    403  403  ok   ok   403  403  403  403  401
+PUT    /api/v1/rules/routing                                         -                    403  403  403  ok   403  403  403  403  401
+GET    /api/v1/rules/crisis-words                                    -                    403  403  ok   ok   403  403  403  403  401
+PUT    /api/v1/rules/crisis-words                                    -                    403  403  403  ok   403  403  403  403  401
 POST   /api/v1/admin/import                                          -                    403  403  403  ok   403  403  403  403  401
 GET    /api/v1/admin/export                                          -                    403  403  ok   ok   403  403  403  403  401
 GET    /api/v1/knowledge/search                                      -                    ok   ok   ok   ok   ok   ok   ok   403  401
@@ -242,6 +252,13 @@ BODIES = {
     "PATCH /api/v1/units/{code}": {"name": "授权测试单位改名"},
     "PATCH /api/v1/partners/{code}": {"hours": "周一至周五 9:00-17:00"},
 }
+BODIES["POST /api/v1/rules/time-limits/preview"] = {"changes": {"ticket.review": "2wd"}}
+BODIES["PATCH /api/v1/rules/time-limits"] = {"changes": {"ticket.review": "2wd"}, "note": "授权测试"}
+BODIES["PUT /api/v1/rules/routing"] = {"routes": [{"name": "属地管理", "unit": "@county"}]}
+BODIES["PUT /api/v1/rules/crisis-words"] = {"kinds": {"self_harm": ["想死", "自杀"], "abuse": ["虐待"]},
+                                            "ignore": ["笑死我了"], "negation": {"kinds": ["self_harm"],
+                                                                               "cues": ["不是"]}}
+BODIES["POST /api/v1/outbox/{message_id}/cancel"] = {"reason": "授权测试"}
 BODIES["POST /api/v1/subscriptions"] = {"url": "https://grid.gulou.example/hooks", "unit": "gulou"}
 BODIES["PATCH /api/v1/subscriptions/{sub_id}"] = {"description": "鼓楼区网格化平台"}
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
@@ -356,6 +373,16 @@ class Scenes:
             db.session.commit()
         [message] = self.api.ticket(tid)["messages"]
         return {"ticket_id": tid, "message_id": message["id"]}
+
+    def unsent_text(self):
+        """A queued survey text that never went (no SMS provider): it may be sent again."""
+        from hotline.outbox import MessageStatus, OutboxMessage
+
+        scene = self.queued_text()
+        with self.app.app_context():
+            db.session.get(OutboxMessage, scene["message_id"]).status = MessageStatus.NOT_SENT
+            db.session.commit()
+        return scene
 
     def closed(self):
         tid = self.callback_pending()["ticket_id"]

@@ -44,6 +44,13 @@ WITHIN = {
     "POST /api/v1/subscriptions/{sub_id}/deliveries/retry": 200,
     "POST /api/v1/subscriptions/{sub_id}/deliveries/{delivery_id}/retry": 200,
     "POST /api/v1/subscriptions/{sub_id}/test": 202,
+    # The change log of its subtree (issue 20).
+    "GET /api/v1/admin/changes": 200,
+    # Sessions: the table's user (seat3) is outside 鼓楼区, so it is not found; inside, it lists
+    # and ends them (tests/console/test_watch_pages.py), and see OUTSIDE below.
+    "GET /api/v1/users/{username}/sessions": 404,
+    "DELETE /api/v1/users/{username}/sessions": 404,
+    "DELETE /api/v1/users/{username}/sessions/{session_id}": 404,
 }
 # The same operations on what lies in 云龙区: refused (404 for what it cannot even see).
 OUTSIDE = [
@@ -60,6 +67,12 @@ OUTSIDE = [
     ("PATCH", "/api/v1/users/handler-gulou", {"role": "dispatcher"}, 422),
     ("POST", "/api/v1/subscriptions", {"url": "http://127.0.0.1:9/out", "unit": "yunlong"}, 403),
     ("POST", "/api/v1/subscriptions", {"url": "http://127.0.0.1:9/out", "unit": None}, 403),
+    ("GET", "/api/v1/users/handler-yunlong/sessions", None, 404),
+    ("DELETE", "/api/v1/users/handler-yunlong/sessions", None, 404),
+    ("GET", "/api/v1/users/handler-gulou-edu/sessions", None, 200),
+    # the centre's rules and its outbox are the admins' (supervisors read)
+    ("PATCH", "/api/v1/rules/time-limits", {"changes": {"ticket.review": "2wd"}}, 403),
+    ("GET", "/api/v1/rules/routing", None, 403),
 ]
 
 

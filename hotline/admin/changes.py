@@ -1,61 +1,30 @@
-"""The administration change log: who created, changed, reset, moved or imported what, when.
+"""Reading the administration change log as each role may (the log itself: hotline.changelog)."""
 
-Each service of hotline.admin records its change here in the same transaction, so a change
-and its record commit (or roll back) together.
-"""
+from sqlalchemy import and_, or_, select
 
-import enum
-from datetime import datetime
-
-from sqlalchemy import JSON, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column
-
+from hotline import permissions
+from hotline.changelog import AdminEvent, Subject, diff, edit_action, recent, record  # noqa: F401
 from hotline.extensions import db
-from hotline.types import UTCDateTime, to_json, utcnow
+from hotline.units import Unit
 from hotline.users import User
 
 
-class Subject(enum.StrEnum):
-    USER = "user"
-    UNIT = "unit"
-    PARTNER = "partner"
-
-
-class AdminEvent(db.Model):
-    __tablename__ = "admin_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # Who did it: a user, or the operator at the terminal (no user, actor "(cli)").
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    actor: Mapped[str] = mapped_column(String(80))
-    subject: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(String(80), index=True)
-    action: Mapped[str] = mapped_column(String(32))
-    # What changed: {field: [before, after]} for an edit, the new values for a creation.
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
-
-
-def record(actor: User, subject: Subject, key: str, action: str, detail: dict | None = None) -> None:
-    db.session.add(AdminEvent(actor_id=actor.id, actor=actor.username, subject=subject.value, key=key,
-                              action=action, detail=to_json(detail or {})))
-
-
-def diff(before: dict, after: dict) -> dict:
-    """{field: [before, after]} of the fields whose value changed."""
-    return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
-
-
-def edit_action(before: dict, after: dict, default: str = "update") -> str:
-    """`deactivate` or `reactivate` when `active` flipped, else `default`."""
-    flips = {(True, False): "deactivate", (False, True): "reactivate"}
-    return flips.get((before.get("active"), after.get("active")), default)
-
-
-def recent(subject: Subject | None = None, key: str | None = None, limit: int = 200) -> list[AdminEvent]:
+def visible(actor: User, subject: str | None = None, key: str | None = None,
+            limit: int = 200) -> list[AdminEvent]:
+    """The change log as `actor` may read it: everything for admins and supervisors; for a unit
+    admin, the changes to the users and units of its subtree only."""
+    permissions.check_reads_admin(actor)
     stmt = select(AdminEvent).order_by(AdminEvent.at.desc(), AdminEvent.id.desc()).limit(limit)
-    if subject is not None:
-        stmt = stmt.where(AdminEvent.subject == subject.value)
+    if subject:
+        stmt = stmt.where(AdminEvent.subject == subject)
     if key:
         stmt = stmt.where(AdminEvent.key == key)
+    root = permissions.admin_root(actor)
+    if root is not None:
+        below = Unit.path.startswith(root.path, autoescape=True)
+        units = select(Unit.code).where(below)
+        users = select(User.username).join(User.unit).where(below)
+        stmt = stmt.where(or_(and_(AdminEvent.subject == Subject.UNIT.value, AdminEvent.key.in_(units)),
+                              and_(AdminEvent.subject.in_([Subject.USER.value, Subject.SESSION.value]),
+                                   AdminEvent.key.in_(users))))
     return list(db.session.scalars(stmt))

@@ -28,6 +28,7 @@ def register_api() -> None:
         outbox,
         reports,
         risk,
+        rules,
         search,
         sessions,
         subscriptions,
@@ -55,7 +56,7 @@ def register_api() -> None:
     api.register_blueprint(referrals_api.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(subscriptions.blp)
-    for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp):
+    for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp, rules.blp, rules.changes_blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(knowledge_api.blp)
     api.register_blueprint(search.blp)

@@ -23,7 +23,12 @@ class DayIn(ma.Schema):
 
 
 class YearIn(ma.Schema):
-    note = fields.String(load_default="", validate=validate.Length(max=200))
+    note = fields.String(load_default="", validate=validate.Length(max=200), metadata={
+        "description": "The State Council notice, e.g. 国办发明电〔2026〕7号"})
+    rest_days = fields.List(fields.Date(), validate=validate.Length(max=200), metadata={
+        "description": "The notice's 放假 days. With work_days, they replace the year's overrides."})
+    work_days = fields.List(fields.Date(), validate=validate.Length(max=60), metadata={
+        "description": "The notice's 调休上班 days (weekends that are working days)."})
 
 
 class DayOut(ma.Schema):
@@ -34,6 +39,9 @@ class DayOut(ma.Schema):
 
 class YearOut(ma.Schema):
     year = fields.Integer()
+    note = fields.String()
+    declared_by = fields.String(allow_none=True)
+    declared_at = fields.DateTime(allow_none=True)
     source = fields.String(metadata={
         "description": "statutory, declared or provisional (computed from the law until declared)"})
     overrides = fields.List(fields.Nested(DayOut))
@@ -66,7 +74,7 @@ def get_year(year):
 @committed
 def put_day(body, day: date):
     """Make one day a working day or a rest day (admin)."""
-    return overrides.set_day(day, body["is_workday"], body["note"], by=_admin().username)
+    return overrides.set_day(day, body["is_workday"], body["note"], actor=_admin())
 
 
 @blp.route("/days/<isodate:day>", methods=["DELETE"])
@@ -75,8 +83,7 @@ def put_day(body, day: date):
 @committed
 def delete_day(day: date):
     """Remove an override (admin)."""
-    _admin()
-    overrides.clear_day(day)
+    overrides.clear_day(day, actor=_admin())
 
 
 @blp.route("/years/<int(fixed_digits=4):year>", methods=["POST"])
@@ -85,6 +92,8 @@ def delete_day(day: date):
 @blp.doc(security=SECURITY)
 @committed
 def declare_year(body, year):
-    """Declare a year's holidays entered as overrides (admin)."""
-    moved = overrides.declare_year(year, body["note"], by=_admin().username)
+    """Declare a year (admin): with `rest_days`/`work_days` the notice's days become the year's
+    overrides; clocks computed provisionally on the year are recomputed."""
+    moved = overrides.declare_year(year, body["note"], _admin(), rest_days=body.get("rest_days"),
+                                   work_days=body.get("work_days"))
     return {**_year(year), "recomputed": moved}

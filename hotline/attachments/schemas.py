@@ -5,8 +5,8 @@ from flask import g
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from hotline import permissions
 from hotline.attachments.models import Attachment
-from hotline.tickets import access
 
 MASKED_NAME = "来电人提供的材料（已脱敏）"
 
@@ -48,7 +48,7 @@ class AttachmentOut(ma.Schema):
 
     def readable(self, attachment: Attachment) -> bool:
         viewer = self.viewer or g.get("user")
-        return viewer is not None and access.may_read_attachment(viewer, attachment.ticket,
+        return viewer is not None and permissions.may_read_attachment(viewer, attachment.ticket,
                                                                  attachment.from_caller)
 
     def dump_masked(self, attachment: Attachment) -> bool:

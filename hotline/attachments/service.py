@@ -1,8 +1,8 @@
 """Attach files to a ticket, list them, read one: scoped, masked and audited like the ticket.
 
-Who sees the ticket sees its files (`access.get_visible_ticket`: a hidden ticket's file is a
+Who sees the ticket sees its files (`permissions.get_visible_ticket`: a hidden ticket's file is a
 404); the caller's own material (intake, MMS, what a seat took from the caller) only for those
-who see the caller unmasked (`access.may_read_attachment`). Every read of a file's bytes (the
+who see the caller unmasked (`permissions.may_read_attachment`). Every read of a file's bytes (the
 file or its thumbnail) is a row in the read audit (hotline.audit).
 
 Adding files appends one `attach` event to the ticket's log (the files, their checksums and
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import event, select
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.attachments import content, storage
 from hotline.attachments.models import Attachment, Kind, Source
 from hotline.errors import HotlineError, Invalid, NotFound
 from hotline.extensions import db
-from hotline.tickets import access
 from hotline.tickets import service as tickets
 from hotline.tickets.models import Ticket
 from hotline.users import Role, User
@@ -101,8 +100,8 @@ def attach(actor: User, ticket_id: int, uploads: list[Upload], *, note: str | No
     """`POST /tickets/{id}/attachments`, or the ticket page's upload: files added to a ticket
     the actor sees, with an optional note."""
     examined = examine_all(uploads, keep_location)
-    ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)
-    access.check_attaches(actor, ticket)
+    ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)
+    permissions.check_attaches(actor, ticket)
     return _store(ticket, actor, examined, Source.UPLOAD, note=note)
 
 
@@ -232,7 +231,7 @@ def _remove_written(session) -> None:
 
 def ticket_attachments(viewer: User, ticket_id: int) -> tuple[Ticket, list[Attachment]]:
     """The files of a ticket the viewer sees (404 otherwise), oldest first."""
-    ticket = access.get_visible_ticket(viewer, ticket_id)
+    ticket = permissions.get_visible_ticket(viewer, ticket_id)
     audit.audit_children(viewer, [ticket], "attachments")
     return ticket, of_ticket(ticket)
 
@@ -243,7 +242,7 @@ def of_ticket(ticket: Ticket) -> list[Attachment]:
 
 
 def readable(viewer: User, ticket: Ticket, attachment: Attachment) -> bool:
-    return access.may_read_attachment(viewer, ticket, attachment.from_caller)
+    return permissions.may_read_attachment(viewer, ticket, attachment.from_caller)
 
 
 def read(viewer: User, attachment_id: int, *, thumbnail: bool = False) -> tuple[Attachment, bytes]:
@@ -252,8 +251,8 @@ def read(viewer: User, attachment_id: int, *, thumbnail: bool = False) -> tuple[
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound(f"附件 {attachment_id} 不存在 (attachment {attachment_id} not found)")
-    ticket = access.get_visible_ticket(viewer, attachment.ticket_id)
-    access.check_reads_attachment(viewer, ticket, attachment.from_caller)
+    ticket = permissions.get_visible_ticket(viewer, attachment.ticket_id)
+    permissions.check_reads_attachment(viewer, ticket, attachment.from_caller)
     files = storage.storage()
     if thumbnail:
         if attachment.thumbnail_key is None:

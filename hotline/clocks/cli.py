@@ -34,7 +34,7 @@ def show(year):
 @with_appcontext
 def set_day(day, is_workday, note):
     """Override one DAY (YYYY-MM-DD)."""
-    overrides.set_day(day.date(), is_workday, note, by="cli")
+    overrides.set_day(day.date(), is_workday, note)
     db.session.commit()
     click.echo(f"{day.date().isoformat()} is now a {'working' if is_workday else 'rest'} day")
 
@@ -59,7 +59,7 @@ def declare_year(year, note):
     Clocks computed provisionally for YEAR are recomputed on it (a timeline event each)."""
     if year < date.today().year - 1:
         raise click.BadParameter("only the current or a coming year can be declared", param_hint="YEAR")
-    moved = overrides.declare_year(year, note, by="cli")
+    moved = overrides.declare_year(year, note)
     db.session.commit()
     click.echo(f"{year} declared: the statutory holidays and the overrides you set are rest days, "
                f"other weekdays and your make-up days are working days; "

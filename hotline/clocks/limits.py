@@ -70,10 +70,11 @@ def load_time_limits(path: str | Path) -> TimeLimits:
         raise TimeLimitsError(f"time-limit file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise TimeLimitsError(f"time-limit file {path} is not valid TOML: {exc}") from None
-    return _build(raw, path)
+    return build_time_limits(raw, str(path))
 
 
-def _build(raw: dict, path: Path) -> TimeLimits:
+def build_time_limits(raw: dict, path: str) -> TimeLimits:
+    """The time limits of a parsed document (`path` names it in errors: a file or a table)."""
     def duration(section: dict, key: str, where: str) -> Duration:
         if key not in section:
             raise TimeLimitsError(f"{path}: missing key {where}.{key}")
@@ -131,7 +132,7 @@ def _build(raw: dict, path: Path) -> TimeLimits:
 _PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
-def _working_hours(section: dict, path: Path) -> WorkingHours:
+def _working_hours(section: dict, path: str) -> WorkingHours:
     """`periods = ["09:00-12:00", "13:30-17:30"]`: in order, not overlapping, within one day."""
     if "periods" not in section:
         return OFFICE_HOURS

@@ -11,7 +11,7 @@ jobs) only; tickets and referrals are passed in (anything with `timers`, `desk`,
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy import select
 
 from hotline.clocks import firing
@@ -23,7 +23,7 @@ from hotline.clocks.calendar import (
     uses_calendar,
 )
 from hotline.clocks.durations import Duration
-from hotline.clocks.limits import TimeLimits
+from hotline.clocks.limits import TimeLimits, build_time_limits
 from hotline.clocks.models import (
     OPEN_TIMER_STATES,
     CalendarDay,
@@ -33,11 +33,15 @@ from hotline.clocks.models import (
     TimerState,
 )
 from hotline.extensions import db
+from hotline.rulebook import RuleSet
 from hotline.types import utcnow
+
+# The time limits in force: the file, or what an admin saved (hotline.rulebook).
+TIME_LIMITS = RuleSet("time_limits", "HOTLINE_TIME_LIMITS", "hotline.time_limits", build_time_limits)
 
 
 def time_limits() -> TimeLimits:
-    return current_app.extensions["hotline.time_limits"]
+    return TIME_LIMITS.current()
 
 
 def work_calendar() -> WorkCalendar:

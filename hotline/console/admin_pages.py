@@ -2,8 +2,6 @@
 and everyone's own password page. The console side of hotline.admin; the same services and
 permissions as the API (a unit admin sees and changes its subtree only; supervisors read)."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
@@ -14,14 +12,12 @@ from marshmallow import ValidationError
 from hotline import accounts, auth, permissions
 from hotline.admin import changes, organisation, partners, people, tabular
 from hotline.admin.changes import Subject
-from hotline.clocks import service as clock_service
 from hotline.console import bp, forms, labels, queries
 from hotline.console.guard import allowed
 from hotline.console.views import NAV, save_form, user
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk
-from hotline.types import utcnow
 from hotline.units import UnitKind
 from hotline.users import Role
 from referrals.schemas import PartnerIn
@@ -262,69 +258,6 @@ def own_password():
     return redirect(url_for("console.home"))
 
 
-# --- the time limits in effect (read-only) -------------------------------------------------
-
-UNIT_WORDS = {"s": _l("秒"), "m": _l("分钟"), "h": _l("小时"), "d": _l("天"), "wd": _l("个工作日"),
-              "wm": _l("个工作分钟"), "wh": _l("个工作小时")}
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NAV[Role.ADMIN].append(("console.admin_time_limits", _l("时限规则")))
-NAV[Role.SUPERVISOR].append(("console.admin_time_limits", _l("时限规则")))
-
-
-def _example_start(text: str) -> datetime:
-    """The instant the examples start from: the form's local time, else now."""
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI) if text else utcnow()
-    except ValueError:
-        return utcnow()
-
-
-def _example(duration, around_the_clock: bool, start: datetime) -> dict:
-    computed = clock_service.compute(start, duration, around_the_clock)
-    return {"text": f"{duration.amount} {UNIT_WORDS.get(duration.unit, duration.unit)}",
-            "due": computed.due_at, "warn": computed.warn_at, "provisional": computed.provisional}
-
-
-@bp.get("/admin/time-limits")
-@allowed(permissions.is_supervisor)
-def admin_time_limits():
-    """Each rule of config/time_limits.toml in effect, with where each clock would warn and end
-    if it started at the given instant (now by default) on this centre's calendar."""
-    limits = clock_service.time_limits()
-    start = _example_start(request.args.get("start", "")[:32])
-    rules = [{"rule": rule, "match": _match_text(rule.match),
-              "clocks": {name: _example(duration, rule.around_the_clock, start)
-                         for name, duration in rule.limits.items()}}
-             for rule in limits.rules]
-    others = [(_l("派单员审核回复"), _example(limits.review, False, start)),
-              (_l("回访"), _example(limits.callback, False, start))]
-    others += [(labels.label(WINDOW_NAMES, name), _example(duration, False, start))
-               for name, duration in limits.windows.items()]
-    referral = [(urgency, name, _example(duration, urgency == "crisis", start))
-                for urgency, clocks in limits.referral.items() for name, duration in clocks.items()]
-    return render_template("console/admin_time_limits.html", rules=rules, others=others,
-                           referral=referral, start=start, clocks=CLOCK_NAMES)
-
-
-MATCH_TABLES = {"desk": (_l("专席"), labels.DESKS), "category": (_l("类别"), labels.CATEGORIES),
-                "priority": (_l("紧急程度"), labels.PRIORITIES)}
-
-
-def _match_text(match: dict) -> str:
-    """A rule's match in words ("紧急程度：危机"); an empty match fits every ticket."""
-    parts = []
-    for key, values in match.items():
-        name, table = MATCH_TABLES[key]
-        parts.append(f"{name}：{'、'.join(labels.label(table, value) for value in sorted(values))}")
-    return "；".join(parts) or str(_l("其他所有工单"))
-
-
-CLOCK_NAMES = {"dispatch": _l("派单"), "acknowledge": _l("签收"), "respond": _l("联系来电人"),
-               "handle": _l("办结"), "accept": _l("接收"), "first_contact": _l("首次联系"),
-               "outcome": _l("反馈结果")}
-WINDOW_NAMES = {"return": _l("可退回期限"), "reopen": _l("可重启期限"), "extension_total": _l("延期合计上限")}
-
-
 # --- the partners directory ----------------------------------------------------------------
 
 NAV[Role.ADMIN].append(("console.admin_partners", _l("合作机构")))
@@ -393,8 +326,11 @@ NAV[Role.ADMIN].append(("console.admin_changes", _l("变更记录")))
 NAV[Role.SUPERVISOR].append(("console.admin_changes", _l("变更记录")))
 ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "deactivate": _l("停用"),
                 "reactivate": _l("重新启用"), "reset_password": _l("重置密码"), "move": _l("移动"),
-                "merge": _l("合并"), "import_create": _l("导入新建"), "import_update": _l("导入更新")}
-SUBJECT_NAMES = {"user": _l("用户"), "unit": _l("单位"), "partner": _l("合作机构")}
+                "merge": _l("合并"), "import_create": _l("导入新建"), "import_update": _l("导入更新"),
+                "declare": _l("宣布年度放假安排"), "clear": _l("取消调整"), "recompute": _l("重算计时"),
+                "resend": _l("重新发送"), "cancel": _l("取消发送"), "end_sessions": _l("结束会话")}
+SUBJECT_NAMES = {"user": _l("用户"), "unit": _l("单位"), "partner": _l("合作机构"), "rules": _l("规则"),
+                 "calendar": _l("工作日历"), "outbox": _l("短信发件箱"), "session": _l("登录会话")}
 
 
 @bp.get("/admin/changes")

@@ -10,13 +10,13 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from hotline import permissions
 from hotline.attachments import content, downloads, service, uploads
 from hotline.attachments.models import Attachment
 from hotline.attachments.schemas import MASKED_NAME
 from hotline.console import bp
 from hotline.console.views import safe_next, save_form, user
 from hotline.errors import Invalid
-from hotline.tickets import access
 
 # The ticket page's forms that take files along (a reply with its site photos...).
 ATTACHING_ACTIONS = ("reply", "add_note", "submit_opinion", "contact_caller")
@@ -25,7 +25,7 @@ ATTACHING_ACTIONS = ("reply", "add_note", "submit_opinion", "contact_caller")
 def ticket_files(ticket_id: int) -> list[dict]:
     """The dumped ticket's files as the page shows them (the page's own read was audited)."""
     viewer = current_user._get_current_object()
-    ticket = access.get_visible_ticket(viewer, ticket_id)
+    ticket = permissions.get_visible_ticket(viewer, ticket_id)
     return [_row(viewer, ticket, attachment) for attachment in service.of_ticket(ticket)]
 
 

@@ -14,14 +14,13 @@ from flask import make_response, render_template
 from flask_babel import gettext
 from flask_login import login_required
 
-from hotline import audit
+from hotline import audit, permissions
 from hotline.attachments import service as attachments
 from hotline.attachments.schemas import MASKED_NAME
 from hotline.console import bp, labels
 from hotline.console.filters import deadline, localtime
 from hotline.console.sheet_pdf import render_pdf
 from hotline.console.views import user
-from hotline.tickets import access
 from hotline.tickets.schemas import TicketDetailOut
 from hotline.types import utcnow
 from hotline.units import Unit
@@ -50,7 +49,7 @@ class Sheet:
 
 
 def sheet(viewer: User, ticket_id: int) -> Sheet:
-    ticket = access.get_visible_ticket(viewer, ticket_id)
+    ticket = permissions.get_visible_ticket(viewer, ticket_id)
     audit.audit_children(viewer, [ticket], "dispatch_sheet")
     t = TicketDetailOut(viewer=viewer).dump(ticket)
     caller = t["caller"]

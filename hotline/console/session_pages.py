@@ -7,8 +7,11 @@ from flask_babel import lazy_gettext as _l
 from hotline import accounts, permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.views import save_form, user
+from hotline.console.views import NAV, save_form, user
 from hotline.extensions import db
+from hotline.users import Role
+
+NAV[Role.UNIT_ADMIN].append(("console.admin_sessions", _l("登录会话")))
 
 KIND_NAMES = {"api": _l("API 令牌"), "console": _l("控制台登录")}
 
@@ -17,7 +20,7 @@ KIND_NAMES = {"api": _l("API 令牌"), "console": _l("控制台登录")}
 @allowed(permissions.can_manage_sessions)
 def admin_sessions():
     username = request.args.get("username", "").strip()
-    rows = accounts.list_sessions(user(), username) if username else None
+    rows = accounts.list_sessions(user(), username) if username else None   # 404: unknown, or not theirs
     db.session.rollback()
     return render_template("console/sessions.html", username=username, rows=rows, kinds=KIND_NAMES)
 

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from hotline import auth, notices, permissions, signin
 from hotline.attachments import service as attachments
 from hotline.attachments import uploads
-from hotline.clocks.overrides import missing_year_warning
+from hotline.clocks.overrides import missing_year, missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
 from hotline.console.guard import allowed
@@ -184,6 +184,7 @@ def _navigation():
                "pulse_seconds": live.pulse_seconds()}
     if current_user.role in permissions.CALENDAR_WATCHERS:
         context["calendar_warning"] = missing_year_warning()
+        context["calendar_missing_year"] = missing_year()
     return context
 
 
@@ -592,6 +593,8 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     knowledge_pages,
     referral_pages,
     reports,
+    rules_pages,
     session_pages,
     subscription_pages,
+    watch_pages,
 )

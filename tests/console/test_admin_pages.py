@@ -116,6 +116,18 @@ EXPECTED = {
     "/console/admin/units/yunlong-edu": (200, 200, 404, 403, 403, 403, 403),
     "/console/admin/import": (200, 403, 200, 403, 403, 403, 403),
     "/console/admin/export?kind=users": (200, 200, 200, 403, 403, 403, 403),
+    # the rules the centre owns and watching the service: admins change, supervisors read
+    "/console/admin/calendar?year=2027": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/time-limits": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/routing": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/crisis-words": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/outbox?q=1391234": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/health": (200, 200, 403, 403, 403, 403, 403),
+    "/console/admin/changes": (200, 200, 403, 403, 403, 403, 403),
+    "/console/audit?user=seat1": (200, 200, 403, 403, 403, 403, 403),
+    "/console/audit/export?format=csv": (200, 200, 403, 403, 403, 403, 403),
+    # a unit admin ends the sessions of its own subtree's users
+    "/console/admin/sessions?username=handler-gulou-edu": (200, 403, 200, 403, 403, 403, 403),
 }
 WHO = ("admin", "supervisor1", "admin-gulou", "seat1", "dispatcher1", "handler-gulou", "partner-xz-xinli")
 # Posts: who may change (302), who is refused; a unit admin outside its subtree gets 403/404/422.
@@ -124,6 +136,16 @@ POSTS = {
     ("/console/admin/users/handler-yunlong", "display_name"): (302, 403, 404, 403, 403, 403, 403),
     ("/console/admin/units/gulou-edu", "name"): (302, 403, 302, 403, 403, 403, 403),
     ("/console/admin/units/yunlong-edu", "name"): (302, 403, 404, 403, 403, 403, 403),
+    # the admin's post is refused for its value (422: not a duration, no day, no route, no
+    # words) or its target (404: no such message); everyone else's for the role (403)
+    ("/console/admin/time-limits", "ticket.review"): (422, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/calendar/days", "note"): (422, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/calendar/2027/declare", "rest_days"): (422, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/routing", "note"): (422, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/crisis-words", "note"): (422, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/outbox/999999/resend", "reason"): (404, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/outbox/999999/cancel", "reason"): (404, 403, 403, 403, 403, 403, 403),
+    ("/console/admin/sessions/handler-yunlong/end", "session"): (302, 403, 404, 403, 403, 403, 403),
 }
 
 

@@ -1,0 +1,245 @@
+"""The rules a centre owns, over the API (admins change; supervisors read), and the change log.
+
+`GET|PATCH /api/v1/rules/time-limits`, `POST /api/v1/rules/time-limits/preview`,
+`GET|PUT /api/v1/rules/routing`, `GET|PUT /api/v1/rules/crisis-words`,
+`GET /api/v1/admin/changes?subject=&key=`. Each change is an audited admin event; a bad value
+is refused with 422 naming the field. The calendar is `hotline/api/calendar.py`.
+"""
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from hotline import permissions
+from hotline.admin import catalogues, changes
+from hotline.admin import time_limits as editing
+from hotline.admin.changes import Subject
+from hotline.api import committed
+from hotline.auth import current_user
+from hotline.clocks import service as clocks
+from hotline.crisis import CRISIS_WORDS
+from hotline.parsing import StrictBoolean
+from hotline.routing import ROUTES
+
+SECURITY = [{"bearer": []}]
+blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
+                description="The centre's rules: time limits, routing catalogue, crisis lexicon (admin)")
+changes_blp = Blueprint("admin_changes", __name__, url_prefix="/api/v1/admin",
+                        description="The administration change log")
+NOTE = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "why"})
+
+
+class SourceOut(ma.Schema):
+    updated_by = fields.String(allow_none=True,
+                               metadata={"description": "null: the shipped file is in force"})
+    updated_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(allow_none=True)
+
+
+class TimeLimitsOut(SourceOut):
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String(), metadata={
+        "description": "Every editable duration by field: rule.N.dispatch|acknowledge|respond|handle, "
+                       "ticket.review, ticket.callback, windows.*, referral.*, referral.crisis.*, "
+                       "warning.before"})
+
+
+class TimeLimitsChange(ma.Schema):
+    changes = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                          values=fields.String(validate=validate.Length(max=16)), required=True,
+                          validate=validate.Length(min=1, max=100),
+                          metadata={"description": "field -> new duration, e.g. rule.5.handle: 20wd"})
+
+
+class TimeLimitsSave(TimeLimitsChange):
+    recompute = StrictBoolean(load_default=False, metadata={
+        "description": "true: recompute every open clock whose limit changed, from its start; "
+                       "false (default): open clocks keep their deadlines"})
+    note = NOTE
+
+
+class MovedOut(ma.Schema):
+    ticket = fields.Function(lambda m: m.ticket.number)
+    ticket_id = fields.Function(lambda m: m.ticket.id)
+    timer = fields.Function(lambda m: m.timer.kind.value)
+    started_at = fields.Function(lambda m: m.timer.started_at.isoformat())
+    due_before = fields.DateTime(attribute="before")
+    due_after = fields.DateTime(attribute="after")
+
+
+class PreviewOut(ma.Schema):
+    changed = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                          metadata={"description": "field -> [before, after]"})
+    moving = fields.Integer(metadata={"description": "open clocks whose limit would change"})
+    examples = fields.List(fields.Nested(MovedOut))
+    recomputed = fields.Integer(metadata={"description": "on save: clocks that moved (0 unless recompute)"})
+
+
+class RouteSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    unit = fields.String(required=True, validate=validate.Length(max=64),
+                         metadata={"description": "a unit code, or @county (the location's county)"})
+    desk = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
+    category = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
+    location = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class RoutingCatalogueIn(ma.Schema):
+    routes = fields.List(fields.Nested(RouteSchema), required=True,
+                         metadata={"description": "in order: the first route that fits wins"})
+    note = NOTE
+
+
+class RoutingCatalogueOut(SourceOut):
+    routes = fields.List(fields.Nested(RouteSchema))
+
+
+WORDS = fields.List(fields.String(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=500))
+
+
+class NegationSchema(ma.Schema):
+    kinds = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
+    cues = WORDS
+    fillers = WORDS
+
+
+class CrisisWordsIn(ma.Schema):
+    kinds = fields.Dict(keys=fields.String(validate=validate.Length(max=32)), values=WORDS, required=True)
+    ignore = WORDS
+    negation = fields.Nested(NegationSchema, load_default=dict)
+    note = NOTE
+
+
+class CrisisWordsOut(SourceOut):
+    kinds = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    ignore = fields.List(fields.String())
+    negation = fields.Nested(NegationSchema)
+
+
+def _source(rule_set) -> dict:
+    row = rule_set.source()
+    return {"updated_by": row.updated_by if row else None, "updated_at": row.updated_at if row else None,
+            "version": row.version if row else None}
+
+
+def _reader():
+    user = current_user()
+    permissions.check_reads_rules(user)
+    return user
+
+
+def _editor():
+    user = current_user()
+    permissions.check_edits_rules(user)
+    return user
+
+
+@blp.route("/time-limits", methods=["GET"])
+@blp.response(200, TimeLimitsOut)
+@blp.alt_response(403, description="Not an admin or supervisor")
+@blp.doc(security=SECURITY)
+def get_time_limits():
+    """The time limits in force, every editable duration by field."""
+    _reader()
+    return {"fields_": editing.fields_of(clocks.TIME_LIMITS.document()), **_source(clocks.TIME_LIMITS)}
+
+
+@blp.route("/time-limits/preview", methods=["POST"])
+@blp.arguments(TimeLimitsChange)
+@blp.response(200, PreviewOut)
+@blp.alt_response(403, description="Not an admin")
+@blp.alt_response(422, description="A duration is not valid (the field named)")
+@blp.doc(security=SECURITY)
+def preview_time_limits(body):
+    """What the change would do (nothing saved): the fields, how many open clocks it would move
+    if recomputed, and a few of them before and after."""
+    _editor()
+    shown = editing.preview_of(body["changes"])
+    return {"changed": shown.changed, "moving": shown.moving, "examples": shown.examples}
+
+
+@blp.route("/time-limits", methods=["PATCH"])
+@blp.arguments(TimeLimitsSave)
+@blp.response(200, PreviewOut)
+@blp.alt_response(403, description="Not an admin")
+@blp.alt_response(422, description="A duration is not valid (the field named), or nothing changed")
+@blp.doc(security=SECURITY)
+@committed
+def save_time_limits(body):
+    """Change durations (an audited change, in force at once for new clocks); open clocks keep
+    their deadlines unless `recompute` is true."""
+    shown, moved = editing.save(_editor(), body["changes"], recompute_open=body["recompute"],
+                                note=body["note"])
+    return {"changed": shown.changed, "moving": shown.moving, "examples": shown.examples, "recomputed": moved}
+
+
+@blp.route("/routing", methods=["GET"])
+@blp.response(200, RoutingCatalogueOut)
+@blp.alt_response(403, description="Not an admin or supervisor")
+@blp.doc(security=SECURITY)
+def get_routing():
+    """The routing catalogue in force, in order."""
+    _reader()
+    return {"routes": catalogues.routes_document(), **_source(ROUTES)}
+
+
+@blp.route("/routing", methods=["PUT"])
+@blp.arguments(RoutingCatalogueIn)
+@blp.response(200, RoutingCatalogueOut)
+@blp.alt_response(403, description="Not an admin")
+@blp.alt_response(422, description="A route names an unknown unit, desk or category (route.N.field)")
+@blp.doc(security=SECURITY)
+@committed
+def put_routing(body):
+    """Replace the routing catalogue (an audited change, in force at once)."""
+    catalogues.save_routes(current_user(), body["routes"], body["note"])
+    return {"routes": catalogues.routes_document(), **_source(ROUTES)}
+
+
+@blp.route("/crisis-words", methods=["GET"])
+@blp.response(200, CrisisWordsOut)
+@blp.alt_response(403, description="Not an admin or supervisor")
+@blp.doc(security=SECURITY)
+def get_crisis_words():
+    """The crisis lexicon in force."""
+    _reader()
+    return {**catalogues.lexicon_document(), **_source(CRISIS_WORDS)}
+
+
+@blp.route("/crisis-words", methods=["PUT"])
+@blp.arguments(CrisisWordsIn)
+@blp.response(200, CrisisWordsOut)
+@blp.alt_response(403, description="Not an admin")
+@blp.alt_response(422, description="A kind with no words, or negation of an unknown kind (the field named)")
+@blp.doc(security=SECURITY)
+@committed
+def put_crisis_words(body):
+    """Replace the crisis lexicon (an audited change, in force at once)."""
+    catalogues.save_lexicon(current_user(), body, body.pop("note", ""))
+    return {**catalogues.lexicon_document(), **_source(CRISIS_WORDS)}
+
+
+class ChangeQuery(ma.Schema):
+    subject = fields.String(validate=validate.OneOf([s.value for s in Subject]))
+    key = fields.String(validate=validate.Length(max=80))
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+
+
+class ChangeOut(ma.Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    subject = fields.String()
+    key = fields.String()
+    action = fields.String()
+    detail = fields.Dict(metadata={
+        "description": "{field: [before, after]} for an edit; the values for a creation"})
+
+
+@changes_blp.route("/changes", methods=["GET"])
+@changes_blp.arguments(ChangeQuery, location="query")
+@changes_blp.response(200, ChangeOut(many=True))
+@changes_blp.alt_response(403, description="Not an admin, supervisor or unit admin")
+@changes_blp.doc(security=SECURITY)
+def list_changes(query):
+    """Who changed which user, unit, partner, rule, calendar day or message, newest first (a
+    unit admin: the users and units of its subtree only)."""
+    return changes.visible(current_user(), query.get("subject"), query.get("key"), query["limit"])
