@@ -182,14 +182,21 @@ def _caller_query(q: str) -> tuple[list[str], str | None]:
     return ([f"nm{name}"] if not digits and 2 <= len(name) <= 20 else []), None
 
 
+# Events whose words are part of the ticket's document: notes, and the requests of repeat
+# callers (appended) and of the tickets merged into it.
+INDEXED_EVENTS = ("add_note", "append", "merged_in")
+
+
 def reindex(session: Session, tickets: list[Ticket]) -> None:
-    """Rewrite the documents of `tickets` (their notes read from the events)."""
+    """Rewrite the documents of `tickets` (their notes and added requests read from the events)."""
     ids = [t.id for t in tickets]
     notes: dict[int, list[str]] = {}
     rows = session.execute(select(Event.ticket_id, Event.data).where(
-        Event.ticket_id.in_(ids), Event.action == "add_note"))
+        Event.ticket_id.in_(ids), Event.action.in_(INDEXED_EVENTS)))
     for ticket_id, data in rows:
-        notes.setdefault(ticket_id, []).append((data or {}).get("note") or "")
+        data = data or {}
+        notes.setdefault(ticket_id, []).append(" ".join(filter(None, [
+            data.get("note"), data.get("subject"), data.get("content")])))
     session.execute(delete(TicketSearch).where(TicketSearch.ticket_id.in_(ids)))
     session.execute(insert(TicketSearch), [
         {"ticket_id": t.id, "body": ticket_document(t, notes.get(t.id, []))} for t in tickets])
@@ -204,7 +211,7 @@ def _note_touched(session: Session, _context) -> None:
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Ticket):
             touched[id(obj)] = obj
-        elif isinstance(obj, Event) and obj.action == "add_note" and obj.ticket is not None:
+        elif isinstance(obj, Event) and obj.action in INDEXED_EVENTS and obj.ticket is not None:
             touched[id(obj.ticket)] = obj.ticket
 
 

@@ -98,6 +98,7 @@ POST   /api/v1/tickets/{ticket_id}/actions/move_to_children_desk     minor_handl
 GET    /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   ok   ok   ok   ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/append                    in_progress          ok   403  403  ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/reveal                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 PATCH  /api/v1/tickets/{ticket_id}/contact                           in_progress          ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel      queued_text          ok   ok   ok   ok   403  403  404  404  401
@@ -203,6 +204,7 @@ BODIES = {
     "flag_crisis": {"reason": "来电者情绪激动"},
     "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
     "add_note": {"note": "备注"},
+    "append": {"content": "来电人再次来电：还没有修好", "channel": "voice"},
     "assess_risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
     "risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
     "call_emergency": {"to": "110", "note": "已转110"},

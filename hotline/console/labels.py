@@ -27,6 +27,7 @@ ACTIONS = {
     "deny_extension": _l("驳回延期"), "reply": _l("办理回复"), "approve_reply": _l("审核通过"),
     "send_back": _l("退回重办"), "record_callback": _l("记录回访"), "reopen": _l("重启工单"),
     "supervise": _l("督办"), "consult": _l("会商记录"), "add_note": _l("添加备注"),
+    "append": _l("追加诉求"),
     "merged_in": _l("并入工单"), "timer_warning": _l("临期预警"), "timer_overdue": _l("超期"),
     "callback_unreachable": _l("回访未接通办结"), "refer": _l("转介"), "flag_crisis": _l("标记危机"),
     "mandatory_report": _l("强制报告"),

@@ -604,6 +604,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     failed_job_pages,
     knowledge_pages,
     referral_pages,
+    repeat_pages,
     reports,
     session_pages,
     subscription_pages,

@@ -50,6 +50,7 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "supervise": (frozenset({Role.SUPERVISOR, Role.ADMIN}), None),
     "consult": (frozenset(_DISPATCHER | _HANDLER | {Role.SUPERVISOR}), LEAD),
     "add_note": (frozenset(Role), None),
+    "append": (frozenset(_SEAT), None),
     "refer": (frozenset(_SEAT | _HANDLER | {Role.SUPERVISOR}), LEAD),
     "flag_crisis": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
     "mandatory_report": (frozenset(_SEAT | _HANDLER | {Role.SUPERVISOR}), LEAD),

@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate, validates_schema
+from sqlalchemy import select
 from webargs.fields import DelimitedList
 
 from hotline import contact_safety, risk
 from hotline.clocks.models import TimerState
+from hotline.extensions import db
 from hotline.parsing import StrictBoolean
 from hotline.tickets import ordering
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
@@ -224,6 +226,13 @@ class ReferIn(ma.Schema):
     note = optional_text()
 
 
+class AppendIn(ma.Schema):
+    """A repeat caller's new request, added to this open ticket instead of opening another."""
+
+    content = required_text()
+    channel = fields.Enum(Channel, by_value=True, load_default=Channel.VOICE)
+
+
 class FlagCrisisIn(ma.Schema):
     reason = required_text()
 
@@ -322,6 +331,7 @@ ACTION_BODIES: dict[str, type[ma.Schema]] = {
     "flag_crisis": FlagCrisisIn,
     "mandatory_report": MandatoryReportIn,
     "add_note": RequiredNoteIn,
+    "append": AppendIn,
     "assess_risk": AssessRiskIn,
     "call_emergency": EmergencyCallIn,
     "move_to_children_desk": Empty,
@@ -510,12 +520,24 @@ class TicketDetailOut(TicketWriteOut):
     supervisions = fields.Method("dump_supervisions")
     messages = fields.Method("dump_messages")
     consultations = fields.Method("dump_consultations")
+    merged_in = fields.Method("dump_merged_in", metadata={
+        "description": "the tickets merged into this one, with what their callers asked (issue 21)"})
+    appended = fields.Method("dump_appended", metadata={
+        "description": "repeat callers' requests added to this ticket (`append`), oldest first"})
 
     def dump_supervisions(self, ticket: Ticket) -> list:
         return _many(TimelineEntryOut).dump(_detail_entries(ticket, "supervise"))
 
     def dump_consultations(self, ticket: Ticket) -> list:
         return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
+
+    def dump_merged_in(self, ticket: Ticket) -> list:
+        return merged_in(_detail_entries(ticket, "merged_in"))
+
+    def dump_appended(self, ticket: Ticket) -> list:
+        return [{"at": _iso(e.at), "actor": e.actor.username if e.actor else None,
+                 "channel": e.data.get("channel"), "content": e.data.get("content")}
+                for e in _detail_entries(ticket, "append")]
 
     def dump_messages(self, ticket: Ticket) -> list:
         from hotline.outbox import messages_for_ticket
@@ -584,15 +606,49 @@ def _many(schema_class: type[ma.Schema]) -> ma.Schema:
     return schema_class(many=True)
 
 
+DETAIL_ENTRIES = ("supervise", "consult", "merged_in", "append")
+
+
 def _detail_entries(ticket: Ticket, action: str) -> list:
-    """督办 or 会商 entries of `ticket`: both kinds come from one query per ticket and request."""
+    """督办, 会商, merged-in and appended entries of `ticket`: all kinds come from one query per
+    ticket and request."""
     from hotline.tickets.service import timeline_entries
 
     loaded = g.setdefault("detail_timeline_entries", {})
     key = (ticket.id, ticket.event_seq)
     if key not in loaded:
-        loaded[key] = timeline_entries(ticket, "supervise", "consult")
+        loaded[key] = timeline_entries(ticket, *DETAIL_ENTRIES)
     return [entry for entry in loaded[key] if entry.action == action]
+
+
+def merged_in(events: list) -> list[dict]:
+    """What each `merged_in` event brought: the merged ticket's number and its request. The
+    request is part of this ticket's record (the event keeps it); events from before it kept
+    them read the merged ticket itself. Its caller stays on the merged ticket."""
+    older = [e.data["ticket"] for e in events if "content" not in e.data]
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(older)))} \
+        if older else {}
+    out = []
+    for event in events:
+        data = event.data
+        if "content" not in data and data.get("ticket") in tickets:
+            source = tickets[data["ticket"]]
+            data = {**data, **merged_summary(source)}
+        out.append({"at": _iso(event.at), "ticket": data.get("ticket"), "number": data.get("number"),
+                    "subject": data.get("subject"), "content": data.get("content"),
+                    "channel": data.get("channel"), "created_at": data.get("created_at")})
+    return out
+
+
+def merged_summary(ticket: Ticket) -> dict:
+    """What a `merged_in` event keeps of the ticket merged in."""
+    return {"ticket": ticket.id, "number": ticket.number, "subject": ticket.subject,
+            "content": ticket.content, "channel": ticket.channel.value,
+            "created_at": _iso(ticket.created_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
 
 
 class RevealIn(ma.Schema):

@@ -23,6 +23,7 @@ from hotline.knowledge import service as knowledge
 from hotline.tickets import access, ordering
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
+from hotline.tickets.schemas import merged_summary
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import to_json, utcnow
 from hotline.units import Unit, get_by_code
@@ -159,7 +160,7 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
     if action == "merge":
         target = related["into"]
         record_event(target, actor, "merged_in", target.state, target.state,
-                     {"ticket": ticket.id, "number": ticket.number}, at=workflow.now)
+                     merged_summary(ticket), at=workflow.now)
     db.session.flush()
     return ticket
 

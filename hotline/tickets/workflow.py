@@ -85,6 +85,8 @@ TRANSITIONS = [
     {"trigger": "consult", "source": OPEN_HANDLING + [S.REPLIED], "dest": None,
      "after": "consulted"},
     {"trigger": "add_note", "source": list(S), "dest": None, "after": "noted"},
+    # A repeat caller's new request added to the open ticket instead of a duplicate (issue 21).
+    {"trigger": "append", "source": NOT_TERMINAL, "dest": None, "after": "appended"},
     {"trigger": "refer", "source": NOT_TERMINAL, "dest": None, "before": "check_child_case",
      "after": "referred"},
     {"trigger": "flag_crisis", "source": NOT_TERMINAL, "dest": None, "before": "check_not_crisis",
@@ -342,11 +344,24 @@ class TicketWorkflow:
 
     def noted(self) -> None:
         """A note that speaks of a crisis puts the ticket on the crisis path."""
-        from hotline import crisis
-        from hotline.tickets.models import Priority
-        from hotline.tickets.service import enter_crisis_path
+        self._crisis_in(self.data["note"])
 
-        signal = crisis.detect(self.data["note"])
+    def appended(self) -> None:
+        """The caller's new request is part of the ticket's record (the event keeps it); the unit
+        in charge hears of it; crisis words in it put the ticket on the crisis path."""
+        unit = self.ticket.lead_unit
+        if unit is not None:
+            notices.notify_unit(unit, self.ticket, "append",
+                                f"来电人再次来电，工单 {self.ticket.number} 追加诉求：{self.data['content']}",
+                                self.actor)
+        self.record["notified"] = [unit.code] if unit else []
+        self._crisis_in(self.data["content"])
+
+    def _crisis_in(self, text: str) -> None:
+        from hotline import crisis
+        from hotline.tickets.service import enter_crisis_path  # the service imports this module
+
+        signal = crisis.detect(text)
         if signal and self.ticket.priority != Priority.CRISIS:
             enter_crisis_path(self.ticket, self.actor, signal)
             self.record["crisis_words"] = signal.words
