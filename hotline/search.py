@@ -160,6 +160,11 @@ def ticket_document(ticket: Ticket, notes: Iterable[str]) -> str:
 _CALLER_TOKEN = re.compile(r"^(ph\d|nm)")
 
 
+def is_caller_token(word: str) -> bool:
+    """A document's phone or name token (ph1391, nm张三), not a word of the matter."""
+    return bool(_CALLER_TOKEN.match(word))
+
+
 def caller_tokens(phone: str | None, name: str | None) -> str:
     """Each run of 4 digits of the phone (any 4+ digits hold them all), and the name and its
     parts of 2+ characters."""

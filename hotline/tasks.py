@@ -124,16 +124,20 @@ def fire_timer(timer_id: int, level: str) -> bool:
 
 @job
 def sweep() -> dict:
-    """Fire whatever is due that no job handled, resend stuck messages; runs every minute."""
-    from hotline import callbacks, failed_jobs, outbox, subscriptions
+    """Fire whatever is due that no job handled, resend stuck messages; find hotspots and the
+    knowledge articles near their valid-to date; runs every minute."""
+    from hotline import callbacks, failed_jobs, hotspots, outbox, subscriptions
     from hotline.channels import sms
     from hotline.clocks import firing
+    from hotline.knowledge import service as knowledge
 
     result = {"clocks": firing.sweep(), "messages": outbox.requeue_stuck(),
               "inbound_sms": sms.requeue_unprocessed(), "callback_surveys": callbacks.requeue_lost(),
               "survey_keys": failed_jobs.requeue_lost_survey_keys(),
               "failed_jobs_retried": failed_jobs.retry_due()}
     result["webhooks"] = subscriptions.requeue_due()
+    result["hotspots"] = hotspots.detect()
+    result["knowledge_expiring"] = knowledge.notify_expiring()
     schedule_next_sweep()
     return result
 

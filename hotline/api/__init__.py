@@ -17,10 +17,12 @@ def register_api() -> None:
         calendar,
         calls,
         contact,
+        hotspots,
         notices,
         outbox,
         reports,
         risk,
+        saved_views,
         search,
         sessions,
         subscriptions,
@@ -52,6 +54,8 @@ def register_api() -> None:
         api.register_blueprint(blueprint)
     api.register_blueprint(knowledge_api.blp)
     api.register_blueprint(search.blp)
+    api.register_blueprint(hotspots.blp)
+    api.register_blueprint(saved_views.blp)
 
 
 def committed(view):

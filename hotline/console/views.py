@@ -602,10 +602,12 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     child_safety,
     contact_pages,
     failed_job_pages,
+    hotspot_pages,
     knowledge_pages,
     referral_pages,
     repeat_pages,
     reports,
+    saved_view_pages,
     session_pages,
     subscription_pages,
 )

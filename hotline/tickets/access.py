@@ -29,9 +29,10 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "answer": (frozenset(_SEAT), None),
     "transfer_out": (frozenset(_SEAT), None),
     "reject": (frozenset(_SEAT), None),
-    "merge": (frozenset(_SEAT | _DISPATCHER), None),
+    # Supervisors dispatch too (API.md), and merge when they send a hotspot as one matter.
+    "merge": (frozenset(_SEAT | _DISPATCHER | {Role.SUPERVISOR}), None),
     "submit": (frozenset(_SEAT), None),
-    "dispatch": (frozenset(_DISPATCHER), None),
+    "dispatch": (frozenset(_DISPATCHER | {Role.SUPERVISOR}), None),
     "acknowledge": (frozenset(_HANDLER), LEAD_OR_CO),
     "return": (frozenset(_HANDLER), LEAD),
     "approve_return": (frozenset(_DISPATCHER), None),

@@ -111,6 +111,9 @@ class TicketListArgs(ma.Schema):
                                metadata={"description": "opened on or after this day (Beijing time)"})
     created_to = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
                              metadata={"description": "opened on or before this day"})
+    view = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2_147_483_647), metadata={
+        "description": "one of the caller's saved views (GET /api/v1/views): its filters and sort "
+                       "replace the others given; paging stays"})
 
 
 class TicketExportArgs(TicketListArgs):

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import alerts, audit, contact_safety, crisis, routing, search, subscriptions
+from hotline import alerts, audit, contact_safety, crisis, routing, saved_views, search, subscriptions
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks import recompute
@@ -307,6 +307,9 @@ def newest_first(stmt: Select) -> Select:
 def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
     """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
     (`view`: the read audit's name for what shows them, e.g. "export")."""
+    if filters.get("view"):
+        filters = {**saved_views.list_args(actor, filters["view"]),
+                   **{key: filters[key] for key in ("page", "per_page") if key in filters}}
     stmt = access.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
