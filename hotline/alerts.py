@@ -53,6 +53,7 @@ class Alert:
     number: str | None
     message: str
     created_at: datetime
+    kind: str = KIND
 
 
 def raise_crisis(ticket: Ticket, message: str) -> None:
@@ -83,7 +84,7 @@ def pending(user: User) -> list[Alert]:
                    Ticket.state.not_in([state.value for state in TERMINAL_STATES]),
                    Notice.id.not_in(acknowledged))
             .order_by(Notice.id.desc()).limit(SHOWN_AT_MOST))
-    return [Alert(notice.id, notice.ticket_id, number, notice.message, notice.created_at)
+    return [Alert(notice.id, notice.ticket_id, number, notice.message, notice.created_at, notice.kind)
             for notice, number in db.session.execute(stmt)]
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     true,
     union_all,
 )
@@ -258,6 +259,29 @@ def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:
     best = (select(union.c.key, func.min(union.c.rank).label("rank"))
             .group_by(union.c.key).subquery("best"))
     return stmt.join(best, best.c.key == Ticket.id), [best.c.rank]
+
+
+def estimated_matches(q: str) -> int | None:
+    """PostgreSQL's estimate of how many tickets hold all the words of `q` (its statistics of the
+    indexed words; one planning, no reading), None where there is none (SQLite, no words)."""
+    terms = [t for t in query_words(q) if not _CALLER_TOKEN.match(t)]
+    if not terms or _dialect() != "postgresql":
+        return None
+    joined = " & ".join("'" + t.replace("'", "''") + "'" for t in terms)
+    plan = db.session.execute(text("EXPLAIN (FORMAT JSON) SELECT 1 FROM ticket_search "
+                                   "WHERE tsv @@ to_tsquery('simple', :q)"), {"q": joined}).scalar()
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def common_words_filter(stmt: Select, q: str) -> Select:
+    """`stmt` narrowed to the tickets holding all the words of `q` (or numbered `q`), as a
+    condition on each ticket rather than a join: for words found in very many tickets, a list
+    newest first then walks the tickets from the newest and stops at the page, instead of
+    reading and ranking every match."""
+    terms = [t for t in query_words(q) if not _CALLER_TOKEN.match(t)]
+    hits = matches("ticket_search_fts", "ticket_search.ticket_id", "ticket_search.tsv", terms,
+                   any_word=False, name="common")
+    return stmt.where(or_(Ticket.number == q.strip(), Ticket.id.in_(select(hits.c.key))))
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

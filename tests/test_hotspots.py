@@ -34,7 +34,8 @@ def test_five_callers_about_one_matter_in_one_place_make_a_hotspot_the_superviso
     assert _detect(app) == 1
     assert _detect(app) == 0                                          # once: run it again, nothing new
     [alert] = api.get("/api/v1/alerts", "supervisor1").json
-    assert "停水" in alert["message"] and all(t["number"] in alert["message"] for t in water)
+    assert alert["kind"] == "hotspot" and "停水" in alert["message"]
+    assert all(t["number"] in alert["message"] for t in water)
     assert api.get("/api/v1/alerts", "dispatcher1").json == []       # the supervisors' alert
     [hotspot] = api.get("/api/v1/hotspots", "supervisor1").json["items"]
     assert hotspot["keyword"] == "停水" and hotspot["district"] == "鼓楼区"

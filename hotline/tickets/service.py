@@ -221,6 +221,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    # The count stopped at `total` (a search that finds very many: "10,000+").
+    capped: bool = False
 
 
 # Up to this many open clocks past due, the overdue list is of their tickets by id (`OpenClocks`).
@@ -278,11 +280,12 @@ class OpenClocks:
         return db.session.scalar(select(func.count()).select_from(self.clocks.distinct().subquery()))
 
 
-def count_tickets(stmt: Select) -> int:
-    """How many tickets a list statement holds."""
-    return db.session.scalar(
-        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
-    )
+def count_tickets(stmt: Select, cap: int | None = None) -> int:
+    """How many tickets a list statement holds (with `cap`: at most cap + 1 are counted)."""
+    ids = stmt.with_only_columns(Ticket.id).order_by(None)
+    if cap is not None:
+        ids = ids.limit(cap + 1)
+    return db.session.scalar(select(func.count()).select_from(ids.subquery()))
 
 
 def paged(stmt: Select, page: int, per_page: int, total: int | None = None,
@@ -365,20 +368,37 @@ def _created_between(stmt: Select, first: date | None, last: date | None) -> Sel
     return stmt
 
 
+SEARCH_COUNT_CAP = 10_000
+
+
 def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
     """The list narrowed by `filters["q"]` (see `search.ticket_filter`): the best matches first
     unless the user picked a sort."""
     if filters.get("overdue"):
         stmt = stmt.where(OpenClocks(utcnow()).condition)
-    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
-    total = count_tickets(stmt)
     page, per_page = filters["page"], filters["per_page"]
+    # A common word finds a good share of a large centre's tickets: counting them all costs more
+    # than the page, and nobody reads past "10,000+". When the engine expects more than the cap,
+    # the list is not counted and shows the newest first (or the sort picked).
+    cap = current_app.config.get("SEARCH_COUNT_CAP", SEARCH_COUNT_CAP)
+    estimate = search.estimated_matches(filters["q"])
+    if estimate is not None and estimate > cap:
+        stmt = search.common_words_filter(stmt, filters["q"])
+        result = paged(stmt, page, per_page, cap, filters.get("sort") or ordering.Sort.NEWEST)
+        result.capped = True
+        _audit_children(actor, result.items, view)
+        return result
+    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
+    total = count_tickets(stmt, cap=cap)
+    capped = total > cap
+    total = min(total, cap)
     if filters.get("sort"):
         result = paged(stmt, page, per_page, total, filters["sort"])
     else:
         items = db.session.scalars(newest_first(stmt.order_by(*relevance))
                                    .limit(per_page).offset((page - 1) * per_page))
         result = Page(list(items), total, page, per_page)
+    result.capped = capped
     _audit_children(actor, result.items, view)
     return result
 
