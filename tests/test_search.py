@@ -144,7 +144,7 @@ def test_a_search_that_finds_very_many_counts_up_to_the_cap_and_says_so(app, api
 
 
 
-def test_on_postgresql_a_word_expected_in_more_than_the_cap_is_not_counted_and_lists_newest_first(
+def test_on_postgresql_words_held_by_more_than_the_cap_are_not_counted_and_list_newest_first(
         app, api, monkeypatch):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":

@@ -368,7 +368,7 @@ def _created_between(stmt: Select, first: date | None, last: date | None) -> Sel
     return stmt
 
 
-SEARCH_COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
 
 
 def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
@@ -377,12 +377,12 @@ def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
     if filters.get("overdue"):
         stmt = stmt.where(OpenClocks(utcnow()).condition)
     page, per_page = filters["page"], filters["per_page"]
-    # A common word finds a good share of a large centre's tickets: counting them all costs more
-    # than the page, and nobody reads past "10,000+". When the engine expects more than the cap,
-    # the list is not counted and shows the newest first (or the sort picked).
+    # A common word finds a good share of a large centre's tickets: counting and ranking them all
+    # costs more than the page, and nobody reads past "1000+". When more than the cap hold the
+    # words, the list is not counted (the total says "cap+", of the whole centre's tickets) and
+    # shows the newest first (or the sort picked).
     cap = current_app.config.get("SEARCH_COUNT_CAP", SEARCH_COUNT_CAP)
-    estimate = search.estimated_matches(filters["q"])
-    if estimate is not None and estimate > cap:
+    if search.very_common(filters["q"], cap):
         stmt = search.common_words_filter(stmt, filters["q"])
         result = paged(stmt, page, per_page, cap, filters.get("sort") or ordering.Sort.NEWEST)
         result.capped = True
