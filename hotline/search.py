@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    case,
     delete,
     event,
     func,
@@ -287,13 +288,20 @@ _MATCHING = "SELECT 1 FROM ticket_search WHERE tsv @@ to_tsquery('simple', :q)"
 def common_words_filter(stmt: Select, q: str) -> Select:
     """`stmt` narrowed to the tickets holding all the words of `q` (PostgreSQL, see
     `very_common`), as a condition on each ticket (EXISTS) rather than a join: for words
-    found in very many tickets, a list newest first then walks the tickets from the newest and
-    stops at the page (some 40 ms at 1,000,000 tickets), instead of reading every match."""
+    found in very many tickets, a list newest first then walks the tickets (or a unit's scope
+    rows) from the newest, probes each one's document and stops at the page (10-40 ms at
+    1,000,000 tickets), instead of reading every match.
+
+    The match is wrapped in a CASE on purpose: PostgreSQL would estimate `tsv @@ q` from each
+    word's share as if the words were independent (118 tickets for 电梯 坏 没人修, which 49,552
+    hold), read every match through the GIN index and sort them (2 s). A CASE it cannot see
+    into gets the default third: it then walks."""
     terms = [t for t in query_words(q) if not _CALLER_TOKEN.match(t)]
     joined = _tsquery_text(terms)
     tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("common_tsq", joined))
-    return stmt.where(select(TicketSearch.ticket_id).where(
-        TicketSearch.ticket_id == Ticket.id, literal_column("ticket_search.tsv").op("@@")(tsquery)).exists())
+    holds = case((literal_column("ticket_search.tsv").op("@@")(tsquery), 1), else_=0) > 0
+    probe = select(TicketSearch.ticket_id).where(TicketSearch.ticket_id == Ticket.id, holds)
+    return stmt.where(probe.exists())
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
