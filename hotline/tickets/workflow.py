@@ -11,7 +11,7 @@ from datetime import datetime
 
 from transitions import Machine, MachineError
 
-from hotline import callbacks, notices, risk
+from hotline import callbacks, crisis, notices, risk
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
 from hotline.clocks.models import TimerKind
@@ -358,7 +358,6 @@ class TicketWorkflow:
         self._crisis_in(self.data["content"])
 
     def _crisis_in(self, text: str) -> None:
-        from hotline import crisis
         from hotline.tickets.service import enter_crisis_path  # the service imports this module
 
         signal = crisis.detect(text)
