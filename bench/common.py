@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 def ensure_database(url: str = BENCH_DATABASE) -> None:
     """Create the benchmark database if missing (never the test database)."""
-    name = url.rsplit("/", 1)[1]
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
     exists = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",
          f"SELECT 1 FROM pg_database WHERE datname='{name}'"],
@@ -21,6 +22,10 @@ def ensure_database(url: str = BENCH_DATABASE) -> None:
     ).stdout.strip()
     if exists != "1":
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    schema = re.search(r"search_path(?:%3D|=)(\w+)", url)
+    if schema:      # a schema of its own inside a shared database (one the tests empty otherwise)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", name, "-qc",
+                        f"CREATE SCHEMA IF NOT EXISTS {schema.group(1)}"], check=True)
 
 
 # The demo users' password on a benchmark database: the product runs there as in production,

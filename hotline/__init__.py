@@ -124,7 +124,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _import_models() -> None:
     """Make every model known to the metadata (Alembic autogenerate, create_all)."""
-    from hotline import audit, auth, notices, outbox, risk, search, subscriptions, units, users  # noqa: F401
+    from hotline import (  # noqa: F401  # noqa: F401
+        audit,
+        auth,
+        hotspots,
+        notices,
+        outbox,
+        risk,
+        saved_views,
+        search,
+        subscriptions,
+        units,
+        users,
+    )
     from hotline.admin import changes  # noqa: F401
     from hotline.attachments import models as attachment_models  # noqa: F401
     from hotline.clocks import models as clock_models  # noqa: F401

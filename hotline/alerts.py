@@ -1,5 +1,6 @@
 """Crisis alerts: a notice of kind `crisis` to the dispatchers and supervisors, which every one
-of them sees as a banner (with a sound) on any console page until they acknowledge it.
+of them sees as a banner (with a sound) on any console page until they acknowledge it. A
+hotspot alert (kind `hotspot`, hotline.hotspots) is the supervisors' banner the same way.
 
 The notice is the centre's (one per role, see `notices`); the acknowledgement is each user's
 own (`AlertAcknowledgement`: who, when, which notice and so which ticket), so one
@@ -25,6 +26,9 @@ from hotline.types import UTCDateTime, utcnow
 from hotline.users import Role, User
 
 KIND = "crisis"
+# A hotspot (hotline.hotspots): many callers about one matter in one place; the supervisors'.
+HOTSPOT = "hotspot"
+KINDS = (KIND, HOTSPOT)
 # Who is alerted: the centre's staff who act on a crisis at once.
 ALERTED = (Role.DISPATCHER, Role.SUPERVISOR)
 # An alert older than this (a past shift) is no longer raised on a page; it stays a notice.
@@ -52,12 +56,18 @@ class Alert:
     number: str | None
     message: str
     created_at: datetime
+    kind: str = KIND
 
 
 def raise_crisis(ticket: Ticket, message: str) -> None:
     """A new crisis ticket or a crisis escalation: every dispatcher and supervisor is alerted."""
     for role in ALERTED:
         notices.notify_role(role, ticket, KIND, message)
+
+
+def raise_hotspot(first: Ticket, message: str) -> None:
+    """A new hotspot: the supervisors are alerted, the message listing its tickets."""
+    notices.notify_role(Role.SUPERVISOR, first, HOTSPOT, message)
 
 
 def _window_start() -> datetime:
@@ -72,19 +82,20 @@ def pending(user: User) -> list[Alert]:
     acknowledged = select(AlertAcknowledgement.notice_id).where(AlertAcknowledgement.user_id == user.id)
     stmt = (select(Notice, Ticket.number)
             .join(Ticket, Ticket.id == Notice.ticket_id)
-            .where(Notice.role == user.role.value, Notice.kind == KIND,
+            .where(Notice.role == user.role.value, Notice.kind.in_(KINDS),
                    Notice.created_at >= _window_start(),
                    Ticket.state.not_in([state.value for state in TERMINAL_STATES]),
                    Notice.id.not_in(acknowledged))
             .order_by(Notice.id.desc()).limit(SHOWN_AT_MOST))
-    return [Alert(notice.id, notice.ticket_id, number, notice.message, notice.created_at)
+    return [Alert(notice.id, notice.ticket_id, number, notice.message, notice.created_at, notice.kind)
             for notice, number in db.session.execute(stmt)]
 
 
 def acknowledge(user: User, notice_id: int) -> AlertAcknowledgement:
     """Record `user`'s acknowledgement (once; a second click returns the first)."""
     notice = db.session.get(Notice, notice_id)
-    if notice is None or user.role not in ALERTED or notice.kind != KIND or notice.role != user.role.value:
+    if (notice is None or user.role not in ALERTED or notice.kind not in KINDS
+            or notice.role != user.role.value):
         raise NotFound(f"警报 {notice_id} 不存在 (alert not found)")
     existing = db.session.scalar(select(AlertAcknowledgement).where(
         AlertAcknowledgement.notice_id == notice.id, AlertAcknowledgement.user_id == user.id))

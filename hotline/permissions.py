@@ -494,3 +494,8 @@ def check_reads_rules(user: User) -> None:
     if user.role not in RULE_READERS:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看中心规则 (role {user.role.value} may not)",
                         error="rules.forbidden")
+
+
+def is_knowledge_author(user: User) -> bool:
+    """Reads the knowledge base, drafts articles and flags a wrong one (not partners)."""
+    return user.role in KNOWLEDGE_AUTHORS

@@ -9,11 +9,12 @@ writes them: the audit hash chains in `hotline.audit`, sessions ending on deacti
 `hotline.auth`.) docs/architecture.md §7 has the same table in prose.
 """
 
-from hotline import callbacks, failed_jobs, outbox, search, signals, subscriptions, tasks
+from hotline import callbacks, failed_jobs, hotspots, outbox, search, signals, subscriptions, tasks
 from hotline.attachments import mms
 from hotline.channels import sms, status, survey
 from hotline.clocks import firing
 from hotline.clocks.models import TimerKind
+from hotline.knowledge import service as knowledge
 from hotline.tickets import clock_events, recompute
 from referrals import service as referrals
 
@@ -60,3 +61,5 @@ def connect() -> None:
     tasks.sweeps("failed_jobs_retried", failed_jobs.retry_due)
     tasks.sweeps("webhooks", subscriptions.requeue_due)
     tasks.sweeps("mms_media", mms.requeue_unfetched)
+    tasks.sweeps("hotspots", hotspots.detect)
+    tasks.sweeps("knowledge_expiring", knowledge.notify_expiring)

@@ -79,6 +79,7 @@ EVENT_TYPES = {
     "supervise": "ticket.supervised",
     "consult": "ticket.consulted",
     "add_note": "ticket.note_added",
+    "append": "ticket.appended",
     "crisis_flagged": "ticket.crisis_flagged",
     "timer_warning": "timer.warning",
     "timer_overdue": "timer.overdue",

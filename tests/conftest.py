@@ -30,6 +30,7 @@ pytest_plugins = ["tests.twilio_fakes", "tests.webhook_receivers"]
 
 # Tables emptied before each test (children first); units and users stay seeded.
 PER_TEST_TABLES = [
+    "hotspot_tickets", "hotspots", "saved_views", "knowledge_article_flags", "knowledge_article_notices",
     "webhook_deliveries", "webhook_subscriptions",
     "knowledge_search_misses", "knowledge_article_versions", "knowledge_search", "knowledge_articles",
     "alert_acknowledgements",

@@ -39,8 +39,9 @@ import io
 import itertools
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
+from hotline import hotspots
 from hotline.extensions import db
 from tests.admin_org import org  # noqa: F401  (fixture: the users and units it adds go again)
 from tests.helpers import DEFAULT_TICKET
@@ -69,9 +70,9 @@ GET    /api/v1/tickets/{ticket_id}/similar                           in_progress
 POST   /api/v1/tickets/{ticket_id}/actions/answer                    intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/transfer_out              intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/reject                    intake               ok   403  403  ok   404  404  404  404  401
-POST   /api/v1/tickets/{ticket_id}/actions/merge                     intake               ok   ok   403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/merge                     intake               ok   ok   ok   ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/submit                    intake               ok   403  403  ok   404  404  404  404  401
-POST   /api/v1/tickets/{ticket_id}/actions/dispatch                  pending_dispatch     403  ok   403  ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/dispatch                  pending_dispatch     403  ok   ok   ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/acknowledge               dispatched           403  403  403  403  ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/return                    in_progress          403  403  403  403  ok   403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/approve_return            return_requested     403  ok   403  ok   403  403  404  404  401
@@ -98,6 +99,7 @@ POST   /api/v1/tickets/{ticket_id}/actions/move_to_children_desk     minor_handl
 GET    /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   ok   ok   ok   ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/risk                              minor_handled        ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/add_note                  in_progress          ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/append                    in_progress          ok   403  403  ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/reveal                            in_progress          ok   ok   ok   ok   ok   ok   404  404  401
 PATCH  /api/v1/tickets/{ticket_id}/contact                           in_progress          ok   403  ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/messages/{message_id}/cancel      queued_text          ok   ok   ok   ok   403  403  404  404  401
@@ -174,6 +176,13 @@ POST   /api/v1/tickets/{ticket_id}/attachments                       in_progress
 GET    /api/v1/tickets/{ticket_id}/attachments                       attached             ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/attachments/{attachment_id}/content                   attached             ok   ok   ok   ok   ok   ok   404  404  401
 GET    /api/v1/attachments/{attachment_id}/thumbnail                 attached             ok   ok   ok   ok   ok   ok   404  404  401
+POST   /api/v1/knowledge/articles/{article_id}/flag                  published_article    ok   ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/hotspots                                              -                    403  ok   ok   ok   403  403  403  403  401
+GET    /api/v1/hotspots/{hotspot_id}                                 hotspot              403  ok   ok   ok   403  403  403  403  401
+POST   /api/v1/hotspots/{hotspot_id}/dispatch                        hotspot              403  ok   ok   ok   403  403  403  403  401
+GET    /api/v1/views                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+POST   /api/v1/views                                                 -                    ok   ok   ok   ok   ok   ok   ok   ok   401
+DELETE /api/v1/views/{view_id}                                       saved_view           ok   404  404  404  404  404  404  404  401
 POST   /twilio/voice                                                 -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/gather                                          -                    403  403  403  403  403  403  403  403  403
 POST   /twilio/voice/connect                                         -                    403  403  403  403  403  403  403  403  403
@@ -221,6 +230,7 @@ BODIES = {
     "flag_crisis": {"reason": "来电者情绪激动"},
     "mandatory_report": {"suspected": "neglect", "what": "孩子长期无人照看"},
     "add_note": {"note": "备注"},
+    "append": {"content": "来电人再次来电：还没有修好", "channel": "voice"},
     "assess_risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
     "risk": {"immediate_danger": "no", "self_harm_thoughts": "yes", "safe_adult": "yes"},
     "call_emergency": {"to": "110", "note": "已转110"},
@@ -259,6 +269,9 @@ BODIES["PUT /api/v1/rules/crisis-words"] = {"kinds": {"self_harm": ["想死", "�
                                             "ignore": ["笑死我了"], "negation": {"kinds": ["self_harm"],
                                                                                "cues": ["不是"]}}
 BODIES["POST /api/v1/outbox/{message_id}/cancel"] = {"reason": "授权测试"}
+BODIES["POST /api/v1/knowledge/articles/{article_id}/flag"] = {"reason": "条目已过时"}
+BODIES["POST /api/v1/hotspots/{hotspot_id}/dispatch"] = {"unit": "gulou"}
+BODIES["POST /api/v1/views"] = {"name": "授权测试视图", "filters": {"desk": "general"}}
 BODIES["POST /api/v1/subscriptions"] = {"url": "https://grid.gulou.example/hooks", "unit": "gulou"}
 BODIES["PATCH /api/v1/subscriptions/{sub_id}"] = {"description": "鼓楼区网格化平台"}
 QUERIES = {"GET /api/v1/reports/partners": "?from=2026-11-01&to=2026-11-30",
@@ -497,6 +510,26 @@ class Scenes:
         """A draft knowledge article seat1 wrote (its author may edit and submit it)."""
         body = BODIES["POST /api/v1/knowledge/articles"]
         return {"article_id": self.api.post("/api/v1/knowledge/articles", "seat1", body, expect=201).json["id"]}
+
+    def published_article(self):
+        article_id = self.article()["article_id"]
+        self.api.post(f"/api/v1/knowledge/articles/{article_id}/actions/publish", "supervisor1")
+        return {"article_id": article_id}
+
+    def hotspot(self):
+        """Five callers about one estate's water, waiting for dispatch: a hotspot."""
+        for n in range(5):
+            tid = self.api.create(content=f"幸福小区停水了（{n}）",
+                                  location={"unit": "gulou-huanglou", "address": "幸福小区"})["id"]
+            self.api.act(tid, "submit", "seat1")
+        with self.app.app_context():
+            hotspots.detect()
+            db.session.commit()
+            return {"hotspot_id": db.session.scalars(select(hotspots.Hotspot.id)).all()[-1]}
+
+    def saved_view(self):
+        view = self.api.post("/api/v1/views", "seat1", {"name": f"视图{next(_CODES)}"}, expect=201).json
+        return {"view_id": view["id"]}
 
     def new_partner(self):
         code = f"authz-{next(_CODES)}"

@@ -34,6 +34,7 @@ WITHIN = {
     "POST /api/v1/knowledge/articles": 403,
     "GET /api/v1/knowledge/articles/{article_id}": 403,
     "POST /api/v1/knowledge/articles/import": 403,
+    "POST /api/v1/knowledge/articles/{article_id}/flag": 403,
     # The county's own system's webhook subscriptions (issue 23), within 鼓楼区.
     "POST /api/v1/subscriptions": 201,
     "GET /api/v1/subscriptions": 200,

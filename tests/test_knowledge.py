@@ -93,6 +93,7 @@ def test_figures_count_answers_by_article_unused_articles_and_searches_that_foun
     assert figures["by_article"] == [{"id": used["id"], "title": used["title"], "answers": 1}]
     assert figures["with_article"] == 1 and figures["without_article"] == 1
     assert figures["direct_rate"] == 1.0 and figures["direct_rate_with_article"] == 0.5
+    assert figures["direct_rate_without_article"] == 0.5
     assert [a["id"] for a in figures["never_used"]] == [unused["id"]]
     assert figures["misses"][0]["q"] == "火星移民怎么申请" and figures["misses"][0]["count"] == 2
     api.get("/api/v1/knowledge/figures", "seat1", expect=403)

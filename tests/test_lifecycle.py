@@ -146,7 +146,8 @@ def test_merge_into_an_open_ticket(api):
     assert merged_in["action"] == "merged_in"
     assert merged_in["from_state"] == merged_in["to_state"] == "dispatched"
     assert merged_in["actor"] == "seat1"
-    assert merged_in["data"] == {"ticket": tid, "number": merged["number"]}
+    assert merged_in["data"]["ticket"] == tid and merged_in["data"]["number"] == merged["number"]
+    assert merged_in["data"]["content"] == merged["content"]      # what it asked is on the target
 
 
 def test_dispatcher_merges_a_ticket_waiting_for_dispatch(api):

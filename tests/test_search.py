@@ -1,10 +1,14 @@
 """Searching the ticket list (`GET /api/v1/tickets?q=`): Chinese words, numbers, phones, names;
 ranked, scoped and masked as the list is."""
 
+import json
 from datetime import timedelta
 
+import pytest
 import time_machine
+from sqlalchemy import text
 
+from hotline.extensions import db
 from hotline.search import document, query_words
 
 
@@ -146,3 +150,35 @@ def test_an_action_that_changes_no_words_leaves_the_search_document_alone(app, a
     assert [s for s in written if "ticket_search" in s and not s.lstrip().startswith("SELECT")] == []
     found = api.get("/api/v1/tickets?q=路灯", "supervisor1").json
     assert ticket["id"] in [t["id"] for t in found]
+
+
+def test_a_search_that_finds_very_many_counts_up_to_the_cap_and_says_so(app, api, monkeypatch):
+    for n in range(5):
+        api.create(content=f"停水第{n}天")
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 3)
+    response = api.get("/api/v1/tickets?q=停水", "supervisor1")
+    assert response.headers["X-Total-Count"] == "3"
+    pagination = json.loads(response.headers["X-Pagination"])
+    assert pagination["total"] == 3 and pagination["total_capped"] is True
+    assert len(response.json) == 5                                     # the page itself is whole
+    exact = api.get("/api/v1/tickets?q=停水第1天", "supervisor1")
+    assert json.loads(exact.headers["X-Pagination"])["total_capped"] is False
+
+
+
+def test_on_postgresql_words_held_by_more_than_the_cap_are_not_counted_and_list_newest_first(
+        app, api, monkeypatch):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the estimate is PostgreSQL's")
+    made = [api.create(content=f"停水第{n}天") for n in range(6)]
+    api.create(content="路灯不亮")
+    with app.app_context():
+        db.session.execute(text("ANALYZE ticket_search"))
+        db.session.commit()
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 3)
+    response = api.get("/api/v1/tickets?q=停水&per_page=2", "supervisor1")
+    assert json.loads(response.headers["X-Pagination"])["total_capped"] is True
+    assert [t["id"] for t in response.json] == [made[5]["id"], made[4]["id"]]     # newest first
+    scoped = api.get("/api/v1/tickets?q=停水", "handler-yunlong").json
+    assert scoped == []                                                 # scoped as always

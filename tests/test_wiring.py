@@ -29,7 +29,8 @@ def test_every_declared_job_has_its_work_registered(app):
 
 def test_the_minute_sweep_runs_every_domains_step_in_order(app):
     assert list(tasks._SWEEP_STEPS) == ["clocks", "messages", "inbound_sms", "callback_surveys",
-                                        "survey_keys", "failed_jobs_retried", "webhooks", "mms_media"]
+                                        "survey_keys", "failed_jobs_retried", "webhooks", "mms_media",
+                                        "hotspots", "knowledge_expiring"]
 
 
 def test_every_kind_of_clock_has_a_firing_handler(app):

@@ -24,11 +24,13 @@ def register_api() -> None:
         calendar,
         calls,
         contact,
+        hotspots,
         notices,
         outbox,
         reports,
         risk,
         rules,
+        saved_views,
         search,
         sessions,
         subscriptions,
@@ -61,6 +63,8 @@ def register_api() -> None:
     api.register_blueprint(knowledge_api.blp)
     api.register_blueprint(search.blp)
     api.register_blueprint(attachments.blp)
+    api.register_blueprint(hotspots.blp)
+    api.register_blueprint(saved_views.blp)
 
 
 def committed(view):

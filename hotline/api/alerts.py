@@ -23,6 +23,7 @@ class AlertOut(ma.Schema):
     number = fields.String(allow_none=True)
     message = fields.String()
     created_at = fields.DateTime()
+    kind = fields.String(metadata={"description": "crisis, or hotspot (热点诉求, supervisors)"})
 
 
 class AcknowledgementOut(ma.Schema):

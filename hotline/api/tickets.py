@@ -51,7 +51,7 @@ def list_tickets(args):
     page = service.list_tickets(current_user(), args)
     pages = max(1, -(-page.total // page.per_page))
     header = {"total": page.total, "total_pages": pages, "page": page.page,
-              "per_page": page.per_page}
+              "per_page": page.per_page, "total_capped": page.capped}
     return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
 
 

@@ -65,7 +65,7 @@ def knowledge_page():
                           ArticleState.PUBLISHED.value: 2}, value=Article.state, else_=3)
     articles = list(db.session.scalars(select(Article).order_by(waiting_first, Article.id.desc())))
     return render_template("console/knowledge.html", articles=articles, figures=service.figures(user()),
-                           states=list(ArticleState))
+                           states=list(ArticleState), flags=service.flags(user()))
 
 
 @bp.post("/knowledge/<int:article_id>/<action>")
@@ -82,3 +82,19 @@ def knowledge_action(article_id: int, action: str):
         db.session.rollback()
         flash(error.message, "error")
     return redirect(url_for("console.knowledge_page"))
+
+
+@bp.route("/knowledge/<int:article_id>/flag", methods=["GET", "POST"])
+@allowed(permissions.is_knowledge_author)
+def knowledge_flag(article_id: int):
+    """纠错: a seat reports a published article as wrong; its owner unit is notified."""
+    article = service.get_article(user(), article_id)
+    if request.method == "POST":
+        reason = (request.form.get("reason") or "").strip()
+        if len(reason) >= 2:
+            service.flag_article(user(), article_id, reason[:2000])
+            db.session.commit()
+            flash(gettext("已报告，条目负责单位会收到通知。"), "success")
+            return redirect(url_for("console.knowledge_flag", article_id=article_id))
+        flash(gettext("请写明哪里有误。"), "error")
+    return render_template("console/knowledge_flag.html", article=article)

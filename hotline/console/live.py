@@ -63,7 +63,7 @@ def pulse():
     endpoints = [endpoint for endpoint, _title in NAV.get(viewer.role, [])]
     return jsonify({
         "counts": nav_counts(viewer, endpoints),
-        "alerts": [{"id": alert.id, "ticket": alert.ticket_id, "number": alert.number,
+        "alerts": [{"id": alert.id, "kind": alert.kind, "ticket": alert.ticket_id, "number": alert.number,
                     "message": alert.message, "created_at": alert.created_at.isoformat()}
                    for alert in alerts.pending(viewer)],
     })

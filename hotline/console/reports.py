@@ -1,17 +1,19 @@
 """KPI dashboard with a chart per KPI, and the CSV/XLSX exports of KPIs and ticket lists."""
 
-from datetime import date
+from datetime import date, datetime, time
 
 from flask import abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from hotline import audit, kpis, permissions
+from hotline.clocks.calendar import SHANGHAI
 from hotline.console import bp, charts, exports, forms, labels, queries
 from hotline.console.guard import allowed
 from hotline.console.views import list_filters, user
 from hotline.errors import HotlineError
 from hotline.extensions import db
+from hotline.knowledge import service as knowledge
 from hotline.tickets import service
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut
@@ -53,8 +55,11 @@ def kpi_dashboard():
     chart = {key: charts.rate_chart(report.series[key], labels.label(labels.KPIS, key))
              for key in kpis.KPI_KEYS}
     root = current_user.unit if current_user.role == Role.HANDLER else None
+    # Direct answers by knowledge article (issue 21): for the knowledge editors.
+    figures = knowledge.figures(user(), since=datetime.combine(report.start, time(), SHANGHAI)) \
+        if permissions.is_knowledge_editor(user()) else None
     return render_template(
-        "console/kpis.html", report=report, charts=chart, desks=list(Desk),
+        "console/kpis.html", report=report, charts=chart, desks=list(Desk), figures=figures,
         units=queries.unit_tree(root=root), units_by_code=queries.units_by_code(),
         form=forms.FormState(values=request.args, errors=errors),
     ), 200 if not errors else 422

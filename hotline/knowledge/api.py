@@ -15,6 +15,8 @@ from hotline.knowledge.schemas import (
     ArticlePatch,
     FiguresArgs,
     FiguresOut,
+    FlagIn,
+    FlagOut,
     ImportArgs,
     SearchArgs,
     SearchOut,
@@ -126,3 +128,15 @@ def import_articles(args):
 def figures(args):
     """For editors: direct answers by article, articles never used, searches that found nothing."""
     return service.figures(current_user(), args["since"])
+
+
+@blp.route("/articles/<int(max=2147483647):article_id>/flag", methods=["POST"])
+@blp.arguments(FlagIn())
+@blp.response(201, FlagOut)
+@blp.doc(security=SECURITY)
+@_refusals
+@committed
+def flag(body, article_id):
+    """Report a published article as wrong: its owner unit (or, without one, the editors) is
+    notified."""
+    return service.flag_article(current_user(), article_id, body["reason"], body.get("ticket"))

@@ -88,3 +88,36 @@ class SearchMiss(db.Model):
     q: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ArticleFlag(db.Model):
+    """A seat (or any author) says an article is wrong: its owner unit is notified."""
+
+    __tablename__ = "knowledge_article_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_articles.id", ondelete="CASCADE"),
+                                            index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+
+    by: Mapped[User | None] = relationship()
+
+
+class ArticleNotice(db.Model):
+    """A notice sent about an article version (its valid-to date is near): one per article,
+    version and kind, so the scheduled job may run any number of times."""
+
+    __tablename__ = "knowledge_article_notices"
+    __table_args__ = (UniqueConstraint("article_id", "version", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -125,6 +125,8 @@ class FiguresOut(ma.Schema):
     closed_tickets = fields.Integer(metadata={"description": "tickets with a resolution"})
     direct_rate = fields.Float(allow_none=True, metadata={"description": "直接答复率: answered / resolved"})
     direct_rate_with_article = fields.Float(allow_none=True)
+    direct_rate_without_article = fields.Float(allow_none=True, metadata={
+        "description": "answered without an article / resolved"})
     by_article = fields.List(fields.Nested(ArticleAnswerCount))
     never_used = fields.List(fields.Nested(ArticleRef))
     misses = fields.List(fields.Nested(SearchMissOut),
@@ -143,3 +145,21 @@ class ArticleImportOut(ma.Schema):
     errors = fields.List(fields.Nested(ImportRowError))
     titles = fields.List(fields.String())
     created = fields.List(fields.Integer())
+
+
+class FlagIn(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=2000),
+                           metadata={"description": "what is wrong (out of date, a wrong answer...)"})
+    ticket = fields.Integer(load_default=None, allow_none=True,
+                            validate=validate.Range(min=1, max=2_147_483_647),
+                            metadata={"description": "the ticket the seat was answering, if any"})
+
+
+class FlagOut(ma.Schema):
+    id = fields.Integer()
+    article = fields.Integer(attribute="article_id")
+    version = fields.Integer()
+    reason = fields.String()
+    ticket = fields.Integer(attribute="ticket_id", allow_none=True)
+    by = fields.Function(lambda f: f.by.username if f.by else None)
+    at = fields.DateTime()

@@ -8,20 +8,29 @@ article's use is read from the ticket events), units and users.
 
 import math
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, func, insert, or_, select
 
-from hotline import permissions, search
+from hotline import notices, permissions, search
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
-from hotline.knowledge.models import Article, ArticleSearch, ArticleState, ArticleVersion, SearchMiss
+from hotline.knowledge.models import (
+    Article,
+    ArticleFlag,
+    ArticleNotice,
+    ArticleSearch,
+    ArticleState,
+    ArticleVersion,
+    SearchMiss,
+)
 from hotline.knowledge.workflow import ArticleWorkflow
 from hotline.tickets.models import Event, Resolution, Ticket
 from hotline.types import to_json, utcnow
 from hotline.units import get_by_code
-from hotline.users import User
+from hotline.users import Role, User
 
 FIELDS = ("title", "questions", "answer", "category", "units", "areas", "keywords", "source",
           "valid_from", "valid_to")
@@ -255,6 +264,8 @@ def figures(actor: User, since: datetime | None = None) -> dict:
         "closed_tickets": tickets or 0,
         "direct_rate": round(direct / tickets, 3) if tickets else None,
         "direct_rate_with_article": round(with_article / tickets, 3) if tickets else None,
+        "direct_rate_without_article":
+            round(((direct or 0) - with_article) / tickets, 3) if tickets else None,
         "by_article": [{"id": aid, "title": articles[aid].title if aid in articles else "?", "answers": n}
                        for aid, n in by_article.most_common()],
         "never_used": [{"id": a.id, "title": a.title} for a in articles.values()
@@ -262,3 +273,73 @@ def figures(actor: User, since: datetime | None = None) -> dict:
         "misses": [{"q": q, "count": n, "last": last} for q, n, last in db.session.execute(
             misses.group_by(SearchMiss.q).order_by(func.count().desc(), SearchMiss.q).limit(100))],
     }
+
+
+# --- telling the owner ------------------------------------------------------------
+#
+# An article's owner unit hears when its article nears its valid-to date (the minute sweep,
+# once per article version) and whenever someone flags it as wrong. An article without an
+# owner unit tells the editors (the supervisors' notices) instead.
+
+EXPIRING = "expiring"
+DEFAULT_EXPIRY_NOTICE_DAYS = 14
+
+
+def _tell_owner(article: Article, kind: str, message: str, actor: User | None = None) -> notices.Notice:
+    if article.owner_unit is not None:
+        notice = notices.notify_unit(article.owner_unit, None, kind, message, actor)
+    else:
+        notice = notices.notify_role(Role.SUPERVISOR, None, kind, message)
+    db.session.flush()
+    return notice
+
+
+def notify_expiring(day: date | None = None) -> int:
+    """Published articles whose valid-to date falls within KNOWLEDGE_EXPIRY_NOTICE_DAYS (or has
+    passed): one notice to the owner per article and version (a new version, e.g. with a later
+    date, is told again if it too is near its end). How many notices were sent."""
+    day = day or today()
+    ahead = int(current_app.config.get("KNOWLEDGE_EXPIRY_NOTICE_DAYS", DEFAULT_EXPIRY_NOTICE_DAYS))
+    told = select(ArticleNotice.id).where(ArticleNotice.article_id == Article.id,
+                                          ArticleNotice.version == Article.version,
+                                          ArticleNotice.kind == EXPIRING)
+    due = db.session.scalars(select(Article).where(
+        Article.state == ArticleState.PUBLISHED, Article.valid_to.is_not(None),
+        Article.valid_to <= day + timedelta(days=ahead), ~told.exists()).order_by(Article.id)).all()
+    for article in due:
+        left = (article.valid_to - day).days
+        when = f"{left} 天后到期" if left > 0 else ("今天到期" if left == 0 else f"已过期 {-left} 天")
+        notice = _tell_owner(article, "knowledge_expiring",
+                             f"知识条目 #{article.id}“{article.title}”（第 {article.version} 版）有效期至 "
+                             f"{article.valid_to.isoformat()}，{when}，请更新或停用")
+        db.session.add(ArticleNotice(article_id=article.id, version=article.version, kind=EXPIRING,
+                                     notice_id=notice.id, at=utcnow()))
+    db.session.flush()
+    return len(due)
+
+
+def flag_article(actor: User, article_id: int, reason: str, ticket_id: int | None = None) -> ArticleFlag:
+    """A seat says the article is wrong (out of date, a wrong answer...): kept with the version
+    it saw, and its owner unit is notified."""
+    article = get_article(actor, article_id)
+    if article.state != ArticleState.PUBLISHED:
+        raise Conflict("只能对已发布的知识条目纠错 (only a published article can be flagged)",
+                       error="knowledge.wrong_state")
+    if ticket_id is not None:
+        ticket_id = permissions.get_visible_ticket(actor, ticket_id).id
+    notice = _tell_owner(article, "knowledge_flagged",
+                         f"知识条目 #{article.id}“{article.title}”（第 {article.version} 版）被报告有误："
+                         f"{reason}", actor)
+    flag = ArticleFlag(article_id=article.id, version=article.version, reason=reason, ticket_id=ticket_id,
+                       by_id=actor.id, at=utcnow(), notice_id=notice.id)
+    db.session.add(flag)
+    db.session.flush()
+    return flag
+
+
+def flags(actor: User, article_id: int | None = None) -> list[ArticleFlag]:
+    permissions.check_knowledge_author(actor)
+    stmt = select(ArticleFlag).order_by(ArticleFlag.id.desc()).limit(200)
+    if article_id is not None:
+        stmt = stmt.where(ArticleFlag.article_id == article_id)
+    return list(db.session.scalars(stmt))

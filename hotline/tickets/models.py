@@ -92,6 +92,8 @@ class Ticket(db.Model):
         Index("ix_tickets_lead_unit_state", "lead_unit_id", "state"),
         Index("ix_tickets_desk_id", "desk", "id"),
         Index("ix_tickets_caller_phone", "caller_phone"),
+        # The tickets of the last hours (hotspots, every minute).
+        Index("ix_tickets_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

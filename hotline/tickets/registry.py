@@ -68,12 +68,14 @@ ACTIONS = [
            Rule(SEATS), schemas.ReasonIn, _l("不予受理")),
     Action("merge", [{"source": [S.INTAKE, S.PENDING_DISPATCH], "dest": S.MERGED,
                       "before": "check_merge", "after": "merged"}],
-           Rule(SEATS | DISPATCHERS), schemas.MergeIn, _l("并单")),
+           # Supervisors merge too, when they send a hotspot as one matter (issue 21).
+           Rule(SEATS | DISPATCHERS | SUPERVISOR), schemas.MergeIn, _l("并单")),
     Action("submit", [{"source": S.INTAKE, "dest": S.PENDING_DISPATCH, "after": "submitted"}],
            Rule(SEATS), schemas.Empty, _l("提交派单")),
     Action("dispatch", [{"source": S.PENDING_DISPATCH, "dest": S.DISPATCHED,
                          "before": "check_dispatch", "after": "dispatched"}],
-           Rule(DISPATCHERS), schemas.DispatchIn, _l("派单")),
+           # The duty supervisor dispatches too (issue 22: an overdue crisis ticket in 待派单).
+           Rule(DISPATCHERS | SUPERVISOR), schemas.DispatchIn, _l("派单")),
     Action("acknowledge", [
         {"source": S.DISPATCHED, "dest": S.IN_PROGRESS, "conditions": "actor_is_lead",
          "after": "acknowledged_by_lead"},
@@ -135,6 +137,9 @@ ACTIONS = [
            Rule(DISPATCHERS | HANDLERS | SUPERVISOR, LEAD), schemas.ConsultIn, _l("会商记录")),
     Action("add_note", [{"source": list(S), "dest": None, "after": "noted"}],
            Rule(frozenset(Role)), schemas.RequiredNoteIn, _l("添加备注")),
+    # A repeat caller's new request added to the open ticket instead of a duplicate (issue 21).
+    Action("append", [{"source": LIVE, "dest": None, "after": "appended"}],
+           Rule(SEATS), schemas.AppendIn, _l("追加诉求")),
     # The referral itself is opened by referrals (a receiver of `signals.action_performed`).
     Action("refer", [{"source": LIVE, "dest": None, "before": "check_child_case"}],
            REFER, schemas.ReferIn, _l("转介")),

@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime
 import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate, validates_schema
+from sqlalchemy import select
 from webargs.fields import DelimitedList
 
 from hotline import contact_safety, risk, routing, signals
 from hotline.clocks.models import TimerState
+from hotline.extensions import db
 from hotline.outbox import messages_for_ticket
 from hotline.parsing import StrictBoolean
 from hotline.permissions import can_see_caller
@@ -117,6 +119,9 @@ class TicketListArgs(ma.Schema):
                                metadata={"description": "opened on or after this day (Beijing time)"})
     created_to = fields.Date(load_default=None, validate=validate.Range(min=EARLIEST, max=LATEST),
                              metadata={"description": "opened on or before this day"})
+    view = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2_147_483_647), metadata={
+        "description": "one of the caller's saved views (GET /api/v1/views): its filters and sort "
+                       "replace the others given; paging stays"})
 
 
 class TicketExportArgs(TicketListArgs):
@@ -230,6 +235,13 @@ class ReferIn(ma.Schema):
     child_alias = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=50))
     contact_route = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     note = optional_text()
+
+
+class AppendIn(ma.Schema):
+    """A repeat caller's new request, added to this open ticket instead of opening another."""
+
+    content = required_text()
+    channel = fields.Enum(Channel, by_value=True, load_default=Channel.VOICE)
 
 
 class FlagCrisisIn(ma.Schema):
@@ -477,12 +489,24 @@ class TicketDetailOut(TicketWriteOut):
     supervisions = fields.Method("dump_supervisions")
     messages = fields.Method("dump_messages")
     consultations = fields.Method("dump_consultations")
+    merged_in = fields.Method("dump_merged_in", metadata={
+        "description": "the tickets merged into this one, with what their callers asked (issue 21)"})
+    appended = fields.Method("dump_appended", metadata={
+        "description": "repeat callers' requests added to this ticket (`append`), oldest first"})
 
     def dump_supervisions(self, ticket: Ticket) -> list:
         return _many(TimelineEntryOut).dump(_detail_entries(ticket, "supervise"))
 
     def dump_consultations(self, ticket: Ticket) -> list:
         return _many(TimelineEntryOut).dump(_detail_entries(ticket, "consult"))
+
+    def dump_merged_in(self, ticket: Ticket) -> list:
+        return merged_in(_detail_entries(ticket, "merged_in"))
+
+    def dump_appended(self, ticket: Ticket) -> list:
+        return [{"at": _iso(e.at), "actor": e.actor.username if e.actor else None,
+                 "channel": e.data.get("channel"), "content": e.data.get("content")}
+                for e in _detail_entries(ticket, "append")]
 
     def dump_messages(self, ticket: Ticket) -> list:
         return _many(MessageOut).dump(messages_for_ticket(ticket.id))
@@ -547,13 +571,47 @@ def _many(schema_class: type[ma.Schema]) -> ma.Schema:
     return schema_class(many=True)
 
 
+DETAIL_ENTRIES = ("supervise", "consult", "merged_in", "append")
+
+
 def _detail_entries(ticket: Ticket, action: str) -> list:
-    """督办 or 会商 entries of `ticket`: both kinds come from one query per ticket and request."""
+    """督办, 会商, merged-in and appended entries of `ticket`: all kinds come from one query per
+    ticket and request."""
     loaded = g.setdefault("detail_timeline_entries", {})
     key = (ticket.id, ticket.event_seq)
     if key not in loaded:
-        loaded[key] = timeline_entries(ticket, "supervise", "consult")
+        loaded[key] = timeline_entries(ticket, *DETAIL_ENTRIES)
     return [entry for entry in loaded[key] if entry.action == action]
+
+
+def merged_in(events: list) -> list[dict]:
+    """What each `merged_in` event brought: the merged ticket's number and its request. The
+    request is part of this ticket's record (the event keeps it); events from before it kept
+    them read the merged ticket itself. Its caller stays on the merged ticket."""
+    older = [e.data["ticket"] for e in events if "content" not in e.data]
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(older)))} \
+        if older else {}
+    out = []
+    for event in events:
+        data = event.data
+        if "content" not in data and data.get("ticket") in tickets:
+            source = tickets[data["ticket"]]
+            data = {**data, **merged_summary(source)}
+        out.append({"at": _iso(event.at), "ticket": data.get("ticket"), "number": data.get("number"),
+                    "subject": data.get("subject"), "content": data.get("content"),
+                    "channel": data.get("channel"), "created_at": data.get("created_at")})
+    return out
+
+
+def merged_summary(ticket: Ticket) -> dict:
+    """What a `merged_in` event keeps of the ticket merged in."""
+    return {"ticket": ticket.id, "number": ticket.number, "subject": ticket.subject,
+            "content": ticket.content, "channel": ticket.channel.value,
+            "created_at": _iso(ticket.created_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
 
 
 class RevealIn(ma.Schema):

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from hotline import audit, contact_safety, crisis, permissions, routing, search
+from hotline import audit, contact_safety, crisis, permissions, routing, saved_views, search
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks.calendar import SHANGHAI
@@ -29,6 +29,7 @@ from hotline.tickets.events import record_event as record_event  # re-exported: 
 from hotline.tickets.events import timeline_entries as timeline_entries  # re-exported too
 from hotline.tickets.models import Event, Priority, Ticket, TicketState
 from hotline.tickets.numbering import next_number
+from hotline.tickets.schemas import merged_summary
 from hotline.tickets.workflow import ACTIONS, TicketWorkflow
 from hotline.types import to_json, utcnow
 from hotline.units import Unit, get_by_code
@@ -124,7 +125,7 @@ def _run(ticket: Ticket, actor: User | None, action: str, data: dict, related: d
     if action == "merge":
         target = related["into"]
         record_event(target, actor, "merged_in", target.state, target.state,
-                     {"ticket": ticket.id, "number": ticket.number}, at=workflow.now)
+                     merged_summary(ticket), at=workflow.now)
     db.session.flush()
     return ticket
 
@@ -179,6 +180,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    # The count stopped at `total` (a search that finds very many: "10,000+").
+    capped: bool = False
 
 
 # Up to this many open clocks past due, the overdue list is of their tickets by id (`OpenClocks`).
@@ -236,11 +239,12 @@ class OpenClocks:
         return db.session.scalar(select(func.count()).select_from(self.clocks.distinct().subquery()))
 
 
-def count_tickets(stmt: Select) -> int:
-    """How many tickets a list statement holds."""
-    return db.session.scalar(
-        select(func.count()).select_from(stmt.with_only_columns(Ticket.id).order_by(None).subquery())
-    )
+def count_tickets(stmt: Select, cap: int | None = None) -> int:
+    """How many tickets a list statement holds (with `cap`: at most cap + 1 are counted)."""
+    ids = stmt.with_only_columns(Ticket.id).order_by(None)
+    if cap is not None:
+        ids = ids.limit(cap + 1)
+    return db.session.scalar(select(func.count()).select_from(ids.subquery()))
 
 
 def paged(stmt: Select, page: int, per_page: int, total: int | None = None,
@@ -265,6 +269,9 @@ def newest_first(stmt: Select) -> Select:
 def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
     """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
     (`view`: the read audit's name for what shows them, e.g. "export")."""
+    if filters.get("view"):
+        filters = {**saved_views.list_args(actor, filters["view"]),
+                   **{key: filters[key] for key in ("page", "per_page") if key in filters}}
     stmt = permissions.visible_tickets(actor)
     if filters.get("state"):
         stmt = stmt.where(Ticket.state.in_(filters["state"]))
@@ -320,20 +327,37 @@ def _created_between(stmt: Select, first: date | None, last: date | None) -> Sel
     return stmt
 
 
+SEARCH_COUNT_CAP = 1_000
+
+
 def _searched(actor: User, stmt: Select, filters: dict, view: str) -> Page:
     """The list narrowed by `filters["q"]` (see `search.ticket_filter`): the best matches first
     unless the user picked a sort."""
     if filters.get("overdue"):
         stmt = stmt.where(OpenClocks(utcnow()).condition)
-    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
-    total = count_tickets(stmt)
     page, per_page = filters["page"], filters["per_page"]
+    # A common word finds a good share of a large centre's tickets: counting and ranking them all
+    # costs more than the page, and nobody reads past "1000+". When more than the cap hold the
+    # words, the list is not counted (the total says "cap+", of the whole centre's tickets) and
+    # shows the newest first (or the sort picked).
+    cap = current_app.config.get("SEARCH_COUNT_CAP", SEARCH_COUNT_CAP)
+    if search.very_common(filters["q"], cap):
+        stmt = search.common_words_filter(stmt, filters["q"])
+        result = paged(stmt, page, per_page, cap, filters.get("sort") or ordering.Sort.NEWEST)
+        result.capped = True
+        _audit_children(actor, result.items, view)
+        return result
+    stmt, relevance = search.ticket_filter(stmt, actor, filters["q"])
+    total = count_tickets(stmt, cap=cap)
+    capped = total > cap
+    total = min(total, cap)
     if filters.get("sort"):
         result = paged(stmt, page, per_page, total, filters["sort"])
     else:
         items = db.session.scalars(newest_first(stmt.order_by(*relevance))
                                    .limit(per_page).offset((page - 1) * per_page))
         result = Page(list(items), total, page, per_page)
+    result.capped = capped
     _audit_children(actor, result.items, view)
     return result
 

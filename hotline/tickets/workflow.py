@@ -275,7 +275,21 @@ class TicketWorkflow(BoundModel):
 
     def noted(self) -> None:
         """A note that speaks of a crisis puts the ticket on the crisis path."""
-        signal = crisis.detect(self.data["note"])
+        self._crisis_in(self.data["note"])
+
+    def appended(self) -> None:
+        """The caller's new request is part of the ticket's record (the event keeps it); the unit
+        in charge hears of it; crisis words in it put the ticket on the crisis path."""
+        unit = self.ticket.lead_unit
+        if unit is not None:
+            notices.notify_unit(unit, self.ticket, "append",
+                                f"来电人再次来电，工单 {self.ticket.number} 追加诉求：{self.data['content']}",
+                                self.actor)
+        self.record["notified"] = [unit.code] if unit else []
+        self._crisis_in(self.data["content"])
+
+    def _crisis_in(self, text: str) -> None:
+        signal = crisis.detect(text)
         if signal and self.ticket.priority != Priority.CRISIS:
             enter_crisis_path(self.ticket, self.actor, signal)
             self.record["crisis_words"] = signal.words

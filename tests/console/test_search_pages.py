@@ -35,3 +35,10 @@ def test_the_date_range_narrows_the_list(browser, api):
     day = ticket["created_at"][:10]
     assert ticket["number"] in seat.html(f"/console/tickets?created_from={day}&created_to={day}")
     assert ticket["number"] not in seat.html("/console/tickets?created_to=2026-01-01")
+
+
+def test_the_console_says_how_many_at_least(app, api, browser, monkeypatch):
+    for n in range(5):
+        api.create(content=f"停水第{n}天")
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 3)
+    assert "共 3+ 条" in browser("supervisor1").html("/console/tickets?q=停水")

@@ -154,11 +154,10 @@ def test_an_action_the_state_does_not_allow_is_a_conflict_page(browser, api):
 
 def test_a_role_that_may_not_act_gets_403_and_no_form(browser, api):
     ticket = api.create()
-    api.act(ticket["id"], "submit", "seat1")
     supervisor = browser("supervisor1")
-    assert "dispatch" not in forms_on(supervisor.html(f"/console/tickets/{ticket['id']}"))
-    response = supervisor.action(ticket["id"], "dispatch", {"unit": "gulou"}, expect=403)
-    assert "值班长不能执行 dispatch" in supervisor.text(response)
+    assert "answer" not in forms_on(supervisor.html(f"/console/tickets/{ticket['id']}"))
+    response = supervisor.action(ticket["id"], "answer", {"answer": "我来答复"}, expect=403)
+    assert "值班长不能执行 answer" in supervisor.text(response)
 
 
 def test_the_dispatch_form_preselects_the_routing_suggestion(browser, api):

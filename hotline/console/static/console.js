@@ -172,7 +172,7 @@
       box.setAttribute("role", "alert");
       box.setAttribute("data-alert", alert.id);
       var title = document.createElement("strong");
-      title.textContent = live.getAttribute("data-title");
+      title.textContent = live.getAttribute(alert.kind === "hotspot" ? "data-title-hotspot" : "data-title");
       var text = document.createElement("span");
       text.className = "message";
       text.textContent = alert.message;
