@@ -1,12 +1,14 @@
 """GET /api/v1/reports/kpis: each KPI with numerator, denominator and rate (or a CSV/XLSX file)."""
 
 import marshmallow as ma
+from flask_babel import gettext
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import kpis
 from hotline.auth import current_user
 from hotline.tickets.models import Desk
+from hotline.units import names
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="KPIs (统计指标)")
 SECURITY = [{"bearer": []}]
@@ -64,8 +66,8 @@ def kpi_report(args):
     start, end = kpis.check_period(args["from_"], args["to"])
     unit = kpis.scope_for(viewer, args["unit"])
     desk = args["desk"].value if args["desk"] else None
-    report = kpis.compute(start, end, unit=unit, desk=desk)
+    report = kpis.compute(start, end, unit=unit, desk=desk, with_units=args["format"] != "json")
     if args["format"] in exports.FORMATS:
-        return exports.download(args["format"], exports.kpi_filename(report), exports.KPI_HEADER,
-                                exports.kpi_rows(report), sheet="KPIs")
+        return exports.download(args["format"], exports.kpi_filename(report), exports.KPI_COLUMNS,
+                                exports.kpi_rows(report, names()), sheet=gettext("统计指标"))
     return report
