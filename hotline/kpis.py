@@ -92,6 +92,8 @@ KPI_NAMES = {
     "satisfied": "满意率", "answered_directly": "直接答复率", "returned": "退单率",
     "extended": "延期率", "overdue": "超期率", "reworked": "重办率",
 }
+# The KPIs where a fall is the good news (a rise of the others is).
+LOWER_IS_BETTER = frozenset({"returned", "extended", "overdue", "reworked"})
 ON_TIME_CLOCKS = {
     TimerKind.DISPATCH: "dispatch_on_time", TimerKind.ACKNOWLEDGE: "acknowledged_on_time",
     TimerKind.RESPOND: "responded_on_time", TimerKind.HANDLE: "replied_on_time",

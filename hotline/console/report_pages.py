@@ -111,7 +111,8 @@ def _period_page(kind: str):
     return render_template(
         "console/period_report.html", kind=kind, title=title, report=report, names=names,
         volumes=volume_rows(report, names), hotspots=hotspot_rows(report, names),
-        dimensions=DIMENSION_TITLES, crisis=crisis, units=queries.unit_tree(root=root), desks=list(Desk),
+        dimensions=DIMENSION_TITLES, crisis=crisis, lower_is_better=kpis.LOWER_IS_BETTER,
+        units=queries.unit_tree(root=root), desks=list(Desk),
         generated=utcnow(), previous=report.period.previous(),
         args={"day" if kind == "daily" else "week": period.start.isoformat(),
               "unit": scope.unit or "", "desk": scope.desk or ""},

@@ -122,7 +122,9 @@ def test_the_daily_report_shows_volumes_hotspots_overdue_crisis_and_kpis(app, br
     assert monday["M2"]["number"] not in overdue      # never submitted: no clock
     crisis = page.split('id="crisis"')[1].split("</section>")[0]
     assert monday["M4"]["number"] in crisis and "李小雨" in crisis and "+8613900000012" in crisis
-    assert "直接答复率" in page.split('id="kpi-changes"')[1]
+    # KPIs against Sunday: M1 and M4 dispatched on time (2/2), P2's dispatch late (0/1): good news.
+    changes = page.split('id="kpi-changes"')[1].split("</section>")[0]
+    assert "2/2" in changes and "0/1" in changes and 'class="better">+100.0 个百分点' in changes
 
     # The co-unit sees the case masked, as everywhere else, and only its own subtree.
     edu = browser("handler-edu").html("/console/reports/daily?day=2026-11-23")
