@@ -77,6 +77,7 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
+from hotline.tickets import access
 from hotline.tickets.models import Event, Ticket
 from hotline.types import utcnow
 from hotline.units import Unit, branch, get_by_code
@@ -157,7 +158,7 @@ def check_period(start: date | None, end: date | None, today: date | None = None
 
 def scope_for(viewer: User, unit: str | None) -> str | None:
     """The unit filter `viewer` may use: centre staff any, a unit handler its own subtree."""
-    if viewer.role in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
+    if viewer.role in access.CENTRE_REPORT_READERS:
         if unit and get_by_code(unit) is None:
             raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
         return unit or None

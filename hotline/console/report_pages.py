@@ -19,16 +19,16 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.console import bp, exports, forms, labels, queries
 from hotline.console.filters import percent
 from hotline.console.views import roles, user
+from hotline.tickets import access
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut
 from hotline.types import utcnow
 from hotline.units import names as unit_names
 from hotline.users import Role
 
-REPORT_ROLES = (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN, Role.HANDLER)
+REPORT_ROLES = tuple(access.REPORT_READERS)
 DIMENSION_TITLES = {"category": _l("类别"), "area": _l("区域"), "channel": _l("渠道"),
                     "desk": _l("专席")}
-DIMENSION_LABELS = {"category": labels.CATEGORIES, "channel": labels.CHANNELS, "desk": labels.DESKS}
 KINDS = {"daily": _l("日报"), "weekly": _l("周报")}
 
 
@@ -49,20 +49,13 @@ def _period(kind: str) -> reports.Period:
     return reports.Period.week(forms.date_arg("week") or _today() - timedelta(days=7))
 
 
-def code_name(dimension: str, code: str, names: dict[str, str]) -> str:
-    """What a volume's code is called: a category's, channel's or desk's label, a unit's name."""
-    if dimension == "area":
-        return names.get(code, code) if code else gettext("未指定区域")
-    return labels.label(DIMENSION_LABELS[dimension], code)
-
-
 def volume_rows(report: reports.PeriodReport, names: dict[str, str]) -> dict[str, list[list]]:
     """Per dimension: [name, tickets now, tickets in the previous period, change], most first."""
     table = {}
     for dimension in reports.DIMENSIONS:
         now, before = report.volumes.by[dimension], report.previous_volumes.by[dimension]
         codes = sorted(set(now) | set(before), key=lambda code: (-now.get(code, 0), -before.get(code, 0)))
-        table[dimension] = [[code_name(dimension, code, names), now.get(code, 0),
+        table[dimension] = [[labels.code_name(dimension, code, names), now.get(code, 0),
                              before.get(code, 0), now.get(code, 0) - before.get(code, 0)]
                             for code in codes]
     return table
@@ -70,7 +63,7 @@ def volume_rows(report: reports.PeriodReport, names: dict[str, str]) -> dict[str
 
 def hotspot_rows(report: reports.PeriodReport, names: dict[str, str]) -> dict[str, list[list]]:
     """Per dimension: ["1. name", tickets now, before, change], the most first."""
-    return {dimension: [[f"{place}. {code_name(dimension, spot.code, names)}", spot.current,
+    return {dimension: [[f"{place}. {labels.code_name(dimension, spot.code, names)}", spot.current,
                          spot.previous, spot.delta] for place, spot in enumerate(spots, start=1)]
             for dimension, spots in report.hotspots.items()}
 
@@ -189,7 +182,7 @@ def reports_overview():
         return exports.workbook(_overview_sheets(volumes, ranked, names),
                                 f"reports_{start.isoformat()}_{end.isoformat()}")
     root = current_user.unit if current_user.role == Role.HANDLER else None
-    table = {dimension: [(code_name(dimension, code, names), count, percent(count / volumes.total))
+    table = {dimension: [(labels.code_name(dimension, code, names), count, percent(count / volumes.total))
                          for code, count in volumes.by[dimension].most_common()]
              for dimension in reports.DIMENSIONS}
     return render_template(
@@ -201,7 +194,7 @@ def reports_overview():
 
 def _overview_sheets(volumes: reports.Volumes, ranked: list[reports.Ranked],
                      names: dict[str, str]) -> list[exports.Sheet]:
-    counts = [[str(DIMENSION_TITLES[dimension]), code_name(dimension, code, names), count]
+    counts = [[str(DIMENSION_TITLES[dimension]), labels.code_name(dimension, code, names), count]
               for dimension in reports.DIMENSIONS
               for code, count in volumes.by[dimension].most_common()]
     columns = [exports.Column(_l("名次"), 6, "int"), exports.Column(_l("单位"), 18)]

@@ -191,6 +191,14 @@ def check_export_allowed(user: User) -> None:
         raise Forbidden(f"{ROLE_NAMES[user.role]}不能导出工单 (role {user.role.value} may not export)")
 
 
+# --- KPIs and reports (hotline/kpis.py, hotline/reports.py) ---------------------------------
+
+# The centre's staff read the reports of the whole centre or of any unit; a unit's handler those
+# of its own subtree (kpis.scope_for); the others none.
+CENTRE_REPORT_READERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+REPORT_READERS = CENTRE_REPORT_READERS | {Role.HANDLER}
+
+
 AUDIT_VIEWERS = {Role.SUPERVISOR, Role.ADMIN}
 
 

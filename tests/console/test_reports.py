@@ -224,6 +224,43 @@ def test_units_rank_on_any_kpi_with_the_counts_behind_each_rate(app, browser):
     assert "云龙区" not in handler.split('id="rankings"')[1]
 
 
+def test_the_api_answers_volumes_and_rankings_of_the_callers_scope(api, monday):
+    body = api.get("/api/v1/reports/volumes?from=2026-11-23&to=2026-11-23", "supervisor1").json
+    assert body["total"] == 5
+    assert body["by"]["category"][0] == {"code": "help", "name": "求助", "count": 3}
+    assert {row["code"]: row["count"] for row in body["by"]["area"]} == {
+        "gulou": 3, "yunlong": 1, "jiawang": 1}
+    assert body["by_day"] == [{"day": "2026-11-23", "count": 5}]
+    # A county's handler: what it leads or co-handles, by its own towns.
+    body = api.get("/api/v1/reports/volumes?from=2026-11-23&to=2026-11-23", "handler-gulou").json
+    assert (body["unit"], body["total"]) == ("gulou", 2)
+    assert {row["name"]: row["count"] for row in body["by"]["area"]} == {"黄楼街道": 1, "鼓楼区": 1}
+    api.get("/api/v1/reports/volumes?unit=yunlong", "handler-gulou", expect=403)
+    api.get("/api/v1/reports/rankings?sort=bogus", "supervisor1", expect=422)
+
+    body = api.get("/api/v1/reports/rankings?from=2026-11-22&to=2026-11-23&sort=dispatch_on_time",
+                   "supervisor1").json
+    # 鼓楼区: M1 and M4 dispatched on time, 2/2 (P2, never dispatched, has no unit); 云龙区 and
+    # 贾汪区 only where their tickets are (直接答复率): no dispatch rate, so after it.
+    gulou, *others = body["items"]
+    assert gulou["name"] == "鼓楼区" and {row["name"] for row in others} == {"云龙区", "贾汪区"}
+    kpi = {k["key"]: (k["numerator"], k["denominator"]) for k in gulou["kpis"]}
+    assert kpi["dispatch_on_time"] == (2, 2) and kpi["acknowledged_on_time"] == (0, 2)
+    assert all(row["kpis"][0]["rate"] is None for row in others)
+
+
+@pytest.mark.parametrize("username, status", [
+    ("supervisor1", 200), ("dispatcher1", 200), ("admin", 200), ("handler-gulou", 200),
+    ("seat1", 403), ("partner-xz-xinli", 403), ("admin-gulou", 403),
+])
+def test_who_opens_the_report_pages(browser, username, status):
+    person = browser(username)
+    for path in ("/console/reports", "/console/reports/daily", "/console/reports/weekly"):
+        person.get(path, expect=status)
+    if status == 200:
+        assert 'href="/console/reports"' in person.html("/console/reports")   # in the navigation
+
+
 @pytest.mark.usefixtures("week")
 def test_the_weekly_report_compares_kpis_with_the_week_before(browser):
     page = browser("supervisor1").html("/console/reports/weekly?week=2026-11-25")
