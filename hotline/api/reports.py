@@ -69,11 +69,16 @@ class DayCountOut(ma.Schema):
     count = fields.Integer()
 
 
-class VolumesOut(ma.Schema):
+class ScopedOut(ma.Schema):
+    """The period and the scope a report is of."""
+
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     unit = fields.String(allow_none=True)
     desk = fields.String(allow_none=True)
+
+
+class VolumesOut(ScopedOut):
     total = fields.Integer()
     by = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(CountOut)), metadata={
         "description": "`category`, `area` (the scope's branches: the centre's counties and "
@@ -87,11 +92,7 @@ class RankedOut(ma.Schema):
     kpis = fields.List(fields.Nested(KpiOut))
 
 
-class RankingsOut(ma.Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
-    unit = fields.String(allow_none=True)
-    desk = fields.String(allow_none=True)
+class RankingsOut(ScopedOut):
     sort = fields.String()
     order = fields.String()
     items = fields.List(fields.Nested(RankedOut))
