@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from tests.console.test_browser import ARTIFACTS, chromium, live_server, person  # noqa: F401  (fixtures)
+from tests.console.test_browser import ARTIFACTS, chromium, live_server, person, shot  # noqa: F401  (fixtures)
+from tests.console.test_kpis import week  # noqa: F401  (fixture)
 from tests.console.test_reports import monday  # noqa: F401  (fixture)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -47,3 +48,18 @@ def test_the_daily_report_prints_on_a4_with_what_the_centre_hands_in(person, mon
     edu.goto("/console/reports/daily?day=2026-11-23")
     text = pdf_text(PdfReader(io.BytesIO(edu.pdf(format="A4"))))
     assert monday["M4"]["number"] in text and "李小雨" not in text
+
+
+def test_kpi_charts_and_rankings_on_screen(person, week):  # noqa: F811
+    supervisor = person("supervisor1")
+    supervisor.goto("/console/kpis?from=2026-11-23&to=2026-11-26")
+    card = supervisor.locator("#kpi-extended")
+    # Handling clocks started Monday (T1, T2, T4: 3) and Wednesday (T2's rework: 1).
+    assert card.locator("rect.bar").count() == 2 and card.locator("circle.dot").count() == 2
+    card.screenshot(path=str(ARTIFACTS / "kpi_chart_extended.png"))
+    supervisor.goto("/console/reports?from=2026-11-23&to=2026-11-26")
+    supervisor.get_by_role("link", name="退单率").click()
+    supervisor.wait_for_url("**sort=returned**")
+    first = supervisor.locator("table.ranking tbody tr").first
+    assert "云龙区" in first.inner_text() and "1/1" in first.inner_text()
+    shot(supervisor, "reports_overview")
