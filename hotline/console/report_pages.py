@@ -14,11 +14,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from hotline import kpis, reports
+from hotline import audit, kpis, reports
 from hotline.clocks.calendar import SHANGHAI
 from hotline.console import bp, exports, forms, labels, queries
 from hotline.console.filters import percent
 from hotline.console.views import roles, user
+from hotline.extensions import db
 from hotline.tickets import access
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut
@@ -98,6 +99,11 @@ def _period_page(kind: str):
     title = _title(kind, period, scope, names)
     crisis = TicketOut(many=True, viewer=user()).dump(report.crisis)
     if fmt == "xlsx":
+        # The file carries callers' details out of the console: the export itself is audited.
+        audit.record_export(user(), fmt, {"day": period.start.isoformat(), "unit": scope.unit,
+                                          "desk": scope.desk}, len(report.overdue) + len(crisis),
+                            view=f"{kind}_report")
+        db.session.commit()
         return exports.workbook(_period_sheets(report, names, crisis),
                                 f"{kind}_{period.start.isoformat()}{'_' + scope.unit if scope.unit else ''}")
     root = current_user.unit if current_user.role == Role.HANDLER else None

@@ -140,8 +140,11 @@ def test_the_daily_report_shows_volumes_hotspots_overdue_crisis_and_kpis(app, br
     assert "report" in views
 
 
-def test_the_daily_report_downloads_as_a_workbook(browser, monday):
+def test_the_daily_report_downloads_as_a_workbook(app, browser, monday):
     response = browser("supervisor1").get("/console/reports/daily?day=2026-11-23&format=xlsx")
+    with app.app_context():
+        [export] = db.session.scalars(select(ReadAudit).where(ReadAudit.kind == "export")).all()
+        assert export.view == "daily_report" and export.detail["filters"] == {"day": "2026-11-23"}
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["受理量", "指标变化", "超期工单", "危机工单"]
     volumes = list(book["受理量"].values)
