@@ -9,7 +9,8 @@ Words used below:
 
 * **volume** (受理量): tickets created in the period (every channel, whatever became of them).
 * **area** (区域): where a ticket's matter is (its location unit), as the branch of the scope
-  it lies on: for the centre its county or city department, for a county its towns.
+  it lies on: for the centre its county or city department, for a county its towns; for a
+  place outside the scope's unit (a city department's tickets), its county.
 * **overdue at the period's end**: a ticket clock (not a referral's) that was open and past its
   due time at the end of the period (or now, for a period not over yet).
 * **crisis case**: a ticket of crisis priority created in the period or put on the crisis path
@@ -171,13 +172,21 @@ def volumes(period: Period, scope: Scope) -> Volumes:
     by: dict[str, Counter] = {dimension: Counter() for dimension in DIMENSIONS}
     by_day: Counter = Counter()
     for category, channel, desk, location, when, count in db.session.execute(stmt):
-        area = branch(paths[location], unit.path if unit else None) if location in paths else None
+        area = _area(paths.get(location), unit)
         for dimension, code in (("category", category), ("channel", channel), ("desk", desk),
                                 ("area", area or "")):
             by[dimension][str(getattr(code, "value", code))] += count
         by_day[_as_date(when)] += count
     days = [period.start + timedelta(days=n) for n in range(period.days)]
     return Volumes(sum(by_day.values()), by, {d: by_day.get(d, 0) for d in days})
+
+
+def _area(path: str | None, unit: Unit | None) -> str | None:
+    """Where a ticket's matter is, as a branch of the scope's unit; for a place outside it (a
+    city department's ticket in a county) the centre's branch: the county."""
+    if path is None:
+        return None
+    return (branch(path, unit.path) if unit else None) or branch(path, None)
 
 
 def _as_date(value) -> date:

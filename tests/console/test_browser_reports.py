@@ -45,7 +45,11 @@ def test_the_daily_report_prints_on_a4_with_what_the_centre_hands_in(person, mon
 
     # The co-unit's handler prints its own report, the child's name masked.
     edu = person("handler-edu")
+    edu.set_viewport_size({"width": 375, "height": 800})     # a handler's phone
     edu.goto("/console/reports/daily?day=2026-11-23")
+    page_width = edu.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 375, page_width                       # wide tables scroll in their box
+    shot(edu, "daily_report_phone")
     text = pdf_text(PdfReader(io.BytesIO(edu.pdf(format="A4"))))
     assert monday["M4"]["number"] in text and "李小雨" not in text
 

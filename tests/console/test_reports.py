@@ -131,6 +131,7 @@ def test_the_daily_report_shows_volumes_hotspots_overdue_crisis_and_kpis(app, br
     crisis = edu.split('id="crisis"')[1].split("</section>")[0]
     assert monday["M4"]["number"] in crisis and "李小雨" not in crisis and "+8613900000012" not in crisis
     assert "本期受理 <strong class=\"total\">1</strong> 件" in edu
+    assert "<td>鼓楼区</td>" in edu.split('id="volumes-area"')[1].split("</table>")[0]  # where it is
     browser("handler-edu").get("/console/reports/daily?day=2026-11-23&unit=gulou", expect=403)
     browser("seat1").get("/console/reports/daily", expect=403)
     # Reading the child's case in a report is in the read audit.
