@@ -11,7 +11,8 @@ extension; sent back after a dissatisfied callback; returned and dispatched agai
 progress; waiting for dispatch. Each copy has its clocks, timeline and scope rows, every time
 shifted to its day, and its unit moved to one of the counties. Then, in interleaved rounds,
 it times `kpis.compute` for the whole period with the per-county table (what /console/kpis
-shows), the same for one county, and the console page as supervisor1 (Flask test client).
+shows), the same for one county, and the console pages as supervisor1 (Flask test client): the
+KPIs, the daily and weekly reports and the 30 days' volumes and rankings.
 """
 
 import argparse
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_app  # noqa: E402
+from bench.common import BENCH_PASSWORD, bench_app  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_KPIS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/hotline_bench_kpis")
 REDIS = os.environ.get("BENCH_KPIS_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -36,18 +37,29 @@ def empty(app) -> None:
     """No tickets: CASCADE empties every table that refers to them (clocks, events, ...)."""
     from sqlalchemy import text
 
+    from hotline import audit
     from hotline.extensions import db
 
-    with app.app_context():
-        db.session.execute(text("TRUNCATE tickets, ticket_counters RESTART IDENTITY CASCADE"))
-        db.session.commit()
+    # The event log is append-only (hotline/audit.py): emptying it is maintenance, said so.
+    with app.app_context(), db.engine.begin() as conn, audit.maintenance(conn, "bench: empty the tickets"):
+        conn.execute(text("TRUNCATE tickets, ticket_counters RESTART IDENTITY CASCADE"))
 
 
 def templates(app) -> list[tuple[int, int]]:
     """A few tickets through the API, each with how many of every 20 copies follow it."""
     from tests.helpers import Api
 
-    api = Api(app, app.test_client())
+    class BenchApi(Api):
+        """The tests' API client, signing in with the bench's password (bench/common.py)."""
+
+        def headers(self, username: str) -> dict[str, str]:
+            if username not in self._tokens:
+                answer = self.client.post("/api/v1/auth/token",
+                                          json={"username": username, "password": BENCH_PASSWORD})
+                self._tokens[username] = answer.json["token"]
+            return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    api = BenchApi(app, app.test_client())
     made = []
     answered = api.create()
     api.act(answered["id"], "answer", "seat1", {"answer": "已告知办理流程"})
@@ -197,8 +209,20 @@ def main() -> None:
         assert response.status_code == 200, response.status_code
         assert "派单及时率" in response.get_data(as_text=True)
 
+    def page(path: str, text: str):
+        def get():
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            assert text in response.get_data(as_text=True), path
+        return get
+
+    yesterday = end - timedelta(days=1)
     measured = {"compute, centre + per county": centre, "compute, one county (gulou)": county,
-                "GET /console/kpis (supervisor1)": console}
+                "GET /console/kpis (supervisor1)": console,
+                # the reports a centre hands in (hotline/reports.py)
+                "GET /console/reports/daily": page(f"/console/reports/daily?day={yesterday}", "受理概况"),
+                "GET /console/reports/weekly": page(f"/console/reports/weekly?week={yesterday}", "受理概况"),
+                "GET /console/reports (30 days)": page("/console/reports", "单位排名")}
     times: dict[str, list[float]] = {name: [] for name in measured}
     for call in measured.values():
         call()   # warm-up
@@ -210,9 +234,9 @@ def main() -> None:
             call()
             times[name].append((time.perf_counter() - began) * 1000)
     print(f"period {start} .. {end}; {args.rounds} rounds")
-    print(f"{'':34} {'median ms':>10} {'min':>8} {'max':>8}")
+    print(f"{'':36} {'median ms':>10} {'min':>8} {'max':>8}")
     for name, values in times.items():
-        print(f"{name:34} {statistics.median(values):10.0f} {min(values):8.0f} {max(values):8.0f}")
+        print(f"{name:36} {statistics.median(values):10.0f} {min(values):8.0f} {max(values):8.0f}")
     per_ticket = statistics.median(times["compute, centre + per county"]) * 1000 / max(counts["tickets"], 1)
     print(f"compute per ticket of the period: {per_ticket:.0f} µs")
 

@@ -188,11 +188,12 @@ def audit_children(user: User | None, tickets, view: str) -> None:
             log_read(user, "ticket", ticket.id, view)
 
 
-def record_export(user: User, fmt: str, filters: dict, rows: int) -> ReadAudit:
-    """An export is itself audited: who, in which format, with which filter, how many rows."""
+def record_export(user: User, fmt: str, filters: dict, rows: int, view: str = "tickets") -> ReadAudit:
+    """An export is itself audited: who, in which format, with which filter, how many rows,
+    of what (`view`: the ticket list, a daily or weekly report)."""
     wanted = {key: value for key, value in filters.items()
               if key not in ("page", "per_page") and value not in (None, [], False)}
-    row = ReadAudit(user_id=user.id, subject="export", subject_id=0, view="tickets", kind="export",
+    row = ReadAudit(user_id=user.id, subject="export", subject_id=0, view=view, kind="export",
                     detail={"format": fmt, "filters": _jsonable(wanted), "rows": rows}, at=utcnow())
     db.session.add(row)
     return row

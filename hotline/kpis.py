@@ -80,7 +80,7 @@ from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Event, Ticket
 from hotline.types import utcnow
-from hotline.units import Unit, get_by_code
+from hotline.units import Unit, branch, get_by_code
 from hotline.users import Role, User
 
 KPI_KEYS = (
@@ -93,6 +93,8 @@ KPI_NAMES = {
     "satisfied": "满意率", "answered_directly": "直接答复率", "returned": "退单率",
     "extended": "延期率", "overdue": "超期率", "reworked": "重办率",
 }
+# The KPIs where a fall is the good news (a rise of the others is).
+LOWER_IS_BETTER = frozenset({"returned", "extended", "overdue", "reworked"})
 ON_TIME_CLOCKS = {
     TimerKind.DISPATCH: "dispatch_on_time", TimerKind.ACKNOWLEDGE: "acknowledged_on_time",
     TimerKind.RESPOND: "responded_on_time", TimerKind.HANDLE: "replied_on_time",
@@ -136,7 +138,7 @@ class Report:
     kpis: list[Kpi]
     # key -> [(day, numerator, denominator)] for every day of the period
     series: dict[str, list[tuple[date, int, int]]]
-    # top-level unit code (county or city department) -> its KPIs
+    # branch unit code (the centre's counties and departments, a unit's sub-units) -> its KPIs
     by_unit: dict[str, list[Kpi]] = field(default_factory=dict)
 
 
@@ -155,7 +157,7 @@ def check_period(start: date | None, end: date | None, today: date | None = None
 
 def scope_for(viewer: User, unit: str | None) -> str | None:
     """The unit filter `viewer` may use: centre staff any, a unit handler its own subtree."""
-    if viewer.role in permissions.SEES_EVERYTHING:
+    if viewer.role in permissions.CENTRE_REPORT_READERS:
         if unit and get_by_code(unit) is None:
             raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
         return unit or None
@@ -196,7 +198,7 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
         series[key] = [(day, hits[day], totals[day]) for day in days]
     report = Report(start, end, unit, desk, [_kpi(key, chosen[key]) for key in KPI_KEYS], series)
     if with_units:
-        report.by_unit = _by_top_unit(chosen, paths)
+        report.by_unit = _by_branch(chosen, paths, prefix)
     return report
 
 
@@ -204,9 +206,11 @@ def _kpi(key: str, tallies: list[Tally]) -> Kpi:
     return Kpi(key, sum(t.hits for t in tallies), sum(t.total for t in tallies))
 
 
-def _by_top_unit(chosen: dict[str, list[Tally]], paths: dict[str, str]) -> dict[str, list[Kpi]]:
-    """Facts grouped by the county or city department their unit belongs to."""
-    top = {code: (path.strip("/").split("/") + [None])[1] for code, path in paths.items()}
+def _by_branch(chosen: dict[str, list[Tally]], paths: dict[str, str],
+              root: str | None) -> dict[str, list[Kpi]]:
+    """Facts grouped by the branch of `root` (a unit's path; None: the centre) their unit lies
+    on: the centre's counties and city departments, a county's towns and its own row."""
+    top = {code: branch(path, root) for code, path in paths.items()}
     grouped: dict[str, dict[str, list[Tally]]] = defaultdict(lambda: defaultdict(list))
     for key, tallies in chosen.items():
         for tally in tallies:
@@ -242,7 +246,7 @@ def _shanghai_day_sqlite(element, compiler, **kw):
     return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
 
 
-def _window(start: date, end: date) -> tuple[datetime, datetime]:
+def window(start: date, end: date) -> tuple[datetime, datetime]:
     first = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI).astimezone(UTC)
     after = end + timedelta(days=1)
     last = datetime(after.year, after.month, after.day, tzinfo=SHANGHAI).astimezone(UTC)
@@ -287,7 +291,7 @@ def _count(columns: dict[str, ColumnElement], flags: dict[str, ColumnElement], s
 
 def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tally]]:
     """Every KPI's facts of [start, end], counted per (day, unit, desk)."""
-    first, last = _window(start, end)
+    first, last = window(start, end)
     tallies: dict[str, list[Tally]] = {key: [] for key in KPI_KEYS}
     if db.session.get_bind().dialect.name == "postgresql":
         # The planner prices each correlated lookup far above its ~1 µs and compiles the clocks'

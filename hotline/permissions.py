@@ -499,3 +499,12 @@ def check_reads_rules(user: User) -> None:
 def is_knowledge_author(user: User) -> bool:
     """Reads the knowledge base, drafts articles and flags a wrong one (not partners)."""
     return user.role in KNOWLEDGE_AUTHORS
+
+
+# --- KPIs and reports (hotline/kpis.py, hotline/reports.py) ---------------------------------
+
+# The centre's staff read the reports of the whole centre or of any unit; a unit's handler those
+# of its own subtree (kpis.scope_for); the others none.
+CENTRE_REPORT_READERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
+REPORT_READERS = CENTRE_REPORT_READERS | {Role.HANDLER}
+can_read_reports = in_roles(REPORT_READERS)

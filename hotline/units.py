@@ -60,3 +60,23 @@ def get_by_code(code: str) -> Unit | None:
 def subtree_ids(unit: Unit):
     """A select of the ids of `unit` and every unit below it."""
     return select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))
+
+
+def branch(path: str, root: str | None) -> str | None:
+    """The code of the unit on `path` directly below `root` (a unit's path; None: the city
+    centre, whose counties and departments are its branches), or `root`'s own code when `path`
+    is `root` itself; None when `path` lies outside `root` or is the city itself.
+
+    Reports group a unit's facts by its branches: a county's towns, the centre's counties."""
+    if root is not None and not path.startswith(root):
+        return None
+    codes = [code for code in path.split("/") if code]
+    depth = len([code for code in root.split("/") if code]) if root else 1
+    if len(codes) > depth:
+        return codes[depth]
+    return codes[-1] if root and codes else None
+
+
+def names() -> dict[str, str]:
+    """Every unit's name by its code (exports and reports show names, not codes)."""
+    return dict(db.session.execute(select(Unit.code, Unit.name)).all())

@@ -65,3 +65,10 @@ class User(UserMixin, db.Model):
 
 def get_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
+
+
+def display_names() -> dict[int, str]:
+    """Every user's display name (their username where none is set) by id: what exports and
+    reports show instead of a username."""
+    rows = db.session.execute(select(User.id, User.display_name, User.username))
+    return {user_id: name or username for user_id, name, username in rows}

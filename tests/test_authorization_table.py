@@ -114,6 +114,8 @@ DELETE /api/v1/calendar/days/{day}                                   calendar_da
 POST   /api/v1/calendar/years/{year}                                 -                    403  403  403  ok   403  403  403  403  401
 GET    /api/v1/outbox                                                -                    403  ok   ok   ok   403  403  403  403  401
 GET    /api/v1/reports/kpis                                          -                    403  ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/reports/volumes                                       -                    403  ok   ok   ok   ok   ok   ok   403  401
+GET    /api/v1/reports/rankings                                      -                    403  ok   ok   ok   ok   ok   ok   403  401
 GET    /api/v1/calls                                                 -                    ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/calls/{call_sid}                                      call                 ok   ok   ok   ok   403  403  403  403  401
 GET    /api/v1/referrals                                             -                    ok   ok   ok   ok   ok   ok   ok   ok   401

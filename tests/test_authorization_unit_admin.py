@@ -28,6 +28,8 @@ WITHIN = {
     "GET /api/v1/admin/export": 200,
     "POST /api/v1/auth/password": 422,
     "GET /api/v1/reports/kpis": 403,  # it administers people and units, not the casework
+    "GET /api/v1/reports/volumes": 403,
+    "GET /api/v1/reports/rankings": 403,
     # ... nor the knowledge base the seats and handlers answer from (issue 21)
     "GET /api/v1/knowledge/search": 403,
     "GET /api/v1/knowledge/articles": 403,

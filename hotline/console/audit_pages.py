@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from hotline import audit, permissions
 from hotline.clocks.calendar import format_deadline
-from hotline.console import bp, exports, forms, reports
+from hotline.console import bp, exports, forms
 from hotline.console.guard import allowed
 from hotline.console.views import NAV, save_form, user
 from hotline.extensions import db
@@ -61,7 +61,7 @@ def _filters(args) -> dict:
         if ticket is None:
             raise forms.FormInvalid({"ticket": [gettext("请输入工单ID或工单号")]})
     return {"ticket": ticket, "username": args.get("user") or None, "kind": kind,
-            "start": reports._date("from"), "end": reports._date("to")}
+            "start": forms.date_arg("from"), "end": forms.date_arg("to")}
 
 
 @bp.get("/audit")

@@ -7,13 +7,16 @@ Errors come back keyed by form field, in the viewer's language.
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import marshmallow as ma
-from flask_babel import get_locale
+from flask import request
+from flask_babel import get_locale, gettext
 from werkzeug.datastructures import MultiDict
 
 from hotline.console import labels
 from hotline.parsing import text_problem
+from hotline.tickets.models import Desk
 from hotline.tickets.registry import ACTION_BODIES
 from hotline.tickets.schemas import TicketIn
 
@@ -190,3 +193,22 @@ def error_state(form: MultiDict, error) -> FormState:
     errors = error.errors if isinstance(error, FormInvalid) else flatten_errors(error.errors or {})
     return FormState(values=form, errors=errors,
                      message=labels.localize(message, locale()) if message else None)
+
+
+# --- query arguments of the report pages ------------------------------------------------
+
+def date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FormInvalid({name: [gettext("日期格式应为 YYYY-MM-DD")]}) from None
+
+
+def desk_arg() -> str | None:
+    desk = request.args.get("desk") or None
+    if desk and desk not in {d.value for d in Desk}:
+        raise FormInvalid({"desk": [gettext("请从列表中选择")]})
+    return desk

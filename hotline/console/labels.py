@@ -166,6 +166,17 @@ def label(table: dict, code) -> str:
     return str(table.get(code, code))
 
 
+# What a report's volumes are counted by (hotline/reports.py), but areas, which are units.
+DIMENSIONS = {"category": CATEGORIES, "channel": CHANNELS, "desk": DESKS}
+
+
+def code_name(dimension: str, code: str, names: dict[str, str]) -> str:
+    """What a volume's code is called: a category's, channel's or desk's label, a unit's name."""
+    if dimension == "area":
+        return names.get(code, code) if code else gettext("未指定区域")
+    return label(DIMENSIONS[dimension], code)
+
+
 # marshmallow's and the services' English field errors, in the console's language.
 _FIELD_ERRORS = [
     (r"Missing data for required field\.|required", lambda m: gettext("此项为必填项")),

@@ -1,13 +1,15 @@
 """KPI dashboard with a chart per KPI, and the CSV/XLSX exports of KPIs and ticket lists."""
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import abort, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from hotline import audit, kpis, permissions
 from hotline.clocks.calendar import SHANGHAI
+from hotline.clocks.models import TimerState
 from hotline.console import bp, charts, exports, forms, labels, queries
 from hotline.console.guard import allowed
 from hotline.console.views import list_filters, user
@@ -17,26 +19,14 @@ from hotline.knowledge import service as knowledge
 from hotline.tickets import service
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut
-from hotline.users import Role
-
-
-def _date(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise forms.FormInvalid({name: [gettext("日期格式应为 YYYY-MM-DD")]}) from None
+from hotline.units import names as unit_names
+from hotline.users import Role, display_names
 
 
 def _report(with_units: bool = False) -> kpis.Report:
-    start, end = kpis.check_period(_date("from"), _date("to"))
+    start, end = kpis.check_period(forms.date_arg("from"), forms.date_arg("to"))
     unit = kpis.scope_for(user(), request.args.get("unit") or None)
-    desk = request.args.get("desk") or None
-    if desk and desk not in {d.value for d in Desk}:
-        raise forms.FormInvalid({"desk": [gettext("请从列表中选择")]})
-    return kpis.compute(start, end, unit=unit, desk=desk, with_units=with_units)
+    return kpis.compute(start, end, unit=unit, desk=forms.desk_arg(), with_units=with_units)
 
 
 @bp.get("/kpis")
@@ -71,37 +61,54 @@ def kpi_export():
     fmt = request.args.get("format", "csv")
     if fmt not in exports.FORMATS:
         abort(404)
-    report = _report()
-    return exports.download(fmt, exports.kpi_filename(report), exports.KPI_HEADER,
-                            exports.kpi_rows(report), sheet="KPIs")
+    report = _report(with_units=True)
+    return exports.download(fmt, exports.kpi_filename(report), exports.KPI_COLUMNS,
+                            exports.kpi_rows(report, unit_names()), sheet=gettext("统计指标"))
 
 
-TICKET_HEADER = ["number", "created_at", "state", "desk", "channel", "category", "priority",
-                 "subject", "caller_name", "caller_phone", "caller_is_minor", "location_unit",
-                 "lead_unit", "co_units", "resolution", "closed_at", "overdue"]
+TICKET_COLUMNS = [
+    exports.Column(_l("工单编号"), 24), exports.Column(_l("受理时间"), 17, "datetime"),
+    exports.Column(_l("状态"), 10), exports.Column(_l("专席"), 14), exports.Column(_l("渠道"), 8),
+    exports.Column(_l("类别"), 10), exports.Column(_l("紧急程度"), 9), exports.Column(_l("标题"), 30),
+    exports.Column(_l("来电人姓名"), 12), exports.Column(_l("来电号码"), 16),
+    exports.Column(_l("未成年人"), 9), exports.Column(_l("所在区域"), 14),
+    exports.Column(_l("承办单位"), 14), exports.Column(_l("协办单位"), 20),
+    exports.Column(_l("受理人"), 10), exports.Column(_l("办结方式"), 14),
+    exports.Column(_l("办结时间"), 17, "datetime"), exports.Column(_l("超期"), 6),
+]
 EXPORT_CHUNK = 200
 
 
 def _ticket_rows(viewer, filters: dict):
-    """Every ticket of the filtered list, a chunk at a time, masked as the API masks them.
+    """Every ticket of the filtered list, a chunk at a time, masked as the API masks them, with
+    names for codes and Shanghai times.
 
     Each chunk's reads of children's tickets are committed to the read audit before its rows
     are handed out: a CSV is written while the response streams, after the request's own
     commit, so this generator is the only boundary those rows pass."""
-    schema = TicketOut(many=True, viewer=viewer)
+    schema = TicketOut(viewer=viewer)
+    units, people = unit_names(), display_names()
     page_number = 1
     while True:
         page = service.list_tickets(viewer, {**filters, "page": page_number,
                                              "per_page": EXPORT_CHUNK}, view="export")
         db.session.commit()
-        for row in schema.dump(page.items):
-            caller = row["caller"]
-            yield [row["number"], row["created_at"], row["state"], row["desk"], row["channel"],
-                   row["category"], row["priority"], row["subject"], caller["name"] or "",
-                   caller["phone"] or "", caller["is_minor"], row["location"]["unit"] or "",
-                   row["lead_unit"] or "", " ".join(row["co_units"]), row["resolution"] or "",
-                   row["closed_at"] or "",
-                   any(timer["state"] == "overdue" for timer in row["timers"])]
+        for ticket in page.items:
+            caller = schema.dump_caller(ticket)
+            yield [ticket.number, exports.local(ticket.created_at),
+                   labels.label(labels.STATES, ticket.state), labels.label(labels.DESKS, ticket.desk),
+                   labels.label(labels.CHANNELS, ticket.channel),
+                   labels.label(labels.CATEGORIES, ticket.category),
+                   labels.label(labels.PRIORITIES, ticket.priority), ticket.subject,
+                   caller["name"] or "", caller["phone"] or "", exports.yes_no(ticket.caller_is_minor),
+                   ticket.location_unit.name if ticket.location_unit else "",
+                   ticket.lead_unit.name if ticket.lead_unit else "",
+                   "、".join(units.get(unit.code, unit.code) for unit in ticket.co_units),
+                   people.get(ticket.created_by_id, ""),
+                   labels.label(labels.RESOLUTIONS, ticket.resolution),
+                   exports.local(ticket.closed_at),
+                   exports.yes_no(any(timer.state == TimerState.OVERDUE and timer.referral_id is None
+                                      for timer in ticket.timers))]
         if page_number * EXPORT_CHUNK >= page.total:
             return
         page_number += 1
@@ -116,8 +123,8 @@ def ticket_export(viewer, fmt: str, filters: dict):
     first = service.list_tickets(viewer, {**filters, "page": 1, "per_page": 1}, view="export")
     audit.record_export(viewer, fmt, filters, first.total)
     db.session.commit()
-    return exports.download(fmt, "tickets", TICKET_HEADER, _ticket_rows(viewer, filters),
-                            sheet="tickets")
+    return exports.download(fmt, "tickets", TICKET_COLUMNS, _ticket_rows(viewer, filters),
+                            sheet=gettext("工单"))
 
 
 @bp.get("/tickets/export")

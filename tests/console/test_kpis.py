@@ -42,6 +42,8 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
+from hotline.kpis import KPI_NAMES
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD = "from=2026-11-23&to=2026-11-26"
 
@@ -59,6 +61,12 @@ EXPECTED_YUNLONG = {key: (0, 0) for key in EXPECTED} | {"dispatch_on_time": (1, 
 EXPECTED_WEDNESDAY = {key: (0, 0) for key in EXPECTED} | {
     "resolved": (0, 1), "satisfied": (0, 1), "reworked": (1, 1), "extended": (0, 1),
 }
+
+
+def kpi_counts(rows, unit: str) -> dict[str, tuple[int, int]]:
+    """An export's KPI rows of one unit (a name, or 全部): {key: (numerator, denominator)}."""
+    keys = {name: key for key, name in KPI_NAMES.items()}
+    return {keys[row[4]]: (int(row[5]), int(row[6])) for row in rows[1:] if row[2] == unit}
 
 
 @contextlib.contextmanager
@@ -206,13 +214,16 @@ def test_kpi_downloads_from_the_api(api, week):
     assert response.mimetype == "text/csv"
     assert "kpis_2026-11-23_2026-11-26_gulou.csv" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["key", "name", "numerator", "denominator", "rate"]
-    assert {row[0]: (int(row[2]), int(row[3])) for row in rows[1:]} == EXPECTED_GULOU
+    assert rows[0] == ["开始日期", "结束日期", "单位", "专席", "指标", "分子", "分母", "比率"]
+    assert kpi_counts(rows, "鼓楼区") == EXPECTED_GULOU
+    assert rows[1][:5] == ["2026-11-23", "2026-11-26", "鼓楼区", "全部", "派单及时率"]
     response = api.get(f"/api/v1/reports/kpis?{PERIOD}&format=xlsx", "supervisor1")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     values = list(load_workbook(io.BytesIO(response.data)).active.values)
-    assert {row[0]: (row[2], row[3]) for row in values[1:]} == EXPECTED
-    assert values[1][4] == 0.75
+    assert kpi_counts(values, "全部") == EXPECTED
+    # ... and each county's rows under it, for a pivot table
+    assert kpi_counts(values, "云龙区") == EXPECTED_YUNLONG
+    assert values[1][7] == 0.75 and values[1][0] == datetime(2026, 11, 23)
 
 
 def test_dashboard_has_a_chart_per_kpi_and_exports(browser, api, week):
@@ -221,13 +232,14 @@ def test_dashboard_has_a_chart_per_kpi_and_exports(browser, api, week):
     assert page.count('<svg class="chart"') == len(EXPECTED)
     assert "及时签收率" in page and "66.7%" in page and "2 / 3" in page
     assert "2026-11-23: 2/3" in page  # a point of a chart: Monday's acknowledge clocks
+    assert "<rect class=\"bar\"" in page  # and under it, the count of each day
     assert "分单位" in page and "鼓楼区" in page
     response = supervisor.get(f"/console/kpis/export?{PERIOD}&format=csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert {row[0]: (int(row[2]), int(row[3])) for row in rows[1:]} == EXPECTED
+    assert kpi_counts(rows, "全部") == EXPECTED
     response = supervisor.get(f"/console/kpis/export?{PERIOD}&unit=yunlong&format=xlsx")
     values = list(load_workbook(io.BytesIO(response.data)).active.values)
-    assert {row[0]: (row[2], row[3]) for row in values[1:]} == EXPECTED_YUNLONG
+    assert kpi_counts(values, "云龙区") == EXPECTED_YUNLONG
 
     handler = browser("handler-gulou")
     page = handler.html(f"/console/kpis?{PERIOD}")

@@ -175,7 +175,7 @@ def test_ticket_export_csv_and_xlsx_with_filters_and_masking(app, browser, api, 
     response = supervisor.get("/console/tickets/export?format=csv")
     assert response.mimetype == "text/csv" and response.is_streamed
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][0] == "number" and len(rows) == 3
+    assert rows[0][0] == "工单编号" and len(rows) == 3
     response = supervisor.get("/console/tickets/export?format=csv&state=dispatched")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert [row[0] for row in rows[1:]] == [first["number"]]
@@ -187,7 +187,7 @@ def test_ticket_export_csv_and_xlsx_with_filters_and_masking(app, browser, api, 
     response = police.get("/console/tickets/export?format=xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = list(sheet.values)
-    assert values[0][0] == "number" and len(values) == 2
+    assert values[0][0] == "工单编号" and len(values) == 2
     masked = api.get(f"/api/v1/tickets/{first['id']}", "handler-police").json["caller"]
     assert values[1][9] == masked["phone"] and values[1][8] == masked["name"]
     police.get("/console/tickets/export?format=pdf", expect=404)
