@@ -20,7 +20,7 @@ STATES = {
 ACTIONS = {
     "create": _l("受理"), "answer": _l("直接答复"), "transfer_out": _l("转出"),
     "reject": _l("不予受理"), "merge": _l("并单"), "submit": _l("提交派单"),
-    "dispatch": _l("派单"), "acknowledge": _l("签收"), "return": _l("退单"),
+    "dispatch": _l("派单"), "recall": _l("撤回改派"), "acknowledge": _l("签收"), "return": _l("退单"),
     "approve_return": _l("同意退单"), "deny_return": _l("驳回退单"), "forward": _l("转办"),
     "contact_caller": _l("联系来电人"), "submit_opinion": _l("提交协办意见"),
     "request_extension": _l("申请延期"), "approve_extension": _l("同意延期"),

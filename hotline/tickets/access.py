@@ -31,7 +31,10 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
     "reject": (frozenset(_SEAT), None),
     "merge": (frozenset(_SEAT | _DISPATCHER), None),
     "submit": (frozenset(_SEAT), None),
-    "dispatch": (frozenset(_DISPATCHER), None),
+    # The duty supervisor dispatches too (an overdue crisis ticket waits for no one), and the
+    # centre recalls a ticket no unit has signed for yet (改派, issue 22).
+    "dispatch": (frozenset(_DISPATCHER | {Role.SUPERVISOR}), None),
+    "recall": (frozenset(_DISPATCHER | {Role.SUPERVISOR}), None),
     "acknowledge": (frozenset(_HANDLER), LEAD_OR_CO),
     "return": (frozenset(_HANDLER), LEAD),
     "approve_return": (frozenset(_DISPATCHER), None),
@@ -142,21 +145,35 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
     return ticket
 
 
+class ActionForbidden(Forbidden):
+    """`role` may not take `action` (or, for a handler, its unit is not `relation` to the ticket).
+    Carries both so a page can say it in words (console/dispatch_pages.refusal_message)."""
+
+    error_code = "ticket.action_forbidden"
+
+    def __init__(self, message: str, role: Role, action: str, relation: str | None = None):
+        super().__init__(message)
+        self.role, self.action, self.relation = role, action, relation
+
+
+RELATION_NAMES = {LEAD: "主办单位", CO_UNIT: "协办单位", LEAD_OR_CO: "主办或协办单位"}
+
+
 def check_action_allowed(user: User, ticket: Ticket, action: str) -> None:
     """403 unless `user`'s role (and, for handlers, unit) may do `action` on `ticket`."""
     roles, relation = ACTION_RULES[action]
     if user.role not in roles:
-        raise Forbidden(
-            f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})"
-        )
+        raise ActionForbidden(
+            f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})",
+            user.role, action)
     if relation is None or user.role != Role.HANDLER:
         return
     is_lead = user.unit_id is not None and user.unit_id == ticket.lead_unit_id
     is_co = ticket.co_unit_link(user.unit) is not None
     allowed = {LEAD: is_lead, CO_UNIT: is_co, LEAD_OR_CO: is_lead or is_co}[relation]
     if not allowed:
-        wanted = {LEAD: "主办单位", CO_UNIT: "协办单位", LEAD_OR_CO: "主办或协办单位"}[relation]
-        raise Forbidden(f"只有{wanted}可以执行 {action} (only the {relation.replace('_', ' ')} may)")
+        raise ActionForbidden(f"只有{RELATION_NAMES[relation]}可以执行 {action} "
+                              f"(only the {relation.replace('_', ' ')} may)", user.role, action, relation)
 
 
 def can_see_caller(user: User, ticket: Ticket) -> bool:

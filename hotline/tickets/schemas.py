@@ -301,6 +301,7 @@ ACTION_BODIES: dict[str, type[ma.Schema]] = {
     "merge": MergeIn,
     "submit": Empty,
     "dispatch": DispatchIn,
+    "recall": ReasonIn,
     "acknowledge": Empty,
     "return": ReasonIn,
     "approve_return": NoteIn,

@@ -14,7 +14,7 @@ from transitions import Machine, MachineError
 from hotline import callbacks, notices, risk
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
-from hotline.clocks.models import TimerKind
+from hotline.clocks.models import TimerKind, TimerState
 from hotline.crisis import Signal
 from hotline.errors import Conflict, Invalid
 from hotline.tickets.models import Desk, Priority, Resolution, Ticket, TicketCoUnit
@@ -39,6 +39,9 @@ TRANSITIONS = [
     {"trigger": "submit", "source": S.INTAKE, "dest": S.PENDING_DISPATCH, "after": "submitted"},
     {"trigger": "dispatch", "source": S.PENDING_DISPATCH, "dest": S.DISPATCHED,
      "before": "check_dispatch", "after": "dispatched"},
+    # 改派 (issue 22): the centre takes a ticket back before the unit signs for it.
+    {"trigger": "recall", "source": S.DISPATCHED, "dest": S.PENDING_DISPATCH,
+     "before": "check_not_acknowledged", "after": "recalled"},
     {"trigger": "acknowledge", "source": S.DISPATCHED, "dest": S.IN_PROGRESS,
      "conditions": "actor_is_lead", "after": "acknowledged_by_lead"},
     {"trigger": "acknowledge", "source": OPEN_HANDLING, "dest": None,
@@ -113,6 +116,23 @@ ACTIONS = frozenset(t["trigger"] for t in TRANSITIONS)
 _MACHINE = Machine(model=None, initial=S.INTAKE, **MACHINE)
 
 
+class WrongState(Conflict):
+    """The ticket's state does not allow the action (someone else acted first, most often).
+    Carries the state and the action so a page can say so in words (console/action_pages)."""
+
+    error_code = "ticket.wrong_state"
+
+    def __init__(self, state: S, action: str, *, applies: bool = True):
+        self.state, self.action = state, action
+        if applies:
+            message = (f"工单当前状态为 {state.value}，不能执行 {action} "
+                       f"(action {action} is not allowed in state {state.value})")
+        else:
+            message = (f"工单当前状态为 {state.value}，{action} 不适用于此工单 "
+                       f"(action {action} does not apply to this ticket in state {state.value})")
+        super().__init__(message)
+
+
 class TicketWorkflow:
     """The machine's model for one action on one loaded ticket.
 
@@ -144,17 +164,11 @@ class TicketWorkflow:
         try:
             fired = self.trigger(action)
         except MachineError:
-            raise Conflict(
-                f"工单当前状态为 {self.ticket.state.value}，不能执行 {action} "
-                f"(action {action} is not allowed in state {self.ticket.state.value})"
-            ) from None
+            raise WrongState(self.ticket.state, action) from None
         finally:
             _MACHINE.remove_model(self)
         if not fired:
-            raise Conflict(
-                f"工单当前状态为 {self.ticket.state.value}，{action} 不适用于此工单 "
-                f"(action {action} does not apply to this ticket in state {self.ticket.state.value})"
-            )
+            raise WrongState(self.ticket.state, action, applies=False)
 
     # --- conditions (choose a branch) ---------------------------------------
 
@@ -199,6 +213,17 @@ class TicketWorkflow:
         if any(unit.id == lead.id for unit in co_units):
             raise Invalid("主办单位不能同时是协办单位 (lead unit listed as co-unit)",
                           {"co_units": ["contains the lead unit"]})
+
+    def check_not_acknowledged(self) -> None:
+        """A recall is for a ticket no unit has taken up: once the lead unit signed for it in this
+        dispatch (a forward comes after a signature), the unit returns it instead."""
+        signed = any(timer.kind == TimerKind.ACKNOWLEDGE and timer.state == TimerState.MET
+                     and timer.referral_id is None and timer.started_at >= self.ticket.dispatched_at
+                     for timer in self.ticket.timers)
+        if signed:
+            raise Conflict("承办单位已签收或已转办，不能撤回改派；如需改派，请承办单位申请退单 "
+                           "(the unit has already acknowledged this dispatch; it may return the ticket)",
+                           error="ticket.already_acknowledged")
 
     def check_co_unit_acknowledge(self) -> None:
         if self.ticket.co_unit_link(self.actor.unit).acknowledged_at is not None:
@@ -403,12 +428,27 @@ class TicketWorkflow:
         self.record["co_unit"] = self.actor.unit.code
 
     def return_approved(self) -> None:
+        self.ticket.return_count += 1
+        self._back_to_dispatch()
+
+    def recalled(self) -> None:
+        """改派: the units that had it are told; their clocks stop and the dispatch clock starts
+        again, as after an approved return (docs/design.md §3)."""
+        units = [unit for unit in [self.ticket.lead_unit, *self.ticket.co_units] if unit]
+        self.record["previous_co_units"] = [unit.code for unit in self.ticket.co_units]
+        for unit in units:
+            notices.notify_unit(unit, self.ticket, "recall",
+                                f"工单 {self.ticket.number} 已由市中心撤回改派，无需办理："
+                                f"{self.data['reason']}",
+                                self.actor)
+        self._back_to_dispatch()
+
+    def _back_to_dispatch(self) -> None:
         previous = self.ticket.lead_unit
         self.record["previous_unit"] = previous.code if previous else None
         self.ticket.lead_unit = None
         self.ticket.co_unit_links = []
         self.ticket.acknowledged_at = None
-        self.ticket.return_count += 1
         clocks.cancel_timers(self.ticket, TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
         clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
 
