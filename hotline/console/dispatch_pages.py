@@ -114,7 +114,8 @@ def _number(ticket_id: int) -> str:
 
 # --- what a refused action says -------------------------------------------------------------
 
-RELATIONS = {access.LEAD: _l("主办单位"), access.CO_UNIT: _l("协办单位"), access.LEAD_OR_CO: _l("主办或协办单位")}
+RELATIONS = {access.LEAD: _l("主办单位"), access.CO_UNIT: _l("协办单位"),
+             access.LEAD_OR_CO: _l("主办或协办单位")}
 
 
 def refusal_message(error: HotlineError) -> str:
