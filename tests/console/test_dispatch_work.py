@@ -2,6 +2,11 @@
 many rows with a result per row, each unit's workload, refusals that say what happened."""
 
 import re
+from datetime import timedelta
+
+import time_machine
+
+from tests.conftest import SUITE_START
 
 
 def pending(api, **ticket) -> dict:
@@ -84,15 +89,24 @@ def test_a_supervisor_dispatches_from_the_queue_and_the_ticket_page(browser, api
     assert api.ticket(ticket["id"])["state"] == "dispatched"
 
 
+def loads_on(page: str, unit: str) -> list[str]:
+    row = re.search(rf'<tr data-unit="{unit}">(.*?)</tr>', page, re.S).group(1)
+    return re.findall(r'<td class="num[^"]*">(\d+)</td>', row)
+
+
 def test_the_dispatch_page_shows_each_units_open_due_soon_and_overdue_work(browser, api):
     api.dispatched(unit="gulou")
     api.in_progress(unit="gulou")
     forwarded = api.in_progress(unit="gulou")
     api.act(forwarded["id"], "forward", "handler-gulou", {"unit": "gulou-huanglou"})   # still 鼓楼区's
-    api.dispatched(unit="yunlong")
-    page = browser("dispatcher1").html("/console/dispatch")
+    api.dispatched(unit="yunlong", desk="children", category="psych_support")   # to sign within 2 h
+    dispatcher = browser("dispatcher1")
+    page = dispatcher.html("/console/dispatch")
     assert "各单位工作量" in page
-    gulou = re.search(r'<tr data-unit="gulou">(.*?)</tr>', page, re.S).group(1)
-    assert re.findall(r'<td class="num[^"]*">(\d+)</td>', gulou) == ["3", "0", "0"]
-    yunlong = re.search(r'<tr data-unit="yunlong">(.*?)</tr>', page, re.S).group(1)
-    assert re.findall(r'<td class="num[^"]*">(\d+)</td>', yunlong) == ["1", "0", "0"]
+    assert loads_on(page, "gulou") == ["3", "0", "0"]
+    assert loads_on(page, "yunlong") == ["1", "0", "0"]
+    assert 'data-unit="jiawang"' in page.split('class="idle"')[1]       # nothing open: folded away
+    with time_machine.travel(SUITE_START + timedelta(minutes=100), tick=False):
+        assert loads_on(dispatcher.html("/console/dispatch"), "yunlong") == ["1", "1", "0"]
+    with time_machine.travel(SUITE_START + timedelta(hours=4), tick=False):   # 2 working hours: 13:30
+        assert loads_on(dispatcher.html("/console/dispatch"), "yunlong") == ["1", "0", "1"]
