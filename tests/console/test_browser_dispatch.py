@@ -20,7 +20,7 @@ def pick(page, select: str, typed: str, choice: str) -> None:
     box.locator("li[role=option]", has_text=choice).first.click()
 
 
-def test_bulk_dispatch_of_three_tickets_with_co_units_chosen_by_typing(person, api):
+def test_bulk_dispatch_of_three_tickets_with_co_units_chosen_by_typing(person, api):  # noqa: F811
     subjects = ["王陵街道路面塌陷", "泉山区小区噪音扰民", "学校门口占道经营"]
     tickets = []
     for subject in subjects:
@@ -59,13 +59,15 @@ def test_bulk_dispatch_of_three_tickets_with_co_units_chosen_by_typing(person, a
 
 def test_a_village_handlers_inbox_fits_a_phone(chromium, live_server, api):  # noqa: F811
     unit = "gulou-huanglou-hepan"
-    for subject in ["河畔社区3号楼前路灯坏了一个月，晚上看不见路", "楼道堆放杂物堵塞消防通道", "小区门口积水"]:
+    for subject in ["河畔社区3号楼前路灯坏了一个月，晚上看不见路", "楼道堆放杂物堵塞消防通道",
+                    "小区门口积水"]:
         created = api.create(subject=subject)
         api.act(created["id"], "submit", "seat1")
         api.act(created["id"], "dispatch", "dispatcher1", {"unit": "gulou"})
         api.act(created["id"], "acknowledge", "handler-gulou")
         api.act(created["id"], "forward", "handler-gulou", {"unit": unit})
-    context = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 375, "height": 812},
+    context = chromium.new_context(base_url=live_server, locale="zh-CN",
+                                   viewport={"width": 375, "height": 812},
                                    is_mobile=True, has_touch=True, device_scale_factor=2)
     context.set_default_timeout(10_000)
     try:
