@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select, update
 
-from hotline import callbacks, contact_safety, crisis
+from hotline import callbacks, contact_safety, crisis, phones
 from hotline.channels import children
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
@@ -56,7 +56,8 @@ def record(message_sid: str, from_number: str, to_number: str, body: str, num_me
     """Store an inbound text once; its id when new, None when this Sid was stored already."""
     now = utcnow()
     return insert_or_ignore(InboundSms, {
-        "message_sid": message_sid, "from_number": from_number or "", "to_number": to_number or "",
+        "message_sid": message_sid, "from_number": phones.normalize(from_number) or "",
+        "to_number": phones.normalize(to_number) or "",
         "body": body or "", "num_media": num_media, "received_at": now,
     }, "message_sid")
 

@@ -346,7 +346,9 @@ def _field_spec(name: str, schema_field) -> dict:
     choices = next((v.choices for v in schema_field.validators if isinstance(v, validate.OneOf)),
                    None)
     type_name = type(schema_field).__name__
-    if name in ("co_units", "units"):
+    if schema_field.metadata.get("widget"):     # the body says how it is asked (a rating)
+        spec["widget"] = schema_field.metadata["widget"]
+    elif name in ("co_units", "units"):
         spec["widget"] = "units_multi"
     elif name == "unit":
         spec["widget"] = "unit"
@@ -373,6 +375,8 @@ def _form_specs(allowed: list[str]) -> dict[str, list[dict]]:
     for action in allowed:
         fields = []
         for name, schema_field in forms.action_fields(action).items():
+            if schema_field.metadata.get("derived_from"):   # follows from another answer
+                continue
             if isinstance(schema_field, ma.fields.Nested):
                 fields += [_field_spec(f"{name}_{key}", sub)
                            for key, sub in schema_field.schema.fields.items()]
@@ -417,7 +421,7 @@ def render_ticket(ticket_id: int, failed: str | None = None, state: forms.FormSt
         refer = referral_pages.refer_form(viewer, ticket, state.values if failed == "refer" and state
                                           else None)
     return render_template(
-        "console/ticket.html", t=detail, events=events, offer=offer,
+        "console/ticket.html", t=detail, events=timeline.entries(events), offer=offer,
         specs=_form_specs(offer.allowed), forms_state=forms_state,
         pickers=_unit_pickers(ticket), suggestion=suggestion, merge_candidates=history,
         units=queries.units_by_code(), failed=failed,
@@ -616,4 +620,5 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     reports,
     session_pages,
     subscription_pages,
+    timeline,
 )

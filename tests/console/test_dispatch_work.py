@@ -1,5 +1,6 @@
 """Issue 22: dispatching as a day's work in the console — the unit picker's search, actions on
-many rows with a result per row, each unit's workload, refusals that say what happened."""
+many rows with a result per row, each unit's workload, refusals that say what happened; the intake
+form's phone stored in E.164."""
 
 import re
 from datetime import timedelta
@@ -7,6 +8,7 @@ from datetime import timedelta
 import time_machine
 
 from tests.conftest import SUITE_START
+from tests.console.helpers import INTAKE, ticket_id_from
 
 
 def pending(api, **ticket) -> dict:
@@ -110,3 +112,10 @@ def test_the_dispatch_page_shows_each_units_open_due_soon_and_overdue_work(brows
         assert loads_on(dispatcher.html("/console/dispatch"), "yunlong") == ["1", "1", "0"]
     with time_machine.travel(SUITE_START + timedelta(hours=4), tick=False):   # 2 working hours: 13:30
         assert loads_on(dispatcher.html("/console/dispatch"), "yunlong") == ["1", "0", "1"]
+
+
+def test_the_console_intake_form_stores_e164(browser):
+    seat = browser("seat1")
+    created = seat.post("/console/tickets/new", {**INTAKE, "caller_phone": "139 1234 5678"})
+    page = seat.html(f"/console/tickets/{ticket_id_from(created)}")
+    assert "+8613912345678" in page and "139 1234 5678" not in page
