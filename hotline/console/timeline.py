@@ -8,6 +8,7 @@
 - The clocks: each kind's latest clock; the earlier cycles (a forward restarts 签收时限, a
   rework 办理时限) fold away beneath.
 - A co-unit's own task (待签收 / 协办中 / 意见已提交) where the ticket's state would mislead it.
+- Who sent a notice, by name.
 
 Reads only; registered as template globals of the console.
 """
@@ -17,8 +18,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from hotline.console import bp
+from hotline.extensions import db
 from hotline.tickets.models import Event
 from hotline.units import Unit
 from hotline.users import Role, User
@@ -90,5 +93,15 @@ def own_task(ticket: dict) -> str | None:
     return str(CO_TASKS["working"] if link["acknowledged_at"] else CO_TASKS["acknowledge"])
 
 
+def senders(notices: list) -> dict[int, str]:
+    """Who sent each notice (a supervisor's 督办, a dispatcher's recall), by display name."""
+    ids = {notice.created_by_id for notice in notices if notice.created_by_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
+    return {user_id: display or username for user_id, display, username in rows}
+
+
+bp.add_app_template_global(senders)
 bp.add_app_template_global(clock_history)
 bp.add_app_template_global(own_task)

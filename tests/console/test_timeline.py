@@ -55,3 +55,14 @@ def test_a_co_unit_sees_its_own_task(browser, api):
     assert "协办意见已提交" in co_unit.html(f"/console/tickets/{tid}")
     # The lead unit and the centre read the ticket's own state.
     assert "own-task" not in browser("handler-gulou").html(f"/console/tickets/{tid}")
+
+
+def test_a_recall_reaches_the_units_inbox_saying_what_and_who(browser, api):
+    tid = api.dispatched(unit="gulou")["id"]
+    api.act(tid, "recall", "supervisor1", {"reason": "应由泉山区办理"})
+    page = browser("handler-gulou").html("/console/notices")
+    row = re.search(r'<tr class="unread">(.*?)</tr>', page, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1:4] == ["撤回改派", cells[2], "值班长"]
+    assert "已由市中心撤回改派，无需办理：应由泉山区办理" in cells[2]
+    assert "supervisor1" not in page and "recall" not in re.sub(r"<[^>]+>", "", page.split("<main>")[1])
