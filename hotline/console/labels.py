@@ -167,7 +167,8 @@ KPIS = {
 
 # Kinds of notices (hotline/notices.py) in a unit's or a role's inbox.
 NOTICE_KINDS = {
-    "supervise": _l("督办"), "overdue": _l("超期"), "crisis_warning": _l("危机临期"), "crisis": _l("危机警报"),
+    "supervise": _l("督办"), "overdue": _l("超期"), "crisis_warning": _l("危机临期"),
+    "crisis": _l("危机警报"),
     "recall": _l("撤回改派"), "reveal": _l("查看完整联系方式"), "consent_override": _l("紧急免同意转介"),
     "referral_declined": _l("转介被拒"), "referral_escalated": _l("转介超时未接收"),
     "referral_overdue": _l("转介超时"), "mandatory_report": _l("强制报告"),
