@@ -4,7 +4,7 @@ lead and co-units chosen by typing two characters; a village handler's inbox fit
 
 from pathlib import Path
 
-from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401
+from tests.console.test_browser import action, chromium, live_server, person, shot  # noqa: F401
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -55,6 +55,18 @@ def test_bulk_dispatch_of_three_tickets_with_co_units_chosen_by_typing(person, a
         done = api.ticket(ticket["id"])
         assert (done["state"], done["lead_unit"], sorted(done["co_units"])) == \
             ("dispatched", "quanshan", ["gulou-edu", "yunlong"])
+    # One went to the wrong county: recalled before 泉山区 signs, and dispatched again by typing.
+    dispatcher.get_by_role("link", name=tickets[0]["number"]).click()
+    action(dispatcher, "recall", "撤回改派", {"reason": "属铜山区管辖"})
+    assert "待派单" in dispatcher.locator(".state-badge").inner_text()
+    assert dispatcher.locator("#action-dispatch .no-js-hint").is_hidden()    # no Ctrl-click to explain
+    pick(dispatcher, "#action-dispatch select[name=unit]", "铜山", "铜山区")
+    shot(dispatcher, "ticket-dispatch-picker")
+    dispatcher.locator("#action-dispatch button[type=submit]").click()
+    dispatcher.get_by_text("已完成：派单").wait_for()
+    assert api.ticket(tickets[0]["id"])["lead_unit"] == "tongshan"
+    timeline = dispatcher.inner_text(".timeline")
+    assert "撤回改派" in timeline and "原承办单位 泉山区" in timeline
 
 
 def test_a_village_handlers_inbox_fits_a_phone(chromium, live_server, api):  # noqa: F811

@@ -44,7 +44,7 @@
     select.parentNode.insertBefore(box, select.nextSibling);
     select.hidden = true;
     var hint = select.parentNode.querySelector(".no-js-hint");
-    if (hint) hint.hidden = true;
+    if (hint) hint.style.display = "none";
     var items = [];
     var active = -1;
     var asked = 0;
