@@ -48,7 +48,11 @@ ACTIONS.update({
     "callback_survey": _l("发送回访短信"), "callback_voice_survey": _l("拨打回访电话"),
     "callback_seat_task": _l("转坐席电话回访"), "text_withheld": _l("自动短信未发送"),
     "contact_safety_set": _l("设置联系安全"), "message_cancelled": _l("取消外发短信"),
+    "anonymised": _l("已匿名化"),
 })
+# What an outgoing text or call is for (hotline/outbox.py `purpose`).
+PURPOSES = {"callback_survey": _l("回访短信"), "callback_voice_survey": _l("回访电话"),
+            "sms_ticket": _l("受理回执"), "sms_note": _l("补充回执"), "sms_survey_answer": _l("评价致谢")}
 
 # The referral's own lifecycle (referrals/workflow.py) and its steps.
 REFERRAL_STATES = {

@@ -66,3 +66,21 @@ def test_a_recall_reaches_the_units_inbox_saying_what_and_who(browser, api):
     assert cells[1:4] == ["撤回改派", cells[2], "值班长"]
     assert "已由市中心撤回改派，无需办理：应由泉山区办理" in cells[2]
     assert "supervisor1" not in page and "recall" not in re.sub(r"<[^>]+>", "", page.split("<main>")[1])
+
+
+def test_a_survey_turned_into_a_seats_call_is_said_in_words(app, browser, api):
+    from hotline import tasks
+    from tests.twilio_fakes import run
+
+    tid = api.create(desk="children", category="psych_support", caller=CHILD)["id"]
+    api.act(tid, "submit", "seat1")
+    api.act(tid, "dispatch", "dispatcher1", {"unit": "gulou"})
+    api.act(tid, "acknowledge", "handler-gulou")
+    api.act(tid, "reply", "handler-gulou", {"result": "已联系学校", "resolved": True})
+    api.act(tid, "approve_reply", "dispatcher1", {"note": "同意"})
+    run(app, tasks.callback_survey, tid, 0, 1)
+    assert api.actions_logged(tid)[-1] == "callback_seat_task"     # a child's number: no survey text
+    page = browser("seat1").html(f"/console/tickets/{tid}")
+    text = re.sub(r"<[^>]+>", " ", page.split('<ol class="timeline">')[1].split("</ol>")[0])
+    assert "转坐席电话回访" in text
+    assert not re.search(r"[a-z]+_[a-z_]+", text), re.findall(r"[a-z]+_[a-z_]+", text)
