@@ -57,3 +57,4 @@ def test_recall_needs_a_reason_and_the_centre(api):
     assert api.try_act(tid, "recall", "dispatcher1", {}).status_code == 422
     assert api.try_act(tid, "recall", "handler-gulou", {"reason": "x"}).status_code == 403
     assert api.try_act(tid, "recall", "seat1", {"reason": "x"}).status_code == 403
+

@@ -119,3 +119,15 @@ def test_the_console_intake_form_stores_e164(browser):
     created = seat.post("/console/tickets/new", {**INTAKE, "caller_phone": "139 1234 5678"})
     page = seat.html(f"/console/tickets/{ticket_id_from(created)}")
     assert "+8613912345678" in page and "139 1234 5678" not in page
+
+
+def test_a_forwarded_ticket_waiting_for_the_town_is_not_the_centres_to_recall(api, browser):
+    tid = api.in_progress(unit="gulou")["id"]
+    api.act(tid, "forward", "handler-gulou", {"unit": "gulou-huanglou"})
+    assert api.ticket(tid)["state"] == "dispatched"          # the town has yet to sign
+    refused = api.try_act(tid, "recall", "dispatcher1", {"reason": "改派"})
+    assert (refused.status_code, refused.json["error"]) == (409, "ticket.already_acknowledged")
+    # The dispatcher's page says why instead of offering the form.
+    page = browser("dispatcher1").html(f"/console/tickets/{tid}")
+    assert 'id="action-recall"' not in page
+    assert "承办单位已签收或已转办，不能撤回改派；如需改派，请承办单位申请退单" in page
