@@ -60,3 +60,39 @@ def test_search_finds_a_landline_as_dialled_with_its_area_code(api, q):
     ticket = api.create(caller={"phone": "0516-8888 0000", "name": "张三"})
     found = api.get("/api/v1/tickets", "seat1", query_string={"q": q}).json
     assert [t["id"] for t in found] == [ticket["id"]]
+
+
+def test_numbers_stored_before_are_rewritten_by_the_backfill_command(app, api):
+    from hotline.cli import phones_command
+    from hotline.extensions import db
+    from hotline.tickets.models import Ticket
+    from hotline.users import get_by_username
+
+    ticket = api.create(caller={"phone": "13912345678", "name": "张三"})
+    with app.app_context():        # as an older release stored them
+        db.session.get(Ticket, ticket["id"]).caller_phone = "139 1234 5678"
+        get_by_username("seat2").phone = "0516-8888 0000"
+        db.session.commit()
+    try:
+        _backfill(app, api, ticket["id"], phones_command)
+    finally:                       # users stay seeded from test to test
+        with app.app_context():
+            get_by_username("seat2").phone = ""
+            db.session.commit()
+
+
+def _backfill(app, api, tid, phones_command):
+    from hotline.users import get_by_username
+
+    runner = app.test_cli_runner()
+    counted = runner.invoke(phones_command, ["normalise"])
+    assert "tickets: 1" in counted.output and "users: 1" in counted.output and "--apply" in counted.output
+    assert api.ticket(tid)["caller"]["phone"] == "139 1234 5678"      # only counted
+    applied = runner.invoke(phones_command, ["normalise", "--apply"])
+    assert applied.exit_code == 0, applied.output
+    assert api.ticket(tid)["caller"]["phone"] == "+8613912345678"
+    with app.app_context():
+        assert get_by_username("seat2").phone == "+8651688880000"
+    found = api.get("/api/v1/tickets", "seat1", query_string={"q": "8613912345678"}).json
+    assert [t["id"] for t in found] == [tid]
+    assert "tickets: 0" in runner.invoke(phones_command, ["normalise"]).output
