@@ -49,8 +49,8 @@ def entries(events: list[Event]) -> list[Entry]:
         entry = Entry(event.seq, event.at, event.actor, event.unit, event.action, event.from_state,
                       event.to_state, dict(event.data or {}))
         if lines and _echoes(lines[-1], entry):
-            echo = lines.pop()
-            entry.data = {**echo.data, **entry.data}
+            echo = lines.pop()     # its name is the more telling one (发出转介)
+            entry.action, entry.data = echo.action, {**echo.data, **entry.data}
         lines.append(entry)
     return lines
 

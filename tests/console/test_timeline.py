@@ -18,7 +18,7 @@ def test_a_referral_and_a_mandatory_report_are_each_one_line(browser, api):
                                    "consent": {"by": "母亲", "how": "phone"}})
     api.act(tid, "mandatory_report", "seat1", {"suspected": "abuse", "what": "身上有伤"})
     lines = timeline(browser("seat1").html(f"/console/tickets/{tid}"))
-    assert lines == ["受理", "转介", "强制报告"]
+    assert lines == ["受理", "发出转介", "强制报告"]
     # The audit log itself keeps every row.
     assert api.actions_logged(tid) == ["create", "referral_sent", "refer", "mandatory_report",
                                        "mandatory_report"]
