@@ -96,3 +96,8 @@ def _backfill(app, api, tid, phones_command):
     found = api.get("/api/v1/tickets", "seat1", query_string={"q": "8613912345678"}).json
     assert [t["id"] for t in found] == [tid]
     assert "tickets: 0" in runner.invoke(phones_command, ["normalise"]).output
+
+
+def test_a_blank_phone_is_no_phone(api):
+    assert api.create(caller={"phone": "", "name": "张三"})["caller"]["phone"] is None
+    assert api.create(caller={"phone": "   ", "name": "张三"})["caller"]["phone"] is None

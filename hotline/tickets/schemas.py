@@ -47,7 +47,7 @@ def optional_text(**kwargs):
 
 
 class CallerIn(ma.Schema):
-    phone = PhoneNumber(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    phone = PhoneNumber(load_default=None, allow_none=True)     # blank: none given
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     is_minor = StrictBoolean(load_default=False)
     age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 130))
