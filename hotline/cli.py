@@ -69,6 +69,19 @@ def seed_command(demo):
     click.echo(f"demo data ready: {describe(summary)} (password of every demo user: {DEMO_PASSWORD})")
 
 
+@main.command("phones")
+@click.argument("what", type=click.Choice(["normalise"]))
+@click.option("--apply", is_flag=True, help="Rewrite them (without it: only count).")
+@with_appcontext
+def phones_command(what, apply):
+    """Numbers stored before E.164 on every input path (issue 22): count them, or rewrite them."""
+    from hotline.phones_backfill import normalise_stored
+
+    counts = normalise_stored(apply=apply)
+    verb = "rewritten" if apply else "to rewrite (run again with --apply)"
+    click.echo(", ".join(f"{table}: {n}" for table, n in counts.items()) + f" {verb}")
+
+
 @main.command("retention")
 @click.option("--days", type=int, default=None,
               help="Anonymise children's tickets ended this many days ago "

@@ -97,7 +97,12 @@ is_partner = in_roles(PARTNERS)
 is_handler = in_roles(HANDLERS)
 is_supervisor = in_roles(SUPERVISORS)        # a supervisor, or an admin (who may do as much)
 does_seat_work = in_roles(SEATS)             # intake, the callbacks queue
-does_dispatch_work = in_roles(DISPATCHERS)   # the dispatch queue; the review of returns, extensions, replies
+does_dispatch_work = in_roles(DISPATCHERS)   # the review of returns, extensions, replies
+# The dispatch queue: the dispatchers, and the duty supervisor (an overdue crisis ticket waits
+# for no one, issue 22).
+can_dispatch = in_roles(DISPATCHERS | SUPERVISORS)
+# Works tickets day to day: the unit picker, bulk actions (each row still asks its action's rule).
+works_tickets = in_roles(CENTRE | HANDLERS)
 sees_boards = in_roles(BOARD_VIEWERS)        # the crisis, overdue and escalated-referral boards
 can_view_calls = in_roles(CALL_VIEWERS)
 sees_failed_job_list = in_roles(SEES_FAILED_JOBS)
@@ -128,6 +133,17 @@ LEAD, CO_UNIT, LEAD_OR_CO = "lead", "co_unit", "lead_or_co_unit"
 _RELATION_NAMES = {LEAD: "主办单位", CO_UNIT: "协办单位", LEAD_OR_CO: "主办或协办单位"}
 
 
+class ActionForbidden(Forbidden):
+    """`role` may not take `action` (or, for a handler, its unit is not `relation` to the ticket).
+    Carries both so a page can say it in words (console/dispatch_pages.refusal_message)."""
+
+    error_code = "ticket.action_forbidden"
+
+    def __init__(self, message: str, role: Role, action: str, relation: str | None = None):
+        super().__init__(message)
+        self.role, self.action, self.relation = role, action, relation
+
+
 @dataclass(frozen=True)
 class Rule:
     """Who may take an action on a ticket: `roles`, and for a unit handler the `relation` its
@@ -142,12 +158,13 @@ class Rule:
     def check(self, user: User, ticket: Ticket, action: str) -> None:
         """403 unless `user`'s role (and, for handlers, unit) may do `action` on `ticket`."""
         if user.role not in self.roles:
-            raise Forbidden(
-                f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})"
-            )
+            raise ActionForbidden(
+                f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})",
+                user.role, action)
         if not self._relation_holds(user, ticket):
-            raise Forbidden(f"只有{_RELATION_NAMES[self.relation or LEAD]}可以执行 {action} "
-                            f"(only the {(self.relation or LEAD).replace('_', ' ')} may)")
+            raise ActionForbidden(f"只有{_RELATION_NAMES[self.relation or LEAD]}可以执行 {action} "
+                                  f"(only the {(self.relation or LEAD).replace('_', ' ')} may)",
+                                  user.role, action, self.relation or LEAD)
 
     def _relation_holds(self, user: User, ticket: Ticket) -> bool:
         if self.relation is None or user.role != Role.HANDLER:

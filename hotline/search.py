@@ -193,6 +193,8 @@ def _caller_query(q: str) -> tuple[list[str], str | None]:
     bare = re.sub(r"[\s\-]", "", q)
     digits = "".join(_DIGITS.findall(bare))
     if len(digits) >= MIN_PHONE_DIGITS and len(digits) >= len(bare.lstrip("+")) - 1:
+        if digits[0] == "0" and digits[:2] != "00" and len(digits) > MIN_PHONE_DIGITS:
+            digits = digits[1:]    # a landline's trunk 0: numbers are stored as +86 516...
         return sorted(set(caller_tokens(digits, None).split())), digits
     name = "".join(_WORD.findall(bare.lower()))
     return ([f"nm{name}"] if not digits and 2 <= len(name) <= 20 else []), None

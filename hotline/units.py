@@ -6,7 +6,7 @@ and everything below it" is one indexed prefix match.
 
 import enum
 
-from sqlalchemy import ForeignKey, String, bindparam, select, true
+from sqlalchemy import ForeignKey, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.extensions import db
@@ -80,3 +80,27 @@ def branch(path: str, root: str | None) -> str | None:
 def names() -> dict[str, str]:
     """Every unit's name by its code (exports and reports show names, not codes)."""
     return dict(db.session.execute(select(Unit.code, Unit.name)).all())
+def search(text: str, *, kinds=None, within: "Unit | None" = None, limit: int = 20) -> list[Unit]:
+    """Active units whose name or code contains `text` (a picker's type-ahead), shallowest first:
+    counties before their towns. `kinds` narrows to some kinds; `within` to a unit's subtree
+    (below it, not itself)."""
+    pattern = text.strip().lower()
+    stmt = select(Unit).where(Unit.active.is_(True), or_(
+        func.lower(Unit.name).contains(pattern, autoescape=True),
+        func.lower(Unit.code).contains(pattern, autoescape=True)))
+    if kinds:
+        stmt = stmt.where(Unit.kind.in_(list(kinds)))
+    if within is not None:
+        stmt = stmt.where(Unit.path.startswith(within.path, autoescape=True), Unit.id != within.id)
+    stmt = stmt.order_by(func.length(Unit.path), Unit.path).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def path_names(units: list[Unit]) -> dict[int, list[str]]:
+    """Each unit's ancestors' names below the root (the city, above everything), from the top:
+    where a unit sits in the tree, for telling two 教育局 apart."""
+    codes = {code for unit in units for code in unit.path.split("/")[2:] if code}
+    names = {code: name for code, name in
+             db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes)))} if codes else {}
+    return {unit.id: [names.get(code, code) for code in unit.path.split("/")[2:]
+                      if code and code != unit.code] for unit in units}

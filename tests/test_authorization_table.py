@@ -73,6 +73,7 @@ POST   /api/v1/tickets/{ticket_id}/actions/reject                    intake     
 POST   /api/v1/tickets/{ticket_id}/actions/merge                     intake               ok   ok   ok   ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/submit                    intake               ok   403  403  ok   404  404  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/dispatch                  pending_dispatch     403  ok   ok   ok   404  404  404  404  401
+POST   /api/v1/tickets/{ticket_id}/actions/recall                    dispatched           403  ok   ok   ok   403  403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/acknowledge               dispatched           403  403  403  403  ok   ok   404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/return                    in_progress          403  403  403  403  ok   403  404  404  401
 POST   /api/v1/tickets/{ticket_id}/actions/approve_return            return_requested     403  ok   403  ok   403  403  404  404  401
@@ -212,6 +213,7 @@ BODIES = {
     "dispatch": {"unit": "gulou", "co_units": ["edu"], "note": "请核实处理"},
     "acknowledge": {},
     "return": {"reason": "非本单位职责"},
+    "recall": {"reason": "派错单位，改派"},
     "approve_return": {"note": "同意"},
     "deny_return": {"note": "不同意"},
     "forward": {"unit": "gulou-huanglou", "note": "请街道办理"},

@@ -10,7 +10,7 @@ import secrets
 
 from sqlalchemy import false, or_, select
 
-from hotline import auth, passwords, permissions
+from hotline import auth, passwords, permissions, phones
 from hotline.admin import changes
 from hotline.admin.changes import Subject
 from hotline.errors import Invalid, NotFound
@@ -31,13 +31,9 @@ NO = {"0", "false", "no", "n", "否", "停用", "无效"}
 
 
 def normalize_phone(value: str) -> str:
-    """E.164 (`+8613912345678`) whatever the spacing; a bare 11-digit mobile gets +86."""
-    phone = re.sub(r"[\s\-()]", "", value or "")
-    if re.fullmatch(r"1\d{10}", phone):
-        phone = "+86" + phone
-    elif phone.startswith("0086"):
-        phone = "+" + phone[2:]
-    return phone
+    """E.164 (`+8613912345678`) whatever the spacing (hotline.phones); what is no phone number
+    stays as typed, and is refused below."""
+    return phones.normalize(value.strip()) or ""
 
 
 def split_list(value) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from hotline import audit, permissions
+from hotline import audit, permissions, phones
 from hotline.channels.models import (
     CALL_STATE_ORDER,
     LIVE_CALL_STATES,
@@ -42,9 +42,10 @@ def record_arrival(call_sid: str, from_number: str, to_number: str, twilio_statu
     """Log a call as it arrives; False when it was logged already (a retried webhook)."""
     now = utcnow()
     return insert_or_ignore(Call, {
-        "call_sid": call_sid, "from_number": from_number or "", "to_number": to_number or "",
-        "state": CallState.RINGING, "twilio_status": twilio_status if twilio_status in TWILIO_ORDER
-        else None, "created_at": now, "updated_at": now,
+        "call_sid": call_sid, "from_number": phones.normalize(from_number) or "",
+        "to_number": phones.normalize(to_number) or "", "state": CallState.RINGING,
+        "twilio_status": twilio_status if twilio_status in TWILIO_ORDER else None,
+        "created_at": now, "updated_at": now,
     }, "call_sid") is not None
 
 

@@ -22,7 +22,7 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import exists, select, update
 
-from hotline import callbacks, contact_safety, crisis, tasks
+from hotline import callbacks, contact_safety, crisis, phones, tasks
 from hotline.channels import children
 from hotline.channels.models import InboundSms, SmsOutcome, insert_or_ignore
 from hotline.extensions import db
@@ -67,7 +67,8 @@ def record(message_sid: str, from_number: str, to_number: str, body: str, num_me
     `media`: an MMS's media as the webhook listed them (`media_of`)."""
     now = utcnow()
     return insert_or_ignore(InboundSms, {
-        "message_sid": message_sid, "from_number": from_number or "", "to_number": to_number or "",
+        "message_sid": message_sid, "from_number": phones.normalize(from_number) or "",
+        "to_number": phones.normalize(to_number) or "",
         "body": body or "", "num_media": num_media, "received_at": now, "media": media or None,
     }, "message_sid")
 

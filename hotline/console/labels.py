@@ -44,7 +44,11 @@ ACTIONS.update({
     "callback_survey": _l("发送回访短信"), "callback_voice_survey": _l("拨打回访电话"),
     "callback_seat_task": _l("转坐席电话回访"), "text_withheld": _l("自动短信未发送"),
     "contact_safety_set": _l("设置联系安全"), "message_cancelled": _l("取消外发短信"),
+    "anonymised": _l("已匿名化"),
 })
+# What an outgoing text or call is for (hotline/outbox.py `purpose`).
+PURPOSES = {"callback_survey": _l("回访短信"), "callback_voice_survey": _l("回访电话"),
+            "sms_ticket": _l("受理回执"), "sms_note": _l("补充回执"), "sms_survey_answer": _l("评价致谢")}
 
 # The referral's own lifecycle (referrals/workflow.py) and its steps.
 REFERRAL_STATES = {
@@ -158,6 +162,31 @@ KPIS = {
     "reworked": _l("重办率"),
 }
 
+# Kinds of notices (hotline/notices.py) in a unit's or a role's inbox.
+NOTICE_KINDS = {
+    "supervise": _l("督办"), "overdue": _l("超期"), "crisis_warning": _l("危机临期"),
+    "crisis": _l("危机警报"),
+    "recall": _l("撤回改派"), "reveal": _l("查看完整联系方式"), "consent_override": _l("紧急免同意转介"),
+    "referral_declined": _l("转介被拒"), "referral_escalated": _l("转介超时未接收"),
+    "referral_overdue": _l("转介超时"), "mandatory_report": _l("强制报告"),
+}
+
+# What each KPI counts, for the people who are scored by it (hotline/kpis.py has the exact rules).
+KPI_HELP = {
+    "dispatch_on_time": _l("期间到期或已完成的派单时限中，按时派出的比例。"),
+    "acknowledged_on_time": _l("承办单位在签收时限内签收的比例。"),
+    "responded_on_time": _l("承办单位在响应时限内首次联系来电人的比例（办理回复也算联系）。"),
+    "replied_on_time": _l(
+        "每一轮办理（派单后、退回重办后、回访不满意后、重启后）在办理时限内回复的比例；批准的延期计入时限。"),
+    "resolved": _l("回访接通的来电人中，表示问题已解决的比例。"),
+    "satisfied": _l("回访接通的来电人中，评价满意或基本满意的比例。"),
+    "answered_directly": _l("期间受理的工单中，坐席当场直接答复办结的比例。"),
+    "returned": _l("派出的工单中，被退单且经派单员同意的比例（市中心撤回改派不计）。"),
+    "extended": _l("办理时限中，经批准延期的比例。"),
+    "overdue": _l("承办单位的签收、响应、办理时限中，超过时限才完成或仍未完成的比例。"),
+    "reworked": _l("办理回复后，因回访不满意或重启而再次办理的比例。"),
+}
+
 
 def label(table: dict, code) -> str:
     if code is None:
@@ -205,6 +234,8 @@ _FIELD_ERRORS = [
     (r"contains the lead unit", lambda m: gettext("主办单位不能同时是协办单位")),
     (r"not below the lead unit", lambda m: gettext("只能转办给本单位的下级单位")),
     (r"already a co-unit", lambda m: gettext("该单位已是协办单位")),
+    (r"before from", lambda m: gettext("结束日期早于开始日期")),
+    (r"at most (\d+) days", lambda m: gettext("统计区间不能超过 %(n)s 天", n=m.group(1))),
     (r"at most (\d+)", lambda m: gettext("最多还可申请 %(n)s 个工作日", n=m.group(1))),
     (r"unknown partner (.*)", lambda m: gettext("合作机构 %(code)s 不存在", code=m.group(1))),
     (r"offered: (.*)", lambda m: gettext("该机构提供：%(services)s", services="、".join(

@@ -9,7 +9,7 @@ import re
 from flask import g
 from sqlalchemy import and_, select, union
 
-from hotline import permissions
+from hotline import permissions, phones
 from hotline.clocks.models import UNIT_CLOCKS
 from hotline.extensions import db
 from hotline.tickets.models import OPEN_HANDLING, TERMINAL_STATES, Priority, Ticket, TicketCoUnit, TicketState
@@ -26,7 +26,9 @@ def phone_variants(phone: str) -> list[str]:
         return []
     bare = digits.lstrip("+")
     national = bare[2:] if bare.startswith("86") and len(bare) > 11 else bare
-    return sorted({digits, bare, national, "+86" + national, "86" + national})
+    # Stored numbers are E.164 (hotline.phones): a landline typed with its 0 is +86 without it.
+    e164 = phones.to_e164(phone)
+    return sorted({digits, bare, national, "+86" + national, "86" + national} | ({e164} if e164 else set()))
 
 
 def caller_history(user: User, phone: str, limit: int = 10) -> list[Ticket]:

@@ -27,7 +27,7 @@ from hotline.clocks.overrides import missing_year, missing_year_warning
 from hotline.console import bp, csrf, forms, labels, live, queries, search_rows
 from hotline.console.actions import offered_actions
 from hotline.console.guard import allowed
-from hotline.errors import HotlineError, NotFound
+from hotline.errors import Conflict, Forbidden, HotlineError, NotFound
 from hotline.extensions import db
 from hotline.tickets import service
 from hotline.tickets.models import Category, Channel, Desk, Priority, TicketState
@@ -102,7 +102,7 @@ def user():
     return current_user._get_current_object()
 
 
-def save_form(save, rerender, stale: str | None = None):
+def save_form(save, rerender, stale: str | None = None, refuse: tuple = ()):
     """One form post: `save()` validates the form and makes the one service call, then the
     commit. None when it went through; otherwise everything is rolled back and the answer is
     the 404 page (what the user may not see), or `rerender(state, status)`: the form again with
@@ -116,6 +116,8 @@ def save_form(save, rerender, stale: str | None = None):
         abort(404)
     except (forms.FormInvalid, HotlineError) as error:
         db.session.rollback()
+        if isinstance(error, refuse):   # the caller answers these itself (rolled back)
+            raise
         state = forms.error_state(request.form, error)
         if not state.message:
             state.message = gettext("请检查标出的字段。")
@@ -162,6 +164,7 @@ NAV = {
                       ("console.reports_overview", _l("报表")),
                       ("console.notices_page", _l("通知"))],
     Role.SUPERVISOR: [("console.crisis_board", _l("危机工单")), ("console.overdue_board", _l("超期工单")),
+                      ("console.dispatch_queue", _l("待派单")),
                       ("console.referral_board", _l("转介超时")),
                       ("console.mandatory_reports_board", _l("强制报告")),
                       ("console.tickets", _l("工单查询")), ("console.kpi_dashboard", _l("统计指标")),
@@ -331,7 +334,9 @@ def _field_spec(name: str, schema_field) -> dict:
     choices = next((v.choices for v in schema_field.validators if isinstance(v, validate.OneOf)),
                    None)
     type_name = type(schema_field).__name__
-    if name in ("co_units", "units"):
+    if schema_field.metadata.get("widget"):     # the body says how it is asked (a rating)
+        spec["widget"] = schema_field.metadata["widget"]
+    elif name in ("co_units", "units"):
         spec["widget"] = "units_multi"
     elif name == "unit":
         spec["widget"] = "unit"
@@ -358,6 +363,8 @@ def _form_specs(allowed: list[str]) -> dict[str, list[dict]]:
     for action in allowed:
         fields = []
         for name, schema_field in forms.action_fields(action).items():
+            if schema_field.metadata.get("derived_from"):   # follows from another answer
+                continue
             if isinstance(schema_field, ma.fields.Nested):
                 fields += [_field_spec(f"{name}_{key}", sub)
                            for key, sub in schema_field.schema.fields.items()]
@@ -402,7 +409,7 @@ def render_ticket(ticket_id: int, failed: str | None = None, state: forms.FormSt
         refer = referral_pages.refer_form(viewer, ticket, state.values if failed == "refer" and state
                                           else None)
     return render_template(
-        "console/ticket.html", t=detail, events=events, offer=offer,
+        "console/ticket.html", t=detail, events=timeline.entries(events), offer=offer,
         specs=_form_specs(offer.allowed), forms_state=forms_state,
         pickers=_unit_pickers(ticket), suggestion=suggestion, merge_candidates=history,
         units=queries.units_by_code(), failed=failed,
@@ -423,12 +430,15 @@ def ticket_action(ticket_id: int, action: str):
     if action not in forms.ACTION_BODIES:
         abort(404)
     back = safe_next(request.form.get("next"), url_for("console.ticket_page", ticket_id=ticket_id))
-    refused = save_form(
-        lambda: attachments.perform_with_files(  # the action, and the files sent with it
-            user(), ticket_id, action, forms.action_body(action, request.form),
-            uploads.from_form(request.files), uploads.keep_location(request.form)),
-        lambda state, status: render_ticket(ticket_id, action, state, status),
-        stale=gettext("工单已被他人同时修改，请核对后重试。"))
+    try:
+        refused = save_form(
+            lambda: attachments.perform_with_files(  # the action, and the files sent with it
+                user(), ticket_id, action, forms.action_body(action, request.form),
+                uploads.from_form(request.files), uploads.keep_location(request.form)),
+            lambda state, status: render_ticket(ticket_id, action, state, status),
+            stale=gettext("工单已被他人同时修改，请核对后重试。"), refuse=(Conflict, Forbidden))
+    except (Conflict, Forbidden) as error:     # not the input: the form closes and says why
+        return dispatch_pages.refused(ticket_id, action, error)
     if refused is not None:
         return refused
     flash(gettext("已完成：%(action)s", action=labels.label(labels.ACTIONS, action)), "success")
@@ -498,7 +508,7 @@ def callbacks():
 
 
 @bp.get("/dispatch")
-@allowed(permissions.does_dispatch_work)
+@allowed(permissions.can_dispatch)
 def dispatch_queue():
     from hotline import routing
 
@@ -511,7 +521,7 @@ def dispatch_queue():
                              "rule": suggestion.rule} if suggestion else None
     pages = max(1, -(-page.total // page.per_page))
     return render_template("console/queue.html", rows=rows, page=page, pages=pages,
-                           title=gettext("待派单"), quick="dispatch")
+                           title=gettext("待派单"), quick="dispatch", **dispatch_pages.queue_context())
 
 
 REVIEW_TABS = {
@@ -547,21 +557,23 @@ def inbox():
     counts = queries.counts(user(), inbox)
     tabs = [(name, str(title), counts[name]) for name, title in INBOX_TABS.items()]
     return _list_page("console/queue.html", inbox[tab], total=counts[tab], tabs=tabs, tab=tab,
-                      title=gettext("收件箱"), quick=None)
+                      title=gettext("收件箱"), quick=None,
+                      bulk="acknowledge" if tab == "acknowledge" else None)
 
 
 @bp.get("/boards/crisis")
 @allowed(permissions.sees_boards)
 def crisis_board():
     return _list_page("console/queue.html", queries.crisis_open(user()), title=gettext("危机工单"),
-                      quick="supervise")
+                      quick="supervise", bulk="supervise" if user().role != Role.DISPATCHER else None)
 
 
 @bp.get("/boards/overdue")
 @allowed(permissions.sees_boards)
 def overdue_board():
     stmt = queries.with_open_clock(permissions.visible_tickets(user()), overdue=True)
-    return _list_page("console/queue.html", stmt, title=gettext("超期工单"), quick="supervise")
+    return _list_page("console/queue.html", stmt, title=gettext("超期工单"), quick="supervise",
+                      bulk="supervise" if user().role != Role.DISPATCHER else None)
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -592,6 +604,7 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     call_pages,
     child_safety,
     contact_pages,
+    dispatch_pages,
     dispatch_sheet,
     failed_job_pages,
     hotspot_pages,
@@ -604,5 +617,6 @@ from hotline.console import (  # noqa: E402,F401  (more pages on bp)
     saved_view_pages,
     session_pages,
     subscription_pages,
+    timeline,
     watch_pages,
 )

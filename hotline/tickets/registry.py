@@ -76,6 +76,10 @@ ACTIONS = [
                          "before": "check_dispatch", "after": "dispatched"}],
            # The duty supervisor dispatches too (issue 22: an overdue crisis ticket in 待派单).
            Rule(DISPATCHERS | SUPERVISOR), schemas.DispatchIn, _l("派单")),
+    # 改派 (issue 22): the centre takes a ticket back before the unit signs for it.
+    Action("recall", [{"source": S.DISPATCHED, "dest": S.PENDING_DISPATCH,
+                       "before": "check_not_acknowledged", "after": "recalled"}],
+           Rule(DISPATCHERS | SUPERVISOR), schemas.ReasonIn, _l("撤回改派")),
     Action("acknowledge", [
         {"source": S.DISPATCHED, "dest": S.IN_PROGRESS, "conditions": "actor_is_lead",
          "after": "acknowledged_by_lead"},

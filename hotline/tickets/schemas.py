@@ -15,7 +15,7 @@ from marshmallow import fields, validate, validates_schema
 from sqlalchemy import select
 from webargs.fields import DelimitedList
 
-from hotline import contact_safety, risk, routing, signals
+from hotline import contact_safety, phones, risk, routing, signals
 from hotline.clocks.models import TimerState
 from hotline.extensions import db
 from hotline.outbox import messages_for_ticket
@@ -27,7 +27,23 @@ from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, Ti
 from hotline.types import utcnow
 
 TEXT_MAX = 10_000  # hard ceiling; CONTENT_MAX_LENGTH in config may be lower
-PHONE = validate.Regexp(r"^\+?[0-9][0-9\- ]{2,30}$", error="不是有效的电话号码 (not a phone number)")
+
+
+class PhoneNumber(fields.String):
+    """A phone number however it was typed ("139 1234 5678", "0516-88880000", "+86 139..."),
+    stored and shown in E.164 (docs/integration.md, the Additions); 422 when it is none."""
+
+    default_error_messages = {"phone": "不是有效的电话号码 (not a phone number)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            return None
+        e164 = phones.to_e164(text)
+        if e164 is None:
+            raise self.make_error("phone")
+        return e164
+
 Text = fields.String
 
 
@@ -41,7 +57,7 @@ def optional_text(**kwargs):
 
 
 class CallerIn(ma.Schema):
-    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    phone = PhoneNumber(load_default=None, allow_none=True)     # blank: none given
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     is_minor = StrictBoolean(load_default=False)
     age = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 130))
@@ -291,27 +307,51 @@ class ReplyIn(ma.Schema):
     resolved = StrictBoolean(required=True)
 
 
+# The survey's answers (1 满意, 2 基本满意, 3 不满意) that count as satisfied.
+SATISFIED_RATINGS = (1, 2)
+
+
 class CallbackIn(ma.Schema):
-    """With `reached: true`, `resolved` and `satisfied` are required (true or false, not null):
-    422 naming the missing ones."""
+    """With `reached: true`, `resolved` is required, and how satisfied the caller is: `rating`
+    or `satisfied`. Satisfaction is one question (issue 22): `satisfied` follows from the rating
+    (1 and 2 are satisfied, 3 is not) when it is not sent, and a `satisfied` that contradicts
+    the rating is refused with 422 naming both, so that no record says "rated 满意, not
+    satisfied"."""
 
     reached = StrictBoolean(required=True)
-    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 3),
-                            metadata={"description": "1 满意, 2 基本满意, 3 不满意"})
     resolved = StrictBoolean(load_default=None, allow_none=True,
                              metadata={"description": "Required (not null) when `reached` is true."})
-    satisfied = StrictBoolean(load_default=None, allow_none=True,
-                              metadata={"description": "Required (not null) when `reached` is true."})
+    rating = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 3),
+                            metadata={"description": "1 满意, 2 基本满意, 3 不满意; gives `satisfied` "
+                                                     "(1, 2: true; 3: false)", "widget": "rating"})
+    satisfied = StrictBoolean(load_default=None, allow_none=True, metadata={
+        "description": "Required when `reached` is true and no `rating` is given; must agree with "
+                       "`rating` when both are.", "derived_from": "rating"})
     note = optional_text()
 
     @validates_schema
     def _outcome_when_reached(self, data, **kwargs):
-        if data.get("reached"):
-            missing = [key for key in ("resolved", "satisfied") if data.get(key) is None]
-            if missing:
-                raise ma.ValidationError(
-                    {key: ["接通回访时必填 (required when the caller was reached)"] for key in missing}
-                )
+        if not data.get("reached"):
+            return
+        errors = {}
+        if data.get("resolved") is None:
+            errors["resolved"] = ["接通回访时必填 (required when the caller was reached)"]
+        rating, satisfied = data.get("rating"), data.get("satisfied")
+        if rating is None and satisfied is None:
+            errors["satisfied"] = errors["rating"] = [
+                "接通回访时必填：满意度评价 (required when the caller was reached: rating or satisfied)"]
+        elif rating is not None and satisfied is not None and satisfied != (rating in SATISFIED_RATINGS):
+            errors["satisfied"] = errors["rating"] = [
+                "满意度评价与“是否满意”矛盾：评价 1、2 为满意，3 为不满意 "
+                "(contradicts the rating: 1 and 2 are satisfied, 3 is not)"]
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _satisfied_from_rating(self, data, **kwargs):
+        if data.get("reached") and data.get("satisfied") is None and data.get("rating") is not None:
+            data["satisfied"] = data["rating"] in SATISFIED_RATINGS
+        return data
 
 
 # --- output --------------------------------------------------------------------

@@ -24,7 +24,7 @@ from transitions import Machine
 from hotline import crisis, notices, risk, signals
 from hotline.clocks import service as clocks
 from hotline.clocks.durations import Duration
-from hotline.clocks.models import TimerKind
+from hotline.clocks.models import TimerKind, TimerState
 from hotline.crisis import Signal
 from hotline.errors import Conflict, Invalid
 from hotline.machine import BoundModel
@@ -51,6 +51,23 @@ MACHINE = {
 ACTIONS = frozenset(REGISTRY)
 
 
+class WrongState(Conflict):
+    """The ticket's state does not allow the action (someone else acted first, most often).
+    Carries the state and the action so a page can say so in words (console/action_pages)."""
+
+    error_code = "ticket.wrong_state"
+
+    def __init__(self, state: S, action: str, *, applies: bool = True):
+        self.state, self.action = state, action
+        if applies:
+            message = (f"工单当前状态为 {state.value}，不能执行 {action} "
+                       f"(action {action} is not allowed in state {state.value})")
+        else:
+            message = (f"工单当前状态为 {state.value}，{action} 不适用于此工单 "
+                       f"(action {action} does not apply to this ticket in state {state.value})")
+        super().__init__(message)
+
+
 class TicketWorkflow(BoundModel):
     """The machine's model for one action on one loaded ticket.
 
@@ -72,19 +89,13 @@ class TicketWorkflow(BoundModel):
         self.action = ""
 
     def refusal(self, action: str) -> Conflict:
-        return Conflict(
-            f"工单当前状态为 {self.ticket.state.value}，不能执行 {action} "
-            f"(action {action} is not allowed in state {self.ticket.state.value})"
-        )
+        return WrongState(self.ticket.state, action)
 
     def run(self, action: str) -> None:
         """Fire `action`; 409 when the current state does not allow it."""
         self.action = action
         if not self.fire(action):
-            raise Conflict(
-                f"工单当前状态为 {self.ticket.state.value}，{action} 不适用于此工单 "
-                f"(action {action} does not apply to this ticket in state {self.ticket.state.value})"
-            )
+            raise WrongState(self.ticket.state, action, applies=False)
 
     # --- conditions (choose a branch) ---------------------------------------
 
@@ -140,6 +151,17 @@ class TicketWorkflow(BoundModel):
         if any(unit.id == lead.id for unit in co_units):
             raise Invalid("主办单位不能同时是协办单位 (lead unit listed as co-unit)",
                           {"co_units": ["contains the lead unit"]})
+
+    def check_not_acknowledged(self) -> None:
+        """A recall is for a ticket no unit has taken up: once the lead unit signed for it in this
+        dispatch (a forward comes after a signature), the unit returns it instead."""
+        signed = any(timer.kind == TimerKind.ACKNOWLEDGE and timer.state == TimerState.MET
+                     and timer.referral_id is None and timer.started_at >= self.ticket.dispatched_at
+                     for timer in self.ticket.timers)
+        if signed:
+            raise Conflict("承办单位已签收或已转办，不能撤回改派；如需改派，请承办单位申请退单 "
+                           "(the unit has already acknowledged this dispatch; it may return the ticket)",
+                           error="ticket.already_acknowledged")
 
     def check_co_unit_acknowledge(self) -> None:
         if self.ticket.co_unit_link(self.actor.unit).acknowledged_at is not None:
@@ -330,12 +352,27 @@ class TicketWorkflow(BoundModel):
         self.record["co_unit"] = self.actor.unit.code
 
     def return_approved(self) -> None:
+        self.ticket.return_count += 1
+        self._back_to_dispatch()
+
+    def recalled(self) -> None:
+        """改派: the units that had it are told; their clocks stop and the dispatch clock starts
+        again, as after an approved return (docs/design.md §3)."""
+        units = [unit for unit in [self.ticket.lead_unit, *self.ticket.co_units] if unit]
+        self.record["previous_co_units"] = [unit.code for unit in self.ticket.co_units]
+        for unit in units:
+            notices.notify_unit(unit, self.ticket, "recall",
+                                f"工单 {self.ticket.number} 已由市中心撤回改派，无需办理："
+                                f"{self.data['reason']}",
+                                self.actor)
+        self._back_to_dispatch()
+
+    def _back_to_dispatch(self) -> None:
         previous = self.ticket.lead_unit
         self.record["previous_unit"] = previous.code if previous else None
         self.ticket.lead_unit = None
         self.ticket.co_unit_links = []
         self.ticket.acknowledged_at = None
-        self.ticket.return_count += 1
         clocks.cancel_timers(self.ticket, TimerKind.ACKNOWLEDGE, TimerKind.RESPOND, TimerKind.HANDLE)
         clocks.start_timer(self.ticket, TimerKind.DISPATCH, self.now)
 

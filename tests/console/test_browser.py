@@ -77,7 +77,8 @@ def action(page, name: str, label: str, fields: dict | None = None) -> None:
         if target.count() > 1:  # yes/no radios
             form.locator(f"[name={field}][value={value}]").check()
         elif target.evaluate("e => e.tagName") == "SELECT":
-            target.select_option(value)
+            # A unit list sits hidden under its search box (unit_picker.js) and still carries the value.
+            target.select_option(value, force=True)
         else:
             target.fill(value)
     form.locator("button[type=submit]", has_text=label).click()

@@ -280,3 +280,16 @@ def test_a_forward_hands_the_unit_clocks_and_outcomes_to_the_unit_below(app, api
     assert edu["dispatch_on_time"] == (0, 0) and edu["returned"] == (0, 0)   # gulou's dispatch
     assert gulou["acknowledged_on_time"] == (1, 2)   # its own, and gulou-edu's below it
     assert gulou["dispatch_on_time"] == (1, 1) and gulou["reworked"] == (1, 1)
+
+
+def test_a_refused_period_is_said_in_chinese_and_shows_no_cards_of_another_period(browser):
+    """Issue 22: not "before from", and no cards of the default period passing for the one asked."""
+    supervisor = browser("supervisor1")
+    page = supervisor.text(supervisor.get("/console/kpis?from=2026-11-20&to=2026-11-01", expect=422))
+    assert "结束日期早于开始日期" in page and "before from" not in page
+    assert "未统计：请改正上面标红的条件" in page and 'class="card kpi"' not in page
+    page = supervisor.text(supervisor.get("/console/kpis?from=2024-01-01&to=2026-01-01", expect=422))
+    assert "统计区间不能超过 366 天" in page and "at most" not in page
+    page = supervisor.html("/console/kpis")
+    assert "hotline/kpis.py" not in page
+    assert "各指标怎么算" in page and "回访接通的来电人中，评价满意或基本满意的比例" in page

@@ -47,7 +47,9 @@
       function refresh() {
         if (busy || document.hidden) return;
         // Not while the user works in it (a form open or focused): the next round will do.
-        if (panel.querySelector("details[open]") || panel.contains(document.activeElement)) return;
+        // Nor while rows are ticked for a bulk action.
+        if (panel.querySelector("details[open]") || panel.contains(document.activeElement) ||
+            panel.querySelector("input[name=ticket]:checked")) return;
         busy = true;
         refreshFetch(panel.getAttribute("data-refresh-url"), "text/html", function () { clearInterval(timer); })
           .then(function (html) {
