@@ -39,3 +39,18 @@ def test_the_audit_page_is_for_supervisors_and_admins_only(browser, api):
 def test_a_viewer_who_sees_the_contact_gets_no_reveal_button(browser, api):
     tid = crisis_ticket(api)
     assert 'class="reveal"' not in browser("handler-gulou").html(f"/console/tickets/{tid}")
+
+
+def test_a_downloaded_attachment_is_listed_on_the_audit_page(app, api):
+    """A download is audited with its file's details (not an export's): the page lists it."""
+    from tests.console.helpers import Browser
+    from tests.console.test_authorization_table import ConsoleScenes
+
+    scene = ConsoleScenes(app, api).build("attached")
+    seat = Browser(app)
+    seat.login("seat1")
+    seat.get(f"/console/attachments/{scene['attachment_id']}")
+    supervisor = Browser(app)
+    supervisor.login("supervisor1")
+    page = supervisor.text(supervisor.get("/console/audit"))
+    assert f"工单 {scene['ticket_id']}" in page

@@ -48,7 +48,7 @@ from hotline.users import Role, User
 from referrals.models import Partner
 from tests.admin_org import org  # noqa: F401  (fixture: the users and units it adds go again)
 from tests.console.helpers import INTAKE, Browser
-from tests.test_authorization_table import Scenes, expected_table
+from tests.test_authorization_table import PHOTO, Scenes, expected_table
 
 ROLES = {
     "seat": "seat1", "disp": "dispatcher1", "sup": "supervisor1", "adm": "admin",
@@ -59,12 +59,17 @@ ROLES = {
 # route                                                                           scene             seat  disp  sup   adm   lead  co    oth   ptnr  uadm  anon
 EXPECTED = """
 GET /console/                                                                     -                 302   302   302   302   302   302   302   302   302   login
+GET /console/admin/calendar                                                       -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/changes                                                        -                 403   403   200   200   403   403   403   403   403   login
+GET /console/admin/crisis-words                                                   -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/export                                                         -                 403   403   200   200   403   403   403   403   200   login
+GET /console/admin/health                                                         -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/import                                                         -                 403   403   403   200   403   403   403   403   200   login
+GET /console/admin/outbox                                                         -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/partners                                                       -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/partners/<code>                                                new_partner       403   403   403   200   403   403   403   403   403   login
-GET /console/admin/sessions                                                       -                 403   403   403   200   403   403   403   403   403   login
+GET /console/admin/routing                                                        -                 403   403   200   200   403   403   403   403   403   login
+GET /console/admin/sessions                                                       -                 403   403   403   200   403   403   403   403   200   login
 GET /console/admin/time-limits                                                    -                 403   403   200   200   403   403   403   403   403   login
 GET /console/admin/units                                                          -                 403   403   200   200   403   403   403   403   200   login
 GET /console/admin/units/<code>                                                   new_unit          403   403   200   200   403   403   403   403   200   login
@@ -72,7 +77,10 @@ GET /console/admin/users                                                        
 GET /console/admin/users/<username>                                               new_user          403   403   200   200   403   403   403   403   200   login
 GET /console/admin/webhooks                                                       -                 403   403   403   200   403   403   403   403   403   login
 GET /console/admin/webhooks/<int:sub_id>                                          subscription      403   403   403   200   403   403   403   403   403   login
+GET /console/attachments/<int:attachment_id>                                      attached          200   200   200   200   200   200   404   404   404   login
+GET /console/attachments/<int:attachment_id>/thumbnail                            attached          200   200   200   200   200   200   404   404   404   login
 GET /console/audit                                                                -                 403   403   200   200   403   403   403   403   403   login
+GET /console/audit/export                                                         -                 403   403   200   200   403   403   403   403   403   login
 GET /console/boards/crisis                                                        -                 403   200   200   200   403   403   403   403   403   login
 GET /console/boards/mandatory-reports                                             -                 403   200   200   200   403   403   403   403   403   login
 GET /console/boards/overdue                                                       -                 403   200   200   200   403   403   403   403   403   login
@@ -81,10 +89,12 @@ GET /console/callbacks                                                          
 GET /console/callers                                                              -                 200   200   200   200   403   403   403   403   403   login
 GET /console/calls/<string:call_sid>                                              call              200   200   200   200   403   403   403   403   403   login
 GET /console/calls/waiting                                                        -                 200   403   403   200   403   403   403   403   403   login
-GET /console/dispatch                                                             -                 403   200   403   200   403   403   403   403   403   login
+GET /console/dispatch                                                             -                 403   200   200   200   403   403   403   403   403   login
 GET /console/failed-jobs                                                          -                 403   403   200   200   403   403   403   403   403   login
+GET /console/hotspots                                                             -                 403   200   200   200   403   403   403   403   403   login
 GET /console/inbox                                                                -                 403   403   403   403   200   200   200   403   403   login
 GET /console/knowledge                                                            -                 403   403   200   200   403   403   403   403   403   login
+GET /console/knowledge/<int:article_id>/flag                                      published_article 200   200   200   200   200   200   200   403   403   login
 GET /console/knowledge/suggest                                                    -                 200   200   200   200   403   403   403   403   403   login
 GET /console/kpis                                                                 -                 403   200   200   200   200   200   200   403   403   login
 GET /console/kpis/export                                                          -                 403   200   200   200   200   200   200   403   403   login
@@ -95,17 +105,31 @@ GET /console/password                                                           
 GET /console/pulse                                                                -                 200   200   200   200   200   200   200   200   200   login
 GET /console/referrals                                                            -                 403   403   403   403   403   403   403   200   403   login
 GET /console/referrals/<int(max=2147483647):referral_id>                          referral_sent     200   200   200   200   200   200   404   200   404   login
+GET /console/reports                                                              -                 403   200   200   200   200   200   200   403   403   login
+GET /console/reports/daily                                                        -                 403   200   200   200   200   200   200   403   403   login
+GET /console/reports/weekly                                                       -                 403   200   200   200   200   200   200   403   403   login
 GET /console/review                                                               -                 403   200   403   200   403   403   403   403   403   login
 GET /console/static/<path:filename>                                               -                 200   200   200   200   200   200   200   200   200   200
 GET /console/tickets                                                              -                 200   200   200   200   200   200   200   200   200   login
 GET /console/tickets/<int:ticket_id>                                              in_progress       200   200   200   200   200   200   404   404   404   login
 GET /console/tickets/<int:ticket_id>/refer/partners                               minor_handled     200   200   200   200   200   200   404   404   404   login
+GET /console/tickets/<int:ticket_id>/sheet                                        in_progress       200   200   200   200   200   200   404   404   404   login
+GET /console/tickets/<int:ticket_id>/sheet.pdf                                    in_progress       200   200   200   200   200   200   404   404   404   login
 GET /console/tickets/export                                                       -                 403   200   200   200   403   403   403   403   403   login
 GET /console/tickets/new                                                          -                 200   403   403   200   403   403   403   403   403   login
+GET /console/units/search                                                         -                 200   200   200   200   200   200   200   403   403   login
+POST /console/admin/calendar/<int:year>/declare                                   -                 403   403   403   302   403   403   403   403   403   login
+POST /console/admin/calendar/days                                                 -                 403   403   403   302   403   403   403   403   403   login
+POST /console/admin/calendar/days/<isodate:day>/clear                             calendar_day      403   403   403   302   403   403   403   403   403   login
+POST /console/admin/crisis-words                                                  -                 403   403   403   422   403   403   403   403   403   login
 POST /console/admin/import                                                        -                 403   403   403   200   403   403   403   403   200   login
+POST /console/admin/outbox/<int:message_id>/cancel                                queued_text       403   403   403   302   403   403   403   403   403   login
+POST /console/admin/outbox/<int:message_id>/resend                                unsent_text       403   403   403   302   403   403   403   403   403   login
 POST /console/admin/partners                                                      -                 403   403   403   302   403   403   403   403   403   login
 POST /console/admin/partners/<code>                                               new_partner       403   403   403   302   403   403   403   403   403   login
-POST /console/admin/sessions/<username>/end                                       -                 403   403   403   302   403   403   403   403   403   login
+POST /console/admin/routing                                                       -                 403   403   403   422   403   403   403   403   403   login
+POST /console/admin/sessions/<username>/end                                       -                 403   403   403   302   403   403   403   403   404   login
+POST /console/admin/time-limits                                                   -                 403   403   403   200   403   403   403   403   403   login
 POST /console/admin/units                                                         -                 403   403   403   302   403   403   403   403   302   login
 POST /console/admin/units/<code>                                                  new_unit          403   403   403   302   403   403   403   403   302   login
 POST /console/admin/users                                                         -                 403   403   403   302   403   403   403   403   302   login
@@ -114,27 +138,36 @@ POST /console/admin/users/<username>/password                                   
 POST /console/admin/webhooks                                                      -                 403   403   403   200   403   403   403   403   403   login
 POST /console/admin/webhooks/<int:sub_id>/<any(test,retry):what>                 subscription      403   403   403   302   403   403   403   403   403   login
 POST /console/alerts/<int:notice_id>/ack                                          dispatcher_alert  404   200   404   404   404   404   404   404   404   login
+POST /console/bulk/<action>                                                       in_progress       302   302   302   302   302   302   302   403   403   login
+POST /console/hotspots/<int:hotspot_id>/dispatch                                  hotspot           403   302   302   302   403   403   403   403   403   login
 POST /console/knowledge/<int:article_id>/<action>                                 article           403   403   302   302   403   403   403   403   403   login
+POST /console/knowledge/<int:article_id>/flag                                     published_article 302   302   302   302   302   302   302   403   403   login
 POST /console/login                                                               -                 302   302   302   302   302   302   302   302   302   302
 POST /console/logout                                                              -                 login login login login login login login login login login
 POST /console/mandatory-reports/<int(max=2147483647):report_id>/actions/<action>  report_open       403   302   302   302   403   403   403   403   403   login
 POST /console/notices/<int:notice_id>/read                                        unit_notice       404   404   404   404   302   404   404   404   404   login
 POST /console/password                                                            -                 422   422   422   422   422   422   422   422   422   login
 POST /console/referrals/<int(max=2147483647):referral_id>/actions/<action>        referral_sent     403   403   403   403   403   403   404   302   404   login
-POST /console/tickets/<int:ticket_id>/actions/<action>                            in_progress       403   403   302   302   403   403   404   404   404   login
+POST /console/tickets/<int:ticket_id>/actions/<action>                            in_progress       302   302   302   302   302   302   404   404   404   login
+POST /console/tickets/<int:ticket_id>/append                                      in_progress       302   403   403   302   403   403   403   403   403   login
+POST /console/tickets/<int:ticket_id>/attachments                                 in_progress       302   302   302   302   302   302   404   404   404   login
 POST /console/tickets/<int:ticket_id>/contact                                     in_progress       302   403   302   302   403   403   404   404   404   login
 POST /console/tickets/<int:ticket_id>/messages/<int:message_id>/cancel            queued_text       302   302   302   302   403   403   404   404   404   login
 POST /console/tickets/<int:ticket_id>/reveal                                      in_progress       200   200   200   200   200   200   404   404   404   login
 POST /console/tickets/new                                                         -                 302   403   403   302   403   403   403   403   403   login
+POST /console/views                                                               -                 302   302   302   302   302   302   302   302   302   login
+POST /console/views/<int:view_id>/delete                                          saved_view        302   404   404   404   404   404   404   404   404   login
 """
 
 # Path values beyond the scene's, and a query string for some GETs.
-PATH_VALUES = {"code": "zh", "filename": "console.css", "username": "seat3", "what": "test"}
+PATH_VALUES = {"code": "zh", "filename": "console.css", "username": "seat3", "what": "test",
+               "year": 2027, "day": "2027-01-04"}
 ACTIONS = {   # which action a route with <action> takes (its body below)
     "/console/tickets/<int:ticket_id>/actions/<action>": "supervise",
     "/console/referrals/<int(max=2147483647):referral_id>/actions/<action>": "accept",
     "/console/mandatory-reports/<int(max=2147483647):report_id>/actions/<action>": "report",
     "/console/knowledge/<int:article_id>/<action>": "publish",
+    "/console/bulk/<action>": "supervise",
 }
 QUERIES = {
     "GET /console/callers": "?phone=13800000001",
@@ -142,6 +175,8 @@ QUERIES = {
     "GET /console/admin/export": "?kind=units",
     "GET /console/tickets/export": "?format=csv",
     "GET /console/kpis/export": "?format=csv",
+    "GET /console/units/search": "?q=鼓楼",
+    "GET /console/audit/export": "?format=csv",
 }
 _CODES = itertools.count(1)
 BODIES = {
@@ -168,6 +203,18 @@ BODIES = {
     "POST /console/admin/webhooks": {"url": "https://grid.gulou.example/hooks", "unit": "gulou"},
     "POST /console/admin/import": lambda: {"kind": "units", "mode": "check", "file": (io.BytesIO(
         "code,name,kind,parent\nauthz-import,导入测试,town,gulou\n".encode()), "units.csv")},
+}
+BODIES |= {
+    "POST /console/admin/calendar/<int:year>/declare": {"rest_days": "2027-01-01", "work_days": "",
+                                                        "note": "授权测试"},
+    "POST /console/admin/calendar/days": {"day": "2027-01-04", "is_workday": "no", "note": "授权测试"},
+    "POST /console/admin/outbox/<int:message_id>/cancel": {"reason": "授权测试"},
+    "POST /console/bulk/<action>": lambda: {"note": "请加快办理"},
+    "POST /console/hotspots/<int:hotspot_id>/dispatch": {"unit": "gulou"},
+    "POST /console/knowledge/<int:article_id>/flag": {"reason": "条目已过时"},
+    "POST /console/tickets/<int:ticket_id>/append": {"content": "来电人再次来电催办"},
+    "POST /console/tickets/<int:ticket_id>/attachments": lambda: {"file": (io.BytesIO(PHOTO), "现场.png")},
+    "POST /console/views": {"name": "授权测试视图", "desk": "general"},
 }
 # Requests that end or change the browser's own session: sent from a browser of their own.
 OWN_SESSION = {"POST /console/login", "POST /console/logout", "GET /console/lang/<code>"}
@@ -280,6 +327,20 @@ def test_every_console_route_for_every_role(app, api):
 # The scene each route's request runs against (used to print the table; the table says it too).
 SCENE_OF = {
     "GET /console/tickets/<int:ticket_id>": "in_progress",
+    "GET /console/attachments/<int:attachment_id>": "attached",
+    "GET /console/attachments/<int:attachment_id>/thumbnail": "attached",
+    "POST /console/tickets/<int:ticket_id>/attachments": "in_progress",
+    "GET /console/tickets/<int:ticket_id>/sheet": "in_progress",
+    "GET /console/tickets/<int:ticket_id>/sheet.pdf": "in_progress",
+    "POST /console/tickets/<int:ticket_id>/append": "in_progress",
+    "POST /console/bulk/<action>": "in_progress",
+    "GET /console/knowledge/<int:article_id>/flag": "published_article",
+    "POST /console/knowledge/<int:article_id>/flag": "published_article",
+    "POST /console/hotspots/<int:hotspot_id>/dispatch": "hotspot",
+    "POST /console/views/<int:view_id>/delete": "saved_view",
+    "POST /console/admin/outbox/<int:message_id>/cancel": "queued_text",
+    "POST /console/admin/outbox/<int:message_id>/resend": "unsent_text",
+    "POST /console/admin/calendar/days/<isodate:day>/clear": "calendar_day",
     "POST /console/tickets/<int:ticket_id>/actions/<action>": "in_progress",
     "POST /console/tickets/<int:ticket_id>/contact": "in_progress",
     "POST /console/tickets/<int:ticket_id>/reveal": "in_progress",
