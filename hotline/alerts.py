@@ -82,7 +82,7 @@ def acknowledge(user: User, notice_id: int) -> AlertAcknowledgement:
     """Record `user`'s acknowledgement (once; a second click returns the first)."""
     notice = db.session.get(Notice, notice_id)
     if notice is None or user.role not in ALERTED or notice.kind != KIND or notice.role != user.role.value:
-        raise NotFound(f"警报 {notice_id} 不存在 (alert not found)")
+        raise NotFound(error="alert.not_found", params={"notice": notice_id})
     existing = db.session.scalar(select(AlertAcknowledgement).where(
         AlertAcknowledgement.notice_id == notice.id, AlertAcknowledgement.user_id == user.id))
     if existing is not None:

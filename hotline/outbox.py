@@ -263,16 +263,13 @@ def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) ->
 
     ticket = access.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
     if actor.role not in access.CANCELS_TEXTS:
-        raise Forbidden(f"{access.ROLE_NAMES[actor.role]}不能取消外发短信 "
-                        f"(role {actor.role.value} may not cancel outgoing texts)")
+        raise Forbidden(error="outbox.cancel_forbidden", params={"role": actor.role})
     message = db.session.scalar(select(OutboxMessage).where(
         OutboxMessage.id == message_id, OutboxMessage.ticket_id == ticket.id).with_for_update())
     if message is None:
-        raise NotFound(f"消息 {message_id} 不存在 (message {message_id} not found)")
+        raise NotFound(error="outbox.message_not_found", params={"message": message_id})
     if message.status != MessageStatus.QUEUED:
-        raise Conflict(f"消息已是“{message.status.value}”状态，不能取消 "
-                       f"(the message is {message.status.value}; only a queued one can be cancelled)",
-                       error="outbox.not_cancellable")
+        raise Conflict(error="outbox.not_cancellable", params={"status": message.status})
     message.status = MessageStatus.CANCELLED
     message.status_detail = f"cancelled by {actor.username}" + (f": {reason}" if reason else "")
     record_event(ticket, actor, CANCELLED_EVENT, ticket.state, ticket.state,

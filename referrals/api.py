@@ -146,7 +146,7 @@ def receipt(body, report_id):
 def partner_kpis(args):
     """Per partner: acceptance rate, completion rate, median hours to accept and to first contact."""
     if current_user().role not in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
-        raise Forbidden("只有中心人员可以查看 (centre staff only)")
+        raise Forbidden(error="referral.centre_only")
     start = datetime.combine(args["start"], time(0), SHANGHAI).astimezone(UTC)
     end = datetime.combine(args["end"], time(23, 59, 59), SHANGHAI).astimezone(UTC)
     return service.partner_kpis(start, end)

@@ -38,18 +38,17 @@ def open_referral(ticket, actor: User | None, data: dict) -> Referral:
     """The ticket action `refer`: check partner, service and consent, send, start the clock."""
     partner = _partner_or_invalid(data["partner"])
     if data["service"] not in partner.services:
-        raise Invalid(f"{partner.name} 不提供 {data['service']} 服务 (the partner does not offer it)",
-                      {"service": [f"offered: {', '.join(partner.services)}"]})
+        raise Invalid(errors={"service": [f"offered: {', '.join(partner.services)}"]},
+                      error="referral.service_not_offered",
+                      params={"partner": partner.name, "service": data["service"],
+                              "offered": partner.services})
     consent = data.get("consent") or {}
     needs_consent = ticket.caller_is_minor and (ticket.caller_age is None or ticket.caller_age < CONSENT_AGE)
     has_consent = bool(consent.get("by") and consent.get("how"))
     override = consent.get("override_reason")
     if needs_consent and not has_consent and not override:
-        raise Invalid(
-            "14岁以下儿童转介需记录监护人同意（谁、如何、何时），紧急情况可填写免同意理由 "
-            "(a child under 14 needs recorded guardian consent or an emergency override reason)",
-            {"consent": ["guardian consent (by, how) or override_reason required"]},
-        )
+        raise Invalid(errors={"consent": ["guardian consent (by, how) or override_reason required"]},
+                      error="referral.consent_required")
     now = utcnow()
     referral = Referral(
         ticket=ticket, partner=partner, service=data["service"], urgency=Urgency(data["urgency"]),
@@ -135,7 +134,7 @@ def visible_referrals(user: User):
 def get_referral(user: User, referral_id: int, view: str = "referral") -> Referral:
     referral = db.session.scalar(visible_referrals(user).where(Referral.id == referral_id))
     if referral is None:
-        raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
+        raise NotFound(error="referral.not_found", params={"referral": referral_id})
     audit_read(user, "referral", referral.id, view)
     return referral
 
@@ -171,17 +170,17 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
     referral = db.session.scalar(
         visible_referrals(user).where(Referral.id == referral_id).with_for_update(of=Referral))
     if referral is None:
-        raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
+        raise NotFound(error="referral.not_found", params={"referral": referral_id})
     if action in PARTNER_ACTIONS and user.role != Role.PARTNER:
-        raise Forbidden(f"只有合作机构可以执行 {action} (only the partner may {action})")
+        raise Forbidden(error="referral.partner_only", params={"referral_action": action})
     if action in REFERRER_ACTIONS and user.role not in (Role.SEAT, Role.SUPERVISOR, Role.ADMIN, Role.HANDLER):
-        raise Forbidden(f"只有转介方可以撤回 (only the referring side may {action})")
+        raise Forbidden(error="referral.referrer_only", params={"referral_action": action})
     if action in REFERRER_ACTIONS and user.role == Role.HANDLER:
         from hotline.tickets.models import Ticket
 
         ticket = db.session.get(Ticket, referral.ticket_id)
         if ticket.lead_unit_id != user.unit_id:
-            raise Forbidden("只有主办单位可以撤回转介 (only the lead unit may revoke)")
+            raise Forbidden(error="referral.lead_unit_only")
     return _transition(referral, user, action, data)
 
 
@@ -272,7 +271,7 @@ def open_mandatory_report(ticket, actor: User | None, suspected: str, what: str)
 
 def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryReport]:
     if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以查看强制报告 (centre staff only)")
+        raise Forbidden(error="report.forbidden")
     stmt = select(MandatoryReport).order_by(MandatoryReport.id.desc())
     if open_only:
         stmt = stmt.where(MandatoryReport.state != ReportState.RECEIPTED)
@@ -281,11 +280,11 @@ def mandatory_reports(user: User, open_only: bool = False) -> list[MandatoryRepo
 
 def advance_mandatory_report(user: User, report_id: int, action: str, data: dict) -> MandatoryReport:
     if user.role not in CENTRE:
-        raise Forbidden("只有中心人员可以办理强制报告 (centre staff only)")
+        raise Forbidden(error="report.forbidden")
     report = db.session.scalar(select(MandatoryReport).where(MandatoryReport.id == report_id)
                                .with_for_update())
     if report is None:
-        raise NotFound(f"强制报告 {report_id} 不存在 (report not found)")
+        raise NotFound(error="report.not_found", params={"report": report_id})
     from hotline.tickets.models import Ticket
     from hotline.tickets.service import record_event
 
@@ -300,7 +299,8 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
     else:
         from hotline.errors import Conflict
 
-        raise Conflict(f"强制报告当前为 {report.state.value}，不能 {action} (not allowed now)")
+        raise Conflict(error="report.wrong_state",
+                       params={"report_state": report.state, "report_action": action})
     ticket = db.session.get(Ticket, report.ticket_id)
     record_event(ticket, user, f"mandatory_report_{action}", ticket.state, ticket.state,
                  {"report": report.id, **to_json(data)})
@@ -360,7 +360,8 @@ def _log(referral: Referral, actor: User | None, action: str, from_state, to_sta
 def _partner_or_invalid(code: str) -> Partner:
     partner = db.session.scalar(select(Partner).where(Partner.code == code, Partner.active.is_(True)))
     if partner is None:
-        raise Invalid(f"合作机构 {code} 不存在 (unknown partner)", {"partner": [f"unknown partner {code}"]})
+        raise Invalid(errors={"partner": [f"unknown partner {code}"]}, error="partner.unknown",
+                      params={"partner": code})
     return partner
 
 

@@ -46,7 +46,6 @@ class ReferralWorkflow:
         try:
             self.trigger(action)
         except MachineError:
-            raise Conflict(
-                f"转介当前状态为 {self.referral.state.value}，不能执行 {action} "
-                f"(action {action} is not allowed in state {self.referral.state.value})"
-            ) from None
+            raise Conflict(error="referral.wrong_state",
+                           params={"referral_state": self.referral.state,
+                                   "referral_action": action}) from None

@@ -7,6 +7,7 @@ its version and its number of timeline events.
 
 import pytest
 
+from hotline.console import labels
 from tests.helpers import DEFAULT_TICKET
 
 
@@ -279,8 +280,9 @@ def test_actions_on_terminal_tickets_conflict(api, ending):
 
     for action, user, body in TERMINAL_ACTIONS:
         response = api.try_act(tid, action, user, body)
-        message = api.assert_error(response, 409)["message"]
-        assert ending in message, (action, message)
+        refused = api.assert_error(response, 409)
+        assert refused["error"] == "ticket.wrong_state", (action, refused)
+        assert str(labels.STATES[ending]) in refused["message"], (action, refused)
     # A merge into another open ticket is refused too.
     other = api.create()["id"]
     api.assert_error(api.try_act(tid, "merge", "seat1", {"into": other}), 409)
@@ -319,8 +321,12 @@ def test_action_not_allowed_in_the_current_state_conflicts(api, state, action, u
 
     response = api.try_act(tid, action, user, body)
 
-    message = api.assert_error(response, 409)["message"]
-    assert state in message and action in message
+    refused = api.assert_error(response, 409)
+    # In words ("工单当前为“待签收”，不能派单。"), with the code beside for programs.
+    assert refused["error"] in ("ticket.wrong_state", "ticket.not_applicable")
+    message = refused["message"]
+    assert str(labels.STATES[state]) in message and str(labels.ACTIONS[action]) in message
+    assert state not in message and action not in message
     assert api.snapshot(tid) == before
 
 

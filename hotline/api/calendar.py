@@ -44,7 +44,7 @@ class YearOut(ma.Schema):
 def _admin():
     user = current_user()
     if user.role != Role.ADMIN:
-        raise Forbidden("只有管理员可以修改工作日历 (only admins edit the calendar)")
+        raise Forbidden(error="calendar.forbidden")
     return user
 
 

@@ -28,7 +28,7 @@ class OutboxArgs(ma.Schema):
 def list_outbox(args):
     """Newest first; for the centre's supervisors, dispatchers and admins."""
     if current_user().role not in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
-        raise Forbidden("只有中心人员可以查看发件箱 (centre staff only)")
+        raise Forbidden(error="outbox.forbidden")
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args["limit"])
     if args["status"]:
         stmt = stmt.where(OutboxMessage.status == args["status"])

@@ -60,13 +60,21 @@ def year_status(year: int) -> dict:
     return {"year": year, "source": source, "overrides": len(overrides_in(year))}
 
 
-def missing_year_warning(today: date | None = None) -> str | None:
-    """From November on (of `today`, default: today in Shanghai), warn while next year's
+def missing_year(today: date | None = None) -> int | None:
+    """From November on (of `today`, default: today in Shanghai), next year while its
     holidays are not declared: its deadlines are provisional (computed from the law)."""
     today = today or utcnow().astimezone(SHANGHAI).date()
     if today.month < 11 or work_calendar().knows(today.year + 1):
         return None
-    return (f"{today.year + 1} 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算，"
-            f"管理员宣布该年后自动重算 (holidays for {today.year + 1} are not declared yet: "
+    return today.year + 1
+
+
+def missing_year_warning(today: date | None = None) -> str | None:
+    """The health check's words for `missing_year` (the console says it in the viewer's language)."""
+    year = missing_year(today)
+    if year is None:
+        return None
+    return (f"{year} 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算，"
+            f"管理员宣布该年后自动重算 (holidays for {year} are not declared yet: "
             f"deadlines reaching it are provisional, computed from the statutory holidays, and are "
             f"recomputed when an admin declares the year with `hotline calendar declare-year`)")

@@ -9,14 +9,14 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from marshmallow import ValidationError
 
 from hotline import accounts, auth
 from hotline.admin import changes, organisation, partners, people, tabular
 from hotline.admin.changes import Subject
 from hotline.clocks import service as clock_service
 from hotline.console import bp, forms, labels, queries
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.helpers import roles, save_form, user
+from hotline.console.navigation import NAV
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk
@@ -201,7 +201,7 @@ def admin_import():
         dry_run = request.form.get("mode") != "import"
         try:
             if kind not in IMPORTERS or upload is None or not upload.filename:
-                raise Invalid("请选择 CSV 或 XLSX 文件 (choose a CSV or XLSX file)")
+                raise Invalid(error="import.no_file")
             rows = tabular.read_rows(upload.filename, upload.read())
             result = IMPORTERS[kind](user(), rows, dry_run)
             if result["written"]:
@@ -210,11 +210,10 @@ def admin_import():
                 db.session.rollback()
         except HotlineError as error:
             db.session.rollback()
-            message, status = labels.localize(error.message, forms.locale()), error.code
+            message, status = error.message, error.code
         if result is not None:
             for row in result["rows"]:
-                row["errors"] = {field: [labels.localize(m, forms.locale()) for m in messages]
-                                 for field, messages in row["errors"].items()}
+                row["errors"] = forms.flatten_errors(row["errors"])
             if not result["ok"]:
                 status = 422
     return render_template("console/admin_import.html", result=result, kind=kind,
@@ -345,10 +344,7 @@ def _partner_body(form, partial: bool) -> dict:
            "contact": form.get("contact", "").strip(), "active": form.get("active") == "yes"}
     if not partial:
         raw["code"] = form.get("code", "").strip()
-    try:
-        return PartnerIn(partial=partial).load(raw)
-    except ValidationError as error:
-        raise forms.FormInvalid(forms.flatten_errors(error.messages)) from None
+    return forms.load(PartnerIn(partial=partial), raw)
 
 
 @bp.get("/admin/partners")

@@ -9,7 +9,8 @@ from flask_login import login_required
 
 from hotline import audit
 from hotline.console import bp, forms, reports
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.helpers import roles, save_form, user
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn

@@ -17,7 +17,7 @@ from hotline.channels import calls
 from hotline.channels.models import CallState
 from hotline.channels.settings import is_anonymous
 from hotline.console import bp
-from hotline.console.views import roles, user
+from hotline.console.helpers import roles, user
 from hotline.errors import NotFound
 from hotline.tickets.models import Channel, Ticket
 from hotline.types import utcnow

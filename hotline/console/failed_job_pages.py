@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 from hotline import failed_jobs
 from hotline.console import bp
-from hotline.console.views import NAV, roles
+from hotline.console.helpers import roles
+from hotline.console.navigation import NAV
 from hotline.tickets.access import SEES_FAILED_JOBS
 
 # What each job does, as the duty supervisor knows it.

@@ -124,7 +124,7 @@ def register(app: Flask) -> None:
         consent_how=_words(labels.CONSENT_HOW),
         consent_kind=_words(labels.CONSENT_KINDS),
         report_state=_words(labels.REPORT_STATES),
-        localize=pass_context(lambda _context, message: labels.localize(message, locale())),
+        contact_reason=_words(labels.CONTACT_REASONS),
     )
     from hotline.console.queries import units_by_code
 

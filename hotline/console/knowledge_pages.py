@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
 from hotline.console import bp
-from hotline.console.views import NAV, roles, user
+from hotline.console.helpers import roles, user
+from hotline.console.navigation import NAV
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.knowledge import service

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from hotline import accounts
 from hotline.console import bp
-from hotline.console.views import roles, save_form, user
+from hotline.console.helpers import roles, save_form, user
 from hotline.extensions import db
 from hotline.users import Role
 

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from hotline import subscriptions
 from hotline.api.subscriptions import SubscriptionIn
 from hotline.console import bp, forms
-from hotline.console.views import NAV, roles, save_form, user
+from hotline.console.helpers import roles, save_form, user
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.users import Role
 

@@ -63,13 +63,6 @@ ACTION_RULES: dict[str, tuple[frozenset[Role], str | None]] = {
 SETS_CONTACT_SAFETY = frozenset({Role.SEAT, Role.SUPERVISOR, Role.ADMIN})
 CANCELS_TEXTS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 
-ROLE_NAMES = {
-    Role.SEAT: "坐席", Role.DISPATCHER: "派单员", Role.SUPERVISOR: "值班长",
-    Role.HANDLER: "承办单位", Role.PARTNER: "合作机构", Role.ADMIN: "管理员",
-    Role.UNIT_ADMIN: "单位管理员",
-}
-
-
 def visible_tickets(user: User, stmt: Select | None = None) -> Select:
     """`stmt` (default: all tickets) narrowed to what `user` may see."""
     stmt = stmt if stmt is not None else select(Ticket)
@@ -138,7 +131,7 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
             joinedload(Ticket.referrals))
     ticket = db.session.scalars(stmt).unique().one_or_none()
     if ticket is None:
-        raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
+        raise NotFound(error="ticket.not_found", params={"ticket": ticket_id})
     return ticket
 
 
@@ -146,17 +139,14 @@ def check_action_allowed(user: User, ticket: Ticket, action: str) -> None:
     """403 unless `user`'s role (and, for handlers, unit) may do `action` on `ticket`."""
     roles, relation = ACTION_RULES[action]
     if user.role not in roles:
-        raise Forbidden(
-            f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})"
-        )
+        raise Forbidden(error="ticket.role_may_not", params={"role": user.role, "action": action})
     if relation is None or user.role != Role.HANDLER:
         return
     is_lead = user.unit_id is not None and user.unit_id == ticket.lead_unit_id
     is_co = ticket.co_unit_link(user.unit) is not None
     allowed = {LEAD: is_lead, CO_UNIT: is_co, LEAD_OR_CO: is_lead or is_co}[relation]
     if not allowed:
-        wanted = {LEAD: "主办单位", CO_UNIT: "协办单位", LEAD_OR_CO: "主办或协办单位"}[relation]
-        raise Forbidden(f"只有{wanted}可以执行 {action} (only the {relation.replace('_', ' ')} may)")
+        raise Forbidden(error="ticket.only_relation", params={"relation": relation, "action": action})
 
 
 def can_see_caller(user: User, ticket: Ticket) -> bool:
@@ -188,7 +178,7 @@ def may_export(user: User) -> bool:
 
 def check_export_allowed(user: User) -> None:
     if not may_export(user):
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能导出工单 (role {user.role.value} may not export)")
+        raise Forbidden(error="ticket.export_forbidden", params={"role": user.role})
 
 
 AUDIT_VIEWERS = {Role.SUPERVISOR, Role.ADMIN}
@@ -198,7 +188,7 @@ def check_audit_viewer(user: User) -> None:
     """The read audit (who read, exported or revealed a child's data) is for the supervisor
     on duty and the admins."""
     if user.role not in AUDIT_VIEWERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")
+        raise Forbidden(error="audit.forbidden", params={"role": user.role})
 # --- accounts ---------------------------------------------------------------------------
 
 SESSION_MANAGERS = frozenset({Role.ADMIN})
@@ -207,7 +197,7 @@ SESSION_MANAGERS = frozenset({Role.ADMIN})
 def check_manages_sessions(user: User) -> None:
     """Listing and ending another user's sessions and tokens is for admins only (403)."""
     if user.role not in SESSION_MANAGERS:
-        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)")
+        raise Forbidden(error="session.manage_forbidden")
 
 
 # --- outgoing webhooks (hotline.subscriptions) --------------------------------------------
@@ -226,9 +216,7 @@ def may_manage_subscriptions(user: User, unit: Unit | None) -> bool:
 
 def check_manages_subscriptions(user: User, unit: Unit | None) -> None:
     if not may_manage_subscriptions(user, unit):
-        raise Forbidden("只有管理员或本单位管理员可以管理推送订阅 "
-                        "(only an admin, or the unit's own admin, manages webhook subscriptions)",
-                        error="subscription.forbidden")
+        raise Forbidden(error="subscription.forbidden")
 
 
 # --- administration (users and the unit tree) --------------------------------------------
@@ -241,7 +229,7 @@ UNIT_ADMIN_GRANTS = frozenset({Role.HANDLER, Role.UNIT_ADMIN})
 def check_reads_admin(user: User) -> None:
     """The users and the unit tree's administration: admins, supervisors (read), unit admins."""
     if user.role not in ADMIN_READERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看用户管理 (role {user.role.value} may not)")
+        raise Forbidden(error="admin.read_forbidden", params={"role": user.role})
 
 
 def admin_root(user: User) -> Unit | None:
@@ -259,15 +247,13 @@ def check_administers(user: User, unit: Unit | None) -> None:
     root = user.unit if user.role == Role.UNIT_ADMIN else None
     if root is not None and unit is not None and unit.is_within(root):
         return
-    raise Forbidden(f"{ROLE_NAMES[user.role]}不能修改此范围 (outside what {user.role.value} administers)",
-                    error="admin.outside_subtree")
+    raise Forbidden(error="admin.outside_subtree")
 
 
 def check_grants_role(user: User, role: Role) -> None:
     """A unit admin gives only handler and unit admin roles (403 for the centre's roles)."""
     if user.role == Role.UNIT_ADMIN and role not in UNIT_ADMIN_GRANTS:
-        raise Forbidden(f"单位管理员不能授予{ROLE_NAMES[role]}角色 (a unit admin may not grant {role.value})",
-                        error="admin.role_not_grantable")
+        raise Forbidden(error="admin.role_not_grantable", params={"role": role})
 
 
 # --- knowledge base (issue 21) -------------------------------------------------------
@@ -285,11 +271,10 @@ def is_knowledge_editor(user: User) -> bool:
 
 def check_knowledge_editor(user: User) -> None:
     if not is_knowledge_editor(user):
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能审核或发布知识 (role {user.role.value} may not "
-                        "publish knowledge)", error="knowledge.not_editor")
+        raise Forbidden(error="knowledge.not_editor", params={"role": user.role})
 
 
 def check_knowledge_author(user: User) -> None:
     """The centre's staff and the units read the knowledge base and draft articles; partners not."""
     if user.role not in KNOWLEDGE_AUTHORS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")
+        raise Forbidden(error="knowledge.not_author", params={"role": user.role})

@@ -11,13 +11,14 @@ from webargs.fields import DelimitedList
 
 from hotline import contact_safety, risk
 from hotline.clocks.models import TimerState
+from hotline.errors import Problem
 from hotline.parsing import StrictBoolean
 from hotline.tickets import ordering
 from hotline.tickets.models import Category, Channel, Desk, Priority, Ticket, TicketState
 from hotline.types import utcnow
 
 TEXT_MAX = 10_000  # hard ceiling; CONTENT_MAX_LENGTH in config may be lower
-PHONE = validate.Regexp(r"^\+?[0-9][0-9\- ]{2,30}$", error="不是有效的电话号码 (not a phone number)")
+PHONE = validate.Regexp(r"^\+?[0-9][0-9\- ]{2,30}$", error=Problem("field.phone", text="not a phone number"))
 Text = fields.String
 
 
@@ -64,7 +65,8 @@ class ContactPatchIn(ma.Schema):
     @validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ma.ValidationError("至少修改一项 (send safe_to_text, safe_times or note)", "_schema")
+            raise ma.ValidationError(
+                Problem("contact.nothing_to_change", text="send safe_to_text, safe_times or note"), "_schema")
 
 
 class CancelMessageIn(ma.Schema):
@@ -289,9 +291,9 @@ class CallbackIn(ma.Schema):
         if data.get("reached"):
             missing = [key for key in ("resolved", "satisfied") if data.get(key) is None]
             if missing:
-                raise ma.ValidationError(
-                    {key: ["接通回访时必填 (required when the caller was reached)"] for key in missing}
-                )
+                raise ma.ValidationError({key: [Problem("field.required_when_reached",
+                                                        text="required when the caller was reached")]
+                                          for key in missing})
 
 
 ACTION_BODIES: dict[str, type[ma.Schema]] = {
