@@ -6,7 +6,9 @@ both in a temporary folder. The schema comes from the Alembic migrations, the
 units and users from `hotline seed --demo`; each test starts with no tickets.
 """
 
+import inspect
 import os
+import re
 import tempfile
 import threading
 from datetime import datetime
@@ -161,11 +163,26 @@ SLOW_FILES = {"test_cli.py", "test_fuzz_api.py", "test_lifecycle_stateful.py", "
 
 def _file_marks(path: Path) -> list[str]:
     marks = []
-    if path.name.startswith("test_browser") or "playwright" in path.read_text(encoding="utf-8"):
+    source = path.read_text(encoding="utf-8")
+    # "browser" in the name (test_browser*.py, test_contact_browser.py...), or an import of
+    # playwright or of test_browser's fixtures (chromium, live_server).
+    if "browser" in path.stem or re.search(r"^\s*(from|import) (playwright|tests\.console\.test_browser)\b",
+                                           source, re.M):
         marks.append("browser")
     if "faults" in path.stem or path.name in SLOW_FILES:
         marks.append("slow")
     return marks
+
+
+def _test_marks(item) -> list[str]:
+    """A test that starts a real process (`subprocess`: the `hotline` command, a worker) is slow
+    wherever it stands."""
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function else ""
+    except (OSError, TypeError):
+        source = ""
+    return ["slow"] if "subprocess." in source else []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -174,5 +191,5 @@ def pytest_collection_modifyitems(config, items):
         path = Path(str(item.path))
         if path not in marks_of:
             marks_of[path] = _file_marks(path)
-        for mark in marks_of[path]:
+        for mark in {*marks_of[path], *_test_marks(item)}:
             item.add_marker(mark)

@@ -2,14 +2,16 @@
 versions in constraints.txt, and `make test-fast` leaves out browser and fault tests by file
 name, so a new file of either kind is left out without anyone remembering a decorator."""
 
+import subprocess
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import SimpleNamespace
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import _file_marks
+from tests.conftest import _file_marks, _test_marks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +67,21 @@ def test_browser_and_fault_test_files_are_marked_from_their_names(tmp_path):
     assert marks("test_cli.py") == ["slow"]
     assert marks("test_fuzz_api.py") == ["slow"]
     assert marks("test_lifecycle.py") == []
+    assert marks("console/test_contact_browser.py") == ["browser"]
+    assert marks("test_pages.py", "from tests.console.test_browser import chromium\n") == ["browser"]
+    assert marks("test_about_marks.py", '"""Says playwright and chromium in words only."""\n') == []
     # And the files in the repository today:
     assert _file_marks(ROOT / "tests" / "console" / "test_browser.py") == ["browser"]
     assert _file_marks(ROOT / "tests" / "test_faults_postgres.py") == ["slow"]
     assert _file_marks(ROOT / "tests" / "test_referrals.py") == []
+    assert _file_marks(ROOT / "tests" / "test_tooling.py") == []
+
+
+def test_a_test_that_starts_a_real_process_is_slow_wherever_it_stands():
+    """`make test-fast` starts no process: a test calling subprocess is slow in any file."""
+    assert _test_marks(SimpleNamespace(function=_starts_a_process)) == ["slow"]
+    assert _test_marks(SimpleNamespace(function=_file_marks)) == []
+
+
+def _starts_a_process():
+    subprocess.run(["true"], check=True)
