@@ -114,23 +114,7 @@ def _set_active(app, username: str, active: bool) -> None:
 
 
 def _for_role_checks(api, state: str) -> int:
-    if state == "intake":
-        return api.create()["id"]
-    if state == "pending_dispatch":
-        tid = api.create()["id"]
-        api.act(tid, "submit", "seat1")
-        return tid
-    if state == "in_progress":
-        tid = api.dispatched(unit="gulou", co_units=["edu"])["id"]
-        api.act(tid, "acknowledge", "handler-gulou")
-        return tid
-    if state == "replied":
-        tid = api.dispatched(unit="gulou", co_units=["edu"])["id"]
-        api.act(tid, "acknowledge", "handler-gulou")
-        api.act(tid, "submit_opinion", "handler-edu", {"opinion": "同意"})
-        api.act(tid, "reply", "handler-gulou", {"result": "已处理", "resolved": True})
-        return tid
-    raise AssertionError(state)
+    return api.in_state(state, co_units=["edu"])
 
 
 FORBIDDEN = [
