@@ -117,6 +117,15 @@ def create_unit(actor: User, data: dict) -> Unit:
     return unit
 
 
+def _apply(unit: Unit, clean: dict) -> None:
+    """The checked values onto an existing unit; a new parent moves it with its subtree."""
+    for field in ("name", "kind", "contact_name", "contact_phone", "active"):
+        if field in clean:
+            setattr(unit, field, clean[field])
+    if "parent" in clean and clean["parent"] is not unit.parent:
+        move(unit, clean["parent"])
+
+
 def values_of(unit: Unit) -> dict:
     """What the change log compares of a unit."""
     return {"name": unit.name, "kind": unit.kind.value if unit.kind else None,
@@ -149,11 +158,7 @@ def update_unit(actor: User, code: str, data: dict) -> Unit:
             errors.add("merge_into", "admin.outside_subtree")
     errors.refuse()
     before = values_of(unit)
-    for field in ("name", "kind", "contact_name", "contact_phone", "active"):
-        if field in clean:
-            setattr(unit, field, clean[field])
-    if "parent" in clean and clean["parent"] is not unit.parent:
-        move(unit, clean["parent"])
+    _apply(unit, clean)
     if target is not None:
         merge(unit, target)
     db.session.flush()
@@ -228,11 +233,7 @@ def import_units(actor: User, rows: list[dict], dry_run: bool) -> dict:
                 changes.record(actor, Subject.UNIT, code, "import_create", values_of(made[code]))
             else:
                 before = values_of(existing)
-                for field in ("name", "kind", "contact_name", "contact_phone", "active"):
-                    if field in clean:
-                        setattr(existing, field, clean[field])
-                if "parent" in clean and clean["parent"] is not existing.parent:
-                    move(existing, clean["parent"])
+                _apply(existing, clean)
                 changed = changes.diff(before, values_of(existing))
                 if changed:
                     changes.record(actor, Subject.UNIT, code, "import_update", changed)

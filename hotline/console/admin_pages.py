@@ -112,12 +112,9 @@ def admin_user(username: str, state: forms.FormState | None = None, status: int 
 @bp.post("/admin/users/<username>")
 @roles(Role.ADMIN, Role.UNIT_ADMIN)
 def admin_update_user(username: str):
-    failed = save_form(lambda: people.update_user(user(), username, _user_form(request.form)),
-                       lambda state, status: admin_user(username, state, status))
-    if failed:
-        return failed
-    flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_user", username=username))
+    return _saved(lambda: people.update_user(user(), username, _user_form(request.form)),
+                  lambda state, status: admin_user(username, state, status), "console.admin_user",
+                  username=username)
 
 
 @bp.post("/admin/users/<username>/password")
@@ -176,12 +173,8 @@ def admin_unit(code: str, state: forms.FormState | None = None, status: int = 20
 @bp.post("/admin/units/<code>")
 @roles(Role.ADMIN, Role.UNIT_ADMIN)
 def admin_update_unit(code: str):
-    failed = save_form(lambda: organisation.update_unit(user(), code, _unit_form(request.form)),
-                       lambda state, status: admin_unit(code, state, status))
-    if failed:
-        return failed
-    flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_unit", code=code))
+    return _saved(lambda: organisation.update_unit(user(), code, _unit_form(request.form)),
+                  lambda state, status: admin_unit(code, state, status), "console.admin_unit", code=code)
 
 
 # --- import and export ---------------------------------------------------------------------
@@ -375,12 +368,18 @@ def admin_partner(code: str, state: forms.FormState | None = None, status: int =
 @bp.post("/admin/partners/<code>")
 @roles(Role.ADMIN)
 def admin_update_partner(code: str):
-    failed = save_form(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
-                       lambda state, status: admin_partner(code, state, status))
+    return _saved(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
+                  lambda state, status: admin_partner(code, state, status), "console.admin_partner",
+                  code=code)
+
+
+def _saved(save, rerender, endpoint: str, **args):
+    """An edit form posted: saved, said, and back to the record's page; or the form again."""
+    failed = save_form(save, rerender)
     if failed:
         return failed
     flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_partner", code=code))
+    return redirect(url_for(endpoint, **args))
 
 
 # --- the change log ------------------------------------------------------------------------
