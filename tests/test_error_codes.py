@@ -18,6 +18,8 @@ from flask_babel import force_locale
 from hotline import error_messages
 from hotline.clocks.durations import Duration
 from hotline.errors import Conflict, Problem
+from tests.console.helpers import Browser
+from tests.helpers import DEFAULT_TICKET
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*ROOT.joinpath("hotline").rglob("*.py"), *ROOT.joinpath("referrals").rglob("*.py")])
@@ -166,3 +168,18 @@ def test_the_api_answers_in_the_clients_language_with_the_same_code(api, accept,
     headers = {**api.headers("seat1"), **({"Accept-Language": accept} if accept else {})}
     body = api.client.get("/api/v1/tickets/999", headers=headers).json
     assert (body["code"], body["error"], body["message"]) == (404, "ticket.not_found", expected)
+
+
+def test_the_consoles_coded_refusals_never_leak_into_the_api(app, api):
+    """The console codes a copy of the API's schemas; the API's own words stay English."""
+    seat = Browser(app)
+    seat.login("seat1")
+    long = "长" * 101
+    assert "不得超过 100 字" in seat.text(seat.get(f"/console/tickets?sort=sideways&q={long}"))
+    response = api.get(f"/api/v1/tickets?sort=sideways&q={long}", "seat1", expect=422)
+    assert "priority" in response.json["errors"]["sort"][0]
+    assert response.json["errors"]["q"] == ["Longer than maximum length 100."]
+    response = seat.post("/console/tickets/new", {"desk": "general", "caller_phone": "abc"}, expect=422)
+    assert "不是有效的电话号码" in seat.text(response)
+    refused = api.post("/api/v1/tickets", "seat1", {**DEFAULT_TICKET, "caller": {"phone": "abc"}}, expect=422)
+    assert refused.json["errors"]["caller"]["phone"] == ["not a phone number"]

@@ -7,6 +7,7 @@ Errors come back keyed by form field, in the viewer's language, translated by co
 schema's own refusals are made `Problem`s (`coded`), a service's by its error code.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 import marshmallow as ma
@@ -98,27 +99,33 @@ INVALID_CODES = [(ma.fields.Boolean, "field.not_boolean"), (ma.fields.Integer, "
 
 
 def coded(schema: ma.Schema) -> ma.Schema:
-    """`schema` (a fresh instance: its fields are its own copies) refusing with `Problem`s:
-    the same checks as the API's, with errors the console translates by code."""
-    for schema_field in schema.fields.values():
-        _code_field(schema_field)
+    """`schema` (a fresh instance) refusing with `Problem`s: the same checks as the API's,
+    with errors the console translates by code. A schema instance's fields are shallow copies
+    of the class's (they share validators, a list's inner field), so what is changed here is
+    copied first: the API's own messages stay as they are."""
+    fields = {name: _coded_field(schema_field) for name, schema_field in schema.fields.items()}
+    schema.fields = fields
+    schema.load_fields = {name: fields[name] for name in schema.load_fields}
+    schema.dump_fields = {name: fields[name] for name in schema.dump_fields}
     return schema
 
 
-def _code_field(schema_field: ma.fields.Field) -> None:
+def _coded_field(schema_field: ma.fields.Field) -> ma.fields.Field:
+    schema_field = copy.copy(schema_field)
     invalid = next((code for kind, code in INVALID_CODES if isinstance(schema_field, kind)), "field.invalid")
     schema_field.error_messages = {
         key: Problem("field.required" if key in ("required", "null") else invalid)
         for key in schema_field.error_messages}
-    for validator in schema_field.validators:
-        _code_validator(validator)
+    schema_field.validators = [_coded_validator(validator) for validator in schema_field.validators]
     if isinstance(schema_field, ma.fields.Nested):
-        coded(schema_field.schema)
+        schema_field._schema = coded(copy.copy(schema_field.schema))
     elif isinstance(schema_field, ma.fields.List):
-        _code_field(schema_field.inner)
+        schema_field.inner = _coded_field(schema_field.inner)
+    return schema_field
 
 
-def _code_validator(validator) -> None:
+def _coded_validator(validator):
+    validator = copy.copy(validator)
     if isinstance(validator, ma.validate.Length):
         validator.message_min = Problem("field.required" if validator.min == 1 else "field.too_short")
         validator.message_max = Problem("field.too_long")
@@ -132,6 +139,7 @@ def _code_validator(validator) -> None:
     elif hasattr(validator, "error") and not isinstance(validator.error, Problem):   # coded already
         choose = isinstance(validator, ma.validate.OneOf)
         validator.error = Problem("field.choose" if choose else "field.invalid")
+    return validator
 
 
 def _text(form: MultiDict, name: str) -> str | None:
