@@ -8,7 +8,7 @@ from hotline import auth, passwords, permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
 from hotline.auth import ApiToken
-from hotline.errors import Invalid, NotFound
+from hotline.errors import Invalid, NotFound, Problem
 from hotline.extensions import db
 from hotline.users import User, get_by_username
 
@@ -23,11 +23,9 @@ def change_password(user: User, old: str, new: str) -> None:
     """The user's own change: the old password first, then the policy; every session and
     token of the user ends (this one too: sign in again with the new password)."""
     if not passwords.verify(user.password_hash, old):
-        raise WrongPassword("原密码不正确 (the current password is wrong)",
-                            {"old": ["原密码不正确 (the current password is wrong)"]})
+        raise WrongPassword(errors={"old": [Problem("auth.wrong_password")]})
     if new == old:
-        raise Invalid("新密码不能与原密码相同 (the new password must differ)",
-                      {"new": ["新密码不能与原密码相同 (the new password must differ)"]})
+        raise Invalid(errors={"new": [Problem("auth.same_password")]}, error="auth.same_password")
     passwords.check_policy(new, user.username, field="new")
     user.set_password(new)
     user.must_change_password = False
@@ -53,7 +51,7 @@ def deactivate(username: str) -> None:
 def _user(username: str) -> User:
     user = get_by_username(username)
     if user is None:
-        raise NotFound(f"用户 {username} 不存在 (no such user)")
+        raise NotFound(error="user.not_found", params={"username": username})
     return user
 
 
@@ -64,7 +62,7 @@ def _managed_user(admin: User, username: str) -> User:
     user = _user(username)
     root = permissions.admin_root(admin)
     if root is not None and (user.unit is None or not user.unit.is_within(root)):
-        raise NotFound(f"用户 {username} 不存在 (no such user)")
+        raise NotFound(error="user.not_found", params={"username": username})
     return user
 
 
@@ -78,6 +76,6 @@ def end_sessions(admin: User, username: str, session_id: int | None = None) -> N
     if session_id is None:
         auth.end_all_sessions(user.id)
     elif not auth.end_one_session(user.id, session_id):
-        raise NotFound("会话不存在或已结束 (no such session)")
+        raise NotFound(error="session.not_found")
     changes.record(admin, Subject.SESSION, username, "end_sessions", {"session": session_id or "all"})
 

@@ -96,7 +96,7 @@ def acknowledge(user: User, notice_id: int) -> AlertAcknowledgement:
     notice = db.session.get(Notice, notice_id)
     if (notice is None or user.role not in ALERTED or notice.kind not in KINDS
             or notice.role != user.role.value):
-        raise NotFound(f"警报 {notice_id} 不存在 (alert not found)")
+        raise NotFound(error="alert.not_found", params={"notice": notice_id})
     existing = db.session.scalar(select(AlertAcknowledgement).where(
         AlertAcknowledgement.notice_id == notice.id, AlertAcknowledgement.user_id == user.id))
     if existing is not None:

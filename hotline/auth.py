@@ -109,7 +109,7 @@ def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("需要登录 (missing bearer token)")
+        raise Unauthorized(error="auth.token_missing")
     return token.strip()
 
 
@@ -118,10 +118,9 @@ def current_user() -> User:
     if "user" not in g:
         user = user_for_token(bearer_token())
         if user is None:
-            raise Unauthorized("令牌无效或已过期 (invalid or expired token)")
+            raise Unauthorized(error="auth.token_invalid")
         if user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-            raise PasswordChangeRequired(
-                "请先修改密码 (POST /api/v1/auth/password) (change your password first)")
+            raise PasswordChangeRequired()
         g.user = user
     return g.user
 

@@ -282,8 +282,7 @@ def set_contact(actor: User, ticket_id: int, data: dict) -> Ticket:
     """A seat (or the duty supervisor) sets whether and when the caller may be texted."""
     ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
     if actor.role not in permissions.SETS_CONTACT_SAFETY:
-        raise Forbidden(f"{permissions.ROLE_NAMES[actor.role]}不能修改联系安全设置 "
-                        f"(role {actor.role.value} may not change contact safety)")
+        raise Forbidden(error="contact.forbidden", params={"role": actor.role})
     _apply(ticket, actor, data)
     return ticket
 

@@ -1,7 +1,11 @@
 """Domain errors and the one JSON error body of docs/integration.md.
 
-Services raise these; `register_error_handlers` turns them (and HTTP errors,
-lost races and an unreachable database) into `{"code", "status", "message", "errors"}`.
+Services raise these with a stable code and its parameters,
+`Conflict(error="ticket.wrong_state", params={"state": "dispatched", "action": "dispatch"})`;
+what the code says, in Chinese or English, is the catalogue's (hotline/error_messages.py),
+so rewording a message never breaks a client or the console, which both go by the code.
+`register_error_handlers` turns them (and HTTP errors, lost races and an unreachable
+database) into `{"code", "status", "message", "errors", "error"}`.
 """
 
 import logging
@@ -12,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from hotline import error_messages
 from hotline.extensions import db
 
 log = logging.getLogger(__name__)
@@ -24,22 +29,77 @@ LOST_RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 class HotlineError(Exception):
+    """A refusal with a stable `error` code (docs/integration.md Additions) and `params`.
+
+    `message` is the catalogue's text of the code in the current language. A bare message
+    without a code (`HotlineError("...")`) still works for code written before the codes;
+    tests/test_error_codes.py fails on any such raise site in hotline/ and referrals/.
+    `errors` names the fields to blame: {"unit": ["unknown unit x"]} (the API's stable
+    English fragments, or `Problem`s where a field has its own coded message).
+    """
+
     code = 400
-    # The stable `error` code of the body (docs/integration.md Additions) that a subclass always carries.
+    # The code a subclass always carries (`auth.weak_password`), unless the raise site names one.
     error_code: str | None = None
 
-    def __init__(self, message: str, errors: dict | None = None, *, error: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
-        # The stable code of docs/integration.md's Additions ("ticket.already_crisis"), given or the class's.
+    def __init__(self, message: str | None = None, errors: dict | None = None, *,
+                 error: str | None = None, params: dict | None = None):
         self.error = error or self.error_code
+        self.params = params or {}
+        self.errors = errors
+        self._legacy_message = message
+        super().__init__(self.error or message)
+
+    @property
+    def message(self) -> str:
+        return error_messages.render(self.error, self.params, fallback=self._legacy_message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Problem(str):
+    """One field's error with its own code, for `errors` when fields differ in what is wrong.
+
+    It reads as its text (the message in the language of the moment it was made, what the
+    API's `errors` show); the console renders it again by `code` in the viewer's language."""
+
+    code: str
+    params: dict
+    fixed: bool
+
+    def __new__(cls, code: str, params: dict | None = None, text: str | None = None):
+        params = params or {}
+        problem = super().__new__(cls, error_messages.render(code, params) if text is None else text)
+        problem.code, problem.params, problem.fixed = code, params, text is not None
+        return problem
+
+    def format(self, *args, **kwargs) -> "Problem":  # type: ignore[override]
+        """marshmallow formats its messages (`{max}`): the values become params, the code stays
+        (and a text given for the API stays that text)."""
+        text = str.format(self, *args, **kwargs) if self.fixed else None
+        return Problem(self.code, {**self.params, **kwargs}, text)
+
+    def __reduce__(self):
+        return Problem, (self.code, self.params, str(self))
 
 
 class Invalid(HotlineError):
     """Input that passed the schema but breaks a rule (names the field)."""
 
     code = 422
+
+
+class FieldProblems(dict):
+    """Field -> [Problem], collected over a whole record (an admin form, an import row),
+    then refused at once: 422 `error` (default `input.invalid`), whose message is the first."""
+
+    def add(self, field: str, code: str, **params) -> None:
+        self.setdefault(field, []).append(Problem(code, params))
+
+    def refuse(self, error: str = "input.invalid") -> None:
+        if self:
+            raise Invalid(errors=dict(self), error=error, params={"why": next(iter(self.values()))[0]})
 
 
 class Unauthorized(HotlineError):
@@ -84,6 +144,11 @@ def error_body(code: int, message: str, errors: dict | None = None, error: str |
     return jsonify(body), code
 
 
+def coded_body(code: int, error: str):
+    """The body of a refusal that is no domain error but has a code all the same."""
+    return error_body(code, error_messages.render(error, {}), error=error)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HotlineError)
     def _domain(error: HotlineError):
@@ -96,27 +161,27 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error):
         _rollback()
-        return error_body(409, "工单已被他人同时修改，请刷新后重试 (the ticket was changed concurrently)")
+        return coded_body(409, "request.changed_concurrently")
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)
     def _out_of_range(error):
         _rollback()
-        return error_body(422, "数值超出范围 (a value is out of range)")
+        return coded_body(422, "request.out_of_range")
 
     @app.errorhandler(IntegrityError)
     def _integrity(error):
         _rollback()
         log.info("integrity error mapped to 409: %s", error.orig)
-        return error_body(409, "与并发的操作冲突，请刷新后重试 (conflicting concurrent change)")
+        return coded_body(409, "request.concurrent_conflict")
 
     @app.errorhandler(OperationalError)
     def _database_down(error):
         _rollback()
         if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
-            return error_body(409, "与并发的操作冲突，请刷新后重试 (lost a concurrent race)")
+            return coded_body(409, "request.concurrent_conflict")
         log.error("database unavailable: %s", error.orig)
-        return error_body(503, "数据库暂不可用，请稍后重试 (database unavailable)")
+        return coded_body(503, "request.database_unavailable")
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -134,7 +199,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         _rollback()
         log.exception("unhandled error")
-        return error_body(500, "服务器内部错误 (internal error); the request was not applied")
+        return coded_body(500, "request.internal_error")
 
 
 def _by_field(errors):
@@ -150,11 +215,11 @@ def _message_for(error: HTTPException, errors) -> str:
     if errors:
         fields = sorted(_field_names(errors))
         if fields:
-            return "输入有误 (invalid input): " + ", ".join(fields)
+            return error_messages.render("request.invalid_input", {"fields": ", ".join(fields)})
         # Not one field but the body as a whole, e.g. {"json": ["Invalid JSON body."]}.
         problems = [str(item) for value in errors.values()
                     for item in (value if isinstance(value, list) else [value])]
-        return "输入有误 (invalid input): " + " ".join(problems)
+        return error_messages.render("request.invalid_input", {"fields": " ".join(problems)})
     return error.description or error.name
 
 

@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline import alerts, permissions, search
+from hotline import alerts, search
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
@@ -194,9 +194,7 @@ def _message(hotspot: Hotspot, members: list[Ticket]) -> str:
 
 def check_manager(user: User) -> None:
     if user.role not in MANAGERS:
-        raise Forbidden(f"{permissions.ROLE_NAMES[user.role]}不能查看热点诉求 "
-                        f"(role {user.role.value} may not)",
-                        error="hotspot.forbidden")
+        raise Forbidden(error="hotspot.forbidden", params={"role": user.role})
 
 
 PERIODS = {"day": 0, "week": 6}      # the board's periods: days before today's start (Beijing)
@@ -243,7 +241,7 @@ def get(user: User, hotspot_id: int) -> Hotspot:
     check_manager(user)
     hotspot = db.session.get(Hotspot, hotspot_id)
     if hotspot is None:
-        raise NotFound(f"热点 {hotspot_id} 不存在 (hotspot not found)")
+        raise NotFound(error="hotspot.not_found", params={"hotspot": hotspot_id})
     return hotspot
 
 
@@ -263,8 +261,7 @@ def dispatch(user: User, hotspot_id: int, unit: str, note: str | None = None) ->
     primary = next((t for t in members if t.id == hotspot.primary_ticket_id and not t.is_terminal), None) \
         or next((t for t in members if t.state == TicketState.PENDING_DISPATCH), None)
     if primary is None:
-        raise Conflict("热点中没有待派单的工单 (no ticket of the hotspot is waiting for dispatch)",
-                       error="hotspot.nothing_to_dispatch")
+        raise Conflict(error="hotspot.nothing_to_dispatch")
     if primary.state == TicketState.PENDING_DISPATCH:
         primary = tickets.perform(user, primary.id, "dispatch", {
             "unit": unit, "co_units": [], "note": note or f"热点诉求“{hotspot.keyword}”合并派单"})

@@ -148,10 +148,10 @@ def check_period(start: date | None, end: date | None, today: date | None = None
     end = end or today
     start = start or end - timedelta(days=29)
     if end < start:
-        raise Invalid("结束日期早于开始日期 (to is before from)", {"to": ["before from"]})
+        raise Invalid(errors={"to": ["before from"]}, error="kpi.period_reversed")
     if (end - start).days >= MAX_DAYS:
-        raise Invalid(f"统计区间不能超过 {MAX_DAYS} 天 (at most {MAX_DAYS} days)",
-                      {"from": [f"at most {MAX_DAYS} days"]})
+        raise Invalid(errors={"from": [f"at most {MAX_DAYS} days"]}, error="kpi.period_too_long",
+                      params={"days": MAX_DAYS})
     return start, end
 
 
@@ -159,16 +159,17 @@ def scope_for(viewer: User, unit: str | None) -> str | None:
     """The unit filter `viewer` may use: centre staff any, a unit handler its own subtree."""
     if viewer.role in permissions.CENTRE_REPORT_READERS:
         if unit and get_by_code(unit) is None:
-            raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
+            raise Invalid(errors={"unit": [f"unknown unit {unit}"]}, error="unit.unknown",
+                          params={"unit": unit})
         return unit or None
     if viewer.role == Role.HANDLER and viewer.unit is not None:
         if not unit:
             return viewer.unit.code
         wanted = get_by_code(unit)
         if wanted is None or not wanted.is_within(viewer.unit):
-            raise Forbidden("只能查看本单位及下级单位的指标 (only your unit and the units below it)")
+            raise Forbidden(error="kpi.outside_unit")
         return unit
-    raise Forbidden("无权查看统计指标 (this role may not see KPIs)")
+    raise Forbidden(error="kpi.forbidden", params={"role": viewer.role})
 
 
 def compute(start: date, end: date, unit: str | None = None, desk: str | None = None,
@@ -178,7 +179,7 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
     paths = {row.code: row.path for row in db.session.execute(select(Unit.code, Unit.path))}
     prefix = paths.get(unit) if unit else None
     if unit and prefix is None:
-        raise Invalid(f"单位 {unit} 不存在 (unknown unit {unit})", {"unit": [f"unknown unit {unit}"]})
+        raise Invalid(errors={"unit": [f"unknown unit {unit}"]}, error="unit.unknown", params={"unit": unit})
 
     def selected(tally: Tally) -> bool:
         if desk and tally.desk != desk:

@@ -62,7 +62,7 @@ def notices_for(user: User, unread_only: bool = False, limit: int = 100) -> list
 def mark_read(user: User, notice_id: int) -> Notice:
     notice = next((n for n in notices_for(user, limit=10_000) if n.id == notice_id), None)
     if notice is None:
-        raise NotFound(f"通知 {notice_id} 不存在 (notice not found)")
+        raise NotFound(error="notice.not_found", params={"notice": notice_id})
     if notice.read_at is None:
         db.session.execute(update(Notice).where(Notice.id == notice.id).values(read_at=utcnow()))
         notice.read_at = utcnow()

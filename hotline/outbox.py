@@ -257,16 +257,13 @@ def cancel(actor, ticket_id: int, message_id: int, reason: str | None = None) ->
     """A seat stops an automatic text (or call) of a ticket before it goes (409 once it went)."""
     ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)   # 404 first
     if actor.role not in permissions.CANCELS_TEXTS:
-        raise Forbidden(f"{permissions.ROLE_NAMES[actor.role]}不能取消外发短信 "
-                        f"(role {actor.role.value} may not cancel outgoing texts)")
+        raise Forbidden(error="outbox.cancel_forbidden", params={"role": actor.role})
     message = db.session.scalar(select(OutboxMessage).where(
         OutboxMessage.id == message_id, OutboxMessage.ticket_id == ticket.id).with_for_update())
     if message is None:
-        raise NotFound(f"消息 {message_id} 不存在 (message {message_id} not found)")
+        raise NotFound(error="outbox.message_not_found", params={"message": message_id})
     if message.status != MessageStatus.QUEUED:
-        raise Conflict(f"消息已是“{message.status.value}”状态，不能取消 "
-                       f"(the message is {message.status.value}; only a queued one can be cancelled)",
-                       error="outbox.not_cancellable")
+        raise Conflict(error="outbox.not_cancellable", params={"status": message.status})
     message.status = MessageStatus.CANCELLED
     message.status_detail = f"cancelled by {actor.username}" + (f": {reason}" if reason else "")
     record_event(ticket, actor, CANCELLED_EVENT, ticket.state, ticket.state,
@@ -303,7 +300,7 @@ def search(actor, q: str = "", status: MessageStatus | None = None, limit: int =
 def _locked(message_id: int) -> OutboxMessage:
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
     if message is None:
-        raise NotFound(f"消息 {message_id} 不存在 (message {message_id} not found)")
+        raise NotFound(error="outbox.message_not_found", params={"message": message_id})
     return message
 
 
@@ -314,9 +311,7 @@ def resend(actor, message_id: int) -> OutboxMessage:
     permissions.check_edits_outbox(actor)
     message = _locked(message_id)
     if message.status not in RESENDABLE:
-        raise Conflict(f"消息是“{message.status.value}”状态，不能重发 (the message is "
-                       f"{message.status.value}; only one that has not gone can be sent again)",
-                       error="outbox.not_resendable")
+        raise Conflict(error="outbox.not_resendable", params={"status": message.status})
     before = message.status.value
     message.status, message.status_detail = MessageStatus.QUEUED, f"resent by {actor.username}"
     message.send_after = None
@@ -336,8 +331,7 @@ def cancel_queued(actor, message_id: int, reason: str | None = None) -> OutboxMe
     if message.ticket_id is not None:
         message = cancel(actor, message.ticket_id, message.id, reason)
     elif message.status != MessageStatus.QUEUED:
-        raise Conflict(f"消息已是“{message.status.value}”状态，不能取消 (only a queued one can be cancelled)",
-                       error="outbox.not_cancellable")
+        raise Conflict(error="outbox.not_cancellable", params={"status": message.status})
     else:
         message.status, message.status_detail = MessageStatus.CANCELLED, f"cancelled by {actor.username}"
     changes.record(actor, changes.Subject.OUTBOX, str(message.id), "cancel",

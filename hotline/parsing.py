@@ -26,12 +26,16 @@ SURROGATE_MESSAGE = "包含无效的 Unicode 字符（孤立代理项）(contain
 DEPTH_MESSAGE = f"JSON 嵌套超过 {MAX_DEPTH} 层 (JSON nested deeper than {MAX_DEPTH} levels)"
 
 
+# The code of each problem (hotline/error_messages.py) -> what the API's field error says.
+TEXT_PROBLEMS = {"text.nul": NUL_MESSAGE, "text.surrogate": SURROGATE_MESSAGE}
+
+
 def text_problem(value: str) -> str | None:
-    """Why this text cannot be stored, or None when it can."""
+    """The code of why this text cannot be stored (`text.nul`, `text.surrogate`), or None."""
     match = BAD_TEXT.search(value)
     if match is None:
         return None
-    return NUL_MESSAGE if match.group() == "\x00" else SURROGATE_MESSAGE
+    return "text.nul" if match.group() == "\x00" else "text.surrogate"
 
 
 def _path_dict(path: list, message: str) -> dict:
@@ -52,12 +56,12 @@ def check_body(value) -> None:
         if isinstance(node, str):
             problem = text_problem(node)
             if problem:
-                abort(422, messages={"json": _path_dict(path, problem)})
+                abort(422, messages={"json": _path_dict(path, TEXT_PROBLEMS[problem])})
         elif isinstance(node, dict):
             for key, child in node.items():
                 problem = text_problem(key)
                 if problem:
-                    abort(422, messages={"json": _path_dict(path, problem)})
+                    abort(422, messages={"json": _path_dict(path, TEXT_PROBLEMS[problem])})
                 stack.append((child, [*path, key], depth + 1))
         elif isinstance(node, list):
             stack.extend((child, [*path, index], depth + 1) for index, child in enumerate(node))

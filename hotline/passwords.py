@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from werkzeug.security import check_password_hash
 
 from config import CONFIG_DIR
-from hotline.errors import Invalid
+from hotline.errors import Invalid, Problem
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
@@ -76,12 +76,12 @@ def check_policy(password: str, username: str, field: str = "password") -> None:
     lowered = password.lower()
     problem = None
     if len(password) < MIN_LENGTH:
-        problem = f"密码至少 {MIN_LENGTH} 个字符 (at least {MIN_LENGTH} characters)"
+        problem = Problem("password.too_short", {"min": MIN_LENGTH})
     elif len(password) > MAX_LENGTH:
-        problem = f"密码最多 {MAX_LENGTH} 个字符 (at most {MAX_LENGTH} characters)"
+        problem = Problem("password.too_long", {"max": MAX_LENGTH})
     elif username and username.lower() in lowered:
-        problem = "密码不能包含用户名 (must not contain the username)"
+        problem = Problem("password.contains_username")
     elif len(set(password)) < 4 or lowered in common_passwords():
-        problem = "密码太常见或太简单 (too common or too simple)"
+        problem = Problem("password.too_common")
     if problem:
-        raise WeakPassword("密码不符合要求 (password refused): " + problem, {field: [problem]})
+        raise WeakPassword(errors={field: [problem]}, params={"why": problem})

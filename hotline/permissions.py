@@ -121,12 +121,6 @@ can_view_centre_figures = in_roles(BOARD_VIEWERS)   # the outbox, the partners' 
 can_handle_mandatory_reports = in_roles(BOARD_VIEWERS)
 
 
-def check_admin(user: User, what: str) -> None:
-    """403 unless `user` is an admin; `what` says what only an admin may do (both languages)."""
-    if not is_admin(user):
-        raise Forbidden(what)
-
-
 # --- ticket actions ----------------------------------------------------------------------
 
 LEAD, CO_UNIT, LEAD_OR_CO = "lead", "co_unit", "lead_or_co_unit"
@@ -137,10 +131,13 @@ class ActionForbidden(Forbidden):
     """`role` may not take `action` (or, for a handler, its unit is not `relation` to the ticket).
     Carries both so a page can say it in words (console/dispatch_pages.refusal_message)."""
 
-    error_code = "ticket.action_forbidden"
+    error_code = "ticket.role_may_not"
 
-    def __init__(self, message: str, role: Role, action: str, relation: str | None = None):
-        super().__init__(message)
+    def __init__(self, role: Role, action: str, relation: str | None = None):
+        if relation is None:
+            super().__init__(error="ticket.role_may_not", params={"role": role, "action": action})
+        else:
+            super().__init__(error="ticket.only_relation", params={"relation": relation, "action": action})
         self.role, self.action, self.relation = role, action, relation
 
 
@@ -158,13 +155,9 @@ class Rule:
     def check(self, user: User, ticket: Ticket, action: str) -> None:
         """403 unless `user`'s role (and, for handlers, unit) may do `action` on `ticket`."""
         if user.role not in self.roles:
-            raise ActionForbidden(
-                f"{ROLE_NAMES[user.role]}不能执行 {action} (role {user.role.value} may not {action})",
-                user.role, action)
+            raise ActionForbidden(user.role, action)
         if not self._relation_holds(user, ticket):
-            raise ActionForbidden(f"只有{_RELATION_NAMES[self.relation or LEAD]}可以执行 {action} "
-                                  f"(only the {(self.relation or LEAD).replace('_', ' ')} may)",
-                                  user.role, action, self.relation or LEAD)
+            raise ActionForbidden(user.role, action, self.relation or LEAD)
 
     def _relation_holds(self, user: User, ticket: Ticket) -> bool:
         if self.relation is None or user.role != Role.HANDLER:
@@ -189,11 +182,9 @@ def check_referring_side(user: User, ticket: Ticket, action: str) -> None:
     """The referring side's steps on a referral (revoke, correct the child's alias) follow the
     ticket's `refer` rule: 403 for the other roles, and for a unit other than the lead."""
     if user.role not in REFER.roles:
-        raise Forbidden(f"只有转介方可以撤回 (only the referring side may {action})",
-                        error="referral.not_referring_side")
+        raise Forbidden(error="referral.not_referring_side", params={"referral_action": action})
     if not REFER.allows(user, ticket):
-        raise Forbidden("只有主办单位可以撤回转介 (only the lead unit may revoke)",
-                        error="referral.not_lead_unit")
+        raise Forbidden(error="referral.not_lead_unit")
 
 
 def can_file_mandatory_report(user: User, ticket: Ticket) -> bool:
@@ -205,27 +196,20 @@ def can_file_mandatory_report(user: User, ticket: Ticket) -> bool:
 
 def check_takes_intake(user: User) -> None:
     if not can_take_intake(user):
-        raise Forbidden("只有坐席可以受理工单 (only seats open tickets)")
+        raise Forbidden(error="ticket.only_seats_open")
 
 
 
 
 def check_handles_mandatory_reports(user: User) -> None:
     if not can_handle_mandatory_reports(user):
-        raise Forbidden("只有值班长、派单员和管理员可以办理强制报告 "
-                        "(only supervisors, dispatchers and admins handle mandatory reports)",
-                        error="mandatory_report.forbidden")
+        raise Forbidden(error="mandatory_report.forbidden")
 
 
 
 
 
 
-
-
-def check_views_centre_figures(user: User, what: str) -> None:
-    if not can_view_centre_figures(user):
-        raise Forbidden(what)
 
 
 # --- which tickets a user sees -------------------------------------------------------------
@@ -298,7 +282,7 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
             joinedload(Ticket.referrals))
     ticket = db.session.scalars(stmt).unique().one_or_none()
     if ticket is None:
-        raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
+        raise NotFound(error="ticket.not_found", params={"ticket": ticket_id})
     return ticket
 
 
@@ -331,7 +315,7 @@ def may_export(user: User) -> bool:
 
 def check_export_allowed(user: User) -> None:
     if not may_export(user):
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能导出工单 (role {user.role.value} may not export)")
+        raise Forbidden(error="ticket.export_forbidden", params={"role": user.role})
 
 
 
@@ -340,7 +324,7 @@ def check_audit_viewer(user: User) -> None:
     """The read audit (who read, exported or revealed a child's data) is for the supervisor
     on duty and the admins."""
     if user.role not in AUDIT_VIEWERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看访问审计 (role {user.role.value} may not)")
+        raise Forbidden(error="audit.forbidden", params={"role": user.role})
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -351,8 +335,7 @@ def check_manages_sessions(user: User) -> None:
     """Listing and ending another user's sessions and tokens: admins, and unit admins within
     their subtree (403 for the other roles)."""
     if user.role not in SESSION_MANAGERS:
-        raise Forbidden("只有管理员可以管理用户的登录会话 (only an admin manages sessions)",
-                        error="admin.sessions_forbidden")
+        raise Forbidden(error="admin.sessions_forbidden")
 
 
 # --- outgoing webhooks (hotline.subscriptions) --------------------------------------------
@@ -370,9 +353,7 @@ def may_manage_subscriptions(user: User, unit: Unit | None) -> bool:
 
 def check_manages_subscriptions(user: User, unit: Unit | None) -> None:
     if not may_manage_subscriptions(user, unit):
-        raise Forbidden("只有管理员或本单位管理员可以管理推送订阅 "
-                        "(only an admin, or the unit's own admin, manages webhook subscriptions)",
-                        error="subscription.forbidden")
+        raise Forbidden(error="subscription.forbidden")
 
 
 # --- administration (users and the unit tree) --------------------------------------------
@@ -384,7 +365,7 @@ UNIT_ADMIN_GRANTS = frozenset({Role.HANDLER, Role.UNIT_ADMIN})
 def check_reads_admin(user: User) -> None:
     """The users and the unit tree's administration: admins, supervisors (read), unit admins."""
     if user.role not in ADMIN_READERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看用户管理 (role {user.role.value} may not)")
+        raise Forbidden(error="admin.read_forbidden", params={"role": user.role})
 
 
 def admin_root(user: User) -> Unit | None:
@@ -406,8 +387,7 @@ def can_manage_unit(user: User, unit: Unit | None) -> bool:
 def check_administers(user: User, unit: Unit | None) -> None:
     """403 unless `user` may change what lies at `unit` (`can_manage_unit`)."""
     if not can_manage_unit(user, unit):
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能修改此范围 (outside what {user.role.value} administers)",
-                    error="admin.outside_subtree")
+        raise Forbidden(error="admin.outside_subtree")
 
 
 def may_grant(user: User, role: Role) -> bool:
@@ -418,8 +398,7 @@ def may_grant(user: User, role: Role) -> bool:
 def check_grants_role(user: User, role: Role) -> None:
     """A unit admin gives only handler and unit admin roles (403 for the centre's roles)."""
     if not may_grant(user, role):
-        raise Forbidden(f"单位管理员不能授予{ROLE_NAMES[role]}角色 (a unit admin may not grant {role.value})",
-                        error="admin.role_not_grantable")
+        raise Forbidden(error="admin.role_not_grantable", params={"role": role})
 
 
 # --- knowledge base (issue 21) -------------------------------------------------------
@@ -437,14 +416,13 @@ def is_knowledge_editor(user: User) -> bool:
 
 def check_knowledge_editor(user: User) -> None:
     if not is_knowledge_editor(user):
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能审核或发布知识 (role {user.role.value} may not "
-                        "publish knowledge)", error="knowledge.not_editor")
+        raise Forbidden(error="knowledge.not_editor", params={"role": user.role})
 
 
 def check_knowledge_author(user: User) -> None:
     """The centre's staff and the units read the knowledge base and draft articles; partners not."""
     if user.role not in KNOWLEDGE_AUTHORS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能使用知识库 (role {user.role.value} may not)")
+        raise Forbidden(error="knowledge.not_author", params={"role": user.role})
 
 
 # --- attachments (hotline.attachments, issue 22) -------------------------------------------
@@ -456,8 +434,7 @@ ATTACHERS = frozenset({Role.SEAT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, 
 def check_attaches(user: User, ticket: Ticket) -> None:
     """403 unless `user` may add files to `ticket` (which it sees: the caller checked that)."""
     if user.role not in ATTACHERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能上传附件 (role {user.role.value} may not attach)",
-                        error="attachment.forbidden")
+        raise Forbidden(error="attachment.forbidden", params={"role": user.role})
 
 
 def may_read_attachment(user: User, ticket: Ticket, from_caller: bool) -> bool:
@@ -469,9 +446,7 @@ def may_read_attachment(user: User, ticket: Ticket, from_caller: bool) -> bool:
 
 def check_reads_attachment(user: User, ticket: Ticket, from_caller: bool) -> None:
     if not may_read_attachment(user, ticket, from_caller):
-        raise Forbidden("这是来电人提供的材料，仅对可查看来电人信息的人员开放 "
-                        "(the caller's own material is masked for this role)",
-                        error="attachment.masked")
+        raise Forbidden(error="attachment.masked")
 
 
 # --- the rules a centre owns and watching the service (issue 20) ---------------------------
@@ -491,26 +466,22 @@ can_edit_outbox = in_roles(OUTBOX_EDITORS)
 
 def check_edits_rules(user: User) -> None:
     if user.role not in RULE_EDITORS:
-        raise Forbidden("只有管理员可以修改中心规则 (only admins change the centre's rules)",
-                        error="rules.forbidden")
+        raise Forbidden(error="rules.forbidden")
 
 
 def check_reads_outbox(user: User) -> None:
     if user.role not in OUTBOX_READERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看发件箱 (role {user.role.value} may not)",
-                        error="outbox.forbidden")
+        raise Forbidden(error="outbox.forbidden")
 
 
 def check_edits_outbox(user: User) -> None:
     if user.role not in OUTBOX_EDITORS:
-        raise Forbidden("只有管理员可以重发或取消发件箱中的消息 (only admins resend or cancel)",
-                        error="outbox.forbidden")
+        raise Forbidden(error="outbox.edit_forbidden")
 
 
 def check_reads_rules(user: User) -> None:
     if user.role not in RULE_READERS:
-        raise Forbidden(f"{ROLE_NAMES[user.role]}不能查看中心规则 (role {user.role.value} may not)",
-                        error="rules.forbidden")
+        raise Forbidden(error="rules.read_forbidden", params={"role": user.role})
 
 
 def is_knowledge_author(user: User) -> bool:

@@ -55,7 +55,7 @@ def clean(filters: dict) -> dict:
     try:
         TicketListArgs().load({k: ",".join(v) if isinstance(v, list) else v for k, v in kept.items()})
     except ValidationError as error:
-        raise Invalid("视图的筛选条件无效 (invalid filters)", {"filters": error.messages}) from None
+        raise Invalid(errors={"filters": error.messages}, error="view.bad_filters") from None
     return kept
 
 
@@ -68,12 +68,12 @@ def save_view(user: User, name: str, filters: dict) -> SavedView:
     """A new view, or the user's view of that name with new filters."""
     name = name.strip()
     if not name:
-        raise Invalid("视图名称不能为空 (a view needs a name)", {"name": ["required"]})
+        raise Invalid(errors={"name": ["required"]}, error="view.name_required")
     kept = clean(filters)
     view = db.session.scalar(select(SavedView).where(SavedView.user_id == user.id, SavedView.name == name))
     if view is None:
         if len(list_views(user)) >= MAX_VIEWS:
-            raise Conflict(f"最多保存 {MAX_VIEWS} 个视图 (at most {MAX_VIEWS} views)", error="view.too_many")
+            raise Conflict(error="view.too_many", params={"max": MAX_VIEWS})
         view = SavedView(user_id=user.id, name=name, created_at=utcnow())
         db.session.add(view)
     view.filters = kept
@@ -84,7 +84,7 @@ def save_view(user: User, name: str, filters: dict) -> SavedView:
 def get_view(user: User, view_id: int) -> SavedView:
     view = db.session.get(SavedView, view_id)
     if view is None or view.user_id != user.id:
-        raise NotFound(f"视图 {view_id} 不存在 (view not found)")
+        raise NotFound(error="view.not_found", params={"view": view_id})
     return view
 
 

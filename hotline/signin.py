@@ -26,8 +26,6 @@ from hotline.users import User, get_by_username
 
 log = logging.getLogger(__name__)
 
-BAD_CREDENTIALS = "用户名或密码错误 (wrong username or password)"
-
 
 class BadCredentials(Unauthorized):
     """Unknown name, wrong password or inactive account: one answer for all (401)."""
@@ -42,9 +40,7 @@ class TooManyAttempts(HotlineError):
     error_code = "auth.too_many_attempts"
 
     def __init__(self, retry_after: int):
-        minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(f"登录失败次数过多，请 {minutes} 分钟后再试 "
-                         f"(too many failed sign-ins; try again in {minutes} min)")
+        super().__init__(params={"minutes": max(1, math.ceil(retry_after / 60))})
         self.retry_after = retry_after
 
 
@@ -127,6 +123,6 @@ def authenticate(username: str, password: str) -> User:
         ok = False
     if not ok:
         _failed(username)
-        raise BadCredentials(BAD_CREDENTIALS)
+        raise BadCredentials()
     _succeeded(username)
     return user

@@ -178,9 +178,7 @@ def check_secret(secret: str) -> None:
     except Exception:
         raw = b""
     if not secret.startswith("whsec_") or not 24 <= len(raw) <= 64:
-        raise Invalid("密钥须为 whsec_ 加 24–64 字节的 base64 (secret must be whsec_ + base64 of "
-                      "24 to 64 bytes)", {"secret": ["not a whsec_ secret"]},
-                      error="subscription.bad_secret")
+        raise Invalid(errors={"secret": ["not a whsec_ secret"]}, error="subscription.bad_secret")
 
 
 # --- managing subscriptions -----------------------------------------------------------
@@ -190,7 +188,7 @@ def _unit_or_centre(actor: User, code: str | None) -> Unit | None:
     if code:
         unit = get_by_code(code)
         if unit is None:
-            raise Invalid(f"单位 {code} 不存在 (unknown unit)", {"unit": ["unknown unit"]})
+            raise Invalid(errors={"unit": ["unknown unit"]}, error="unit.unknown", params={"unit": code})
     permissions.check_manages_subscriptions(actor, unit)
     return unit
 
@@ -199,9 +197,8 @@ def _check_events(events: list[str]) -> None:
     known = set(EVENT_TYPES.values()) | {ALL_EVENTS}
     unknown = [name for name in events if name not in known]
     if unknown or not events:
-        raise Invalid(f"未知事件类型 {', '.join(unknown)} (unknown event types)",
-                      {"events": [f"unknown: {', '.join(unknown)}" if unknown else "empty"]},
-                      error="subscription.unknown_event")
+        raise Invalid(errors={"events": [f"unknown: {', '.join(unknown)}" if unknown else "empty"]},
+                      error="subscription.unknown_event", params={"events": unknown})
 
 
 def create(actor: User, data: dict) -> Subscription:
@@ -231,8 +228,7 @@ def get(actor: User, sub_id: int, *, for_update: bool = False) -> Subscription:
     stmt = select(Subscription).where(Subscription.id == sub_id)
     sub = db.session.scalar(stmt.with_for_update(of=Subscription) if for_update else stmt)
     if sub is None or not permissions.may_manage_subscriptions(actor, sub.unit):
-        raise NotFound(f"订阅 {sub_id} 不存在 (subscription {sub_id} not found)",
-                       error="subscription.not_found")
+        raise NotFound(error="subscription.not_found", params={"subscription": sub_id})
     return sub
 
 
@@ -276,8 +272,7 @@ def retry(actor: User, sub_id: int, delivery_id: int | None = None) -> list[Deli
     """Send failed (or cancelled) deliveries again, now, with a fresh retry schedule."""
     sub = get(actor, sub_id, for_update=True)
     if not sub.active:
-        raise Conflict("订阅已停用，请先启用 (the subscription is inactive: PATCH active true first)",
-                       error="subscription.inactive")
+        raise Conflict(error="subscription.inactive")
     stmt = select(Delivery).where(Delivery.subscription_id == sub.id)
     if delivery_id is not None:
         stmt = stmt.where(Delivery.id == delivery_id)
@@ -286,10 +281,9 @@ def retry(actor: User, sub_id: int, delivery_id: int | None = None) -> list[Deli
     rows = list(db.session.scalars(stmt.order_by(Delivery.id)))
     if delivery_id is not None:
         if not rows:
-            raise NotFound(f"投递 {delivery_id} 不存在 (delivery not found)", error="delivery.not_found")
+            raise NotFound(error="delivery.not_found", params={"delivery": delivery_id})
         if rows[0].status not in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
-            raise Conflict(f"投递状态为 {rows[0].status.value}，无需重试 (only a failed delivery is retried)",
-                           error="delivery.not_failed")
+            raise Conflict(error="delivery.not_failed", params={"delivery_status": rows[0].status})
     now = utcnow()
     for row in rows:
         row.status, row.failures, row.next_attempt_at = DeliveryStatus.PENDING, 0, now

@@ -10,6 +10,7 @@ from hotline.admin import partners
 from hotline.api import action_routes, committed
 from hotline.auth import current_user
 from hotline.clocks.calendar import SHANGHAI
+from hotline.errors import Forbidden
 from referrals import service
 from referrals.schemas import (
     PartnerArgs,
@@ -144,7 +145,8 @@ def receipt(body, report_id):
 @blp.doc(security=SECURITY)
 def partner_kpis(args):
     """Per partner: acceptance rate, completion rate, median hours to accept and to first contact."""
-    permissions.check_views_centre_figures(current_user(), "只有中心人员可以查看 (centre staff only)")
+    if not permissions.can_view_centre_figures(current_user()):
+        raise Forbidden(error="referral.centre_only")
     start = datetime.combine(args["start"], time(0), SHANGHAI).astimezone(UTC)
     end = datetime.combine(args["end"], time(23, 59, 59), SHANGHAI).astimezone(UTC)
     return service.partner_kpis(start, end)

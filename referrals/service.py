@@ -48,18 +48,17 @@ def open_referral(ticket, actor: User | None, data: dict) -> Referral:
     """The ticket action `refer`: check partner, service and consent, send, start the clock."""
     partner = _partner_or_invalid(data["partner"])
     if data["service"] not in partner.services:
-        raise Invalid(f"{partner.name} 不提供 {data['service']} 服务 (the partner does not offer it)",
-                      {"service": [f"offered: {', '.join(partner.services)}"]})
+        raise Invalid(errors={"service": [f"offered: {', '.join(partner.services)}"]},
+                      error="referral.service_not_offered",
+                      params={"partner": partner.name, "service": data["service"],
+                              "offered": partner.services})
     consent = data.get("consent") or {}
     needs_consent = ticket.caller_is_minor and (ticket.caller_age is None or ticket.caller_age < CONSENT_AGE)
     has_consent = bool(consent.get("by") and consent.get("how"))
     override = consent.get("override_reason")
     if needs_consent and not has_consent and not override:
-        raise Invalid(
-            "14岁以下儿童转介需记录监护人同意（谁、如何、何时），紧急情况可填写免同意理由 "
-            "(a child under 14 needs recorded guardian consent or an emergency override reason)",
-            {"consent": ["guardian consent (by, how) or override_reason required"]},
-        )
+        raise Invalid(errors={"consent": ["guardian consent (by, how) or override_reason required"]},
+                      error="referral.consent_required")
     now = utcnow()
     referral = Referral(
         ticket=ticket, partner=partner, service=data["service"], urgency=Urgency(data["urgency"]),
@@ -101,10 +100,8 @@ def refuse_reply_while_crisis_unanswered(_action: str, *, ticket, **_kwargs) -> 
     """Receives `signals.action_checking` for `reply`: 409 while a crisis referral waits."""
     waiting = unanswered_crisis(ticket)
     if waiting:
-        raise Conflict(
-            f"危机转介尚未获 {'、'.join(r.partner.name for r in waiting)} 接收，暂不能回复 "
-            "(a crisis referral is still unanswered)"
-        )
+        raise Conflict(error="ticket.crisis_referral_unanswered",
+                       params={"partners": [r.partner.name for r in waiting]})
 
 
 def report_suspected_abuse(ticket, *, actor: User | None, signal, **_kwargs) -> None:
@@ -176,7 +173,7 @@ def visible_referrals(user: User):
 def get_referral(user: User, referral_id: int, view: str = "referral") -> Referral:
     referral = db.session.scalar(visible_referrals(user).where(Referral.id == referral_id))
     if referral is None:
-        raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
+        raise NotFound(error="referral.not_found", params={"referral": referral_id})
     audit_read(user, "referral", referral.id, view)
     return referral
 
@@ -211,9 +208,9 @@ def act(user: User, referral_id: int, action: str, data: dict) -> Referral:
     referral = db.session.scalar(
         visible_referrals(user).where(Referral.id == referral_id).with_for_update(of=Referral))
     if referral is None:
-        raise NotFound(f"转介 {referral_id} 不存在 (referral not found)")
+        raise NotFound(error="referral.not_found", params={"referral": referral_id})
     if action in PARTNER_ACTIONS and not permissions.can_take_partner_step(user):
-        raise Forbidden(f"只有合作机构可以执行 {action} (only the partner may {action})")
+        raise Forbidden(error="referral.partner_only", params={"referral_action": action})
 
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == referral.ticket_id).with_for_update())
     if action in REFERRER_ACTIONS:
@@ -286,7 +283,7 @@ def advance_mandatory_report(user: User, report_id: int, action: str, data: dict
     report = db.session.scalar(select(MandatoryReport).where(MandatoryReport.id == report_id)
                                .with_for_update())
     if report is None:
-        raise NotFound(f"强制报告 {report_id} 不存在 (report not found)")
+        raise NotFound(error="report.not_found", params={"report": report_id})
 
     ReportWorkflow(report, user, data).fire(action)
     ticket = db.session.get(Ticket, report.ticket_id)
@@ -346,7 +343,8 @@ def _log(referral: Referral, actor: User | None, action: str, from_state, to_sta
 def _partner_or_invalid(code: str) -> Partner:
     partner = db.session.scalar(select(Partner).where(Partner.code == code, Partner.active.is_(True)))
     if partner is None:
-        raise Invalid(f"合作机构 {code} 不存在 (unknown partner)", {"partner": [f"unknown partner {code}"]})
+        raise Invalid(errors={"partner": [f"unknown partner {code}"]}, error="partner.unknown",
+                      params={"partner": code})
     return partner
 
 

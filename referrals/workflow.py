@@ -95,11 +95,8 @@ class ReferralWorkflow(BoundModel):
 
     def refusal(self, action: str) -> Conflict:
         """409 (`referral.not_allowed_now`) when the state does not allow `action`."""
-        return Conflict(
-            f"转介当前状态为 {self.referral.state.value}，不能执行 {action} "
-            f"(action {action} is not allowed in state {self.referral.state.value})",
-            error="referral.not_allowed_now",
-        )
+        return Conflict(error="referral.not_allowed_now",
+                        params={"referral_state": self.referral.state, "referral_action": action})
 
     # --- effects --------------------------------------------------------------
 
@@ -186,8 +183,8 @@ class ReportWorkflow(BoundModel):
 
     def refusal(self, action: str) -> Conflict:
         """409 (`mandatory_report.not_allowed_now`) out of turn."""
-        return Conflict(f"强制报告当前为 {self.report.state.value}，不能 {action} (not allowed now)",
-                        error="mandatory_report.not_allowed_now")
+        return Conflict(error="mandatory_report.not_allowed_now",
+                        params={"report_state": self.report.state, "report_action": action})
 
     def reported(self) -> None:
         report = self.report

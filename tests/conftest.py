@@ -6,6 +6,7 @@ both in a temporary folder. The schema comes from the Alembic migrations, the
 units and users from `hotline seed --demo`; each test starts with no tickets.
 """
 
+import contextlib
 import inspect
 import os
 import re
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from sqlalchemy import event, text
+from werkzeug.serving import make_server
 
 _TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
 os.environ.setdefault("HOTLINE_INSTANCE_PATH", str(_TMP / "instance"))
@@ -141,18 +143,30 @@ def statements(app):
     event.remove(engine, "before_cursor_execute", count)
 
 
-@pytest.fixture(scope="module")
-def live_server(app):
-    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port): for a browser, or
-    a webhook receiver that calls back into the API."""
-    from werkzeug.serving import make_server
-
+@contextlib.contextmanager
+def serving(app):
+    """The app on a real threaded werkzeug server on 127.0.0.1 (a free port), its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    """For a browser, or a webhook receiver that calls back into the API."""
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+def server(app):
+    """A server of one test's own: requests at once, each with its own connection and
+    transaction, as under gunicorn."""
+    with serving(app) as url:
+        yield url
 # `make test-fast` runs `-m "not browser and not slow"`. The marks come from the test file,
 # so a new file is sorted without anyone remembering a decorator: `test_browser*.py` (or any
 # file that imports playwright) drives chromium; `*faults*.py` starts real processes (private

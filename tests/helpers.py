@@ -1,7 +1,11 @@
 """A small client for the REST API as a seat, a dispatcher or a county would use it."""
 
+import contextlib
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import time_machine
 from werkzeug.http import HTTP_STATUS_CODES
 
 DEFAULT_TICKET = {
@@ -79,18 +83,34 @@ class Api:
         return self.act(created["id"], "dispatch", "dispatcher1",
                         {"unit": unit, "co_units": co_units or [], "note": "请核实处理"})
 
-    def in_progress(self, unit: str = "gulou", **ticket) -> dict:
-        ticket_row = self.dispatched(unit=unit, **ticket)
+    def in_progress(self, unit: str = "gulou", co_units: list[str] | None = None, **ticket) -> dict:
+        ticket_row = self.dispatched(unit=unit, co_units=co_units, **ticket)
         return self.act(ticket_row["id"], "acknowledge", f"handler-{unit}")
 
-    def replied(self, unit: str = "gulou", resolved: bool = True) -> dict:
-        ticket_row = self.in_progress(unit=unit)
+    def replied(self, unit: str = "gulou", resolved: bool = True, co_units: list[str] | None = None) -> dict:
+        """Replied by `unit`, after each co-unit's opinion."""
+        ticket_row = self.in_progress(unit=unit, co_units=co_units)
+        for co_unit in co_units or []:
+            self.act(ticket_row["id"], "submit_opinion", f"handler-{co_unit}", {"opinion": "同意"})
         return self.act(ticket_row["id"], "reply", f"handler-{unit}",
                         {"result": "已修复路灯", "resolved": resolved})
 
     def callback_pending(self, unit: str = "gulou") -> dict:
         ticket_row = self.replied(unit=unit)
         return self.act(ticket_row["id"], "approve_reply", "dispatcher1", {"note": "同意"})
+
+    def in_state(self, state: str, unit: str = "gulou", co_units: list[str] | None = None) -> int:
+        """The id of a fresh ticket in `state`, by the usual road (dispatched to `unit`)."""
+        if state == "intake":
+            return self.create()["id"]
+        if state == "pending_dispatch":
+            tid = self.create()["id"]
+            self.act(tid, "submit", "seat1")
+            return tid
+        if state == "callback_pending":
+            return self.callback_pending(unit=unit)["id"]
+        road = {"in_progress": self.in_progress, "replied": self.replied}
+        return road[state](unit=unit, co_units=co_units)["id"]
 
     # --- checks used by the refusal tests --------------------------------------
 
@@ -137,3 +157,15 @@ class Api:
                 node = node[part]
             assert node, (field, body["errors"])
         return body
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@contextlib.contextmanager
+def at(api: Api, *when):
+    """Act at a Shanghai wall-clock time (tokens are fetched anew on both sides)."""
+    api.forget_tokens()
+    with time_machine.travel(datetime(*when, tzinfo=SHANGHAI), tick=False):
+        yield
+    api.forget_tokens()

@@ -7,6 +7,7 @@ its version and its number of timeline events.
 
 import pytest
 
+from hotline.console import labels
 from tests.helpers import DEFAULT_TICKET
 
 
@@ -105,23 +106,6 @@ def test_a_body_that_is_not_an_object_is_refused(api, raw):
 # --- actions --------------------------------------------------------------------------
 
 
-def _in_state(api, state: str) -> int:
-    """A fresh ticket in `state`, by the usual road."""
-    if state == "intake":
-        return api.create()["id"]
-    if state == "pending_dispatch":
-        tid = api.create()["id"]
-        api.act(tid, "submit", "seat1")
-        return tid
-    if state == "in_progress":
-        return api.in_progress(unit="gulou")["id"]
-    if state == "replied":
-        return api.replied(unit="gulou")["id"]
-    if state == "callback_pending":
-        return api.callback_pending(unit="gulou")["id"]
-    raise AssertionError(state)
-
-
 BAD_ACTIONS = [
     # state, action, user, body, field
     ("intake", "merge", "seat1", {"into": "abc"}, "into"),
@@ -175,7 +159,7 @@ BAD_ACTIONS = [
 @pytest.mark.parametrize(("state", "action", "user", "body", "field"), BAD_ACTIONS,
                          ids=[f"{row[1]}-{row[4]}-{i}" for i, row in enumerate(BAD_ACTIONS)])
 def test_bad_action_body_is_refused_and_changes_nothing(api, state, action, user, body, field):
-    tid = _in_state(api, state)
+    tid = api.in_state(state)
     before = api.snapshot(tid)
 
     response = api.try_act(tid, action, user, body)
@@ -185,7 +169,7 @@ def test_bad_action_body_is_refused_and_changes_nothing(api, state, action, user
 
 
 def test_unknown_unit_in_dispatch_is_named_with_its_code(api):
-    tid = _in_state(api, "pending_dispatch")
+    tid = api.in_state("pending_dispatch")
 
     body = api.assert_error(api.try_act(tid, "dispatch", "dispatcher1", {"unit": "atlantis"}), 422, "unit")
 
@@ -196,7 +180,7 @@ def test_unknown_unit_in_dispatch_is_named_with_its_code(api):
 
 
 def test_malformed_json_on_an_action_changes_nothing(api):
-    tid = _in_state(api, "intake")
+    tid = api.in_state("intake")
     before = api.snapshot(tid)
 
     response = api.client.post(f"/api/v1/tickets/{tid}/actions/answer", data="{answer: 'x'}",
@@ -225,7 +209,7 @@ def test_unknown_ticket_ids_are_404(api):
 
 
 def test_unknown_action_name_is_404(api):
-    tid = _in_state(api, "intake")
+    tid = api.in_state("intake")
     before = api.snapshot(tid)
 
     for action in ("frobnicate", "callback_unreachable", "close", "merged_in"):
@@ -235,7 +219,7 @@ def test_unknown_action_name_is_404(api):
 
 
 def test_wrong_method_on_an_action_is_405_with_a_json_body(api):
-    tid = _in_state(api, "intake")
+    tid = api.in_state("intake")
 
     response = api.get(f"/api/v1/tickets/{tid}/actions/answer", "seat1", expect=None)
 
@@ -279,8 +263,9 @@ def test_actions_on_terminal_tickets_conflict(api, ending):
 
     for action, user, body in TERMINAL_ACTIONS:
         response = api.try_act(tid, action, user, body)
-        message = api.assert_error(response, 409)["message"]
-        assert ending in message, (action, message)
+        refused = api.assert_error(response, 409)
+        assert refused["error"] == "ticket.wrong_state", (action, refused)
+        assert str(labels.STATES[ending]) in refused["message"], (action, refused)
     # A merge into another open ticket is refused too.
     other = api.create()["id"]
     api.assert_error(api.try_act(tid, "merge", "seat1", {"into": other}), 409)
@@ -312,15 +297,19 @@ def test_only_closed_tickets_may_be_reopened(api):
     ("callback_pending", "merge", "seat1", {"into": 1}),
 ])
 def test_action_not_allowed_in_the_current_state_conflicts(api, state, action, user, body):
-    tid = _in_state(api, state)
+    tid = api.in_state(state)
     if action == "merge":
         body = {"into": api.create()["id"]}
     before = api.snapshot(tid)
 
     response = api.try_act(tid, action, user, body)
 
-    message = api.assert_error(response, 409)["message"]
-    assert state in message and action in message
+    refused = api.assert_error(response, 409)
+    # In words ("工单当前为“待签收”，不能派单。"), with the code beside for programs.
+    assert refused["error"] in ("ticket.wrong_state", "ticket.not_applicable")
+    message = refused["message"]
+    assert str(labels.STATES[state]) in message and str(labels.ACTIONS[action]) in message
+    assert state not in message and action not in message
     assert api.snapshot(tid) == before
 
 

@@ -7,19 +7,7 @@ connection and transaction, as under gunicorn.
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
-from werkzeug.serving import make_server
-
-
-@pytest.fixture
-def server(app):
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=5)
 
 
 def race(server: str, calls: list[tuple[str, str, dict, dict]]) -> list[requests.Response]:

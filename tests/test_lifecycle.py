@@ -499,7 +499,8 @@ def test_reply_waits_for_every_co_unit_opinion(api):
     before = api.snapshot(tid)
     body = api.assert_error(api.try_act(tid, "reply", "handler-gulou",
                                         {"result": "已处理", "resolved": True}), 409)
-    assert "edu" in body["message"] and "civil" in body["message"]
+    assert body["error"] == "ticket.opinions_missing"
+    assert "市教育局" in body["message"] and "市民政局" in body["message"]   # by name, not by code
     assert api.snapshot(tid) == before
 
     with_opinion = api.act(tid, "submit_opinion", "handler-edu", {"opinion": "教育局意见：已约谈学校"})
@@ -514,7 +515,7 @@ def test_reply_waits_for_every_co_unit_opinion(api):
 
     body = api.assert_error(api.try_act(tid, "reply", "handler-gulou",
                                         {"result": "已处理", "resolved": True}), 409)
-    assert "civil" in body["message"] and "edu" not in body["message"]
+    assert "市民政局" in body["message"] and "市教育局" not in body["message"]
 
     api.act(tid, "submit_opinion", "handler-civil", {"opinion": "民政局意见：符合救助条件"})
     replied = api.act(tid, "reply", "handler-gulou", {"result": "已联合处理", "resolved": True})

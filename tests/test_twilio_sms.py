@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 import requests
 import time_machine
-from werkzeug.serving import make_server
 
 from hotline import tasks
 from hotline.channels.models import InboundSms, SmsOutcome
@@ -170,16 +169,6 @@ def test_the_same_delivery_twice_makes_one_ticket_and_the_same_answer(app, api, 
     assert run(app, tasks.process_inbound_sms, sms_id) == "ticket"    # a duplicate job: no-op
     assert api.ticket_count() == 1
     assert len(replies(app)) == 1
-
-
-@pytest.fixture
-def server(app):
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=5)
 
 
 def test_five_concurrent_deliveries_make_one_ticket_and_the_same_answer(app, api, twilio, server):

@@ -22,9 +22,9 @@ ROUTE_KEYS = ("name", "desk", "category", "location", "unit")
 MAX_ROUTES, MAX_WORDS = 200, 500
 
 
-def _refuse(errors: dict[str, list[str]], code: str) -> None:
-    if errors:
-        raise Invalid(next(iter(errors.values()))[0], errors, error=code)
+def _why(errors: dict[str, list[str]]) -> dict:
+    """The params of a refused record: its first field error says why."""
+    return {"why": next(iter(errors.values()))[0]}
 
 
 # --- the routing catalogue -----------------------------------------------------------------
@@ -69,11 +69,13 @@ def save_routes(actor: User, rows: list[dict], note: str = "") -> tuple[Route, .
         if location:
             entry["location"] = location
         routes.append(entry)
-    _refuse(errors, "routing.invalid")
+    if errors:
+        raise Invalid(errors=errors, error="routing.invalid", params=_why(errors))
     try:
         return ROUTES.save(actor, {"route": routes}, note)
     except RoutingError as error:
-        raise Invalid(str(error), {"route": [str(error)]}, error="routing.invalid") from None
+        raise Invalid(errors={"route": [str(error)]}, error="routing.invalid",
+                      params={"why": str(error)}) from None
 
 
 # --- the crisis lexicon --------------------------------------------------------------------
@@ -111,13 +113,15 @@ def check_lexicon(body: dict) -> tuple[dict, CrisisWords]:
     unknown = set(clean_negation["kinds"]) - set(clean_kinds)
     if unknown:
         errors["negation.kinds"] = [f"否定只能用于已有的类别，未知：{sorted(unknown)} (unknown kinds)"]
-    _refuse(errors, "crisis_words.invalid")
+    if errors:
+        raise Invalid(errors=errors, error="crisis_words.invalid", params=_why(errors))
     document = {"kinds": clean_kinds, "ignore": {"phrases": _words(body.get("ignore"))},
                 "negation": clean_negation}
     try:
         return document, CRISIS_WORDS.build(document, "crisis_words")
     except CrisisKeywordsError as error:
-        raise Invalid(str(error), {"kinds": [str(error)]}, error="crisis_words.invalid") from None
+        raise Invalid(errors={"kinds": [str(error)]}, error="crisis_words.invalid",
+                      params={"why": str(error)}) from None
 
 
 def save_lexicon(actor: User, body: dict, note: str = "") -> CrisisWords:

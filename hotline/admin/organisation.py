@@ -12,14 +12,13 @@ from sqlalchemy import select
 from hotline import permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Invalid, NotFound
+from hotline.errors import FieldProblems, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets.models import Ticket, TicketScope
 from hotline.units import Unit, UnitKind, get_by_code, path_for
 from hotline.users import User
 
 COLUMNS = ["code", "name", "kind", "parent", "contact_name", "contact_phone", "active"]
-OUTSIDE = "超出您管理的单位范围 (outside the units you administer)"
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -38,54 +37,53 @@ def get_unit(actor: User, code: str) -> Unit:
     unit = get_by_code(code)
     root = permissions.admin_root(actor)
     if unit is None or (root is not None and not unit.is_within(root)):
-        raise NotFound(f"单位 {code} 不存在 (no such unit)")
+        raise NotFound(error="unit.not_found", params={"unit": code})
     return unit
 
 
-def _check(actor: User, data: dict, existing: Unit | None, pending: dict | None = None) -> tuple[dict, dict]:
+def _check(actor: User, data: dict, existing: Unit | None,
+           pending: dict | None = None) -> tuple[dict, FieldProblems]:
     """(clean values, errors by field); `pending` holds units a file creates before this row."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldProblems()
+    fail = errors.add
     clean: dict = {}
     pending = pending or {}
-
-    def fail(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
 
     if existing is None:
         code = str(data.get("code") or "").strip()
         if not CODE.match(code):
-            fail("code", "代码须为小写字母、数字或 -，最多 64 个 (lower-case letters, digits, -)")
+            fail("code", "admin.bad_unit_code")
         elif get_by_code(code) is not None or code in pending:
-            fail("code", f"单位代码 {code} 已存在 (code taken)")
+            fail("code", "admin.unit_code_taken", unit=code)
         clean["code"] = code
     if "name" in data or existing is None:
         name = str(data.get("name") or "").strip()
         if not name or len(name) > 200:
-            fail("name", "名称不能为空，最多 200 字 (required, at most 200 characters)")
+            fail("name", "admin.unit_name")
         clean["name"] = name
     if "kind" in data or existing is None:
         value = str(data.get("kind") or "").strip()
         try:
             clean["kind"] = UnitKind(value)
         except ValueError:
-            fail("kind", f"未知类型 {value} (one of {', '.join(k.value for k in UnitKind)})")
+            fail("kind", "admin.unknown_unit_kind", value=value)
     if "parent" in data or existing is None:
         code = str(data.get("parent") or "").strip()
         parent = get_by_code(code) or pending.get(code) if code else None
         if code and parent is None:
-            fail("parent", f"上级单位 {code} 不存在 (unknown parent)")
+            fail("parent", "admin.unknown_parent", unit=code)
         elif parent is None and clean.get("kind", existing.kind if existing else None) != UnitKind.CITY:
-            fail("parent", "除市中心外每个单位都要有上级单位 (every unit but the city has a parent)")
+            fail("parent", "admin.parent_required")
         elif parent is not None and existing is not None and parent.path.startswith(existing.path):
-            fail("parent", "不能移到自己的下级 (cannot move a unit below itself)")
+            fail("parent", "admin.parent_below_itself")
         elif parent is not None and not parent.active:
-            fail("parent", f"上级单位 {code} 已停用 (the parent is deactivated)")
+            fail("parent", "admin.parent_inactive", unit=code)
         clean["parent"] = parent
     for field, limit in (("contact_name", 200), ("contact_phone", 64)):
         if field in data:
             value = str(data.get(field) or "").strip()
             if len(value) > limit:
-                fail(field, f"最多 {limit} 字 (at most {limit} characters)")
+                fail(field, "admin.too_long", max=limit)
             clean[field] = value
     if "active" in data and data["active"] not in ("", None):
         value = data["active"]
@@ -97,15 +95,10 @@ def _check(actor: User, data: dict, existing: Unit | None, pending: dict | None 
         for where in filter(None, [existing, clean.get("parent")]):
             inside = where.is_within(root) if where.id else where.path.startswith(root.path)
             if not inside or (where is existing and existing.id == root.id):
-                fail("parent" if where is not existing else "code", OUTSIDE)
+                fail("parent" if where is not existing else "code", "admin.outside_subtree")
         if existing is None and clean.get("parent") is None:
-            fail("parent", OUTSIDE)
+            fail("parent", "admin.outside_subtree")
     return clean, errors
-
-
-def _refuse(errors: dict) -> None:
-    if errors:
-        raise Invalid(next(iter(errors.values()))[0], errors)
 
 
 def _check_writer(actor: User) -> None:
@@ -117,11 +110,20 @@ def _check_writer(actor: User) -> None:
 def create_unit(actor: User, data: dict) -> Unit:
     _check_writer(actor)
     clean, errors = _check(actor, data, None)
-    _refuse(errors)
+    errors.refuse()
     unit = _new_unit(clean)
     db.session.flush()
     changes.record(actor, Subject.UNIT, unit.code, "create", values_of(unit))
     return unit
+
+
+def _apply(unit: Unit, clean: dict) -> None:
+    """The checked values onto an existing unit; a new parent moves it with its subtree."""
+    for field in ("name", "kind", "contact_name", "contact_phone", "active"):
+        if field in clean:
+            setattr(unit, field, clean[field])
+    if "parent" in clean and clean["parent"] is not unit.parent:
+        move(unit, clean["parent"])
 
 
 def values_of(unit: Unit) -> dict:
@@ -151,16 +153,12 @@ def update_unit(actor: User, code: str, data: dict) -> Unit:
     if merge_into:
         target = get_by_code(str(merge_into))
         if target is None or target.id == unit.id or target.path.startswith(unit.path):
-            errors.setdefault("merge_into", []).append("合并目标无效 (not a unit outside this one)")
+            errors.add("merge_into", "admin.bad_merge_target")
         elif (root := permissions.admin_root(actor)) is not None and not target.is_within(root):
-            errors.setdefault("merge_into", []).append(OUTSIDE)
-    _refuse(errors)
+            errors.add("merge_into", "admin.outside_subtree")
+    errors.refuse()
     before = values_of(unit)
-    for field in ("name", "kind", "contact_name", "contact_phone", "active"):
-        if field in clean:
-            setattr(unit, field, clean[field])
-    if "parent" in clean and clean["parent"] is not unit.parent:
-        move(unit, clean["parent"])
+    _apply(unit, clean)
     if target is not None:
         merge(unit, target)
     db.session.flush()
@@ -235,11 +233,7 @@ def import_units(actor: User, rows: list[dict], dry_run: bool) -> dict:
                 changes.record(actor, Subject.UNIT, code, "import_create", values_of(made[code]))
             else:
                 before = values_of(existing)
-                for field in ("name", "kind", "contact_name", "contact_phone", "active"):
-                    if field in clean:
-                        setattr(existing, field, clean[field])
-                if "parent" in clean and clean["parent"] is not existing.parent:
-                    move(existing, clean["parent"])
+                _apply(existing, clean)
                 changed = changes.diff(before, values_of(existing))
                 if changed:
                     changes.record(actor, Subject.UNIT, code, "import_update", changed)
@@ -269,6 +263,6 @@ def export_rows(actor: User) -> list[dict]:
 def check_may_receive(unit: Unit) -> None:
     """A deactivated unit keeps its history but receives no new dispatch (422 `unit.inactive`)."""
     if not unit.active:
-        raise Invalid(f"单位 {unit.name} 已停用，不能接收新工单 (unit {unit.code} is deactivated)",
-                      {"unit": [f"unit {unit.code} is deactivated"]}, error="unit.inactive")
+        raise Invalid(errors={"unit": [f"unit {unit.code} is deactivated"]}, error="unit.inactive",
+                      params={"unit": unit.name})
 

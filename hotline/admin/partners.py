@@ -8,20 +8,21 @@ from sqlalchemy import select
 from hotline import permissions
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Invalid, NotFound
+from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.users import User
 from referrals.models import Partner
 
 
 def _check_editor(actor: User) -> None:
-    permissions.check_admin(actor, "只有管理员可以编辑合作机构 (only admins edit partners)")
+    if not permissions.is_admin(actor):
+        raise Forbidden(error="partner.edit_forbidden")
 
 
 def _get(code: str) -> Partner:
     partner = db.session.scalar(select(Partner).where(Partner.code == code))
     if partner is None:
-        raise NotFound(f"合作机构 {code} 不存在 (partner not found)")
+        raise NotFound(error="partner.not_found", params={"partner": code})
     return partner
 
 
@@ -38,7 +39,7 @@ def create(actor: User, body: dict) -> Partner:
     """Add a partner (a validated PartnerIn body)."""
     _check_editor(actor)
     if db.session.scalar(select(Partner).where(Partner.code == body["code"])):
-        raise Invalid(f"合作机构 {body['code']} 已存在 (partner exists)", {"code": ["exists"]})
+        raise Invalid(errors={"code": ["exists"]}, error="partner.exists", params={"partner": body["code"]})
     partner = Partner(**body)
     db.session.add(partner)
     db.session.flush()
@@ -51,7 +52,7 @@ def update(actor: User, code: str, body: dict) -> Partner:
     _check_editor(actor)
     partner = _get(code)
     if body.get("code", code) != code:
-        raise Invalid("不能修改机构代码 (the code cannot change)", {"code": ["must match the URL"]})
+        raise Invalid(errors={"code": ["must match the URL"]}, error="partner.code_fixed")
     before = {key: getattr(partner, key) for key in body}
     for key, value in body.items():
         setattr(partner, key, value)

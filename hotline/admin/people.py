@@ -13,7 +13,7 @@ from sqlalchemy import false, or_, select
 from hotline import auth, passwords, permissions, phones
 from hotline.admin import changes
 from hotline.admin.changes import Subject
-from hotline.errors import Invalid, NotFound
+from hotline.errors import FieldProblems, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets.models import Desk
 from hotline.units import Unit, get_by_code
@@ -42,7 +42,7 @@ def split_list(value) -> list[str]:
     return [item.strip() for item in re.split(r"[,，;；\s]+", value or "") if item.strip()]
 
 
-def _flag(value, errors: dict, field: str) -> bool | None:
+def _flag(value, errors: FieldProblems, field: str) -> bool | None:
     if isinstance(value, bool) or value is None:
         return value
     text = str(value).strip().lower()
@@ -52,62 +52,60 @@ def _flag(value, errors: dict, field: str) -> bool | None:
         return True
     if text in NO:
         return False
-    errors.setdefault(field, []).append("应为 是/否 (yes or no)")
+    errors.add(field, "field.yes_or_no")
     return None
 
 
-def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
+def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, FieldProblems]:
     """(clean values, errors by field) of one user's fields; only the keys given are checked."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldProblems()
+    fail = errors.add
     clean: dict = {}
-
-    def fail(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
 
     if existing is None:
         username = str(data.get("username") or "").strip()
         if not USERNAME.match(username):
-            fail("username", "用户名须为 2-80 个字母、数字或 . _ - (2-80 letters, digits, . _ -)")
+            fail("username", "admin.bad_username")
         clean["username"] = username
     if "display_name" in data or existing is None:
         name = str(data.get("display_name") or "").strip()
         if not name:
-            fail("display_name", "姓名不能为空 (required)")
+            fail("display_name", "admin.name_required")
         elif len(name) > 200:
-            fail("display_name", "姓名过长 (at most 200 characters)")
+            fail("display_name", "admin.name_too_long")
         clean["display_name"] = name
     if "role" in data or existing is None:
         value = str(data.get("role") or "").strip()
         try:
             role = Role(value)
         except ValueError:
-            fail("role", f"未知角色 {value} (unknown role; one of {', '.join(r.value for r in Role)})")
+            fail("role", "admin.unknown_role", value=value)
             role = None
         if role in NOT_HERE and (existing is None or existing.role != role):
-            fail("role", "合作机构用户在合作机构目录中管理 (partner users belong to a partner)")
+            fail("role", "admin.partner_users_elsewhere")
         clean["role"] = role
     role = clean.get("role") or (existing.role if existing else None)
     if "unit" in data or existing is None:
         code = str(data.get("unit") or "").strip()
         unit = get_by_code(code) if code else None
         if code and unit is None:
-            fail("unit", f"单位 {code} 不存在 (unknown unit)")
+            fail("unit", "unit.unknown", unit=code)
         elif unit is not None and not unit.active:
-            fail("unit", f"单位 {code} 已停用 (unit is deactivated)")
+            fail("unit", "admin.unit_inactive", unit=code)
         clean["unit"] = unit
     unit = clean.get("unit", existing.unit if existing else None)
     if role in NEEDS_UNIT and unit is None and "unit" not in errors:
-        fail("unit", "承办单位用户和单位管理员必须属于一个单位 (this role needs a unit)")
+        fail("unit", "admin.role_needs_unit")
     if "desks" in data or existing is None:
         desks = split_list(data.get("desks"))
         unknown = [desk for desk in desks if desk not in {d.value for d in Desk}]
         if unknown:
-            fail("desks", f"未知专席 {', '.join(unknown)} (unknown desk; general, children, hard_case)")
+            fail("desks", "admin.unknown_desks", desks=unknown)
         clean["desks"] = desks
     if "phone" in data:
         phone = normalize_phone(str(data.get("phone") or ""))
         if phone and not PHONE.match(phone):
-            fail("phone", "电话号码格式不正确 (not a phone number)")
+            fail("phone", "admin.bad_phone")
         clean["phone"] = phone
     if "active" in data:
         active = _flag(data.get("active"), errors, "active")
@@ -117,15 +115,15 @@ def _check(actor: User, data: dict, existing: User | None) -> tuple[dict, dict]:
         try:
             passwords.check_policy(str(data["password"]), clean.get("username") or existing.username)
         except Invalid as error:
-            for field, messages in (error.errors or {"password": [error.message]}).items():
+            for field, messages in (error.errors or {}).items():
                 errors.setdefault(field, []).extend(messages)
         clean["password"] = str(data["password"])
     # What the actor may do: a unit admin, only within its subtree and only its roles.
     places = [unit] + ([existing.unit] if existing is not None and existing.unit is not unit else [])
     if not all(permissions.can_manage_unit(actor, where) for where in places):
-        fail("unit", "超出您管理的单位范围 (outside the units you administer)")
+        fail("unit", "admin.outside_subtree")
     if role is not None and not permissions.may_grant(actor, role):
-        fail("role", "单位管理员只能授予承办单位或单位管理员角色 (a unit admin grants handler or unit_admin)")
+        fail("role", "admin.grants_handler_roles")
     return clean, errors
 
 
@@ -154,12 +152,6 @@ def _new_user(clean: dict) -> User:
         user.set_password(secrets.token_urlsafe(24))
     _apply(user, clean)
     return user
-
-
-def _refuse(errors: dict) -> None:
-    if errors:
-        first = next(iter(errors.values()))[0]
-        raise Invalid(first, errors)
 
 
 # --- the services -------------------------------------------------------------------------
@@ -192,7 +184,7 @@ def get_user(actor: User, username: str) -> User:
     user = get_by_username(username)
     root = permissions.admin_root(actor)
     if user is None or (root is not None and (user.unit is None or not user.unit.is_within(root))):
-        raise NotFound(f"用户 {username} 不存在 (no such user)")
+        raise NotFound(error="user.not_found", params={"username": username})
     return user
 
 
@@ -200,8 +192,8 @@ def create_user(actor: User, data: dict) -> User:
     permissions.check_administers(actor, get_by_code(data.get("unit") or "") or permissions.admin_root(actor))
     clean, errors = _check(actor, data, None)
     if clean.get("username") and get_by_username(clean["username"]) is not None:
-        errors.setdefault("username", []).append("用户名已存在 (username taken)")
-    _refuse(errors)
+        errors.add("username", "admin.username_taken")
+    errors.refuse()
     user = _new_user(clean)
     db.session.add(user)
     db.session.flush()
@@ -214,9 +206,9 @@ def update_user(actor: User, username: str, data: dict) -> User:
     user = get_user(actor, username)
     permissions.check_administers(actor, user.unit)
     if user.id == actor.id and data.get("active") is False:
-        raise Invalid("不能停用自己的账号 (you cannot deactivate yourself)", {"active": ["yourself"]})
+        raise Invalid(errors={"active": ["yourself"]}, error="admin.deactivate_self")
     clean, errors = _check(actor, {k: v for k, v in data.items() if k != "password"}, user)
-    _refuse(errors)
+    errors.refuse()
     before = values_of(user)
     _apply(user, clean)
     db.session.flush()
@@ -257,7 +249,7 @@ def import_users(actor: User, rows: list[dict], dry_run: bool) -> dict:
             given = {key: value for key, value in given.items() if key != "username" and value != ""}
         clean, errors = _check(actor, given, existing)
         if username and username in seen:
-            errors.setdefault("username", []).append("文件中重复 (duplicated in the file)")
+            errors.add("username", "import.duplicate_row")
         seen.add(username)
         report.append({"row": number, "username": username,
                        "action": "update" if existing else "create", "errors": errors})

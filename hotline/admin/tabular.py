@@ -9,7 +9,7 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
-from hotline.errors import Invalid
+from hotline.errors import Invalid, Problem
 
 MAX_ROWS = 5000
 
@@ -28,8 +28,8 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Invalid("文件编码无法识别，请保存为 UTF-8 (unknown file encoding; save as UTF-8)",
-                  {"file": ["unknown encoding"]}, error="import.bad_file")
+    raise Invalid(errors={"file": ["unknown encoding"]}, error="import.bad_file",
+                  params={"why": Problem("import.unknown_encoding")})
 
 
 def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
@@ -39,20 +39,21 @@ def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as error:  # openpyxl raises many kinds for a file that is not XLSX
-            raise Invalid("无法读取 XLSX 文件 (not a readable XLSX file)", {"file": [str(error)[:200]]},
-                          error="import.bad_file") from None
+            raise Invalid(errors={"file": [str(error)[:200]]}, error="import.bad_file",
+                          params={"why": Problem("import.unreadable_xlsx")}) from None
         table = [[_cell(value) for value in row] for row in sheet.iter_rows(values_only=True)]
     elif name.endswith(".csv"):
         table = [[_cell(value) for value in row] for row in csv.reader(io.StringIO(_decode(data)))]
     else:
-        raise Invalid("只支持 CSV 或 XLSX 文件 (only CSV or XLSX files)", {"file": ["CSV or XLSX only"]},
-                      error="import.bad_file")
+        raise Invalid(errors={"file": ["CSV or XLSX only"]}, error="import.bad_file",
+                      params={"why": Problem("import.wrong_type")})
     table = [row for row in table if any(row)]
     if not table:
-        raise Invalid("文件是空的 (the file is empty)", {"file": ["empty"]}, error="import.bad_file")
+        raise Invalid(errors={"file": ["empty"]}, error="import.bad_file",
+                      params={"why": Problem("import.empty")})
     if len(table) - 1 > MAX_ROWS:
-        raise Invalid(f"一次最多导入 {MAX_ROWS} 行 (at most {MAX_ROWS} rows)", {"file": ["too many rows"]},
-                      error="import.bad_file")
+        raise Invalid(errors={"file": ["too many rows"]}, error="import.bad_file",
+                      params={"why": Problem("import.too_many_rows", {"max": MAX_ROWS})})
     header = [name.strip().lower() for name in table[0]]
     return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=False)) for row in table[1:]]
 

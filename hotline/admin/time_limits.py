@@ -78,11 +78,13 @@ def edited(document: dict, values: dict[str, str]) -> tuple[dict, TimeLimits]:
             continue
         _put(new, field, text)
     if errors:
-        raise Invalid(next(iter(errors.values()))[0], errors, error="time_limits.invalid")
+        raise Invalid(errors=errors, error="time_limits.invalid",
+                      params={"why": next(iter(errors.values()))[0]})
     try:
         built = clocks.TIME_LIMITS.build(new, "time_limits")
     except TimeLimitsError as error:
-        raise Invalid(str(error), {"time_limits": [str(error)]}, error="time_limits.invalid") from None
+        raise Invalid(errors={"time_limits": [str(error)]}, error="time_limits.invalid",
+                      params={"why": str(error)}) from None
     return new, built
 
 
@@ -144,8 +146,7 @@ def save(actor: User, values: dict[str, str], *, recompute_open: bool, note: str
     new_document, new = edited(document, values)
     shown = preview(document, new_document, new)
     if not shown.changed:
-        raise Invalid("没有修改任何时限 (nothing changed)", {"time_limits": ["没有修改 (nothing changed)"]},
-                      error="time_limits.unchanged")
+        raise Invalid(errors={"time_limits": ["没有修改 (nothing changed)"]}, error="time_limits.unchanged")
     moving = _moving(old, new) if recompute_open else []
     clocks.TIME_LIMITS.save(actor, new_document, note)
     moved = 0

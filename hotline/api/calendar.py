@@ -10,6 +10,7 @@ from hotline import permissions
 from hotline.api import committed
 from hotline.auth import current_user
 from hotline.clocks import overrides
+from hotline.errors import Forbidden
 from hotline.parsing import StrictBoolean
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
@@ -50,7 +51,8 @@ class YearOut(ma.Schema):
 
 def _admin():
     user = current_user()
-    permissions.check_admin(user, "只有管理员可以修改工作日历 (only admins edit the calendar)")
+    if not permissions.is_admin(user):
+        raise Forbidden(error="calendar.forbidden")
     return user
 
 

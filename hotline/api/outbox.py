@@ -8,6 +8,7 @@ from sqlalchemy import select
 from hotline import outbox, permissions
 from hotline.api import committed
 from hotline.auth import current_user
+from hotline.errors import Forbidden
 from hotline.extensions import db
 from hotline.outbox import MessageStatus, OutboxMessage
 from hotline.tickets.schemas import MessageOut
@@ -30,7 +31,8 @@ class OutboxArgs(ma.Schema):
 def list_outbox(args):
     """Newest first; for the centre's supervisors, dispatchers and admins."""
     user = current_user()
-    permissions.check_views_centre_figures(user, "只有中心人员可以查看发件箱 (centre staff only)")
+    if not permissions.can_view_centre_figures(user):
+        raise Forbidden(error="outbox.forbidden")
     if args["q"]:
         permissions.check_reads_outbox(user)
         return outbox.search(user, args["q"], args["status"], args["limit"])

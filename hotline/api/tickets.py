@@ -88,7 +88,7 @@ def routing_suggestion(ticket_id):
     suggestion = service.routing_suggestion(current_user(), ticket_id)
     if suggestion is None:
         db.session.commit()   # the read of a child's ticket is audited even without a suggestion
-        raise NotFound("派单目录没有适用的建议 (no routing suggestion for this ticket)")
+        raise NotFound(error="ticket.no_routing_suggestion")
     return suggestion
 
 

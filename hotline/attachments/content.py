@@ -11,14 +11,18 @@ quantisation tables). A thumbnail (JPEG, at most THUMBNAIL_SIZE px) is made for 
 """
 
 import io
+import logging
 import zipfile
 from dataclasses import dataclass
 
 import filetype
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hotline.attachments.models import Kind
 from hotline.errors import Invalid
+
+log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (320, 320)
 GPS_IFD = 0x8825
@@ -43,8 +47,8 @@ ACCEPTED: dict[str, tuple[Kind, str]] = {
     "audio/x-wav": (Kind.AUDIO, "wav"), "audio/mp4": (Kind.AUDIO, "m4a"),
     "audio/ogg": (Kind.AUDIO, "ogg"), "audio/aac": (Kind.AUDIO, "aac"),
 }
-ACCEPTED_TEXT = ("照片（JPG、PNG、GIF、WebP）、PDF、Word/Excel/PowerPoint 文档"
-                 "或录音（MP3、AMR、WAV、M4A、OGG）")
+ACCEPTED_TEXT = _l("照片（JPG、PNG、GIF、WebP）、PDF、Word/Excel/PowerPoint 文档"
+                   "或录音（MP3、AMR、WAV、M4A、OGG）")
 # What the file input of a form suggests to the browser (the server judges the bytes anyway).
 ACCEPT_ATTRIBUTE = "image/*,audio/*,.pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp"
 
@@ -67,11 +71,11 @@ def detect(data: bytes) -> tuple[str, Kind, str]:
     if mime == "application/zip":
         mime = _office_zip(data)
     if mime not in ACCEPTED:
-        found = f"（识别为 {mime}）" if mime else ""
-        raise Invalid(f"不支持的文件类型{found}：只能上传{ACCEPTED_TEXT} "
-                      f"(unsupported file type {mime or 'unknown'})",
-                      {"file": ["不支持的文件类型 (unsupported file type)"]},
-                      error="attachment.unsupported_type")
+        errors = {"file": ["不支持的文件类型 (unsupported file type)"]}
+        if mime is None:
+            raise Invalid(errors=errors, error="attachment.unknown_type", params={"accepted": ACCEPTED_TEXT})
+        raise Invalid(errors=errors, error="attachment.unsupported_type",
+                      params={"mime": mime, "accepted": ACCEPTED_TEXT})
     kind, extension = ACCEPTED[mime]
     return mime, kind, extension
 
@@ -105,8 +109,9 @@ def _prepare_image(examined: Examined, keep_location: bool) -> None:
         image = Image.open(io.BytesIO(examined.data))
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise Invalid(f"图片无法读取，可能已损坏 (the image cannot be read: {error})",
-                      {"file": ["图片无法读取 (unreadable image)"]}, error="attachment.bad_image") from None
+        log.info("unreadable image: %s", error)
+        raise Invalid(errors={"file": ["图片无法读取 (unreadable image)"]},
+                      error="attachment.bad_image") from None
     exif = image.getexif()
     examined.location_found = bool(exif.get_ifd(GPS_IFD)) or GPS_IFD in exif
     if examined.location_found and not keep_location:

@@ -89,8 +89,7 @@ def media_url(url: str) -> str:
     account = current_app.config.get("TWILIO_ACCOUNT_SID")
     if (parts.scheme != "https" or parts.hostname != "api.twilio.com" or match is None
             or match.group(1) != account):
-        raise HotlineError("不是本账户的 Twilio 彩信地址，未下载 (not a Twilio media URL of this account)",
-                           error="attachment.not_twilio_media")
+        raise HotlineError(error="attachment.not_twilio_media")
     base = (current_app.config.get("TWILIO_API_BASE_URL") or TWILIO_API).rstrip("/")
     return base + parts.path
 
@@ -98,8 +97,7 @@ def media_url(url: str) -> str:
 def _download(url: str) -> bytes:
     config = current_app.config
     if not (config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")):
-        raise HotlineError("未配置 Twilio 账户凭据，无法取回彩信附件 (no Twilio credentials)",
-                           error="attachment.no_credentials")
+        raise HotlineError(error="attachment.no_credentials")
     target = media_url(url)
     timeout = float(setting("TWILIO_MEDIA_TIMEOUT", DEFAULT_TIMEOUT))
     limit = service.max_bytes()
@@ -109,9 +107,8 @@ def _download(url: str) -> bytes:
             if response.status_code == 429 or response.status_code >= 500:
                 raise Retry(f"Twilio answered {response.status_code} for {target}")
             if response.status_code >= 400:
-                raise HotlineError(f"Twilio 拒绝提供该附件（HTTP {response.status_code}）"
-                                   f" (Twilio answered {response.status_code})",
-                                   error="attachment.twilio_refused")
+                raise HotlineError(error="attachment.twilio_refused",
+                                   params={"status": response.status_code})
             if int(response.headers.get("Content-Length") or 0) > limit:
                 raise service.too_large()
             data = bytearray()

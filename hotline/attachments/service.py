@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 
 from hotline import audit, permissions
@@ -61,10 +62,9 @@ def limit_text() -> str:
 
 
 def too_large(filename: str | None = None) -> TooLarge:
-    name = f"“{filename}”" if filename else "上传的文件"
-    return TooLarge(f"{name}超过 {limit_text()} 的大小上限，未保存；请压缩后再上传或分次上传 "
-                    f"(larger than the {limit_text()} limit)",
-                    {"file": [f"超过 {limit_text()} 上限 (larger than {limit_text()})"]})
+    name = f"“{filename}”" if filename else _l("上传的文件")
+    return TooLarge(errors={"file": [f"超过 {limit_text()} 上限 (larger than {limit_text()})"]},
+                    params={"file": name, "limit": limit_text()})
 
 
 def size_text(size: int) -> str:
@@ -81,8 +81,7 @@ def read_upload(stream, filename: str | None) -> Upload:
     if len(data) > limit:
         raise too_large(filename)
     if not data:
-        raise Invalid("上传的文件是空的 (the file is empty)", {"file": ["文件为空 (empty file)"]},
-                      error="attachment.empty")
+        raise Invalid(errors={"file": ["文件为空 (empty file)"]}, error="attachment.empty")
     return Upload(_clean_name(filename), data)
 
 
@@ -135,9 +134,8 @@ def attach_from_mms(ticket: Ticket, source_ref: str, filename: str, data: bytes)
 
 def examine_all(uploads: list[Upload], keep_location: bool) -> list[tuple[Upload, content.Examined]]:
     if len(uploads) > max_files():
-        raise Invalid(f"一次最多上传 {max_files()} 个文件 (at most {max_files()} files at once)",
-                      {"file": [f"最多 {max_files()} 个 (at most {max_files()})"]},
-                      error="attachment.too_many")
+        raise Invalid(errors={"file": [f"最多 {max_files()} 个 (at most {max_files()})"]},
+                      error="attachment.too_many", params={"max": max_files()})
     examined = []
     for upload in uploads:
         if len(upload.data) > max_bytes():
@@ -145,7 +143,7 @@ def examine_all(uploads: list[Upload], keep_location: bool) -> list[tuple[Upload
         try:
             examined.append((upload, content.examine(upload.data, keep_location=keep_location)))
         except Invalid as error:
-            error.message = f"“{upload.filename}”：{error.message}"
+            error.params = {**error.params, "file": upload.filename}   # the message names the file
             raise
     return examined
 
@@ -250,20 +248,18 @@ def read(viewer: User, attachment_id: int, *, thumbnail: bool = False) -> tuple[
     when the file is the caller's and the viewer sees the caller masked; audited."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound(f"附件 {attachment_id} 不存在 (attachment {attachment_id} not found)")
+        raise NotFound(error="attachment.not_found", params={"attachment": attachment_id})
     ticket = permissions.get_visible_ticket(viewer, attachment.ticket_id)
     permissions.check_reads_attachment(viewer, ticket, attachment.from_caller)
     files = storage.storage()
     if thumbnail:
         if attachment.thumbnail_key is None:
-            raise NotFound("该附件没有缩略图 (no thumbnail)", error="attachment.no_thumbnail")
+            raise NotFound(error="attachment.no_thumbnail")
         data = files.get(attachment.thumbnail_key)
     else:
         data = files.get(attachment.storage_key)
         if hashlib.sha256(data).hexdigest() != attachment.sha256:
-            raise storage.StorageMissing("附件校验失败，文件可能已损坏，请联系管理员 "
-                                         "(the stored file does not match its checksum)",
-                                         error="attachment.checksum_mismatch")
+            raise storage.StorageMissing(error="attachment.checksum_mismatch")
     audit.log_read(viewer, "ticket", ticket.id, "attachment_thumbnail" if thumbnail else "attachment",
                    detail={"attachment": attachment.id, "filename": attachment.filename})
     return attachment, data

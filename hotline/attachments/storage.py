@@ -10,6 +10,7 @@ path on every node (NFS, CephFS, a cloud file share): docs/operations.md. Anothe
 (an object store) implements `Storage` and is returned by `storage()`.
 """
 
+import logging
 import os
 import secrets
 import tempfile
@@ -19,6 +20,8 @@ from typing import Protocol
 from flask import current_app
 
 from hotline.errors import HotlineError
+
+log = logging.getLogger(__name__)
 
 
 class StorageMissing(HotlineError):
@@ -66,8 +69,8 @@ class LocalStorage:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise StorageMissing("附件文件不存在，可能存储卷未挂载，请联系管理员 "
-                                 f"(the stored file {key} is missing)") from None
+            log.warning("the stored file %s is missing", key)
+            raise StorageMissing() from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

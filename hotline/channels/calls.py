@@ -106,7 +106,7 @@ def link_call(ticket: Ticket, call_sid: str | None) -> None:
         return
     call = _locked(call_sid)
     if call is None:
-        raise Invalid(f"来电 {call_sid} 不存在 (unknown call)", {"call_sid": ["unknown call"]})
+        raise Invalid(errors={"call_sid": ["unknown call"]}, error="call.unknown", params={"call": call_sid})
     if call.ticket_id is None:
         call.ticket_id = ticket.id
     if not ticket.caller_phone and not is_anonymous(call.from_number):
@@ -139,7 +139,7 @@ def get_call(user: User, call_sid: str) -> CallView:
     _check_viewer(user)
     call = db.session.scalar(_within_desks(user, select(Call).where(Call.call_sid == call_sid)))
     if call is None:
-        raise NotFound(f"来电 {call_sid} 不存在 (call not found)")
+        raise NotFound(error="call.not_found", params={"call": call_sid})
     return _views(user, [call])[0]
 
 
@@ -167,7 +167,7 @@ def _views(user: User, calls: list[Call]) -> list[CallView]:
 
 def _check_viewer(user: User) -> None:
     if user.role not in VIEWERS:
-        raise Forbidden("只有中心人员可以查看来电 (centre staff only)")
+        raise Forbidden(error="call.forbidden")
 
 
 def _within_desks(user: User, stmt):

@@ -38,6 +38,7 @@ TWIML_MIMETYPE = "text/xml"
 
 class NotConfigured(HotlineError):
     code = 503
+    error_code = "twilio.not_configured"
 
 
 def signed_url() -> str:
@@ -54,14 +55,13 @@ def signed_url() -> str:
 def check_signature() -> None:
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
-        raise NotConfigured("未配置 TWILIO_AUTH_TOKEN，拒绝未签名的回调 "
-                            "(TWILIO_AUTH_TOKEN is not set: webhooks are refused)")
+        raise NotConfigured()
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        raise Forbidden("缺少 Twilio 签名 (missing X-Twilio-Signature)")
+        raise Forbidden(error="twilio.signature_missing")
     if not RequestValidator(token).validate(signed_url(), request.form, signature):
         log.warning("bad Twilio signature for %s", signed_url())
-        raise Forbidden("Twilio 签名无效 (invalid X-Twilio-Signature)")
+        raise Forbidden(error="twilio.signature_invalid")
 
 
 def over_limit(number: str | None) -> bool:

@@ -34,7 +34,7 @@ DIAL_DONE = {"completed", "answered"}
 def _sid(name: str) -> str:
     value = (request.form.get(name) or "").strip()
     if not value or len(value) > SID_MAX:
-        raise Invalid(f"缺少或无效的 {name} (missing or invalid {name})", {name: ["required"]})
+        raise Invalid(errors={name: ["required"]}, error="twilio.missing_field", params={"name": name})
     return value
 
 
@@ -174,8 +174,8 @@ def status_callback():
         sid = _sid("MessageSid") if form.get("MessageSid") else _sid("SmsSid")
         value, kind = message_status, status.MESSAGE
     else:
-        raise Invalid("缺少 Sid 或状态 (need CallSid+CallStatus or MessageSid+MessageStatus)",
-                      {"MessageStatus": ["required"], "CallStatus": ["required"]})
+        raise Invalid(errors={"MessageStatus": ["required"], "CallStatus": ["required"]},
+                      error="twilio.missing_status")
     value = value.strip().lower()
     detail = " ".join(filter(None, [form.get("ErrorCode"), form.get("ErrorMessage")])) or None
     status.record(sid, value, kind, detail)

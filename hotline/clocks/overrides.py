@@ -97,7 +97,8 @@ def _replace_overrides(year: int, rest_days: list[date], work_days: list[date], 
         errors.setdefault("work_days", []).append(
             f"同一天既是放假又是上班：{text} (both a rest and a working day)")
     if errors:
-        raise Invalid(next(iter(errors.values()))[0], errors, error="calendar.bad_days")
+        raise Invalid(errors=errors, error="calendar.bad_days",
+                      params={"why": next(iter(errors.values()))[0]})
     db.session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
                                                  CalendarDay.day <= date(year, 12, 31)))
     db.session.flush()
@@ -129,10 +130,11 @@ def parse_days(text: str, field: str) -> list[date]:
             end = date(int(match[4]), int(match[5]), int(match[6])) if match[4] else start
         except ValueError:
             message = f"无法识别的日期：{item}（如 2027-02-06 或 2027-02-06~2027-02-13） (not a date: {item})"
-            raise Invalid(message, {field: [message]}, error="calendar.bad_days") from None
+            raise Invalid(errors={field: [message]}, error="calendar.bad_days",
+                          params={"why": message}) from None
         if not start <= end <= start + timedelta(days=LONGEST_RANGE):
-            raise Invalid(f"日期范围不对：{item} (a range runs forward, at most {LONGEST_RANGE} days)",
-                          {field: [f"日期范围不对：{item} (bad range)"]}, error="calendar.bad_days")
+            raise Invalid(errors={field: [f"日期范围不对：{item} (bad range)"]}, error="calendar.bad_range",
+                          params={"range": item, "days": LONGEST_RANGE})
         days += [start + timedelta(days=n) for n in range((end - start).days + 1)]
     return days
 
@@ -164,11 +166,11 @@ def missing_year(today: date | None = None) -> int | None:
 
 
 def missing_year_warning(today: date | None = None) -> str | None:
-    """The words of the warning while `missing_year` has one (banner and /readyz)."""
-    today = today or utcnow().astimezone(SHANGHAI).date()
-    if missing_year(today) is None:
+    """The health check's words for `missing_year` (the console says it in the viewer's language)."""
+    year = missing_year(today)
+    if year is None:
         return None
-    return (f"{today.year + 1} 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算，"
-            f"管理员宣布该年后自动重算 (holidays for {today.year + 1} are not declared yet: "
+    return (f"{year} 年放假安排尚未导入：跨年的工作日时限按法定节假日暂定计算，"
+            f"管理员宣布该年后自动重算 (holidays for {year} are not declared yet: "
             f"deadlines reaching it are provisional, computed from the statutory holidays, and are "
             f"recomputed when an admin declares the year on the calendar page)")

@@ -48,7 +48,15 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def select_locale() -> str:
-    lang = request.cookies.get(LANG_COOKIE) if request else None
+    """The console's language cookie; outside the console (the API's error messages), also the
+    client's Accept-Language; Chinese otherwise."""
+    if not request:
+        return "zh"
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang not in LANGUAGES and request.blueprint != "console":
+        # The first language the client names that we have ("zh-CN" is zh), by its weights.
+        named = (value.split("-")[0].lower() for value, _quality in request.accept_languages)
+        lang = next((value for value in named if value in LANGUAGES), None)
     return lang if lang in LANGUAGES else "zh"
 
 
@@ -60,7 +68,7 @@ def init_app(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         hours=app.config.get("CONSOLE_SESSION_HOURS", 12))
-    # CSRF is checked by the console blueprint itself (see views.before_request), so the
+    # CSRF is checked by the console blueprint itself (see plumbing._protect), so the
     # JSON API and the webhooks are never asked for a token.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the session
@@ -77,7 +85,40 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
 
-    from hotline.console import filters, views  # noqa: F401  (routes and filters on bp)
+    # The modules that put their routes, hooks and template globals on `bp`; imported here,
+    # once the package (bp, csrf, babel) exists, because they import it.
+    from hotline.console import (  # noqa: F401
+        admin_pages,
+        attachment_pages,
+        audit_pages,
+        auth_pages,
+        call_pages,
+        child_safety,
+        contact_pages,
+        dispatch_pages,
+        dispatch_sheet,
+        failed_job_pages,
+        filters,
+        hotspot_pages,
+        intake_pages,
+        knowledge_pages,
+        live,
+        navigation,
+        notice_pages,
+        plumbing,
+        queue_pages,
+        referral_pages,
+        repeat_pages,
+        report_pages,
+        reports,
+        rules_pages,
+        saved_view_pages,
+        session_pages,
+        subscription_pages,
+        ticket_pages,
+        timeline,
+        watch_pages,
+    )
 
     filters.register(app)
     app.register_blueprint(bp)

@@ -7,14 +7,14 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from marshmallow import ValidationError
 
 from hotline import accounts, auth, permissions
 from hotline.admin import changes, organisation, partners, people, tabular
 from hotline.admin.changes import Subject
 from hotline.console import bp, forms, labels, queries
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk
@@ -108,12 +108,9 @@ def admin_user(username: str, state: forms.FormState | None = None, status: int 
 @bp.post("/admin/users/<username>")
 @allowed(permissions.can_write_admin)
 def admin_update_user(username: str):
-    failed = save_form(lambda: people.update_user(user(), username, _user_form(request.form)),
-                       lambda state, status: admin_user(username, state, status))
-    if failed:
-        return failed
-    flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_user", username=username))
+    return _saved(lambda: people.update_user(user(), username, _user_form(request.form)),
+                  lambda state, status: admin_user(username, state, status), "console.admin_user",
+                  username=username)
 
 
 @bp.post("/admin/users/<username>/password")
@@ -172,12 +169,8 @@ def admin_unit(code: str, state: forms.FormState | None = None, status: int = 20
 @bp.post("/admin/units/<code>")
 @allowed(permissions.can_write_admin)
 def admin_update_unit(code: str):
-    failed = save_form(lambda: organisation.update_unit(user(), code, _unit_form(request.form)),
-                       lambda state, status: admin_unit(code, state, status))
-    if failed:
-        return failed
-    flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_unit", code=code))
+    return _saved(lambda: organisation.update_unit(user(), code, _unit_form(request.form)),
+                  lambda state, status: admin_unit(code, state, status), "console.admin_unit", code=code)
 
 
 # --- import and export ---------------------------------------------------------------------
@@ -197,7 +190,7 @@ def admin_import():
         dry_run = request.form.get("mode") != "import"
         try:
             if kind not in IMPORTERS or upload is None or not upload.filename:
-                raise Invalid("请选择 CSV 或 XLSX 文件 (choose a CSV or XLSX file)")
+                raise Invalid(error="import.no_file")
             rows = tabular.read_rows(upload.filename, upload.read())
             result = IMPORTERS[kind](user(), rows, dry_run)
             if result["written"]:
@@ -206,11 +199,10 @@ def admin_import():
                 db.session.rollback()
         except HotlineError as error:
             db.session.rollback()
-            message, status = labels.localize(error.message, forms.locale()), error.code
+            message, status = error.message, error.code
         if result is not None:
             for row in result["rows"]:
-                row["errors"] = {field: [labels.localize(m, forms.locale()) for m in messages]
-                                 for field, messages in row["errors"].items()}
+                row["errors"] = forms.flatten_errors(row["errors"])
             if not result["ok"]:
                 status = 422
     return render_template("console/admin_import.html", result=result, kind=kind,
@@ -278,10 +270,7 @@ def _partner_body(form, partial: bool) -> dict:
            "contact": form.get("contact", "").strip(), "active": form.get("active") == "yes"}
     if not partial:
         raw["code"] = form.get("code", "").strip()
-    try:
-        return PartnerIn(partial=partial).load(raw)
-    except ValidationError as error:
-        raise forms.FormInvalid(forms.flatten_errors(error.messages)) from None
+    return forms.load(PartnerIn(partial=partial), raw)
 
 
 @bp.get("/admin/partners")
@@ -312,12 +301,18 @@ def admin_partner(code: str, state: forms.FormState | None = None, status: int =
 @bp.post("/admin/partners/<code>")
 @allowed(permissions.is_admin)
 def admin_update_partner(code: str):
-    failed = save_form(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
-                       lambda state, status: admin_partner(code, state, status))
+    return _saved(lambda: partners.update(user(), code, _partner_body(request.form, partial=True)),
+                  lambda state, status: admin_partner(code, state, status), "console.admin_partner",
+                  code=code)
+
+
+def _saved(save, rerender, endpoint: str, **args):
+    """An edit form posted: saved, said, and back to the record's page; or the form again."""
+    failed = save_form(save, rerender)
     if failed:
         return failed
     flash(gettext("已保存。"))
-    return redirect(url_for("console.admin_partner", code=code))
+    return redirect(url_for(endpoint, **args))
 
 
 # --- the change log ------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from hotline.attachments import content, downloads, service, uploads
 from hotline.attachments.models import Attachment
 from hotline.attachments.schemas import MASKED_NAME
 from hotline.console import bp
-from hotline.console.views import safe_next, save_form, user
-from hotline.errors import Invalid
+from hotline.console.helpers import safe_next, save_form, user
+from hotline.errors import Invalid, Problem
 
 # The ticket page's forms that take files along (a reply with its site photos...).
 ATTACHING_ACTIONS = ("reply", "add_note", "submit_opinion", "contact_caller")
@@ -74,7 +74,7 @@ def upload_attachments(ticket_id: int):
     def save():
         files = uploads.from_form(request.files)
         if not files:
-            raise Invalid(gettext("请选择要上传的文件。"), {"file": [gettext("此项为必填项")]})
+            raise Invalid(errors={"file": [Problem("field.required")]}, error="attachment.no_file")
         service.attach(user(), ticket_id, files, note=(request.form.get("note") or "").strip() or None,
                        keep_location=uploads.keep_location(request.form))
 

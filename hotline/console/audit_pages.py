@@ -13,7 +13,8 @@ from hotline import audit, permissions
 from hotline.clocks.calendar import format_deadline
 from hotline.console import bp, exports, forms
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn

@@ -19,7 +19,7 @@ from hotline.channels.models import CallState
 from hotline.channels.settings import is_anonymous
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.views import user
+from hotline.console.helpers import user
 from hotline.errors import NotFound
 from hotline.tickets.models import Channel, Ticket
 from hotline.types import utcnow

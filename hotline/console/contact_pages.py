@@ -7,7 +7,8 @@ from flask_login import login_required
 
 from hotline import callbacks, contact_safety, outbox, permissions
 from hotline.console import bp, forms
-from hotline.console.views import render_ticket, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.ticket_pages import render_ticket
 from hotline.tickets.schemas import CancelMessageIn, ContactPatchIn
 
 

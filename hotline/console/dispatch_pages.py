@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hotline import permissions, units
 from hotline.console import bp, forms, labels, queries, workload
 from hotline.console.guard import allowed
-from hotline.console.views import safe_next, user
+from hotline.console.helpers import safe_next, user
 from hotline.errors import HotlineError, NotFound
 from hotline.extensions import db
 from hotline.tickets import service
@@ -130,9 +130,9 @@ def refusal_message(error: HotlineError) -> str:
                            role=labels.label(labels.ROLES, error.role), action=what)
         return gettext("只有本工单的%(who)s可以%(action)s。", action=what,
                        who=labels.label(RELATIONS, error.relation))
-    message = labels.localize(error.message, forms.locale())
+    message = error.message
     if error.errors:
-        details = forms.flatten_errors(error.errors)
+        details = forms.service_errors(error)
         message += "（" + "；".join(f"{labels.label(labels.FIELDS, name)}：{'，'.join(texts)}"
                                     for name, texts in details.items()) + "）"
     return message

@@ -19,8 +19,8 @@ from hotline.attachments import service as attachments
 from hotline.attachments.schemas import MASKED_NAME
 from hotline.console import bp, labels
 from hotline.console.filters import deadline, localtime
+from hotline.console.helpers import user
 from hotline.console.sheet_pdf import render_pdf
-from hotline.console.views import user
 from hotline.tickets.schemas import TicketDetailOut
 from hotline.types import utcnow
 from hotline.units import Unit

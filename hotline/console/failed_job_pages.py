@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from hotline import failed_jobs, permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.views import NAV
+from hotline.console.navigation import NAV
 from hotline.permissions import SEES_FAILED_JOBS
 
 # What each job does, as the duty supervisor knows it.

@@ -1,5 +1,6 @@
 """Jinja filters and globals of the console: local times, remaining time, labels, paging."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,16 @@ from hotline.console.queries import units_by_code
 from hotline.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# An operator's warning of /readyz (hotline/health.py), written "中文 (English)".
+_BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
+
+
+def localize(message) -> str:
+    """A bilingual warning "中文 (English)" in the viewer's language; other text unchanged."""
+    match = _BILINGUAL.match(str(message or ""))
+    if not match:
+        return message
+    return match["en"] if locale() == "en" else match["zh"]
 
 
 def as_datetime(value) -> datetime | None:
@@ -103,6 +114,7 @@ def _words(table: dict):
 def register(app: Flask) -> None:
     env = app.jinja_env
     env.filters.update(
+        localize=localize,
         localtime=localtime, deadline=deadline, remaining=remaining, tone=ticket_tone, percent=percent,
         waited=waited,
         call_state=_words(labels.CALL_STATES),
@@ -125,6 +137,6 @@ def register(app: Flask) -> None:
         consent_how=_words(labels.CONSENT_HOW),
         consent_kind=_words(labels.CONSENT_KINDS),
         report_state=_words(labels.REPORT_STATES),
-        localize=pass_context(lambda _context, message: labels.localize(message, locale())),
+        contact_reason=_words(labels.CONTACT_REASONS),
     )
     env.globals.update(labels=labels, page_url=page_url, locale=locale, unit_names=units_by_code)

@@ -3,9 +3,11 @@
 A form posts flat fields named after the API's (`caller_phone` for `caller.phone`);
 `intake_body` / `action_body` turn them into the body the API would receive and
 validate it with the same schema, so the console and the API can never disagree.
-Errors come back keyed by form field, in the viewer's language.
+Errors come back keyed by form field, in the viewer's language, translated by code: the
+schema's own refusals are made `Problem`s (`coded`), a service's by its error code.
 """
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,10 +17,11 @@ from flask_babel import get_locale, gettext
 from werkzeug.datastructures import MultiDict
 
 from hotline.console import labels
+from hotline.errors import HotlineError, Problem
 from hotline.parsing import text_problem
 from hotline.tickets.models import Desk
 from hotline.tickets.registry import ACTION_BODIES
-from hotline.tickets.schemas import TicketIn
+from hotline.tickets.schemas import TicketIn, TicketRef
 
 # Intake form field -> (part of the body, key)
 INTAKE_NESTED = {
@@ -57,32 +60,91 @@ def locale() -> str:
     return current.language if current else "zh"
 
 
-def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
-    """{"caller": {"phone": [...]}} -> {"caller_phone": [...]}, translated."""
+def flatten_errors(errors, prefix: str = "", otherwise: str | None = None) -> dict[str, list[str]]:
+    """{"caller": {"phone": [...]}} -> {"caller_phone": [...]}, translated: a `Problem` by its
+    code; any other text is `otherwise` (the refusing error's own message) when given."""
     flat: dict[str, list[str]] = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
             name = f"{prefix}_{key}" if prefix else str(key)
             if isinstance(value, dict) and not all(isinstance(k, int) for k in value):
-                flat.update(flatten_errors(value, name))
+                flat.update(flatten_errors(value, name, otherwise))
             else:
-                flat[name] = _messages(value)
+                flat[name] = _messages(value, otherwise)
     elif errors:
-        flat["_form"] = _messages(errors)
+        flat["_form"] = _messages(errors, otherwise)
     return flat
 
 
-def _messages(value) -> list[str]:
+def service_errors(error: HotlineError) -> dict[str, list[str]]:
+    """A service's field errors in the viewer's language: the fields it names, each with its
+    own `Problem` or else the error's message (its code's, never an English fragment)."""
+    return flatten_errors(error.errors or {}, otherwise=error.message)
+
+
+def _messages(value, otherwise: str | None) -> list[str]:
     if isinstance(value, dict):  # list items: {0: ["..."]}
-        value = [message for messages in value.values() for message in _messages(messages)]
+        value = [message for messages in value.values() for message in _messages(messages, otherwise)]
     if not isinstance(value, list | tuple):
         value = [value]
     seen: list[str] = []
     for message in value:
-        text = labels.field_error(message, locale())
+        coded = isinstance(getattr(message, "code", None), str)
+        text = labels.field_error(message) if coded or otherwise is None else otherwise
         if text not in seen:
             seen.append(text)
     return seen
+
+
+# marshmallow's error keys and validators -> the codes of hotline/error_messages.py.
+INVALID_CODES = [(ma.fields.Boolean, "field.not_boolean"), (ma.fields.Integer, "field.not_integer"),
+                 (ma.fields.String, "field.not_text"), (ma.fields.Date, "field.not_date"),
+                 (ma.fields.Enum, "field.choose"), (TicketRef, "field.ticket_ref")]
+
+
+def coded(schema: ma.Schema) -> ma.Schema:
+    """`schema` (a fresh instance) refusing with `Problem`s: the same checks as the API's,
+    with errors the console translates by code. A schema instance's fields are shallow copies
+    of the class's (they share validators, a list's inner field), so what is changed here is
+    copied first: the API's own messages stay as they are."""
+    fields = {name: _coded_field(schema_field) for name, schema_field in schema.fields.items()}
+    schema.fields = fields
+    schema.load_fields = {name: fields[name] for name in schema.load_fields}
+    schema.dump_fields = {name: fields[name] for name in schema.dump_fields}
+    return schema
+
+
+def _coded_field(schema_field: ma.fields.Field) -> ma.fields.Field:
+    schema_field = copy.copy(schema_field)
+    invalid = next((code for kind, code in INVALID_CODES if isinstance(schema_field, kind)), "field.invalid")
+    schema_field.error_messages = {   # a field's own Problem (PhoneNumber's "field.phone") stays
+        key: message if isinstance(message, Problem)
+        else Problem("field.required" if key in ("required", "null") else invalid)
+        for key, message in schema_field.error_messages.items()}
+    schema_field.validators = [_coded_validator(validator) for validator in schema_field.validators]
+    if isinstance(schema_field, ma.fields.Nested):
+        schema_field._schema = coded(copy.copy(schema_field.schema))
+    elif isinstance(schema_field, ma.fields.List):
+        schema_field.inner = _coded_field(schema_field.inner)
+    return schema_field
+
+
+def _coded_validator(validator):
+    validator = copy.copy(validator)
+    if isinstance(validator, ma.validate.Length):
+        validator.message_min = Problem("field.required" if validator.min == 1 else "field.too_short")
+        validator.message_max = Problem("field.too_long")
+        validator.message_all = validator.message_equal = Problem("field.length_between")
+        validator.error = None
+    elif isinstance(validator, ma.validate.Range):
+        validator.message_min = Problem("field.at_least")
+        validator.message_max = Problem("field.at_most")
+        validator.message_all = Problem("field.range")
+        validator.error = None
+    elif hasattr(validator, "error") and not isinstance(validator.error, Problem):   # coded already
+        choose = isinstance(validator, ma.validate.OneOf)
+        validator.error = Problem("field.choose" if choose else "field.invalid")
+    return validator
 
 
 def _text(form: MultiDict, name: str) -> str | None:
@@ -97,7 +159,7 @@ def _refuse_bad_text(name: str, *values) -> None:
     for value in values:
         problem = text_problem(value) if isinstance(value, str) else None
         if problem:
-            raise FormInvalid({name: [problem]})
+            raise FormInvalid({name: [labels.field_error(Problem(problem))]})
 
 
 def _boolean(form: MultiDict, name: str):
@@ -128,9 +190,10 @@ def _convert(form: MultiDict, name: str, schema_field: ma.fields.Field):
     return _text(form, name)
 
 
-def _load(schema: ma.Schema, body: dict) -> dict:
+def load(schema: ma.Schema, body: dict) -> dict:
+    """`body` as `schema` loads it, or FormInvalid with the schema's refusals by field."""
     try:
-        return schema.load(body)
+        return coded(schema).load(body)
     except ma.ValidationError as error:
         raise FormInvalid(flatten_errors(error.messages)) from None
 
@@ -159,7 +222,7 @@ def intake_body(form: MultiDict) -> dict:
                if (value := _text(form, f"contact_{key}")) is not None}
     if contact:
         body["contact"] = contact
-    return _load(schema, body)
+    return load(schema, body)
 
 
 def action_fields(action: str) -> dict[str, ma.fields.Field]:
@@ -184,15 +247,17 @@ def schema_body(schema: ma.Schema, form: MultiDict) -> dict:
         value = _convert(form, name, schema_field)
         if value is not None:
             body[name] = value
-    return _load(schema, body)
+    return load(schema, body)
 
 
 def error_state(form: MultiDict, error) -> FormState:
     """A FormState from a FormInvalid or a service HotlineError (message + field errors)."""
-    message = getattr(error, "message", None)
-    errors = error.errors if isinstance(error, FormInvalid) else flatten_errors(error.errors or {})
-    return FormState(values=form, errors=errors,
-                     message=labels.localize(message, locale()) if message else None)
+    return FormState(values=form, errors=field_errors(error), message=error.message)
+
+
+def field_errors(error: FormInvalid | HotlineError) -> dict[str, list[str]]:
+    """The fields a form's or a service's refusal names, each with why, in the viewer's language."""
+    return error.errors if isinstance(error, FormInvalid) else service_errors(error)
 
 
 # --- query arguments of the report pages ------------------------------------------------

@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 from hotline import hotspots, permissions
 from hotline.console import bp, queries
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, user
+from hotline.console.helpers import user
+from hotline.console.navigation import NAV
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.units import UnitKind

@@ -13,7 +13,8 @@ from sqlalchemy import case, select
 from hotline import permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, user
+from hotline.console.helpers import user
+from hotline.console.navigation import NAV
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.knowledge import service

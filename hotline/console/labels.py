@@ -5,11 +5,10 @@ the English. Codes without a label show as themselves, so a new state or action 
 elsewhere is never hidden, only untranslated.
 """
 
-import re
-
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from hotline import error_messages
 from hotline.tickets.registry import LABELS
 from referrals.workflow import LABELS as REFERRAL_STEP_LABELS
 from referrals.workflow import REPORT_LABELS
@@ -188,6 +187,27 @@ KPI_HELP = {
 }
 
 
+# Why a ticket's caller may or may not be texted (hotline/contact_safety.py REASONS).
+CONTACT_REASONS = {
+    "safe": _l("可以发送"), "seat": _l("坐席已标记"), "children_desk": _l("儿童专席工单默认不发短信"),
+    "crisis": _l("危机工单默认不发短信"), "abuse": _l("疑似侵害工单默认不发短信"),
+    "opted_out": _l("该号码已退订短信"), "no_number": _l("没有来电号码"),
+}
+# Who on a ticket may act (hotline/tickets/access.py relations), outgoing texts and webhook
+# deliveries, knowledge articles: the words error messages use for these codes.
+RELATIONS = {"lead": _l("主办单位"), "co_unit": _l("协办单位"), "lead_or_co_unit": _l("主办或协办单位")}
+MESSAGE_STATES = {
+    "queued": _l("排队中"), "sending": _l("发送中"), "sent": _l("已发送"), "delivered": _l("已送达"),
+    "undelivered": _l("未送达"), "failed": _l("发送失败"), "not_sent": _l("未发送"),
+    "cancelled": _l("已取消"),
+}
+DELIVERY_STATES = {"pending": _l("待推送"), "retrying": _l("重试中"), "delivered": _l("已送达"),
+                   "failed": _l("推送失败"), "cancelled": _l("已取消")}
+ARTICLE_STATES = {"draft": _l("草稿"), "submitted": _l("待审核"), "published": _l("已发布"),
+                  "retired": _l("已停用")}
+ARTICLE_ACTIONS = {"submit": _l("提交审核"), "publish": _l("发布"), "retire": _l("停用"), "edit": _l("修改")}
+
+
 def label(table: dict, code) -> str:
     if code is None:
         return ""
@@ -206,59 +226,20 @@ def code_name(dimension: str, code: str, names: dict[str, str]) -> str:
     return label(DIMENSIONS[dimension], code)
 
 
-# marshmallow's and the services' English field errors, in the console's language.
-_FIELD_ERRORS = [
-    (r"Missing data for required field\.|required", lambda m: gettext("此项为必填项")),
-    (r"Field may not be null\.", lambda m: gettext("此项为必填项")),
-    (r"Not a valid integer\.", lambda m: gettext("请输入整数")),
-    (r"a ticket id or number.*", lambda m: gettext("请输入工单号（如 12345-20261123-000042）或工单 ID")),
-    (r"Not a valid boolean\.", lambda m: gettext("请选择是或否")),
-    (r"Not a valid string\.", lambda m: gettext("请输入文字")),
-    (r"Must be one of: .*", lambda m: gettext("请从列表中选择")),
-    (r"Shorter than minimum length (\d+)\.", lambda m: gettext("此项为必填项")),
-    (r"Longer than maximum length (\d+)\.|longer than (\d+) characters",
-     lambda m: gettext("不得超过 %(n)s 字", n=m.group(1) or m.group(2))),
-    (r"Length must be between (\d+) and (\d+)\.",
-     lambda m: gettext("长度应在 %(a)s 到 %(b)s 字之间", a=m.group(1), b=m.group(2))),
-    (r"Must be greater than or equal to (\d+) and less than or equal to (\d+)\.",
-     lambda m: gettext("应在 %(a)s 到 %(b)s 之间", a=m.group(1), b=m.group(2))),
-    (r"Must be greater than or equal to (\d+)\.",
-     lambda m: gettext("不得小于 %(a)s", a=m.group(1))),
-    (r"unknown unit (.*)", lambda m: gettext("单位 %(code)s 不存在", code=m.group(1))),
-    (r"unknown", lambda m: gettext("不存在")),
-    (r"unknown call", lambda m: gettext("来电不存在")),
-    (r"unknown ticket", lambda m: gettext("工单不存在")),
-    (r"self", lambda m: gettext("不能与自身并单")),
-    (r"duplicates", lambda m: gettext("有重复的单位")),
-    (r"not a county or department", lambda m: gettext("只能派给区县或市级部门")),
-    (r"contains the lead unit", lambda m: gettext("主办单位不能同时是协办单位")),
-    (r"not below the lead unit", lambda m: gettext("只能转办给本单位的下级单位")),
-    (r"already a co-unit", lambda m: gettext("该单位已是协办单位")),
-    (r"before from", lambda m: gettext("结束日期早于开始日期")),
-    (r"at most (\d+) days", lambda m: gettext("统计区间不能超过 %(n)s 天", n=m.group(1))),
-    (r"at most (\d+)", lambda m: gettext("最多还可申请 %(n)s 个工作日", n=m.group(1))),
-    (r"unknown partner (.*)", lambda m: gettext("合作机构 %(code)s 不存在", code=m.group(1))),
-    (r"offered: (.*)", lambda m: gettext("该机构提供：%(services)s", services="、".join(
-        label(SERVICES, code.strip()) for code in m.group(1).split(",")))),
-    (r"guardian consent \(by, how\) or override_reason required",
-     lambda m: gettext("请填写监护人同意（同意人、方式），或紧急情况下的免同意理由")),
-]
-_BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)\s*$", re.S)
+def field_error(message) -> str:
+    """One field error in the viewer's language: a coded `Problem` by its code, other text as it is."""
+    code = getattr(message, "code", None)
+    if isinstance(code, str):
+        return error_messages.render(code, message.params)
+    return str(message)
 
 
-def localize(message: str, locale: str) -> str:
-    """A service message "中文 (English)" in the viewer's language; other text unchanged."""
-    match = _BILINGUAL.match(message or "")
-    if not match:
-        return message
-    return match["en"] if locale == "en" else match["zh"]
-
-
-def field_error(message: str, locale: str) -> str:
-    """One field error in the viewer's language."""
-    message = str(message)
-    for pattern, render in _FIELD_ERRORS:
-        match = re.fullmatch(pattern, message)
-        if match:
-            return render(match)
-    return localize(message, locale)
+# What error messages call the codes they are given (hotline/error_messages.py).
+error_messages.PARAM_WORDS.update({
+    "state": STATES, "action": ACTIONS, "role": ROLES, "desk": DESKS, "relation": RELATIONS,
+    "field": {**FIELDS, "location.unit": FIELDS["location_unit"]},
+    "referral_state": REFERRAL_STATES, "referral_action": REFERRAL_ACTIONS,
+    "report_state": REPORT_STATES, "report_action": REPORT_ACTIONS,
+    "service": SERVICES, "offered": SERVICES, "status": MESSAGE_STATES, "delivery_status": DELIVERY_STATES,
+    "article_state": ARTICLE_STATES, "article_action": ARTICLE_ACTIONS,
+})

@@ -8,17 +8,16 @@ would hold a sync worker per open console for as long as it is open, and go thro
 less reliably; 15 s is well within what a dispatcher needs to see a crisis.
 """
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from hotline import alerts, notices
 from hotline.console import bp
 from hotline.console import queries as q
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.tickets.models import TicketState
 from hotline.tickets.ordering import DEFAULT_SORT, Sort
-
-DEFAULT_PULSE_SECONDS = 15
 
 
 def sort_arg() -> Sort:
@@ -27,10 +26,6 @@ def sort_arg() -> Sort:
         return Sort(request.args.get("sort") or DEFAULT_SORT)
     except ValueError:
         return DEFAULT_SORT
-
-
-def pulse_seconds() -> int:
-    return int(current_app.config.get("CONSOLE_PULSE_SECONDS", DEFAULT_PULSE_SECONDS))
 
 
 # What waits in each navigation entry, as the statement of its queue (counted per pulse).
@@ -57,8 +52,6 @@ def nav_counts(user, endpoints) -> dict[str, int]:
 @login_required
 def pulse():
     """The navigation's counts and the crisis alerts this user has not acknowledged."""
-    from hotline.console.views import NAV  # views imports this module for sort_arg
-
     viewer = current_user._get_current_object()
     endpoints = [endpoint for endpoint, _title in NAV.get(viewer.role, [])]
     return jsonify({

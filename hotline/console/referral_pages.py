@@ -13,7 +13,7 @@ The service decides on submit; the console only chooses which forms to show.
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from hotline import permissions
 from hotline.console import bp, forms, labels
 from hotline.console.guard import allowed
-from hotline.console.views import _field_spec, safe_next, save_form, user
+from hotline.console.helpers import post_action, tab_arg, user
+from hotline.console.widgets import field_spec
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.tickets import service as ticket_service
@@ -110,7 +111,7 @@ def offered_steps(viewer: User, referral: Referral) -> list[str]:
 
 
 def step_specs(steps: list[str]) -> dict[str, list[dict]]:
-    return {step: [_field_spec(name, schema_field)
+    return {step: [field_spec(name, schema_field)
                    for name, schema_field in REFERRAL_BODIES[step]().fields.items()]
             for step in steps}
 
@@ -127,9 +128,7 @@ def _counts(viewer: User) -> dict[str, int]:
 @bp.get("/referrals")
 @allowed(permissions.is_partner)
 def referral_inbox():
-    tab = request.args.get("tab", "new")
-    if tab not in INBOX_TABS:
-        abort(404)
+    tab = tab_arg(INBOX_TABS, "new")
     viewer = user()
     rows = [referral for state in INBOX_TABS[tab][1]
             for referral in referral_service.list_referrals(viewer, state.value)]
@@ -178,18 +177,13 @@ def referral_page(referral_id: int):
 def referral_action(referral_id: int, action: str):
     if action not in REFERRAL_BODIES:
         abort(404)
-    back = safe_next(request.form.get("next"),
-                     url_for("console.referral_page", referral_id=referral_id))
-    refused = save_form(
+    return post_action(
+        action, labels.label(labels.REFERRAL_ACTIONS, action),
+        url_for("console.referral_page", referral_id=referral_id),
         lambda: referral_service.act(user(), referral_id, action,
                                      forms.schema_body(REFERRAL_BODIES[action](), request.form)),
-        lambda state, status: render_referral(referral_id, action, state, status),
+        lambda failed, state, status: render_referral(referral_id, failed, state, status),
         stale=gettext("转介已被他人同时修改，请核对后重试。"))
-    if refused is not None:
-        return refused
-    flash(gettext("已完成：%(action)s", action=labels.label(labels.REFERRAL_ACTIONS, action)),
-          "success")
-    return redirect(back)
 
 
 # --- on the ticket page -----------------------------------------------------------------------
@@ -345,7 +339,7 @@ def render_reports(failed: tuple[int, str] | None = None, state: forms.FormState
         row["number"] = numbers.get(row["ticket"], row["ticket"])
         row["overdue"] = report.state == ReportState.OPEN and report.due_at <= now
         row["step"] = NEXT_REPORT_STEP.get(report.state)
-        row["specs"] = [_field_spec(name, schema_field) for name, schema_field in
+        row["specs"] = [field_spec(name, schema_field) for name, schema_field in
                         REPORT_BODIES[row["step"]]().fields.items()] if row["step"] else []
     # Open and overdue first, then by due time.
     rows.sort(key=lambda row: (row["state"] != "open", not row["overdue"], row["due_at"]))
@@ -364,11 +358,8 @@ def mandatory_reports_board():
 def mandatory_report_action(report_id: int, action: str):
     if action not in REPORT_BODIES:
         abort(404)
-    refused = save_form(
+    return post_action(
+        action, labels.label(labels.REPORT_ACTIONS, action), url_for("console.mandatory_reports_board"),
         lambda: referral_service.advance_mandatory_report(
             user(), report_id, action, forms.schema_body(REPORT_BODIES[action](), request.form)),
-        lambda state, status: render_reports((report_id, action), state, status))
-    if refused is not None:
-        return refused
-    flash(gettext("已完成：%(action)s", action=labels.label(labels.REPORT_ACTIONS, action)), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("console.mandatory_reports_board")))
+        lambda failed, state, status: render_reports((report_id, failed), state, status))

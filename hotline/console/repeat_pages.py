@@ -11,7 +11,7 @@ from flask_babel import gettext
 from hotline import permissions
 from hotline.console import bp, forms
 from hotline.console.guard import allowed
-from hotline.console.views import user
+from hotline.console.helpers import user
 from hotline.extensions import db
 from hotline.tickets import registry, service
 from hotline.tickets.models import TERMINAL_STATES

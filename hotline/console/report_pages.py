@@ -19,7 +19,7 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.console import bp, exports, forms, labels, queries
 from hotline.console.filters import percent
 from hotline.console.guard import allowed
-from hotline.console.views import user
+from hotline.console.helpers import user
 from hotline.extensions import db
 from hotline.tickets.models import Desk
 from hotline.tickets.schemas import TicketOut

@@ -12,7 +12,8 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import TimerState
 from hotline.console import bp, charts, exports, forms, labels, queries
 from hotline.console.guard import allowed
-from hotline.console.views import list_filters, user
+from hotline.console.helpers import user
+from hotline.console.queue_pages import list_filters
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.knowledge import service as knowledge
@@ -38,8 +39,7 @@ def kpi_dashboard():
     except (forms.FormInvalid, HotlineError) as error:
         if getattr(error, "code", 422) == 403:
             raise
-        errors = error.errors if isinstance(error, forms.FormInvalid) else \
-            forms.flatten_errors(error.errors or {})
+        errors = forms.field_errors(error)
         report = kpis.compute(*kpis.check_period(None, None), unit=kpis.scope_for(user(), None),
                               with_units=True)
     chart = {key: charts.rate_chart(report.series[key], labels.label(labels.KPIS, key))

@@ -23,7 +23,8 @@ from hotline.clocks import service as clock_service
 from hotline.clocks.calendar import statutory_holidays, statutory_years
 from hotline.console import bp, forms, labels, queries
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.crisis import CRISIS_WORDS
 from hotline.errors import HotlineError
 from hotline.extensions import db

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from hotline import saved_views
 from hotline.console import bp
-from hotline.console.views import user
+from hotline.console.helpers import user
 from hotline.errors import HotlineError
 from hotline.extensions import db
 

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from hotline import accounts, permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.users import Role
 

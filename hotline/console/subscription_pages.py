@@ -8,7 +8,8 @@ from hotline import permissions, subscriptions
 from hotline.api.subscriptions import SubscriptionIn
 from hotline.console import bp, forms
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.users import Role
 

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 from hotline import health, outbox, permissions
 from hotline.console import bp, forms
 from hotline.console.guard import allowed
-from hotline.console.views import NAV, save_form, user
+from hotline.console.helpers import save_form, user
+from hotline.console.navigation import NAV
 from hotline.outbox import MessageStatus
 from hotline.permissions import OUTBOX_EDITORS, OUTBOX_READERS
 

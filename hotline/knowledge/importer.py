@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import FileStorage
 
 from hotline import permissions
-from hotline.errors import HotlineError, Invalid
+from hotline.errors import HotlineError, Invalid, Problem
 from hotline.knowledge import service
 from hotline.knowledge.schemas import ArticleIn
 from hotline.users import User
@@ -48,8 +48,8 @@ def read_rows(filename: str, content: bytes) -> list[dict]:
         return []
     fields = [HEADERS.get(str(h or "").strip().lower(), HEADERS.get(str(h or "").strip())) for h in table[0]]
     if "answer" not in fields or "questions" not in fields:
-        raise Invalid("表头应包含“问题”和“答案” (the header needs question and answer columns)",
-                      {"file": ["header needs question and answer"]}, error="knowledge.bad_import")
+        raise Invalid(errors={"file": ["header needs question and answer"]}, error="knowledge.bad_import",
+                      params={"why": Problem("knowledge.import_header")})
     return [{f: v for f, v in zip(fields, row, strict=False) if f and v not in (None, "")}
             for row in table[1:] if any(v not in (None, "") for v in row)][:MAX_ROWS]
 
@@ -72,8 +72,8 @@ def import_file(actor: User, upload: FileStorage | None, *, dry_run: bool) -> di
     them as drafts."""
     permissions.check_knowledge_author(actor)
     if upload is None:
-        raise Invalid("缺少文件 (multipart field `file` is required)", {"file": ["required"]},
-                      error="knowledge.bad_import")
+        raise Invalid(errors={"file": ["required"]}, error="knowledge.bad_import",
+                      params={"why": Problem("import.no_file")})
     rows = read_rows(upload.filename or "", upload.read())
     loaded, errors = [], []
     for number, row in enumerate(rows, start=2):       # row 1 is the header
@@ -88,8 +88,8 @@ def import_file(actor: User, upload: FileStorage | None, *, dry_run: bool) -> di
     report = {"dry_run": dry_run, "rows": len(rows), "valid": len(loaded), "errors": errors,
               "titles": [body["title"] for body in loaded][:50], "created": []}
     if errors and not dry_run:
-        raise Invalid(f"{len(errors)} 行有误，未导入 ({len(errors)} rows are wrong; nothing imported)",
-                      {"rows": errors}, error="knowledge.bad_import")
+        raise Invalid(errors={"rows": errors}, error="knowledge.bad_import",
+                      params={"why": Problem("knowledge.import_rows", {"count": len(errors)})})
     if not dry_run:
         report["created"] = [service.create_article(actor, body).id for body in loaded]
     return report

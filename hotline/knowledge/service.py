@@ -58,7 +58,7 @@ def get_article(actor: User, article_id: int) -> Article:
     permissions.check_knowledge_author(actor)
     article = db.session.get(Article, article_id)
     if article is None:
-        raise NotFound(f"知识条目 {article_id} 不存在 (article {article_id} not found)")
+        raise NotFound(error="knowledge.not_found", params={"article": article_id})
     return article
 
 
@@ -75,8 +75,8 @@ def update_article(actor: User, article_id: int, data: dict) -> Article:
     an editor only (a new version, still published; the old text stays in the history)."""
     article = get_article(actor, article_id)
     if article.state == ArticleState.RETIRED:
-        raise Conflict("已停用的知识条目不能修改 (a retired article cannot be edited)",
-                       error="knowledge.wrong_state")
+        raise Conflict(error="knowledge.wrong_state",
+                       params={"article_state": article.state, "article_action": "edit"})
     if article.state == ArticleState.PUBLISHED or article.created_by_id != actor.id:
         permissions.check_knowledge_editor(actor)
     _apply(article, data, owner=data.get("owner_unit"))
@@ -110,17 +110,19 @@ def _apply(article: Article, data: dict, owner: str | None) -> None:
     if owner:
         unit = get_by_code(owner)
         if unit is None:
-            raise Invalid(f"单位 {owner} 不存在 (unknown unit)", {"owner_unit": ["unknown unit"]})
+            raise Invalid(errors={"owner_unit": ["unknown unit"]}, error="unit.unknown",
+                          params={"unit": owner})
         article.owner_unit = unit
     if article.valid_from and article.valid_to and article.valid_to < article.valid_from:
-        raise Invalid("有效期止早于起 (valid_to is before valid_from)", {"valid_to": ["before valid_from"]})
+        raise Invalid(errors={"valid_to": ["before valid_from"]}, error="knowledge.valid_to_before_from")
 
 
 def check_units(data: dict) -> None:
     """422 naming the first unknown unit code of `data["units"]`."""
     for code in data.get("units") or []:
         if get_by_code(code) is None:
-            raise Invalid(f"单位 {code} 不存在 (unknown unit {code})", {"units": [f"unknown unit {code}"]})
+            raise Invalid(errors={"units": [f"unknown unit {code}"]}, error="unit.unknown",
+                          params={"unit": code})
 
 
 def snapshot(article: Article) -> dict:
@@ -230,8 +232,8 @@ def article_for_answer(actor: User, article_id: int) -> Article:
     """The published article a direct answer was read from (422 when there is none)."""
     article = db.session.get(Article, article_id)
     if article is None or article.state != ArticleState.PUBLISHED:
-        raise Invalid(f"知识条目 {article_id} 不存在或未发布 (no published article {article_id})",
-                      {"article": ["unknown or not published"]}, error="knowledge.not_published")
+        raise Invalid(errors={"article": ["unknown or not published"]}, error="knowledge.not_published",
+                      params={"article": article_id})
     return article
 
 
@@ -323,8 +325,7 @@ def flag_article(actor: User, article_id: int, reason: str, ticket_id: int | Non
     it saw, and its owner unit is notified."""
     article = get_article(actor, article_id)
     if article.state != ArticleState.PUBLISHED:
-        raise Conflict("只能对已发布的知识条目纠错 (only a published article can be flagged)",
-                       error="knowledge.wrong_state")
+        raise Conflict(error="knowledge.flag_unpublished")
     if ticket_id is not None:
         ticket_id = permissions.get_visible_ticket(actor, ticket_id).id
     notice = _tell_owner(article, "knowledge_flagged",

@@ -45,9 +45,8 @@ class ArticleWorkflow:
         try:
             self.trigger(action)
         except MachineError:
-            raise Conflict(f"知识条目当前状态为 {self.article.state.value}，不能执行 {action} "
-                           f"(action {action} is not allowed in state {self.article.state.value})",
-                           error="knowledge.wrong_state") from None
+            raise Conflict(error="knowledge.wrong_state",
+                           params={"article_state": self.article.state, "article_action": action}) from None
         finally:
             _MACHINE.remove_model(self)
 

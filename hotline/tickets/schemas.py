@@ -17,6 +17,7 @@ from webargs.fields import DelimitedList
 
 from hotline import contact_safety, phones, risk, routing, signals
 from hotline.clocks.models import TimerState
+from hotline.errors import Problem
 from hotline.extensions import db
 from hotline.outbox import messages_for_ticket
 from hotline.parsing import StrictBoolean
@@ -33,7 +34,7 @@ class PhoneNumber(fields.String):
     """A phone number however it was typed ("139 1234 5678", "0516-88880000", "+86 139..."),
     stored and shown in E.164 (docs/integration.md, the Additions); 422 when it is none."""
 
-    default_error_messages = {"phone": "不是有效的电话号码 (not a phone number)"}
+    default_error_messages = {"phone": Problem("field.phone", text="not a phone number")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -90,7 +91,8 @@ class ContactPatchIn(ma.Schema):
     @validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ma.ValidationError("至少修改一项 (send safe_to_text, safe_times or note)", "_schema")
+            raise ma.ValidationError(
+                Problem("contact.nothing_to_change", text="send safe_to_text, safe_times or note"), "_schema")
 
 
 class CancelMessageIn(ma.Schema):
@@ -335,7 +337,8 @@ class CallbackIn(ma.Schema):
             return
         errors = {}
         if data.get("resolved") is None:
-            errors["resolved"] = ["接通回访时必填 (required when the caller was reached)"]
+            errors["resolved"] = [Problem("field.required_when_reached",
+                                          text="required when the caller was reached")]
         rating, satisfied = data.get("rating"), data.get("satisfied")
         if rating is None and satisfied is None:
             errors["satisfied"] = errors["rating"] = [

@@ -43,7 +43,7 @@ def create_ticket(actor: User, data: dict) -> Ticket:
     permissions.check_takes_intake(actor)
     desk = data["desk"]
     if actor.role == Role.SEAT and desk.value not in (actor.desks or []):
-        raise Forbidden(f"您不在 {desk.value} 专席 (you do not work on the {desk.value} desk)")
+        raise Forbidden(error="ticket.not_your_desk", params={"desk": desk})
     ticket = _open(actor, data)
     _audit_children(actor, [ticket], "intake")     # the answer is the full ticket
     return ticket
@@ -89,7 +89,7 @@ def _open(actor: User | None, data: dict) -> Ticket:
 def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
     """Run one action of docs/integration.md's table: 404 hidden, 403 not allowed, 409 wrong state."""
     if action not in ACTIONS:
-        raise NotFound(f"未知操作 {action} (unknown action)")
+        raise NotFound(error="ticket.unknown_action", params={"action": action})
     ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)
     registry.check_action_allowed(actor, ticket, action)
     for field in ("answer", "reason", "result", "opinion", "note"):
@@ -107,7 +107,7 @@ def perform_as_system(ticket_id: int, action: str, data: dict) -> Ticket:
     """An action taken by the service itself (a job): no viewer, so no scoping or role check."""
     ticket = db.session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
     if ticket is None:
-        raise NotFound(f"工单 {ticket_id} 不存在 (ticket {ticket_id} not found)")
+        raise NotFound(error="ticket.not_found", params={"ticket": ticket_id})
     return _run(ticket, None, action, data, {})
 
 
@@ -280,7 +280,8 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
     if filters.get("unit"):
         unit = get_by_code(filters["unit"])
         if unit is None:
-            raise Invalid(f"单位 {filters['unit']} 不存在 (unknown unit)", {"unit": ["unknown"]})
+            raise Invalid(errors={"unit": ["unknown"]}, error="unit.unknown",
+                          params={"unit": filters["unit"]})
         stmt = permissions.within(stmt, unit, purpose="filter")
     stmt = _created_between(stmt, filters.get("created_from"), filters.get("created_to"))
     if (filters.get("q") or "").strip():
@@ -367,7 +368,7 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
     if action == "dispatch":
         codes = data.get("co_units") or []
         if len(set(codes)) != len(codes):
-            raise Invalid("协办单位重复 (duplicate co-units)", {"co_units": ["duplicates"]})
+            raise Invalid(errors={"co_units": ["duplicates"]}, error="ticket.duplicate_co_units")
         return {
             "unit": _unit_or_invalid(data["unit"], "unit", required=True),
             "co_units": [_unit_or_invalid(code, "co_units", required=True) for code in codes],
@@ -386,8 +387,8 @@ def _related(actor: User, ticket: Ticket, action: str, data: dict) -> dict:
         try:
             return {"into": permissions.get_visible_ticket(actor, into, for_update=True)}
         except NotFound:
-            raise Invalid(f"目标工单 {data['into']} 不存在 (unknown ticket)",
-                          {"into": ["unknown ticket"]}) from None
+            raise Invalid(errors={"into": ["unknown ticket"]}, error="ticket.merge_target_unknown",
+                          params={"into": data["into"]}) from None
     return {}
 
 
@@ -395,12 +396,13 @@ def _unit_or_invalid(code: str | None, field: str, required: bool = False,
                      receives: bool = True) -> Unit | None:
     if not code:
         if required:
-            raise Invalid(f"缺少单位 ({field} is required)", _field_error(field, "required"))
+            raise Invalid(errors=_field_error(field, "required"), error="ticket.unit_required",
+                          params={"field": field})
         return None
     unit = get_by_code(code)
     if unit is None:
-        raise Invalid(f"单位 {code} 不存在 (unknown unit {code})",
-                      _field_error(field, f"unknown unit {code}"))
+        raise Invalid(errors=_field_error(field, f"unknown unit {code}"), error="unit.unknown",
+                      params={"unit": code})
     if receives:
         organisation.check_may_receive(unit)  # a deactivated unit takes no new work
     return unit
@@ -418,8 +420,8 @@ def _field_error(field: str, message: str) -> dict:
 def _check_length(text: str, field: str) -> None:
     limit = current_app.config["CONTENT_MAX_LENGTH"]
     if len(text) > limit:
-        raise Invalid(f"{field} 超过 {limit} 字 (longer than {limit} characters)",
-                      {field: [f"longer than {limit} characters"]})
+        raise Invalid(errors={field: [f"longer than {limit} characters"]}, error="ticket.text_too_long",
+                      params={"field": field, "limit": limit})
 
 
 def _is_minor_age(age: int | None) -> bool:

@@ -59,13 +59,8 @@ class WrongState(Conflict):
 
     def __init__(self, state: S, action: str, *, applies: bool = True):
         self.state, self.action = state, action
-        if applies:
-            message = (f"工单当前状态为 {state.value}，不能执行 {action} "
-                       f"(action {action} is not allowed in state {state.value})")
-        else:
-            message = (f"工单当前状态为 {state.value}，{action} 不适用于此工单 "
-                       f"(action {action} does not apply to this ticket in state {state.value})")
-        super().__init__(message)
+        super().__init__(error="ticket.wrong_state" if applies else "ticket.not_applicable",
+                         params={"state": state, "action": action})
 
 
 class TicketWorkflow(BoundModel):
@@ -134,23 +129,18 @@ class TicketWorkflow(BoundModel):
     def check_merge(self) -> None:
         target: Ticket = self.related["into"]
         if target.id == self.ticket.id:
-            raise Invalid("不能与自身并单 (cannot merge a ticket into itself)", {"into": ["self"]})
+            raise Invalid(errors={"into": ["self"]}, error="ticket.merge_self")
         if target.is_terminal:
-            raise Conflict(
-                f"目标工单 {target.number} 已结束，不能并入 (target ticket is {target.state.value})"
-            )
+            raise Conflict(error="ticket.merge_target_closed", params={"number": target.number})
 
     def check_dispatch(self) -> None:
         lead: Unit = self.related["unit"]
         co_units: list[Unit] = self.related["co_units"]
         if lead.kind not in DISPATCH_TARGETS:
-            raise Invalid(
-                f"{lead.name} 不是区县或市级部门，不能直接派单 (dispatch goes to a county or "
-                "city department)", {"unit": ["not a county or department"]},
-            )
+            raise Invalid(errors={"unit": ["not a county or department"]},
+                          error="ticket.dispatch_not_county", params={"unit": lead.name})
         if any(unit.id == lead.id for unit in co_units):
-            raise Invalid("主办单位不能同时是协办单位 (lead unit listed as co-unit)",
-                          {"co_units": ["contains the lead unit"]})
+            raise Invalid(errors={"co_units": ["contains the lead unit"]}, error="ticket.lead_is_co_unit")
 
     def check_not_acknowledged(self) -> None:
         """A recall is for a ticket no unit has taken up: once the lead unit signed for it in this
@@ -159,87 +149,70 @@ class TicketWorkflow(BoundModel):
                      and timer.referral_id is None and timer.started_at >= self.ticket.dispatched_at
                      for timer in self.ticket.timers)
         if signed:
-            raise Conflict("承办单位已签收或已转办，不能撤回改派；如需改派，请承办单位申请退单 "
-                           "(the unit has already acknowledged this dispatch; it may return the ticket)",
-                           error="ticket.already_acknowledged")
+            raise Conflict(error="ticket.already_acknowledged")
 
     def check_co_unit_acknowledge(self) -> None:
         if self.ticket.co_unit_link(self.actor.unit).acknowledged_at is not None:
-            raise Conflict("本单位已签收 (already acknowledged by this unit)")
+            raise Conflict(error="ticket.co_unit_already_acknowledged")
 
     def check_return_window(self) -> None:
         window: Duration = clocks.time_limits().windows["return"]
         deadline = clocks.deadline(self.ticket.dispatched_at, window)
         if self.now > deadline:
-            raise Conflict(
-                f"已超过退单时限（派单后 {window}），请联系派单员 "
-                f"(the return window of {window} after dispatch has passed)"
-            )
+            raise Conflict(error="ticket.return_window_passed", params={"window": window})
 
     def check_forward(self) -> None:
         target: Unit = self.related["unit"]
         current = self.ticket.lead_unit
         if target.id == current.id or not target.is_within(current):
-            raise Invalid(
-                f"{target.name} 不是本单位的下级单位 (forward goes to a unit below {current.name})",
-                {"unit": ["not below the lead unit"]},
-            )
+            raise Invalid(errors={"unit": ["not below the lead unit"]},
+                          error="ticket.forward_not_below", params={"unit": target.name})
         if self.ticket.co_unit_link(target) is not None:
-            raise Invalid(f"{target.name} 已是本工单的协办单位 (the unit is already a co-unit)",
-                          {"unit": ["already a co-unit"]})
+            raise Invalid(errors={"unit": ["already a co-unit"]},
+                          error="ticket.already_co_unit", params={"unit": target.name})
 
     def check_extension_request(self) -> None:
         handle = clocks.open_timers(self.ticket, TimerKind.HANDLE)
         if not handle or self.now >= handle[0].due_at:
-            raise Conflict("办理时限已过，不能再申请延期 (extensions must be asked before the due time)")
+            raise Conflict(error="ticket.extension_too_late")
         if self.ticket.pending_extension_days:
-            raise Conflict("已有待审批的延期申请 (an extension request is already pending)")
+            raise Conflict(error="ticket.extension_pending")
         cap = clocks.time_limits().windows["extension_total"]
         if self.ticket.extended_days + self.data["days"] > cap.amount:
             left = cap.amount - self.ticket.extended_days
-            raise Invalid(
-                f"延期累计不得超过 {cap}，还可申请 {left} 个工作日 (total extensions are capped)",
-                {"days": [f"at most {left}"]},
-            )
+            raise Invalid(errors={"days": [f"at most {left}"]},
+                          error="ticket.extension_cap", params={"cap": cap, "left": left})
 
     def check_extension_pending(self) -> None:
         if not self.ticket.pending_extension_days:
-            raise Conflict("没有待审批的延期申请 (no pending extension request)")
+            raise Conflict(error="ticket.no_extension_pending")
 
     def check_opinions_in(self) -> None:
         missing = [link.unit for link in self.ticket.co_unit_links if link.opinion_at is None]
         if missing:
-            names = "、".join(unit.name for unit in missing)
-            raise Conflict(
-                f"协办单位尚未提交意见：{names} (waiting for co-unit opinions: "
-                f"{', '.join(unit.code for unit in missing)})"
-            )
+            raise Conflict(error="ticket.opinions_missing", params={"units": [u.name for u in missing]})
 
     def check_reopen_window(self) -> None:
         window: Duration = clocks.time_limits().windows["reopen"]
         if self.ticket.resolution not in (Resolution.ANSWERED, Resolution.SATISFIED,
                                           Resolution.UNREACHABLE):
-            raise Conflict("此工单不能重启 (this ticket cannot be reopened)")
+            raise Conflict(error="ticket.not_reopenable")
         if self.now > clocks.deadline(self.ticket.closed_at, window):
-            raise Conflict(f"已超过重启时限（办结后 {window}）(the reopen window has passed)")
+            raise Conflict(error="ticket.reopen_window_passed", params={"window": window})
 
     def check_not_crisis(self) -> None:
         if self.ticket.priority == Priority.CRISIS:
-            raise Conflict("此工单已是危机工单 (the ticket is already on the crisis path)",
-                           error="ticket.already_crisis")
+            raise Conflict(error="ticket.already_crisis")
 
     def check_child_case(self) -> None:
         """Referral, 强制报告 and the risk assessment are for children: the children's desk or
         a caller under 18."""
         if self.ticket.desk != Desk.CHILDREN and not self.ticket.caller_is_minor:
-            raise Conflict("仅适用于儿童专席或未成年来电人的工单 (only for children's-desk tickets "
-                           "or a caller under 18)", error="ticket.not_child_case")
+            raise Conflict(error="ticket.not_child_case")
 
     def check_minor_on_general_desk(self) -> None:
         if self.ticket.desk != Desk.GENERAL or not self.ticket.caller_is_minor:
-            raise Conflict("仅普通专席上未成年来电人的工单可转入儿童专席 (only a general-desk ticket "
-                           "with a caller under 18 moves to the children's desk)",
-                           error="ticket.not_minor_on_general_desk")
+            raise Conflict(error="ticket.not_minor_on_general_desk")
 
     # --- effects --------------------------------------------------------------
 

@@ -5,19 +5,15 @@ go to test-artifacts/ (look at them). Without /usr/bin/chromium these tests are 
 saying so: install it with `apt-get install -y chromium` (never `playwright install`).
 """
 
-import contextlib
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from tests import conftest
+from tests.helpers import at
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -84,13 +80,6 @@ def action(page, name: str, label: str, fields: dict | None = None) -> None:
     form.locator("button[type=submit]", has_text=label).click()
     page.wait_for_load_state()
 
-
-@contextlib.contextmanager
-def at(api, *when):
-    api.forget_tokens()
-    with time_machine.travel(datetime(*when, tzinfo=SHANGHAI), tick=False):
-        yield
-    api.forget_tokens()
 
 
 def test_a_ticket_from_intake_to_callback_through_five_browsers(person, api):

@@ -1,7 +1,8 @@
 """In a real browser: a provisional clock is marked "（暂定）" with its reason on hover,
 at desktop width and at 375 px."""
 
-from tests.console.test_browser import at, chromium, live_server, person, shot  # noqa: F401
+from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401
+from tests.helpers import at
 
 
 def test_a_provisional_clock_is_marked_in_the_browser(person, api):  # noqa: F811

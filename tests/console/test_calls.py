@@ -175,7 +175,7 @@ def test_an_unknown_call_is_said_and_never_linked(app, api, browser):
     assert "该来电不存在" in form and 'name="call_sid"' not in form
     response = seat.post("/console/tickets/new", {**INTAKE, "call_sid": ghost}, expect=422)
     page = seat.text(response)
-    assert re.search(r'id="call_sid-error">来电不存在</span>', page)
+    assert re.search(rf'id="call_sid-error">来电 {ghost} 不存在。</span>', page)
     assert f'name="call_sid" value="{ghost}"' in page            # kept, with the rest of the form
     assert api.ticket_count() == 0
 

@@ -1,27 +1,14 @@
 """The queues of each role: what is listed, how it is coloured, paging, notices and exports."""
 
-import contextlib
 import csv
 import io
 import re
 import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from openpyxl import load_workbook
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@contextlib.contextmanager
-def at(api, *when):
-    """Act at a Shanghai wall-clock time (tokens are fetched anew on both sides)."""
-    api.forget_tokens()
-    with time_machine.travel(datetime(*when, tzinfo=SHANGHAI), tick=False):
-        yield
-    api.forget_tokens()
+from tests.helpers import at
 
 
 def row_of(page: str, number: str) -> str:

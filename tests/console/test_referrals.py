@@ -167,7 +167,7 @@ def test_the_partner_accepts_contacts_reports_and_closes_through_the_forms(brows
         assert words in page, words
     # A closed referral takes no more steps: the page says why.
     response = partner.post(f"{base}/actions/accept", expect=409)
-    assert "不能执行 accept" in partner.text(response)
+    assert "转介当前为“已关闭”，不能接收。" in partner.text(response)
     # And the ticket's timeline has every step.
     timeline = browser("seat2").html(f"/console/tickets/{tid}")
     for words in ("发出转介", "机构接收转介", "机构首次联系", "机构报告服务结果", "转介关闭",
@@ -331,11 +331,10 @@ def test_refer_errors_are_shown_next_to_the_fields_and_keep_the_input(browser, a
              "contact_route": "我写的联系方式"}
     response = seat.action(tid, "refer", typed, expect=422)
     page = seat.text(response)
-    assert "14岁以下儿童转介需记录监护人同意" in page
+    assert "为 14 岁以下儿童转介，须记录监护人同意" in page
     consent = re.search(r'<fieldset class="consent.*?</fieldset>', page, re.S).group(0)
     assert "invalid" in consent.split(">")[0]
-    assert re.search(r'<span class="error"[^>]*>请填写监护人同意（同意人、方式），或紧急情况下的免同意理由',
-                     consent)
+    assert re.search(r'<span class="error"[^>]*>为 14 岁以下儿童转介，须记录监护人同意', consent)
     assert "我写的需求</textarea>" in page and 'value="我写的联系方式"' in page
     assert '<option value="xz-xinli" selected>' in page
     assert api.ticket(tid)["referrals"] == []
@@ -343,8 +342,8 @@ def test_refer_errors_are_shown_next_to_the_fields_and_keep_the_input(browser, a
     response = seat.action(tid, "refer", {**typed, "partner": "12348", "consent_by": "父亲",
                                           "consent_how": "phone"}, expect=422)
     page = seat.text(response)
-    assert re.search(r'name="service".*?<span class="error"[^>]*>该机构提供：法律咨询、法律援助、调解',
-                     page, re.S)
+    offered = "（提供：法律咨询、法律援助、调解）"
+    assert re.search(rf'name="service".*?<span class="error"[^>]*>[^<]*不提供[^<]*{offered}', page, re.S)
     assert '<option value="phone" selected>' in page and 'value="父亲"' in page
 
     response = seat.action(tid, "refer", {**typed, "partner": "nobody"}, expect=422)
@@ -458,7 +457,7 @@ def test_the_mandatory_reports_board(browser, api):
         # ... and a step out of turn is a conflict.
         response = supervisor.post(f"/console/mandatory-reports/{fresh['id']}/actions/record_receipt",
                                    {"receipt_number": "X"}, expect=409)
-        assert "不能 record_receipt" in supervisor.text(response)
+        assert "强制报告当前为“待报告”，不能登记回执。" in supervisor.text(response)
         supervisor.post(f"/console/mandatory-reports/{late['id']}/actions/record_receipt",
                         {"receipt_number": "GL-2026-1123-07"})
         page = supervisor.html("/console/boards/mandatory-reports")

@@ -69,7 +69,7 @@ def test_a_seat_on_the_wrong_desk_is_refused_in_words(browser, api):
     page = seat.html("/console/tickets/new")
     assert '<option value="general"' not in page
     response = seat.post("/console/tickets/new", {**INTAKE, "desk": "hard_case"}, expect=403)
-    assert "您不在 hard_case 专席" in seat.text(response)
+    assert "您不在办不成事专席，不能受理该专席的工单。" in seat.text(response)
     assert "鼓楼区黄楼街道河畔社区路灯坏了一个月</textarea>" in seat.text(response)
 
 
@@ -133,7 +133,7 @@ def test_action_errors_keep_the_input_and_say_what_is_wrong(browser, api):
     response = handler.action(ticket["id"], "forward", {"unit": "yunlong-edu", "note": "转"},
                               expect=422)
     page = handler.text(response)
-    assert "不是本单位的下级单位" in page and "只能转办给本单位的下级单位" in page
+    assert re.search(r'id="unit-error">[^<]*不是本单位的下级单位，不能转办。</span>', page)
 
     seat = browser("seat1")
     other = api.create()
