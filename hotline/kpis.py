@@ -65,6 +65,7 @@ denominator as not hit; rates of recent days settle as the work completes.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -171,10 +172,23 @@ def scope_for(viewer: User, unit: str | None) -> str | None:
     raise Forbidden("无权查看统计指标 (this role may not see KPIs)")
 
 
+TallySource = Callable[[date, date, datetime], dict[str, list[Tally]]]
+_source: list[TallySource] = []
+
+
+def tallies_from(source: TallySource) -> None:
+    """Where `compute` takes its facts from: `hotline.kpi_rollups.tallies` once create_app has
+    connected it (hotline.receivers); the reference SQL, `collect_tallies`, until then."""
+    _source[:] = [source]
+
+
 def compute(start: date, end: date, unit: str | None = None, desk: str | None = None,
-            now: datetime | None = None, with_units: bool = False) -> Report:
-    """The KPIs of [start, end] (Shanghai days, both included) for a unit subtree and a desk."""
-    tallies = collect_tallies(start, end, now or utcnow())
+            now: datetime | None = None, with_units: bool = False,
+            source: TallySource | None = None) -> Report:
+    """The KPIs of [start, end] (Shanghai days, both included) for a unit subtree and a desk;
+    `source` overrides where the facts come from (the tests compare with the reference)."""
+    source = source or (_source[0] if _source else collect_tallies)
+    tallies = source(start, end, now or utcnow())
     paths = {row.code: row.path for row in db.session.execute(select(Unit.code, Unit.path))}
     prefix = paths.get(unit) if unit else None
     if unit and prefix is None:
