@@ -24,14 +24,14 @@ Idempotent: folding or rebuilding twice leaves the same rows.
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, String, delete, func, insert, select, union
+from sqlalchemy import Date, Integer, Select, String, case, delete, func, insert, null, select, union
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import kpis
 from hotline.clocks.calendar import SHANGHAI
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind
 from hotline.extensions import db
-from hotline.tickets.models import Event
+from hotline.tickets.models import Event, Ticket
 from hotline.types import UTCDateTime, utcnow
 
 LAG = timedelta(minutes=5)   # the longest a transaction writing events may take to commit
@@ -66,16 +66,52 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def dirty_days(since: datetime, now: datetime) -> set[date]:
-    """The days whose facts may have changed after `since` (see the module's notes)."""
+def _touched_days(since: datetime) -> Select:
+    """The days of every event and clock start of the tickets with an event after `since`."""
     touched = select(Event.ticket_id).where(Event.at > since).distinct().scalar_subquery()
-    days = union(
+    return union(
         select(kpis.shanghai_day(Event.at).label("day")).where(Event.ticket_id.in_(touched)),
         select(kpis.shanghai_day(Timer.started_at).label("day")).where(Timer.ticket_id.in_(touched)),
-        select(kpis.shanghai_day(Timer.started_at).label("day")).where(
-            Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > since, Timer.due_at <= now),
-    )
-    return {_as_date(day) for day in db.session.scalars(select(days.subquery().c.day))}
+    ).subquery().select()
+
+
+def _days(stmt: Select) -> set[date]:
+    return {_as_date(day) for day in db.session.scalars(stmt)}
+
+
+def dirty_days(since: datetime, now: datetime) -> set[date]:
+    """The days whose facts may have changed after `since` (see the module's notes)."""
+    fell_due = select(kpis.shanghai_day(Timer.started_at)).where(
+        Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > since, Timer.due_at <= now)
+    return _days(_touched_days(since)) | _days(fell_due)
+
+
+def _fell_due(folded_at: datetime, now: datetime, live: set[date], start: date,
+              end: date) -> dict[str, list[kpis.Tally]]:
+    """What the stored rows lack of a settled day: its open clocks that fell due after the fold
+    (not decided then, decided now, late). Their tickets have no event since (else the day
+    would be live), so nothing else of theirs changed."""
+    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.KPI_KEYS}
+    unit = case((Timer.kind != TimerKind.DISPATCH, kpis.unit_at(Timer.ticket_id, Timer.started_at)),
+                else_=null())
+    day = kpis.shanghai_day(Timer.started_at)
+    first, last = kpis.window(start, end)
+    stmt = (select(Timer.kind, day.label("day"), unit.label("unit"), Ticket.desk, func.count())
+            .join(Ticket, Ticket.id == Timer.ticket_id)
+            .where(Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > folded_at, Timer.due_at <= now,
+                   Timer.kind.in_(list(kpis.ON_TIME_CLOCKS)), Timer.started_at >= first,
+                   Timer.started_at < last)
+            .group_by(Timer.kind, day, unit, Ticket.desk))
+    for kind, when, code, desk, count in db.session.execute(stmt):
+        when = _as_date(when)
+        if when in live:
+            continue
+        kind = TimerKind(kind)
+        desk = str(getattr(desk, "value", desk))
+        found[kpis.ON_TIME_CLOCKS[kind]].append(kpis.Tally(when, code, desk, 0, count))
+        if kind in UNIT_CLOCKS:   # late: a hit of `overdue`
+            found["overdue"].append(kpis.Tally(when, code, desk, count, count))
+    return found
 
 
 def _as_date(value) -> date:
@@ -124,6 +160,8 @@ def fold(now: datetime | None = None) -> int:
     mark = _mark()
     if mark is None:
         return rebuild(now)
+    if now < mark.folded_at:   # a clock set back: the rows already count a later moment
+        return 0
     days = dirty_days(mark.folded_at - LAG, now)
     _recompute(days, now)
     mark.folded_at = now
@@ -152,12 +190,15 @@ def rebuild(now: datetime | None = None) -> int:
 
 def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]]:
     """Every KPI's facts of [start, end] as the reference SQL counts them at `now`: stored
-    rows for the settled days, live counts for today and the days dirty since the last fold."""
+    rows for the settled days (with their clocks that fell due since the fold), live counts
+    for today and the days of tickets with events since the last fold."""
     mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
     if mark is None or now < mark.folded_at:   # never folded, or a question about the past
         return kpis.collect_tallies(start, end, now)
-    live = {day for day in dirty_days(mark.folded_at - LAG, now) | {_day(now)} if start <= day <= end}
+    live = {day for day in _days(_touched_days(mark.folded_at - LAG)) | {_day(now)} if start <= day <= end}
     found = _live(live, now)
+    for key, extra in _fell_due(mark.folded_at, now, live, start, end).items():
+        found[key] += extra
     stored = select(KpiRollup).where(KpiRollup.day >= start, KpiRollup.day <= end)
     for row in db.session.scalars(stored):
         if row.day not in live:
