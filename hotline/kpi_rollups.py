@@ -199,8 +199,10 @@ def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]
     found = _live(live, now)
     for key, extra in _fell_due(mark.folded_at, now, live, start, end).items():
         found[key] += extra
-    stored = select(KpiRollup).where(KpiRollup.day >= start, KpiRollup.day <= end)
-    for row in db.session.scalars(stored):
-        if row.day not in live:
-            found[row.kpi].append(kpis.Tally(row.day, row.unit, row.desk, row.hits, row.total))
+    stored = (select(KpiRollup.kpi, KpiRollup.day, KpiRollup.unit, KpiRollup.desk, KpiRollup.hits,
+                     KpiRollup.total)
+              .where(KpiRollup.day >= start, KpiRollup.day <= end))
+    for key, day, unit, desk, hits, total in db.session.execute(stored):   # rows, not objects
+        if day not in live:
+            found[key].append(kpis.Tally(day, unit, desk, hits, total))
     return found
