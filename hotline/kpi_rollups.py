@@ -36,6 +36,7 @@ from hotline.types import UTCDateTime, utcnow
 
 LAG = timedelta(minutes=5)   # the longest a transaction writing events may take to commit
 MARK_ID = 1
+RUN_DAYS = 31
 
 
 class KpiRollup(db.Model):
@@ -120,10 +121,11 @@ def _as_date(value) -> date:
 
 
 def _runs(days: set[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs, so each is one query of the reference SQL."""
+    """Consecutive days as (first, last) runs of at most RUN_DAYS, each one query of the
+    reference SQL (a rebuild of years would otherwise be one query over all of them)."""
     runs: list[tuple[date, date]] = []
     for day in sorted(days):
-        if runs and runs[-1][1] + timedelta(days=1) == day:
+        if runs and runs[-1][1] + timedelta(days=1) == day and (day - runs[-1][0]).days < RUN_DAYS:
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
