@@ -1,6 +1,8 @@
 """Benchmark: the KPIs of a busy month (docs/design.md §8), as the dashboard and the API compute them.
 
-Run by hand: `.venv/bin/python bench/kpis.py [--per-day 3000] [--days 30] [--rounds 5]`.
+Run by hand: `.venv/bin/python bench/kpis.py [--per-day 3000] [--days 30] [--rounds 5]
+[--source rollups|reference]`: the KPIs from the rollups (rebuilt, then folded once, both
+timed) or from the reference SQL on every request (as before issue 24).
 
 The bulk filler of common.py makes tickets without timelines, which is not what KPIs read.
 This script fills a database of its own (BENCH_KPIS_DATABASE_URL, default hotline_bench_kpis,
@@ -169,13 +171,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep the tickets of the last run")
+    parser.add_argument("--source", choices=("rollups", "reference"), default="rollups",
+                        help="rollups (rebuilt first, timed) or the reference SQL on every request")
     args = parser.parse_args()
 
     app = bench_app(DATABASE, REDIS)
     from sqlalchemy import func, select
 
     from bench.console_pages import login
-    from hotline import kpis
+    from hotline import kpi_rollups, kpis
     from hotline.clocks.models import Timer
     from hotline.extensions import db
     from hotline.tickets.models import Event, Ticket
@@ -191,6 +195,15 @@ def main() -> None:
                   for name, model in (("tickets", Ticket), ("clocks", Timer), ("events", Event))}
         db.session.rollback()
     print(f"database: {counts}")
+    if args.source == "reference":
+        kpis.tallies_from(kpis.collect_tallies)
+    else:
+        for name, step in (("rebuild", kpi_rollups.rebuild), ("fold", kpi_rollups.fold)):
+            with app.app_context():
+                began = time.perf_counter()
+                days = step()
+                db.session.commit()
+            print(f"kpi rollups {name}: {days} day(s) in {(time.perf_counter() - began) * 1000:.0f} ms")
     start, end = kpis.check_period(None, None)
     client = login(app, "supervisor1")
 

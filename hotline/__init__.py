@@ -128,6 +128,7 @@ def _import_models() -> None:
         audit,
         auth,
         hotspots,
+        kpi_rollups,
         notices,
         outbox,
         risk,

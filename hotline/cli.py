@@ -14,9 +14,10 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
-from hotline import PROJECT_ROOT, create_app
+from hotline import PROJECT_ROOT, create_app, kpi_rollups
 from hotline.accounts_cli import users_group
 from hotline.clocks.cli import calendar_group
+from hotline.extensions import db
 from hotline.security import InsecureConfiguration, check_demo_passwords
 
 # Seconds a stopping child gets before its whole process group is killed.
@@ -101,6 +102,20 @@ def retention_command(days, apply):
                + (f", {summary['referrals']} referral(s), {summary['messages']} message(s)" if apply else ""))
     for number in summary["numbers"]:
         click.echo(f"  {number}")
+
+
+@main.group("kpis")
+def kpis_group():
+    """KPI rollups (hotline.kpi_rollups)."""
+
+
+@kpis_group.command("rebuild")
+@with_appcontext
+def kpis_rebuild_command():
+    """Recompute the KPI rollups of every day from the events and clocks."""
+    days = kpi_rollups.rebuild()
+    db.session.commit()
+    click.echo(f"已重算 {days} 天的指标汇总 (rebuilt the KPI rollups of {days} day(s))")
 
 
 @main.group("audit")

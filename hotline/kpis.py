@@ -65,6 +65,7 @@ denominator as not hit; rates of recent days settle as the work completes.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -172,10 +173,23 @@ def scope_for(viewer: User, unit: str | None) -> str | None:
     raise Forbidden(error="kpi.forbidden", params={"role": viewer.role})
 
 
+TallySource = Callable[[date, date, datetime], dict[str, list[Tally]]]
+_source: list[TallySource] = []
+
+
+def tallies_from(source: TallySource) -> None:
+    """Where `compute` takes its facts from: `hotline.kpi_rollups.tallies` once create_app has
+    connected it (hotline.receivers); the reference SQL, `collect_tallies`, until then."""
+    _source[:] = [source]
+
+
 def compute(start: date, end: date, unit: str | None = None, desk: str | None = None,
-            now: datetime | None = None, with_units: bool = False) -> Report:
-    """The KPIs of [start, end] (Shanghai days, both included) for a unit subtree and a desk."""
-    tallies = collect_tallies(start, end, now or utcnow())
+            now: datetime | None = None, with_units: bool = False,
+            source: TallySource | None = None) -> Report:
+    """The KPIs of [start, end] (Shanghai days, both included) for a unit subtree and a desk;
+    `source` overrides where the facts come from (the tests compare with the reference)."""
+    source = source or (_source[0] if _source else collect_tallies)
+    tallies = source(start, end, now or utcnow())
     paths = {row.code: row.path for row in db.session.execute(select(Unit.code, Unit.path))}
     prefix = paths.get(unit) if unit else None
     if unit and prefix is None:
@@ -254,7 +268,7 @@ def window(start: date, end: date) -> tuple[datetime, datetime]:
     return first, last
 
 
-def _unit_at(ticket_id, moment) -> ColumnElement:
+def unit_at(ticket_id, moment) -> ColumnElement:
     """The unit in charge of a ticket at `moment`: the one its last `dispatch` or `forward` at
     or before then named; none after an `approve_return`."""
     assigning = aliased(Event, name="assigning")
@@ -315,7 +329,7 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
                ending.at >= Timer.started_at, ending.at <= Timer.stopped_at)
         .order_by(ending.seq).limit(1).scalar_subquery()
     )
-    unit = case((Timer.kind != TimerKind.DISPATCH, _unit_at(Timer.ticket_id, Timer.started_at)),
+    unit = case((Timer.kind != TimerKind.DISPATCH, unit_at(Timer.ticket_id, Timer.started_at)),
                 (met, dispatch_unit), else_=null())
     clocks = (select().select_from(Timer).join(Ticket, Ticket.id == Timer.ticket_id)
               .where(Timer.started_at >= first, Timer.started_at < last,
@@ -353,7 +367,7 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
                       {"hit": _flag(returned == "approve_return")}, events("dispatch")):
         add("returned", row, row.hit, row.n)
 
-    for row in _count({"day": day, "unit": _unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
                       {"resolved": _flag(Event.data["resolved"].as_boolean()),
                        "satisfied": _flag(Event.data["satisfied"].as_boolean())},
                       events("record_callback").where(Event.data["reached"].as_boolean())):
@@ -364,7 +378,7 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
     ends_reply = _next_action(Event, lambda later: or_(
         later.action.in_(("reply", "reopen")),
         and_(later.action == "record_callback", later.to_state == "in_progress")))
-    for row in _count({"day": day, "unit": _unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
                       {"hit": _flag(ends_reply != "reply")}, events("reply")):
         add("reworked", row, row.hit, row.n)
     return tallies

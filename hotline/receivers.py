@@ -9,7 +9,18 @@ writes them: the audit hash chains in `hotline.audit`, sessions ending on deacti
 `hotline.auth`.) docs/architecture.md §7 has the same table in prose.
 """
 
-from hotline import callbacks, failed_jobs, hotspots, outbox, search, signals, subscriptions, tasks
+from hotline import (
+    callbacks,
+    failed_jobs,
+    hotspots,
+    kpi_rollups,
+    kpis,
+    outbox,
+    search,
+    signals,
+    subscriptions,
+    tasks,
+)
 from hotline.attachments import mms
 from hotline.channels import sms, status, survey
 from hotline.clocks import firing
@@ -63,3 +74,5 @@ def connect() -> None:
     tasks.sweeps("mms_media", mms.requeue_unfetched)
     tasks.sweeps("hotspots", hotspots.detect)
     tasks.sweeps("knowledge_expiring", knowledge.notify_expiring)
+    tasks.sweeps("kpi_rollups", kpi_rollups.fold)
+    kpis.tallies_from(kpi_rollups.tallies)

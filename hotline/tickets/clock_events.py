@@ -43,13 +43,18 @@ def prepare(timers: list[Timer]) -> None:
                                  .options(selectinload(Ticket.lead_unit))
                                  .execution_options(populate_existing=True)).all()
     audit.prime_event_chains(tickets)
-    db.session.info[_FRESH] = {ticket.id: ticket for ticket in tickets}   # held: the map is weak
+    # Held (the identity map is weak), and only for this transaction: the session keeps its
+    # objects across commits, so a later firing must read its ticket again under its own lock.
+    db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
 
 
 def ticket_of(timer: Timer) -> Ticket:
     """The timer's ticket, read afresh (the firing holds its row lock), unless its batch has."""
-    fresh = db.session.info.get(_FRESH, {}).get(timer.ticket_id)
-    return fresh or db.session.get(Ticket, timer.ticket_id, populate_existing=True)
+    transaction, fresh = db.session.info.get(_FRESH, (None, {}))
+    if transaction is not None and transaction is db.session().get_transaction() \
+            and timer.ticket_id in fresh:
+        return fresh[timer.ticket_id]
+    return db.session.get(Ticket, timer.ticket_id, populate_existing=True)
 
 
 def record_firing(ticket: Ticket, timer: Timer, level: str, now: datetime) -> float:

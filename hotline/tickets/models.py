@@ -210,6 +210,7 @@ class Event(db.Model):
     __table_args__ = (
         UniqueConstraint("ticket_id", "seq"),
         Index("ix_ticket_events_action_at", "action", "at"),   # KPIs: one action's events in a period
+        Index("ix_ticket_events_at", "at"),   # KPI rollups: the tickets touched since the mark
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,7 +71,7 @@ def action(page, name: str, label: str, fields: dict | None = None) -> None:
     for field, value in (fields or {}).items():
         target = form.locator(f"[name={field}]")
         if target.count() > 1:  # yes/no radios
-            form.locator(f"[name={field}][value={value}]").check()
+            form.locator(f"[name={field}][value=\"{value}\"]").check()
         elif target.evaluate("e => e.tagName") == "SELECT":
             # A unit list sits hidden under its search box (unit_picker.js) and still carries the value.
             target.select_option(value, force=True)
@@ -131,7 +131,7 @@ def test_a_ticket_from_intake_to_callback_through_five_browsers(person, api):
     seat.get_by_role("link", name="回访").click()
     seat.get_by_role("link", name=number).click()
     action(seat, "record_callback", "记录回访",
-           {"reached": "true", "resolved": "true", "satisfied": "true", "note": "来电人表示满意"})
+           {"reached": "true", "resolved": "true", "rating": "1", "note": "来电人表示满意"})
     assert "已办结" in seat.locator(".state-badge").inner_text()
     shot(seat, "06-seat-closed")
     assert api.ticket(ticket_id)["state"] == "closed"

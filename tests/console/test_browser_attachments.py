@@ -61,6 +61,11 @@ def fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+# The thumbnail has arrived and decoded (waits for it: the page may be drawn before the image).
+LOADED = ("img => img.complete ? img.naturalWidth > 0 : new Promise(done => {"
+          " img.onload = () => done(img.naturalWidth > 0); img.onerror = () => done(false); })")
+
+
 def test_a_handler_on_a_phone_acknowledges_and_replies_with_a_photo(chromium, live_server, person, api):
     ticket = api.dispatched(unit="gulou", content="河畔社区3号楼前路灯坏了一个月，晚上看不见路。")
     context, page = phone(chromium, live_server, "handler-gulou")
@@ -107,7 +112,7 @@ def test_a_handler_on_a_phone_acknowledges_and_replies_with_a_photo(chromium, li
 
     dispatcher = person("dispatcher1")
     dispatcher.goto(f"/console/tickets/{ticket['id']}")
-    assert dispatcher.locator("#attachments .thumbs img").evaluate("img => img.naturalWidth > 0")
+    assert dispatcher.locator("#attachments .thumbs img").evaluate(LOADED)
     docs_shot(dispatcher, "ticket-page")
     dispatcher.emulate_media(media="print")
     assert not dispatcher.locator("aside.actions").is_visible()

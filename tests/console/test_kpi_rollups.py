@@ -1,0 +1,116 @@
+"""KPIs from rollups (issue 24, item 1): the per-(day, unit, desk) counts folded from the events
+give exactly the figures of the reference SQL (`kpis.collect_tallies`), for every day, unit and
+desk, also for facts that changed after the last fold; rebuilding them is idempotent."""
+
+from collections import Counter
+from datetime import date, datetime
+
+import time_machine
+
+from hotline import kpi_rollups, kpis
+from hotline.cli import kpis_group
+from hotline.extensions import db
+from tests.console.test_kpis import EXPECTED, SHANGHAI, at, week  # noqa: F401  (the fixture)
+
+START, END = date(2026, 11, 20), date(2026, 11, 27)
+SCOPES = [(None, None), ("gulou", None), ("yunlong", None), ("xz", None), (None, "general"),
+          (None, "children"), ("gulou", "children")]
+PERIODS = [(START, END), (date(2026, 11, 23), date(2026, 11, 23)), (date(2026, 11, 24), date(2026, 11, 26)),
+           (date(2026, 11, 25), date(2026, 11, 26))]
+
+
+def reference(start, end, unit, desk, now) -> kpis.Report:
+    return kpis.compute(start, end, unit=unit, desk=desk, now=now, with_units=True,
+                        source=kpis.collect_tallies)
+
+
+def as_numbers(report: kpis.Report) -> tuple:
+    return ([(k.key, k.numerator, k.denominator) for k in report.kpis], report.series,
+            {code: [(k.key, k.numerator, k.denominator) for k in values]
+             for code, values in report.by_unit.items()})
+
+
+def assert_same_as_reference(app):
+    now = kpis.utcnow()
+    with app.app_context():
+        for start, end in PERIODS:
+            for unit, desk in SCOPES:
+                rolled = kpis.compute(start, end, unit=unit, desk=desk, now=now, with_units=True)
+                assert as_numbers(rolled) == as_numbers(reference(start, end, unit, desk, now)), (
+                    start, end, unit, desk)
+
+
+def rows(app) -> Counter:
+    with app.app_context():
+        return Counter((r.kpi, r.day, r.unit, r.desk, r.hits, r.total)
+                       for r in db.session.scalars(db.select(kpi_rollups.KpiRollup)))
+
+
+def children_ticket(api):
+    """A children's-desk ticket dispatched to yunlong on Tuesday, replied on Wednesday."""
+    with at(api, 24, 9, 0):
+        ticket = api.create(desk="children")
+        api.act(ticket["id"], "submit", "seat1")
+        api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "yunlong"})
+    with at(api, 25, 9, 0):
+        api.act(ticket["id"], "acknowledge", "handler-yunlong", {})
+        api.act(ticket["id"], "reply", "handler-yunlong", {"result": "已处理", "resolved": True})
+    return ticket
+
+
+def acknowledged_thursday(api):
+    """Dispatched and acknowledged on Thursday morning, the caller never contacted: its respond
+    clock falls due on Friday with no event on the ticket."""
+    with at(api, 26, 9, 0):
+        ticket = api.create()
+        api.act(ticket["id"], "submit", "seat1")
+        api.act(ticket["id"], "dispatch", "dispatcher1", {"unit": "gulou"})
+    with at(api, 26, 9, 30):
+        api.act(ticket["id"], "acknowledge", "handler-gulou", {})
+
+
+def test_rollups_give_the_reference_figures_for_every_day_unit_and_desk(app, api, week):  # noqa: F811
+    children_ticket(api)
+    acknowledged_thursday(api)
+    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI), tick=False):
+        with app.app_context():
+            assert kpi_rollups.rebuild() > 0
+            db.session.commit()
+            assert [(k.key, k.numerator, k.denominator) for k in kpis.compute(
+                date(2026, 11, 23), date(2026, 11, 25), desk="general").kpis] == [
+                (key, *EXPECTED[key]) for key in kpis.KPI_KEYS]
+        assert_same_as_reference(app)
+
+    # Later, without a fold: T4 (dispatched Monday) is replied, T2 reopened on the callback's
+    # news; Monday's and Wednesday's facts change and still count exactly.
+    with at(api, 27, 11, 0):
+        api.act(week["t4"]["id"], "reply", "handler-gulou", {"result": "已处理", "resolved": True})
+    with time_machine.travel(datetime(2026, 11, 28, 12, 0, tzinfo=SHANGHAI), tick=False):
+        assert_same_as_reference(app)           # clocks fell due since: live, not stale
+        with app.app_context():
+            kpi_rollups.fold()
+            db.session.commit()
+        assert_same_as_reference(app)
+
+
+def test_the_rebuild_is_idempotent_and_the_fold_agrees_with_it(app, api, week):  # noqa: F811
+    children_ticket(api)
+    with time_machine.travel(datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI), tick=False):
+        with app.app_context():
+            kpi_rollups.rebuild()
+            db.session.commit()
+        first = rows(app)
+        with app.app_context():
+            kpi_rollups.rebuild()
+            kpi_rollups.fold()
+            kpi_rollups.fold()
+            db.session.commit()
+        assert rows(app) == first and sum(first.values()) > 0
+
+
+def test_the_cli_rebuilds_the_rollups(app, api, week):  # noqa: F811
+    with time_machine.travel(datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI), tick=False):
+        result = app.test_cli_runner().invoke(kpis_group, ["rebuild"])
+        assert result.exit_code == 0, result.output
+        assert "天" in result.output
+    assert rows(app)
