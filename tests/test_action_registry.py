@@ -81,7 +81,7 @@ def test_a_step_out_of_turn_is_refused_with_a_stable_code(api):
     tid = child_ticket(api, content="邻居家的孩子经常被打，身上有伤")["id"]
     rid = referral_id(refer(api, tid), "xz-xinli")
     refused = api.post(f"/api/v1/referrals/{rid}/actions/close", "partner-xz-xinli", {}, expect=409).json
-    assert refused["error"] == "referral.not_allowed_now" and "close" in refused["message"]
+    assert refused["error"] == "referral.not_allowed_now" and "关闭转介" in refused["message"]
     [report] = [r for r in api.get("/api/v1/mandatory-reports", "supervisor1").json if r["ticket"] == tid]
     refused = api.post(f"/api/v1/mandatory-reports/{report['id']}/actions/record_receipt", "supervisor1",
                        {"receipt_number": "GL-1"}, expect=409).json
