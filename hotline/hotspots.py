@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline import alerts, search
+from hotline import alerts, permissions, search
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Conflict, Forbidden, NotFound
 from hotline.extensions import db
@@ -33,7 +33,7 @@ from hotline.tickets import service as tickets
 from hotline.tickets.models import Desk, Ticket, TicketState
 from hotline.types import UTCDateTime, utcnow
 from hotline.units import Unit
-from hotline.users import Role, User
+from hotline.users import User
 
 DEFAULT_MIN_TICKETS = 5
 DEFAULT_WINDOW_MINUTES = 120
@@ -47,7 +47,6 @@ DEFAULT_GENERIC_WORDS = frozenset([
     "导致", "发现", "出现", "造成", "已经", "联系", "电话", "物业", "要求", "尽快"
 ])
 OPEN, DISPATCHED = "open", "dispatched"
-MANAGERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN})
 AT_THE_CENTRE = (TicketState.INTAKE, TicketState.PENDING_DISPATCH)
 
 
@@ -193,7 +192,7 @@ def _message(hotspot: Hotspot, members: list[Ticket]) -> str:
 
 
 def check_manager(user: User) -> None:
-    if user.role not in MANAGERS:
+    if not permissions.sees_boards(user):      # the boards' readers (hotline.permissions)
         raise Forbidden(error="hotspot.forbidden", params={"role": user.role})
 
 

@@ -7,7 +7,7 @@ The interface with tickets is small and one-way: the tickets never import this p
   ticket is offered are receivers of `hotline.signals` in `referrals.service`, connected by
   `hotline.receivers` (docs/architecture.md §7).
 - Referrals use the tickets through `hotline.tickets.events.record_event` (every referral
-  step is also an event on its ticket), `tickets.access`, `tickets.models` and
+  step is also an event on its ticket), `hotline.permissions`, `tickets.models` and
   `tickets.clock_events`, and read the ticket's own fields.
 Referral clocks are ticket timers with a `referral_id`, fired by the same machinery: their
 handler (`referrals.service.clock_fired`) is registered with `hotline.clocks.firing.on_fire`.

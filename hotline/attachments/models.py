@@ -41,7 +41,7 @@ class Attachment(db.Model):
     thumbnail_key: Mapped[str | None] = mapped_column(String(200))
     location_kept: Mapped[bool] = mapped_column(default=False)
     # The caller's own material (intake, MMS, what a seat took from the caller): shown only to
-    # those who see the caller unmasked (access.may_read_attachment).
+    # those who see the caller unmasked (permissions.may_read_attachment).
     from_caller: Mapped[bool] = mapped_column(default=False)
     source: Mapped[Source] = mapped_column(enum_column(Source, 16))
     # What the file came from outside as (an MMS's "<MessageSid>/<index>"): fetched once.

@@ -16,7 +16,7 @@ from hotline.units import UnitKind
 from hotline.users import Role
 
 BOARD = ("console.hotspot_board", _l("热点诉求"))
-for _role in (Role.SUPERVISOR, Role.DISPATCHER, Role.ADMIN):
+for _role in sorted(permissions.BOARD_VIEWERS):
     NAV[_role].insert(1 if _role != Role.ADMIN else 5, BOARD)
 
 

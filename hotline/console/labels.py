@@ -193,7 +193,7 @@ CONTACT_REASONS = {
     "crisis": _l("危机工单默认不发短信"), "abuse": _l("疑似侵害工单默认不发短信"),
     "opted_out": _l("该号码已退订短信"), "no_number": _l("没有来电号码"),
 }
-# Who on a ticket may act (hotline/tickets/access.py relations), outgoing texts and webhook
+# Who on a ticket may act (hotline/permissions.py relations), outgoing texts and webhook
 # deliveries, knowledge articles: the words error messages use for these codes.
 RELATIONS = {"lead": _l("主办单位"), "co_unit": _l("协办单位"), "lead_or_co_unit": _l("主办或协办单位")}
 MESSAGE_STATES = {
