@@ -14,7 +14,6 @@ from hotline.admin.changes import Subject
 from hotline.console import bp, forms, labels, queries
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.errors import HotlineError, Invalid
 from hotline.extensions import db
 from hotline.tickets.models import Desk
@@ -23,11 +22,6 @@ from hotline.users import Role
 from referrals.schemas import PartnerIn
 
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.UNIT_ADMIN)
-MENU = [("console.admin_users", _l("用户管理")), ("console.admin_units", _l("组织机构")),
-        ("console.admin_import", _l("批量导入"))]
-for _role in (Role.ADMIN, Role.SUPERVISOR):
-    NAV[_role].extend(MENU if _role == Role.ADMIN else MENU[:2])
-NAV[Role.UNIT_ADMIN] = list(MENU)
 
 ROLE_NAMES = {role: labels.ROLES[role.value] for role in Role}
 KIND_NAMES = {kind: labels.UNIT_KINDS[kind.value] for kind in UnitKind}
@@ -252,7 +246,6 @@ def own_password():
 
 # --- the partners directory ----------------------------------------------------------------
 
-NAV[Role.ADMIN].append(("console.admin_partners", _l("合作机构")))
 PARTNER_KINDS = {"psychology": _l("心理援助"), "legal_aid": _l("法律援助"), "social_work": _l("社会工作")}
 
 
@@ -317,8 +310,6 @@ def _saved(save, rerender, endpoint: str, **args):
 
 # --- the change log ------------------------------------------------------------------------
 
-NAV[Role.ADMIN].append(("console.admin_changes", _l("变更记录")))
-NAV[Role.SUPERVISOR].append(("console.admin_changes", _l("变更记录")))
 ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "deactivate": _l("停用"),
                 "reactivate": _l("重新启用"), "reset_password": _l("重置密码"), "move": _l("移动"),
                 "merge": _l("合并"), "import_create": _l("导入新建"), "import_update": _l("导入更新"),

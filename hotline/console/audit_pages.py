@@ -13,14 +13,10 @@ from hotline import audit, permissions
 from hotline.console import bp, exports, forms
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import RevealIn
 from hotline.types import utcnow
-
-for _role in sorted(permissions.AUDIT_VIEWERS):
-    NAV[_role].append(("console.audit_page", _l("访问审计")))
 
 
 @bp.post("/tickets/<int:ticket_id>/reveal")

@@ -8,8 +8,6 @@ from flask_babel import lazy_gettext as _l
 from hotline import failed_jobs, permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
-from hotline.console.navigation import NAV
-from hotline.permissions import SEES_FAILED_JOBS
 
 # What each job does, as the duty supervisor knows it.
 KINDS = {
@@ -24,8 +22,6 @@ KINDS = {
 }
 
 
-for _role in SEES_FAILED_JOBS:
-    NAV[_role].append(("console.failed_jobs_page", _l("失败任务")))
 
 
 @bp.route("/failed-jobs")

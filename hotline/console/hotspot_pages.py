@@ -3,21 +3,14 @@ category, each with its tickets and a form to dispatch it to one unit as one mat
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 
 from hotline import hotspots, permissions
 from hotline.console import bp, queries
 from hotline.console.guard import allowed
 from hotline.console.helpers import user
-from hotline.console.navigation import NAV
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.units import UnitKind
-from hotline.users import Role
-
-BOARD = ("console.hotspot_board", _l("热点诉求"))
-for _role in sorted(permissions.BOARD_VIEWERS):
-    NAV[_role].insert(1 if _role != Role.ADMIN else 5, BOARD)
 
 
 @bp.get("/hotspots")

@@ -7,14 +7,12 @@ like the caller's history: no build step, no token in the page.
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
 from hotline import permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
 from hotline.console.helpers import user
-from hotline.console.navigation import NAV
 from hotline.errors import HotlineError
 from hotline.extensions import db
 from hotline.knowledge import service
@@ -23,12 +21,8 @@ from hotline.knowledge.workflow import ACTIONS
 from hotline.search import highlight
 from hotline.tickets import service as tickets
 from hotline.tickets.models import Ticket
-from hotline.users import Role
 
 SUGGESTIONS = 5
-EDITOR_PAGE = ("console.knowledge_page", _l("知识库"))
-for _role in permissions.DEFAULT_KNOWLEDGE_EDITORS:   # the menu of the default editors' roles
-    NAV[Role(_role)].append(EDITOR_PAGE)
 
 
 @bp.get("/knowledge/suggest")

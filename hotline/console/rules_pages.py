@@ -24,19 +24,14 @@ from hotline.clocks.calendar import statutory_holidays, statutory_years
 from hotline.console import bp, forms, labels, queries
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.crisis import CRISIS_WORDS
 from hotline.errors import HotlineError
 from hotline.extensions import db
-from hotline.permissions import RULE_EDITORS, RULE_READERS
+from hotline.permissions import RULE_EDITORS
 from hotline.routing import COUNTY_OF_LOCATION, ROUTES
 from hotline.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# One menu entry for the rules; the pages link each other in a row under the heading
-# (templates/console/_subnav.html), so the admin's menu does not grow by four.
-for _role in RULE_READERS:
-    NAV[_role].append(("console.admin_time_limits", _l("时限规则")))
 
 
 # --- the working-day calendar --------------------------------------------------------------

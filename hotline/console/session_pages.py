@@ -8,11 +8,7 @@ from hotline import accounts, permissions
 from hotline.console import bp
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.extensions import db
-from hotline.users import Role
-
-NAV[Role.UNIT_ADMIN].append(("console.admin_sessions", _l("登录会话")))
 
 KIND_NAMES = {"api": _l("API 令牌"), "console": _l("控制台登录")}
 

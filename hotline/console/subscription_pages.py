@@ -9,11 +9,8 @@ from hotline.api.subscriptions import SubscriptionIn
 from hotline.console import bp, forms
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.extensions import db
-from hotline.users import Role
 
-NAV[Role.ADMIN].append(("console.webhooks_page", _l("推送订阅")))
 STATUS_NAMES = {"pending": _l("待发送"), "retrying": _l("重试中"), "delivered": _l("已送达"),
                 "failed": _l("失败"), "cancelled": _l("已取消")}
 

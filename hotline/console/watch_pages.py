@@ -14,13 +14,8 @@ from hotline import health, outbox, permissions
 from hotline.console import bp, forms
 from hotline.console.guard import allowed
 from hotline.console.helpers import save_form, user
-from hotline.console.navigation import NAV
 from hotline.outbox import MessageStatus
-from hotline.permissions import OUTBOX_EDITORS, OUTBOX_READERS
-
-# One menu entry; the outbox, failed jobs and read audit are linked under its heading.
-for _role in OUTBOX_READERS:
-    NAV[_role].append(("console.admin_health", _l("运行状态")))
+from hotline.permissions import OUTBOX_EDITORS
 
 STATUS_NAMES = {"queued": _l("待发送"), "sending": _l("发送中"), "sent": _l("已发出"),
                 "delivered": _l("已送达"), "undelivered": _l("未送达"), "failed": _l("发送失败"),

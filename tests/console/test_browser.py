@@ -63,6 +63,15 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def menu(page, title: str) -> None:
+    """Follow a menu entry, opening the 管理 menu first when the entry sits under it."""
+    entry = page.locator("header.top nav a", has_text=title).first
+    if not entry.is_visible():
+        page.locator("header.top details.nav-more > summary").click()
+    entry.click()
+    page.wait_for_load_state()
+
+
 def action(page, name: str, label: str, fields: dict | None = None) -> None:
     """Open an action's form on the ticket page, fill it and send it."""
     form = page.locator(f"#action-{name}")

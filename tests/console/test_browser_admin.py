@@ -6,7 +6,7 @@ import pytest
 from openpyxl import Workbook
 
 from tests.admin_org import org  # noqa: F401  (fixture)
-from tests.console.test_browser import action, chromium, live_server, person, shot  # noqa: F401
+from tests.console.test_browser import action, chromium, live_server, menu, person, shot  # noqa: F401
 
 UNITS = [["code", "name", "kind", "parent", "contact_name", "contact_phone"],
          ["binhu-jd", "滨湖街道", "town", "binhu", "", ""],  # before its parent: the import sorts
@@ -46,7 +46,7 @@ def upload(page, kind: str, path: str, button: str) -> None:
 @pytest.mark.usefixtures("org")
 def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, tmp_path):  # noqa: F811
     admin = person("admin")
-    admin.click("nav >> text=批量导入")
+    menu(admin, "批量导入")
     upload(admin, "units", xlsx(tmp_path / "units.xlsx", UNITS), "试运行")
     assert "试运行通过：将新增 4" in admin.inner_text("main")
     upload(admin, "units", str(tmp_path / "units.xlsx"), "导入")
@@ -67,7 +67,7 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     upload(admin, "users", str(tmp_path / "users.xlsx"), "导入")
     assert "已导入：新增 50" in admin.inner_text("main")
 
-    admin.click("nav >> text=组织机构")
+    menu(admin, "组织机构")
     tree = admin.inner_text("ul.unit-tree")
     assert "滨湖新区教育局" in tree and "吴科长" in tree
     shot(admin, "admin-units")
@@ -79,7 +79,7 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     shot(admin, "admin-unit-page")
     admin.go_back()
 
-    admin.click("nav >> text=用户管理")
+    menu(admin, "用户管理")
     admin.fill("main input[name=q]", "滨湖")   # not the header's ticket search
     admin.get_by_role("button", name="查询").click()
     assert "共 50 人" in admin.inner_text("main")
@@ -123,6 +123,6 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     shot(page, "admin-imported-handler-inbox-375")
     handler.close()
 
-    admin.click("nav >> text=时限规则")
+    menu(admin, "时限规则")
     assert "紧急程度：危机" in admin.inner_text("table.time-limits")
     shot(admin, "admin-time-limits")

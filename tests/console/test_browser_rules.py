@@ -9,7 +9,7 @@ import time_machine
 
 from hotline.extensions import db
 from hotline.outbox import MessageStatus, OutboxMessage
-from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401 (fixtures)
+from tests.console.test_browser import chromium, live_server, menu, person, shot  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_an_admin_declares_2027_from_the_banner_and_edits_a_time_limit(person, a
     shot(admin, "rules-calendar-declared")
     assert api.running_timer(api.ticket(ticket["id"]), "handle")["provisional"] is False
 
-    admin.click("nav >> text=时限规则")
+    menu(admin, "时限规则")
     handle = admin.get_by_label("general-complaint-report：办结")
     assert handle.input_value() == "15wd"
     handle.fill("20wd")
@@ -66,7 +66,7 @@ def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(app, person, ap
                                      status_detail="no Twilio credentials"))
         db.session.commit()
     admin = person("admin")
-    admin.click("nav >> text=时限规则")                  # the rules' entry in the menu
+    menu(admin, "时限规则")                  # the rules' entry in the menu
     admin.click("nav.subnav >> text=派单目录")
     new = admin.locator("fieldset.new-route")
     new.locator("input[name$='.name']").fill("法律咨询 → 市人社局")
@@ -86,7 +86,7 @@ def test_the_routing_crisis_outbox_and_status_pages_in_a_browser(app, person, ap
     assert "未识别为危机" in result and "撑不下去了" in result
     shot(admin, "rules-crisis-words")
 
-    admin.click("nav >> text=运行状态")                  # watching the service's entry
+    menu(admin, "运行状态")                  # watching the service's entry
     assert "2027 年放假安排尚未导入" in admin.locator(".health-warnings").inner_text()
     shot(admin, "watch-health")
     admin.click("nav.subnav >> text=短信发件箱")

@@ -1,12 +1,12 @@
 """In a real browser: the admin ends a seat's sessions and the seat's next click is the login form."""
 
-from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401 (fixtures)
+from tests.console.test_browser import chromium, live_server, menu, person, shot  # noqa: F401 (fixtures)
 
 
 def test_an_admin_ends_a_seats_sessions_from_the_page(person):  # noqa: F811 (the imported fixture)
     seat = person("seat3")
     admin = person("admin")
-    admin.click("nav >> text=登录会话")
+    menu(admin, "登录会话")
     admin.fill("input[name=username]", "seat3")
     admin.click("button:has-text('查看')")
     assert admin.locator("table.sessions tbody tr").count() == 1

@@ -1,12 +1,12 @@
 """In a real browser: the admin subscribes a county system, copies the secret, sends a test."""
 
-from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401 (fixtures)
+from tests.console.test_browser import chromium, live_server, menu, person, shot  # noqa: F401 (fixtures)
 from tests.webhook_receivers import pump
 
 
 def test_an_admin_subscribes_and_sends_a_test(app, person, scripted):  # noqa: F811 (the imported fixture)
     admin = person("admin")
-    admin.click("nav >> text=推送订阅")
+    menu(admin, "推送订阅")
     admin.fill("input[name=url]", scripted.url)
     admin.fill("input[name=unit]", "gulou")
     admin.fill("input[name=description]", "鼓楼区网格化平台")

@@ -1,7 +1,7 @@
 """The failed-job page in a real browser, wide and at a handler's phone width (375 px)."""
 
 from hotline.channels.models import InboundSms
-from tests.console.test_browser import ARTIFACTS, chromium, live_server  # noqa: F401  (fixtures)
+from tests.console.test_browser import ARTIFACTS, chromium, live_server, menu  # noqa: F401  (fixtures)
 from tests.test_input_never_lost import Clock, timeline_refused, work_off
 from tests.twilio_fakes import rows, sms_params
 
@@ -21,7 +21,7 @@ def test_the_failed_job_page_reads_well_wide_and_narrow(app, twilio, chromium, l
         page.fill("input[name=password]", "demo")
         page.click("button[type=submit]")
         page.wait_for_url("**/console/**")
-        page.click("nav >> text=失败任务")
+        menu(page, "失败任务")
         row = page.locator(f'tr[data-job="sms-{sms.id}"]')
         assert row.is_visible()
         assert "市民短信" in row.inner_text() and "read-only" in row.inner_text()

@@ -8,6 +8,19 @@
     var timer;
     return function () { clearTimeout(timer); var args = arguments; timer = setTimeout(function () { fn.apply(null, args); }, ms); };
   }
+  // The 管理 menu closes on a click elsewhere or on Escape, like any menu.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.nav-more[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.nav-more[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () {
     var service = document.querySelector("select[data-partners-url]");
     if (service) {
