@@ -7,10 +7,10 @@ are removed first; a word said right after a negation ("不是想死") does not 
 kinds the file names, but any other mention of it in the text still does.
 """
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hotline import rulebook
 from hotline.rulebook import RuleSet
 
 
@@ -80,12 +80,7 @@ class Signal:
 
 
 def load_crisis_words(path: str | Path) -> CrisisWords:
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CrisisKeywordsError(f"crisis keyword file {path}: {exc}") from None
-    return build_crisis_words(raw, str(path))
+    return rulebook.load_file(path, build_crisis_words, CrisisKeywordsError, "crisis keyword")
 
 
 def build_crisis_words(raw: dict, path: str) -> CrisisWords:

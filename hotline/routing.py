@@ -4,10 +4,10 @@ The built-in catalogue is config/routing.toml (or HOTLINE_ROUTING), checked at s
 admin edits it in the console (hotline.rulebook stores it, in force without a restart).
 """
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline import rulebook
 from hotline.rulebook import RuleSet
 from hotline.units import Unit, UnitKind, get_by_code
 
@@ -44,12 +44,7 @@ class Suggestion:
 
 
 def load_routes(path: str | Path) -> tuple[Route, ...]:
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RoutingError(f"routing file {path}: {exc}") from None
-    return build_routes(raw, str(path))
+    return rulebook.load_file(path, build_routes, RoutingError, "routing")
 
 
 def build_routes(raw: dict, path: str) -> tuple[Route, ...]:

@@ -109,6 +109,21 @@ class RuleSet:
         return built
 
 
+def load_file(path: str | Path, build: Callable[[dict, str], Any], error: type[Exception], what: str) -> Any:
+    """The rules of a shipped TOML file as `build` makes them; a file missing or not TOML
+    stops start-up with `error` naming it (`what`: "routing", "crisis keyword"...)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} file {path} does not exist") from None
+    except OSError as exc:
+        raise error(f"{what} file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{what} file {path} is not valid TOML: {exc}") from None
+    return build(raw, str(path))
+
+
 def _stamps() -> dict[str, str]:
     """The saved rule sets' stamps, read once per request or job."""
     if "rulebook_stamps" not in g:

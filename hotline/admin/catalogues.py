@@ -10,7 +10,7 @@ import re
 
 from hotline import permissions
 from hotline.crisis import CRISIS_WORDS, CrisisKeywordsError, CrisisWords
-from hotline.errors import Invalid
+from hotline.errors import FieldProblems, Invalid
 from hotline.routing import COUNTY_OF_LOCATION, ROUTES, Route, RoutingError
 from hotline.tickets.models import Category, Desk
 from hotline.units import get_by_code
@@ -19,12 +19,7 @@ from hotline.users import User
 DESKS = {desk.value for desk in Desk}
 CATEGORIES = {category.value for category in Category}
 ROUTE_KEYS = ("name", "desk", "category", "location", "unit")
-MAX_ROUTES, MAX_WORDS = 200, 500
-
-
-def _why(errors: dict[str, list[str]]) -> dict:
-    """The params of a refused record: its first field error says why."""
-    return {"why": next(iter(errors.values()))[0]}
+MAX_ROUTES, MAX_WORDS, MAX_WORD_LENGTH = 200, 500, 40
 
 
 # --- the routing catalogue -----------------------------------------------------------------
@@ -42,35 +37,34 @@ def routes_document() -> list[dict]:
 def save_routes(actor: User, rows: list[dict], note: str = "") -> tuple[Route, ...]:
     """Replace the catalogue with `rows` (in order; the first fitting route wins)."""
     permissions.check_edits_rules(actor)
-    errors: dict[str, list[str]] = {}
+    errors = FieldProblems()
     routes = []
     if not rows or len(rows) > MAX_ROUTES:
-        errors["route"] = [f"派单目录须有 1 至 {MAX_ROUTES} 条规则 (1 to {MAX_ROUTES} routes)"]
+        errors.add("route", "routing.route_count", max=MAX_ROUTES)
     for index, row in enumerate(rows):
-        def fail(key: str, message: str, index: int = index) -> None:
-            errors.setdefault(f"route.{index}.{key}", []).append(message)
-
+        field = f"route.{index}."
         name, unit = (row.get("name") or "").strip(), (row.get("unit") or "").strip()
         location = (row.get("location") or "").strip()
         desks, categories = _listify(row.get("desk")), _listify(row.get("category"))
         if not name or len(name) > 200:
-            fail("name", "请填写规则名称（200 字以内） (a name of up to 200 characters)")
-        if unit != COUNTY_OF_LOCATION and (not unit or get_by_code(unit) is None):
-            fail("unit", f"单位 {unit or '（空）'} 不存在；可填单位代码或 @county "
-                         f"(no such unit {unit!r}: a unit code or @county)")
+            errors.add(field + "name", "routing.name_required", max=200)
+        if not unit:
+            errors.add(field + "unit", "routing.unit_required")
+        elif unit != COUNTY_OF_LOCATION and get_by_code(unit) is None:
+            errors.add(field + "unit", "routing.unknown_unit", unit=unit)
         if location and get_by_code(location) is None:
-            fail("location", f"地点单位 {location} 不存在 (no such unit {location!r})")
+            errors.add(field + "location", "routing.unknown_location", location=location)
         if set(desks) - DESKS:
-            fail("desk", f"未知专席 {sorted(set(desks) - DESKS)} (unknown desk)")
+            errors.add(field + "desk", "routing.unknown_desk", desks=sorted(set(desks) - DESKS))
         if set(categories) - CATEGORIES:
-            fail("category", f"未知类别 {sorted(set(categories) - CATEGORIES)} (unknown category)")
+            errors.add(field + "category", "routing.unknown_category",
+                       categories=sorted(set(categories) - CATEGORIES))
         entry: dict = {"name": name, "unit": unit}
         entry.update({key: value for key, value in (("desk", desks), ("category", categories)) if value})
         if location:
             entry["location"] = location
         routes.append(entry)
-    if errors:
-        raise Invalid(errors=errors, error="routing.invalid", params=_why(errors))
+    errors.refuse("routing.invalid")
     try:
         return ROUTES.save(actor, {"route": routes}, note)
     except RoutingError as error:
@@ -94,27 +88,26 @@ def lexicon_document() -> dict:
 
 def check_lexicon(body: dict) -> tuple[dict, CrisisWords]:
     """The stored document of an edited lexicon and the lexicon it builds (Invalid names fields)."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldProblems()
     kinds = body.get("kinds") or {}
     if not kinds:
-        errors["kinds"] = ["至少需要一类危机词 (at least one kind of crisis words)"]
+        errors.add("kinds", "crisis_words.no_kinds")
     clean_kinds = {}
     for kind, words in kinds.items():
         words = _words(words)
         if not re.fullmatch(r"[a-z_]{1,32}", kind or ""):
-            errors[f"kinds.{kind}"] = ["类别名只能用小写字母和下划线 (a kind is lower-case letters and _)"]
+            errors.add(f"kinds.{kind}", "crisis_words.bad_kind")
         elif not words:
-            errors[f"kinds.{kind}"] = ["每类至少一个词；不用的类别请删除 (each kind needs a word)"]
-        elif len(words) > MAX_WORDS or any(len(word) > 40 for word in words):
-            errors[f"kinds.{kind}"] = [f"最多 {MAX_WORDS} 个词，每个 40 字以内 (too many or too long)"]
+            errors.add(f"kinds.{kind}", "crisis_words.empty_kind")
+        elif len(words) > MAX_WORDS or any(len(word) > MAX_WORD_LENGTH for word in words):
+            errors.add(f"kinds.{kind}", "crisis_words.too_many", max=MAX_WORDS, length=MAX_WORD_LENGTH)
         clean_kinds[kind] = words
     negation = body.get("negation") or {}
     clean_negation = {key: _words(negation.get(key)) for key in ("kinds", "cues", "fillers")}
     unknown = set(clean_negation["kinds"]) - set(clean_kinds)
     if unknown:
-        errors["negation.kinds"] = [f"否定只能用于已有的类别，未知：{sorted(unknown)} (unknown kinds)"]
-    if errors:
-        raise Invalid(errors=errors, error="crisis_words.invalid", params=_why(errors))
+        errors.add("negation.kinds", "crisis_words.unknown_negation", kinds=sorted(unknown))
+    errors.refuse("crisis_words.invalid")
     document = {"kinds": clean_kinds, "ignore": {"phrases": _words(body.get("ignore"))},
                 "negation": clean_negation}
     try:

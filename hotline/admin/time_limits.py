@@ -23,7 +23,7 @@ from hotline.clocks import service as clocks
 from hotline.clocks.durations import parse_duration
 from hotline.clocks.limits import REFERRAL_CLOCKS, TICKET_CLOCKS, WINDOWS, TimeLimits, TimeLimitsError
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
-from hotline.errors import Invalid
+from hotline.errors import FieldProblems, Invalid, Problem
 from hotline.extensions import db
 from hotline.tickets.models import Ticket
 from hotline.tickets.recompute import recompute
@@ -61,25 +61,22 @@ def edited(document: dict, values: dict[str, str]) -> tuple[dict, TimeLimits]:
     Invalid names every field whose value is not a duration, is not an editable field, or is
     zero; a document the builder refuses is named as a whole (`time_limits`)."""
     known = fields_of(document)
-    errors: dict[str, list[str]] = {}
+    errors = FieldProblems()
     new = copy.deepcopy(document)
     for field, raw in values.items():
         text = (raw or "").strip()
         if field not in known:
-            errors[field] = [f"不是可修改的时限 (not an editable time limit): {field}"]
+            errors.add(field, "time_limits.not_editable", limit=field)
             continue
         try:
             duration = parse_duration(text)
             if duration.amount <= 0 or duration.elapsed_equivalent() > LONGEST:
                 raise ValueError("more than zero and at most a year")
         except ValueError:
-            errors[field] = [f"时限格式不对：{text!r}，应如 2h、30m、5wd、30wm，且不超过一年 "
-                             f"(not a duration like 2h, 30m, 5wd, 30wm of at most a year)"]
+            errors.add(field, "time_limits.bad_duration", value=text)
             continue
         _put(new, field, text)
-    if errors:
-        raise Invalid(errors=errors, error="time_limits.invalid",
-                      params={"why": next(iter(errors.values()))[0]})
+    errors.refuse("time_limits.invalid")
     try:
         built = clocks.TIME_LIMITS.build(new, "time_limits")
     except TimeLimitsError as error:
@@ -146,7 +143,8 @@ def save(actor: User, values: dict[str, str], *, recompute_open: bool, note: str
     new_document, new = edited(document, values)
     shown = preview(document, new_document, new)
     if not shown.changed:
-        raise Invalid(errors={"time_limits": ["没有修改 (nothing changed)"]}, error="time_limits.unchanged")
+        raise Invalid(errors={"time_limits": [Problem("time_limits.unchanged")]},
+                      error="time_limits.unchanged")
     moving = _moving(old, new) if recompute_open else []
     clocks.TIME_LIMITS.save(actor, new_document, note)
     moved = 0

@@ -47,24 +47,16 @@ def register_api() -> None:
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
     )
-    for blueprint in (auth.blp, tickets.blp, units.blp, notices.blp, calendar.blp, outbox.blp):
-        api.register_blueprint(blueprint)
-    api.register_blueprint(reports.blp)
-    api.register_blueprint(risk.blp)
-    api.register_blueprint(alerts.blp)
-    api.register_blueprint(sessions.blp)
-    api.register_blueprint(contact.blp)
+    for module in (auth, tickets, units, notices, calendar, outbox, reports, risk, alerts, sessions, contact):
+        api.register_blueprint(module.blp)
     calls.register()  # /api/v1/calls, and the Twilio webhooks under /twilio
-    api.register_blueprint(referrals_api.blp)
-    api.register_blueprint(audit.blp)
-    api.register_blueprint(subscriptions.blp)
-    for blueprint in (admin.users_blp, admin.units_blp, admin.import_blp, rules.blp, rules.changes_blp):
+    for blueprint in (referrals_api.blp, audit.blp, subscriptions.blp, admin.users_blp, admin.units_blp,
+                      admin.import_blp, rules.blp, rules.changes_blp, knowledge_api.blp, search.blp,
+                      attachments.blp, hotspots.blp, saved_views.blp):
         api.register_blueprint(blueprint)
-    api.register_blueprint(knowledge_api.blp)
-    api.register_blueprint(search.blp)
-    api.register_blueprint(attachments.blp)
-    api.register_blueprint(hotspots.blp)
-    api.register_blueprint(saved_views.blp)
+
+
+SECURITY = [{"bearer": []}]
 
 
 def committed(view):
@@ -79,6 +71,32 @@ def committed(view):
     return wrapper
 
 
+def route(blp, path: str, method: str = "GET", *, query=None, body=None, form=None, files=None,
+          out=None, status: int | None = 200, description: str | None = None,
+          refusals: dict[int, str] | None = None, commit: bool = False, public: bool = False,
+          endpoint: str | None = None, **doc) -> Callable:
+    """The decorators of one API route in one call: the schemas in (`query`, `body`, `form`,
+    `files`: the view's arguments in that order), `out` answered with `status` (None: the view
+    answers with its own response, documented in `doc`), the refusals it may answer (code →
+    when), bearer security unless `public`, and `commit` once at the request boundary."""
+
+    def decorate(view):
+        if commit:
+            view = committed(view)
+        if not public or doc:
+            view = blp.doc(**({} if public else {"security": SECURITY}), **doc)(view)
+        for code, text in reversed((refusals or {}).items()):
+            view = blp.alt_response(code, description=text)(view)
+        if status is not None:
+            view = blp.response(status, out, description=description)(view)
+        for schema, location in ((files, "files"), (form, "form"), (body, "json"), (query, "query")):
+            if schema is not None:
+                view = blp.arguments(schema, location=location)(view)
+        return blp.route(path, methods=[method], endpoint=endpoint)(view)
+
+    return decorate
+
+
 def action_routes(blp, path: str, bodies: dict, out_schema, perform: Callable, prefix: str) -> None:
     """One POST route per action of a workflow, `path`/actions/<action>, each with its own
     body schema; `perform(body, object_id, action)` is the one service call."""
@@ -86,17 +104,15 @@ def action_routes(blp, path: str, bodies: dict, out_schema, perform: Callable, p
         _action_route(blp, path, action, body_schema, out_schema, perform, prefix)
 
 
+ACTION_REFUSALS = {403: "Role or unit may not do this", 404: "Not found, or not visible to the caller",
+                   409: "Not allowed in the current state, or lost a race"}
+
+
 def _action_route(blp, path, action, body_schema, out_schema, perform, prefix) -> None:
-    @blp.arguments(body_schema())
-    @blp.response(200, out_schema)
-    @blp.alt_response(403, description="Role or unit may not do this")
-    @blp.alt_response(404, description="Not found, or not visible to the caller")
-    @blp.alt_response(409, description="Not allowed in the current state, or lost a race")
-    @blp.doc(security=[{"bearer": []}], summary=f"Action: {action}")
-    @committed
     def view(body, **ids):
         (object_id,) = ids.values()
         return perform(body, object_id, action)
 
     view.__name__ = f"{prefix}{action}"
-    blp.route(f"{path}/actions/{action}", methods=["POST"], endpoint=view.__name__)(view)
+    route(blp, f"{path}/actions/{action}", "POST", body=body_schema(), out=out_schema,
+          refusals=ACTION_REFUSALS, commit=True, endpoint=view.__name__, summary=f"Action: {action}")(view)

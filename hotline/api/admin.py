@@ -12,18 +12,19 @@ from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from hotline.admin import organisation, people, tabular
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.passwords import MAX_LENGTH
 from hotline.units import UnitKind
 from hotline.users import Role
 
-SECURITY = [{"bearer": []}]
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users (administration)")
 units_blp = Blueprint("unit_admin", __name__, url_prefix="/api/v1/units", description="Unit tree (admin)")
 import_blp = Blueprint("admin_import", __name__, url_prefix="/api/v1/admin",
                        description="Bulk import and export of units and users")
 ROLES = [role.value for role in Role]
+NAMED = "A field breaks a rule (named)"
+NO_USER = "No such user, or outside the unit admin's subtree"
 
 
 class UserOut(ma.Schema):
@@ -127,72 +128,46 @@ class ExportQuery(ma.Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
 
 
-@users_blp.route("", methods=["GET"])
-@users_blp.arguments(UserQuery, location="query")
-@users_blp.response(200, UserOut(many=True))
-@users_blp.alt_response(403, description="Not an admin, supervisor or unit admin")
-@users_blp.doc(security=SECURITY)
+READ_ONLY = "Supervisors read only"
+
+
+@route(users_blp, "", query=UserQuery, out=UserOut(many=True),
+       refusals={403: "Not an admin, supervisor or unit admin"})
 def list_users(query):
     """Users, searched by name, username, phone or unit (a unit admin: its subtree only)."""
     return people.list_users(current_user(), **query)
 
 
-@users_blp.route("", methods=["POST"])
-@users_blp.arguments(UserIn)
-@users_blp.response(201, UserOut)
-@users_blp.alt_response(403, description="Not an admin (or the unit admin of the user's unit)")
-@users_blp.alt_response(422, description="A field breaks a rule (named)")
-@users_blp.doc(security=SECURITY)
-@committed
+@route(users_blp, "", "POST", body=UserIn, out=UserOut, status=201, commit=True,
+       refusals={403: "Not an admin (or the unit admin of the user's unit)", 422: NAMED})
 def create_user(body):
     """Create a user."""
     return people.create_user(current_user(), body)
 
 
-@users_blp.route("/<string:username>", methods=["PATCH"])
-@users_blp.arguments(UserPatch)
-@users_blp.response(200, UserOut)
-@users_blp.alt_response(403, description="Supervisors read only")
-@users_blp.alt_response(404, description="No such user, or outside the unit admin's subtree")
-@users_blp.doc(security=SECURITY)
-@committed
+@route(users_blp, "/<string:username>", "PATCH", body=UserPatch, out=UserOut, commit=True,
+       refusals={403: READ_ONLY, 404: NO_USER})
 def update_user(body, username):
     """Edit a user; `active: false` deactivates (every session ends), `true` reactivates."""
     return people.update_user(current_user(), username, body)
 
 
-@users_blp.route("/<string:username>/password", methods=["POST"])
-@users_blp.arguments(PasswordReset)
-@users_blp.response(204)
-@users_blp.alt_response(403, description="Supervisors read only")
-@users_blp.alt_response(404, description="No such user, or outside the unit admin's subtree")
-@users_blp.alt_response(422, description="The password breaks the policy")
-@users_blp.doc(security=SECURITY)
-@committed
+@route(users_blp, "/<string:username>/password", "POST", body=PasswordReset, status=204, commit=True,
+       refusals={403: READ_ONLY, 404: NO_USER, 422: "The password breaks the policy"})
 def reset_password(body, username):
     """Reset a user's password: their sessions end and they must change it at next sign-in."""
     people.reset_password(current_user(), username, body["password"])
 
 
-@units_blp.route("", methods=["POST"])
-@units_blp.arguments(UnitIn)
-@units_blp.response(201, UnitAdminOut)
-@units_blp.alt_response(403, description="Not an admin (or the unit admin of the parent)")
-@units_blp.alt_response(422, description="A field breaks a rule (named)")
-@units_blp.doc(security=SECURITY)
-@committed
+@route(units_blp, "", "POST", body=UnitIn, out=UnitAdminOut, status=201, commit=True,
+       refusals={403: "Not an admin (or the unit admin of the parent)", 422: NAMED})
 def create_unit(body):
     """Add a unit below `parent`."""
     return organisation.create_unit(current_user(), body)
 
 
-@units_blp.route("/<string:code>", methods=["PATCH"])
-@units_blp.arguments(UnitPatch)
-@units_blp.response(200, UnitAdminOut)
-@units_blp.alt_response(403, description="Supervisors read only")
-@units_blp.alt_response(404, description="No such unit, or outside the unit admin's subtree")
-@units_blp.doc(security=SECURITY)
-@committed
+@route(units_blp, "/<string:code>", "PATCH", body=UnitPatch, out=UnitAdminOut, commit=True,
+       refusals={403: READ_ONLY, 404: "No such unit, or outside the unit admin's subtree"})
 def update_unit(body, code):
     """Rename, move, merge, deactivate or reactivate a unit, or change its contact."""
     return organisation.update_unit(current_user(), code, body)
@@ -203,14 +178,8 @@ EXPORTERS = {"users": (people.COLUMNS, people.export_rows),
              "units": (organisation.COLUMNS, organisation.export_rows)}
 
 
-@import_blp.route("/import", methods=["POST"])
-@import_blp.arguments(ImportForm, location="form")
-@import_blp.arguments(ImportFile, location="files")
-@import_blp.response(200, ImportOut)
-@import_blp.alt_response(403, description="Not an admin or unit admin")
-@import_blp.alt_response(422, description="Not a readable CSV or XLSX file")
-@import_blp.doc(security=SECURITY)
-@committed
+@route(import_blp, "/import", "POST", form=ImportForm, files=ImportFile, out=ImportOut, commit=True,
+       refusals={403: "Not an admin or unit admin", 422: "Not a readable CSV or XLSX file"})
 def import_file(form, files):
     """Check (dry run) or import a CSV/XLSX of units or users; nothing is written while any
     row has a problem, and every row's problems are listed."""
@@ -219,11 +188,8 @@ def import_file(form, files):
     return IMPORTERS[form["kind"]](current_user(), rows, form["dry_run"])
 
 
-@import_blp.route("/export", methods=["GET"])
-@import_blp.arguments(ExportQuery, location="query")
-@import_blp.response(200, description="The file (CSV or XLSX), in the import's columns")
-@import_blp.alt_response(403, description="Not an admin, supervisor or unit admin")
-@import_blp.doc(security=SECURITY)
+@route(import_blp, "/export", query=ExportQuery, refusals={403: "Not an admin, supervisor or unit admin"},
+       description="The file (CSV or XLSX), in the import's columns")
 def export_file(query):
     """The units or users the caller administers, in the same columns the import reads."""
     columns, rows = EXPORTERS[query["kind"]]

@@ -9,12 +9,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from hotline import alerts
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
                 description="Crisis alerts to dispatchers and supervisors, acknowledged per user")
-SECURITY = [{"bearer": []}]
 
 
 class AlertOut(ma.Schema):
@@ -32,18 +31,14 @@ class AcknowledgementOut(ma.Schema):
     acknowledged_at = fields.DateTime()
 
 
-@blp.route("", methods=["GET"])
-@blp.response(200, AlertOut(many=True))
-@blp.doc(security=SECURITY)
+@route(blp, "", out=AlertOut(many=True))
 def list_alerts():
     """Newest first: the crisis alerts of the last shift, on open tickets, not yet acknowledged."""
     return alerts.pending(current_user())
 
 
-@blp.route("/<int(max=2147483647):alert_id>/acknowledge", methods=["POST"])
-@blp.response(200, AcknowledgementOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/<int(max=2147483647):alert_id>/acknowledge", "POST", out=AcknowledgementOut,
+       commit=True)
 def acknowledge(alert_id):
     """Record that the caller saw it (once; again returns the first acknowledgement)."""
     return alerts.acknowledge(current_user(), alert_id)

@@ -6,11 +6,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import audit
+from hotline.api import route
 from hotline.auth import current_user
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit",
                 description="The read audit (访问审计): reads, exports and break-glass reveals")
-SECURITY = [{"bearer": []}]
 
 
 class ReadAuditArgs(ma.Schema):
@@ -36,11 +36,8 @@ class ReadAuditOut(ma.Schema):
     hash = fields.Function(lambda pair: pair[0].hash)
 
 
-@blp.route("/reads", methods=["GET"])
-@blp.arguments(ReadAuditArgs(), location="query")
-@blp.response(200, ReadAuditOut(many=True))
-@blp.alt_response(403, description="Supervisors and admins only")
-@blp.doc(security=SECURITY)
+@route(blp, "/reads", query=ReadAuditArgs(), out=ReadAuditOut(many=True),
+       refusals={403: "Supervisors and admins only"})
 def read_audit(args):
     """The read audit, newest first (filters: ticket, user, kind, from, to)."""
     return audit.read_audits(current_user(), ticket=args["ticket"], username=args["user"],

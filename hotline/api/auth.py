@@ -5,10 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import accounts, auth, signin
-from hotline.api import committed
+from hotline.api import route
 from hotline.passwords import MAX_LENGTH, MIN_LENGTH
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Bearer tokens")
+NO_TOKEN = "No valid token"
 
 
 class Credentials(ma.Schema):
@@ -27,38 +28,25 @@ class PasswordChange(ma.Schema):
                        "common password (422 otherwise)."})
 
 
-@blp.route("/token", methods=["POST"])
-@blp.arguments(Credentials())
-@blp.response(200, TokenOut)
-@blp.alt_response(401, description="Wrong credentials (the same answer, after the same time, "
-                                    "for an unknown user)")
-@blp.alt_response(429, description="Too many failed sign-ins for this account or from this "
-                                   "address, at either door (API or console); see Retry-After")
-@committed
+@route(blp, "/token", "POST", body=Credentials(), out=TokenOut, public=True, commit=True, refusals={
+    401: "Wrong credentials (the same answer, after the same time, for an unknown user)",
+    429: "Too many failed sign-ins for this account or from this address, at either door (API or "
+         "console); see Retry-After"})
 def token(credentials):
     """Exchange a username and password for a bearer token."""
     user = signin.authenticate(credentials["username"], credentials["password"])
     return {"token": auth.start_session(user)}
 
 
-@blp.route("/logout", methods=["POST"])
-@blp.response(204)
-@blp.alt_response(401, description="No valid token")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, "/logout", "POST", status=204, commit=True, refusals={401: NO_TOKEN})
 def logout():
     """End this bearer token at once."""
     auth.current_user()
     auth.end_session(auth.bearer_token())
 
 
-@blp.route("/password", methods=["POST"])
-@blp.arguments(PasswordChange())
-@blp.response(204)
-@blp.alt_response(401, description="No valid token")
-@blp.alt_response(422, description="Wrong current password, or the new one breaks the policy")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, "/password", "POST", body=PasswordChange(), status=204, commit=True,
+       refusals={401: NO_TOKEN, 422: "Wrong current password, or the new one breaks the policy"})
 def change_password(body):
     """Change one's own password; every session and token of the user ends (sign in again)."""
     accounts.change_password(auth.current_user(), body["old"], body["new"])

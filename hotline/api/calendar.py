@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import permissions
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.clocks import overrides
 from hotline.errors import Forbidden
@@ -15,7 +15,6 @@ from hotline.parsing import StrictBoolean
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1/calendar",
                 description="Working days: statutory calendar plus local overrides")
-SECURITY = [{"bearer": []}]
 
 
 class DayIn(ma.Schema):
@@ -60,39 +59,26 @@ def _year(year: int) -> dict:
     return {**overrides.year_status(year), "overrides": overrides.overrides_in(year)}
 
 
-@blp.route("/<int(fixed_digits=4):year>", methods=["GET"])
-@blp.response(200, YearOut)
-@blp.doc(security=SECURITY)
+@route(blp, "/<int(fixed_digits=4):year>", out=YearOut)
 def get_year(year):
     """Where a year's working days come from, with its overrides."""
     current_user()
     return _year(year)
 
 
-@blp.route("/days/<isodate:day>", methods=["PUT"])
-@blp.arguments(DayIn())
-@blp.response(200, DayOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/days/<isodate:day>", "PUT", body=DayIn(), out=DayOut, commit=True)
 def put_day(body, day: date):
     """Make one day a working day or a rest day (admin)."""
     return overrides.set_day(day, body["is_workday"], body["note"], actor=_admin())
 
 
-@blp.route("/days/<isodate:day>", methods=["DELETE"])
-@blp.response(204)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/days/<isodate:day>", "DELETE", status=204, commit=True)
 def delete_day(day: date):
     """Remove an override (admin)."""
     overrides.clear_day(day, actor=_admin())
 
 
-@blp.route("/years/<int(fixed_digits=4):year>", methods=["POST"])
-@blp.arguments(YearIn())
-@blp.response(200, YearOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/years/<int(fixed_digits=4):year>", "POST", body=YearIn(), out=YearOut, commit=True)
 def declare_year(body, year):
     """Declare a year (admin): with `rest_days`/`work_days` the notice's days become the year's
     overrides; clocks computed provisionally on the year are recomputed."""

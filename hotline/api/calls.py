@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.channels import calls, webhooks
 from hotline.channels.models import CallState
@@ -19,7 +19,6 @@ from hotline.tickets.schemas import mask_phone
 
 blp = Blueprint("calls", __name__, url_prefix="/api/v1/calls",
                 description="Inbound calls (来电): queues per desk and the caller's open tickets")
-SECURITY = [{"bearer": []}]
 
 
 class CallListArgs(ma.Schema):
@@ -64,20 +63,13 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(CallListArgs(), location="query")
-@blp.response(200, CallOut(many=True))
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "", query=CallListArgs(), out=CallOut(many=True), commit=True)
 def list_calls(args):
     """Calls by state, newest first (seats: the menu and their desks; supervisors: all)."""
     return calls.list_calls(current_user(), args.get("state"), args["desk"], args["limit"])
 
 
-@blp.route("/<string:call_sid>", methods=["GET"])
-@blp.response(200, CallOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/<string:call_sid>", out=CallOut, commit=True)
 def get_call(call_sid):
     """One call, with the ticket opened from it and the caller's open tickets."""
     return calls.get_call(current_user(), call_sid)

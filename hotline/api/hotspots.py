@@ -7,13 +7,13 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import hotspots
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.tickets.schemas import TicketOut
 
 blp = Blueprint("hotspots", __name__, url_prefix="/api/v1/hotspots",
                 description="Hotspots: many callers about one matter in one place (supervisors, dispatchers)")
-SECURITY = [{"bearer": []}]
+HOTSPOT = "/<int(max=2147483647):hotspot_id>"
 
 
 class BoardArgs(ma.Schema):
@@ -75,10 +75,7 @@ class DispatchedOut(ma.Schema):
         "description": "tickets of the hotspot already with a unit or closed: left as they are"})
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(BoardArgs, location="query")
-@blp.response(200, BoardOut)
-@blp.doc(security=SECURITY)
+@route(blp, "", query=BoardArgs, out=BoardOut)
 def board(args):
     """The day's or the week's hotspots, newest first, and their tickets by district and category."""
     since = hotspots.board_since(args["period"])
@@ -86,19 +83,13 @@ def board(args):
     return {"since": since, "items": found, "by_district_and_category": hotspots.summary(found)}
 
 
-@blp.route("/<int(max=2147483647):hotspot_id>", methods=["GET"])
-@blp.response(200, HotspotOut)
-@blp.doc(security=SECURITY)
+@route(blp, HOTSPOT, out=HotspotOut)
 def get_hotspot(hotspot_id):
     return hotspots.get(current_user(), hotspot_id)
 
 
-@blp.route("/<int(max=2147483647):hotspot_id>/dispatch", methods=["POST"])
-@blp.arguments(HotspotDispatchIn)
-@blp.response(200, DispatchedOut)
-@blp.alt_response(409, description="No ticket of the hotspot waits for dispatch")
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, f"{HOTSPOT}/dispatch", "POST", body=HotspotDispatchIn, out=DispatchedOut, commit=True,
+       refusals={409: "No ticket of the hotspot waits for dispatch"})
 def dispatch(body, hotspot_id):
     """The hotspot as one matter: its first ticket waiting for dispatch goes to `unit`, the
     others still at the centre are merged into it (their requests show on it)."""

@@ -5,12 +5,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from hotline import notices
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 
 blp = Blueprint("notices", __name__, url_prefix="/api/v1/notices",
                 description="Notices to units and centre roles (督办, overdue)")
-SECURITY = [{"bearer": []}]
 
 
 class NoticeArgs(ma.Schema):
@@ -28,19 +27,13 @@ class NoticeOut(ma.Schema):
     read_at = fields.DateTime(allow_none=True)
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(NoticeArgs(), location="query")
-@blp.response(200, NoticeOut(many=True))
-@blp.doc(security=SECURITY)
+@route(blp, "", query=NoticeArgs(), out=NoticeOut(many=True))
 def list_notices(args):
     """Newest first; a handler sees its unit's, centre staff their role's."""
     return notices.notices_for(current_user(), unread_only=args["unread"])
 
 
-@blp.route("/<int(max=2147483647):notice_id>/read", methods=["POST"])
-@blp.response(200, NoticeOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/<int(max=2147483647):notice_id>/read", "POST", out=NoticeOut, commit=True)
 def read_notice(notice_id):
     """Mark one notice read."""
     return notices.mark_read(current_user(), notice_id)

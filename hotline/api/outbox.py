@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from hotline import outbox, permissions
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.errors import Forbidden
 from hotline.extensions import db
@@ -24,10 +24,7 @@ class OutboxArgs(ma.Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
-@blp.route("", methods=["GET"])
-@blp.arguments(OutboxArgs(), location="query")
-@blp.response(200, MessageOut(many=True))
-@blp.doc(security=[{"bearer": []}])
+@route(blp, "", query=OutboxArgs(), out=MessageOut(many=True))
 def list_outbox(args):
     """Newest first; for the centre's supervisors, dispatchers and admins."""
     user = current_user()
@@ -42,31 +39,23 @@ def list_outbox(args):
     return list(db.session.scalars(stmt))
 
 
+ADMIN_ONLY = {403: "Not an admin", 404: "No such message"}
+
+
 class CancelIn(ma.Schema):
     reason = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
-@blp.route("/<int:message_id>/resend", methods=["POST"])
-@blp.response(200, MessageOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(404, description="No such message")
-@blp.alt_response(409, description="Queued, sent, delivered or cancelled: only what has not gone is resent")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, "/<int:message_id>/resend", "POST", out=MessageOut, commit=True, refusals={
+    **ADMIN_ONLY, 409: "Queued, sent, delivered or cancelled: only what has not gone is resent"})
 def resend(message_id):
     """Queue again a message that has not gone (not sent, failed or undelivered); contact
     safety and quiet hours decide again at delivery (admin, an audited change)."""
     return outbox.resend(current_user(), message_id)
 
 
-@blp.route("/<int:message_id>/cancel", methods=["POST"])
-@blp.arguments(CancelIn)
-@blp.response(200, MessageOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(404, description="No such message")
-@blp.alt_response(409, description="It went already")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, "/<int:message_id>/cancel", "POST", body=CancelIn, out=MessageOut, commit=True,
+       refusals={**ADMIN_ONLY, 409: "It went already"})
 def cancel(body, message_id):
     """Stop a queued message from going (admin, an audited change; a ticket's is also on its timeline)."""
     return outbox.cancel_queued(current_user(), message_id, body["reason"])

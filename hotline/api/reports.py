@@ -8,14 +8,15 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import kpis, reports
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.console import exports, labels
 from hotline.tickets.models import Desk
 from hotline.units import names
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="KPIs (统计指标)")
-SECURITY = [{"bearer": []}]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_REFUSALS = {403: "Role may not see reports, or a unit outside the caller's own"}
 KPI_ANSWER = "The KPIs as JSON; with `format=csv` or `format=xlsx` the same table as a file download"
 
 
@@ -98,15 +99,12 @@ class RankingsOut(ScopedOut):
     items = fields.List(fields.Nested(RankedOut))
 
 
-@blp.route("/kpis", methods=["GET"])
-@blp.arguments(KpiArgs(), location="query")
-@blp.response(200, KpiReportOut, description=KPI_ANSWER)
-@blp.alt_response(403, description="Role may not see KPIs, or a unit outside the caller's own")
+@route(blp, "/kpis", query=KpiArgs(), out=KpiReportOut, description=KPI_ANSWER,
+       refusals={403: "Role may not see KPIs, or a unit outside the caller's own"})
 @blp.alt_response(200, schema={"type": "string", "description": "UTF-8 CSV, one header row"},
                   content_type="text/csv", description=KPI_ANSWER)
 @blp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type=XLSX,
                   description=KPI_ANSWER)
-@blp.doc(security=SECURITY)
 def kpi_report(args):
     """KPIs of a period (default: the last 30 days), a unit's subtree and a desk.
 
@@ -131,11 +129,7 @@ def _period_scope(args: dict) -> tuple[reports.Period, reports.Scope]:
     return reports.Period(start, end), reports.Scope(unit, args["desk"].value if args["desk"] else None)
 
 
-@blp.route("/volumes", methods=["GET"])
-@blp.arguments(PeriodArgs(), location="query")
-@blp.response(200, VolumesOut)
-@blp.alt_response(403, description="Role may not see reports, or a unit outside the caller's own")
-@blp.doc(security=SECURITY)
+@route(blp, "/volumes", query=PeriodArgs(), out=VolumesOut, refusals=REPORT_REFUSALS)
 def volume_report(args):
     """Tickets created in a period (default: the last 30 days), counted by category, area,
     channel, desk and Shanghai day; for a unit, the tickets it or a unit below it leads or
@@ -151,11 +145,7 @@ def volume_report(args):
             "by_day": [{"day": day, "count": count} for day, count in volumes.by_day.items()]}
 
 
-@blp.route("/rankings", methods=["GET"])
-@blp.arguments(RankingArgs(), location="query")
-@blp.response(200, RankingsOut)
-@blp.alt_response(403, description="Role may not see reports, or a unit outside the caller's own")
-@blp.doc(security=SECURITY)
+@route(blp, "/rankings", query=RankingArgs(), out=RankingsOut, refusals=REPORT_REFUSALS)
 def ranking_report(args):
     """The scope's units (the centre's counties and city departments; a county's towns) with
     every KPI and the counts behind it, ranked on `sort`: units without a denominator last."""

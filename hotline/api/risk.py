@@ -4,7 +4,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.risk import ticket_assessments
 from hotline.tickets import service
@@ -12,7 +12,7 @@ from hotline.tickets.schemas import AssessRiskIn, TicketWriteOut
 
 blp = Blueprint("risk", __name__, url_prefix="/api/v1/tickets",
                 description="Risk assessment (风险评估) of children's tickets")
-SECURITY = [{"bearer": []}]
+TICKET_RISK = "/<int(max=2147483647):ticket_id>/risk"
 
 
 class RiskAssessmentOut(ma.Schema):
@@ -24,21 +24,14 @@ class RiskAssessmentOut(ma.Schema):
     assessed_at = fields.DateTime()
 
 
-@blp.route("/<int(max=2147483647):ticket_id>/risk", methods=["POST"])
-@blp.arguments(AssessRiskIn())
-@blp.response(200, TicketWriteOut)
-@blp.alt_response(409, description="Not a children's-desk ticket nor a minor caller (ticket.not_child_case)")
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, TICKET_RISK, "POST", body=AssessRiskIn(), out=TicketWriteOut, commit=True,
+       refusals={409: "Not a children's-desk ticket nor a minor caller (ticket.not_child_case)"})
 def assess(body, ticket_id):
     """风险评估: answers yes/no/unknown; high risk puts the ticket on the crisis path."""
     return service.perform(current_user(), ticket_id, "assess_risk", body)
 
 
-@blp.route("/<int(max=2147483647):ticket_id>/risk", methods=["GET"])
-@blp.response(200, RiskAssessmentOut(many=True))
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, TICKET_RISK, out=RiskAssessmentOut(many=True), commit=True)
 def assessments(ticket_id):
     """Every assessment of the ticket, newest first, with who answered and when."""
     return ticket_assessments(current_user(), ticket_id)

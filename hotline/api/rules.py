@@ -14,14 +14,13 @@ from hotline import permissions
 from hotline.admin import catalogues, changes
 from hotline.admin import time_limits as editing
 from hotline.admin.changes import Subject
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.clocks import service as clocks
 from hotline.crisis import CRISIS_WORDS
 from hotline.parsing import StrictBoolean
 from hotline.routing import ROUTES
 
-SECURITY = [{"bearer": []}]
 blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
                 description="The centre's rules: time limits, routing catalogue, crisis lexicon (admin)")
 changes_blp = Blueprint("admin_changes", __name__, url_prefix="/api/v1/admin",
@@ -121,6 +120,18 @@ def _source(rule_set) -> dict:
             "version": row.version if row else None}
 
 
+def _preview(shown, **more) -> dict:
+    return {"changed": shown.changed, "moving": shown.moving, "examples": shown.examples, **more}
+
+
+def _routing() -> dict:
+    return {"routes": catalogues.routes_document(), **_source(ROUTES)}
+
+
+def _crisis_words() -> dict:
+    return {**catalogues.lexicon_document(), **_source(CRISIS_WORDS)}
+
+
 def _reader():
     user = current_user()
     permissions.check_reads_rules(user)
@@ -133,89 +144,63 @@ def _editor():
     return user
 
 
-@blp.route("/time-limits", methods=["GET"])
-@blp.response(200, TimeLimitsOut)
-@blp.alt_response(403, description="Not an admin or supervisor")
-@blp.doc(security=SECURITY)
+READERS = {403: "Not an admin or supervisor"}
+
+
+@route(blp, "/time-limits", out=TimeLimitsOut, refusals=READERS)
 def get_time_limits():
     """The time limits in force, every editable duration by field."""
     _reader()
     return {"fields_": editing.fields_of(clocks.TIME_LIMITS.document()), **_source(clocks.TIME_LIMITS)}
 
 
-@blp.route("/time-limits/preview", methods=["POST"])
-@blp.arguments(TimeLimitsChange)
-@blp.response(200, PreviewOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(422, description="A duration is not valid (the field named)")
-@blp.doc(security=SECURITY)
+@route(blp, "/time-limits/preview", "POST", body=TimeLimitsChange, out=PreviewOut,
+       refusals={403: "Not an admin", 422: "A duration is not valid (the field named)"})
 def preview_time_limits(body):
     """What the change would do (nothing saved): the fields, how many open clocks it would move
     if recomputed, and a few of them before and after."""
     _editor()
-    shown = editing.preview_of(body["changes"])
-    return {"changed": shown.changed, "moving": shown.moving, "examples": shown.examples}
+    return _preview(editing.preview_of(body["changes"]))
 
 
-@blp.route("/time-limits", methods=["PATCH"])
-@blp.arguments(TimeLimitsSave)
-@blp.response(200, PreviewOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(422, description="A duration is not valid (the field named), or nothing changed")
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/time-limits", "PATCH", body=TimeLimitsSave, out=PreviewOut, commit=True, refusals={
+    403: "Not an admin", 422: "A duration is not valid (the field named), or nothing changed"})
 def save_time_limits(body):
     """Change durations (an audited change, in force at once for new clocks); open clocks keep
     their deadlines unless `recompute` is true."""
     shown, moved = editing.save(_editor(), body["changes"], recompute_open=body["recompute"],
                                 note=body["note"])
-    return {"changed": shown.changed, "moving": shown.moving, "examples": shown.examples, "recomputed": moved}
+    return _preview(shown, recomputed=moved)
 
 
-@blp.route("/routing", methods=["GET"])
-@blp.response(200, RoutingCatalogueOut)
-@blp.alt_response(403, description="Not an admin or supervisor")
-@blp.doc(security=SECURITY)
+@route(blp, "/routing", out=RoutingCatalogueOut, refusals=READERS)
 def get_routing():
     """The routing catalogue in force, in order."""
     _reader()
-    return {"routes": catalogues.routes_document(), **_source(ROUTES)}
+    return _routing()
 
 
-@blp.route("/routing", methods=["PUT"])
-@blp.arguments(RoutingCatalogueIn)
-@blp.response(200, RoutingCatalogueOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(422, description="A route names an unknown unit, desk or category (route.N.field)")
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/routing", "PUT", body=RoutingCatalogueIn, out=RoutingCatalogueOut, commit=True, refusals={
+    403: "Not an admin", 422: "A route names an unknown unit, desk or category (route.N.field)"})
 def put_routing(body):
     """Replace the routing catalogue (an audited change, in force at once)."""
     catalogues.save_routes(current_user(), body["routes"], body["note"])
-    return {"routes": catalogues.routes_document(), **_source(ROUTES)}
+    return _routing()
 
 
-@blp.route("/crisis-words", methods=["GET"])
-@blp.response(200, CrisisWordsOut)
-@blp.alt_response(403, description="Not an admin or supervisor")
-@blp.doc(security=SECURITY)
+@route(blp, "/crisis-words", out=CrisisWordsOut, refusals=READERS)
 def get_crisis_words():
     """The crisis lexicon in force."""
     _reader()
-    return {**catalogues.lexicon_document(), **_source(CRISIS_WORDS)}
+    return _crisis_words()
 
 
-@blp.route("/crisis-words", methods=["PUT"])
-@blp.arguments(CrisisWordsIn)
-@blp.response(200, CrisisWordsOut)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(422, description="A kind with no words, or negation of an unknown kind (the field named)")
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/crisis-words", "PUT", body=CrisisWordsIn, out=CrisisWordsOut, commit=True, refusals={
+    403: "Not an admin", 422: "A kind with no words, or negation of an unknown kind (the field named)"})
 def put_crisis_words(body):
     """Replace the crisis lexicon (an audited change, in force at once)."""
     catalogues.save_lexicon(current_user(), body, body.pop("note", ""))
-    return {**catalogues.lexicon_document(), **_source(CRISIS_WORDS)}
+    return _crisis_words()
 
 
 class ChangeQuery(ma.Schema):
@@ -234,11 +219,8 @@ class ChangeOut(ma.Schema):
         "description": "{field: [before, after]} for an edit; the values for a creation"})
 
 
-@changes_blp.route("/changes", methods=["GET"])
-@changes_blp.arguments(ChangeQuery, location="query")
-@changes_blp.response(200, ChangeOut(many=True))
-@changes_blp.alt_response(403, description="Not an admin, supervisor or unit admin")
-@changes_blp.doc(security=SECURITY)
+@route(changes_blp, "/changes", query=ChangeQuery, out=ChangeOut(many=True),
+       refusals={403: "Not an admin, supervisor or unit admin"})
 def list_changes(query):
     """Who changed which user, unit, partner, rule, calendar day or message, newest first (a
     unit admin: the users and units of its subtree only)."""

@@ -6,12 +6,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import saved_views
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 
 blp = Blueprint("views", __name__, url_prefix="/api/v1/views",
                 description="Each user's saved views of the ticket list (filters, words and sort)")
-SECURITY = [{"bearer": []}]
 
 
 class ViewIn(ma.Schema):
@@ -29,27 +28,18 @@ class ViewOut(ma.Schema):
     created_at = fields.DateTime()
 
 
-@blp.route("", methods=["GET"])
-@blp.response(200, ViewOut(many=True))
-@blp.doc(security=SECURITY)
+@route(blp, "", out=ViewOut(many=True))
 def list_views():
     """The caller's own views, by name."""
     return saved_views.list_views(current_user())
 
 
-@blp.route("", methods=["POST"])
-@blp.arguments(ViewIn)
-@blp.response(201, ViewOut)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "", "POST", body=ViewIn, out=ViewOut, status=201, commit=True)
 def save_view(body):
     """A new view, or new filters for the caller's view of that name."""
     return saved_views.save_view(current_user(), body["name"], body["filters"])
 
 
-@blp.route("/<int(max=2147483647):view_id>", methods=["DELETE"])
-@blp.response(204)
-@blp.doc(security=SECURITY)
-@committed
+@route(blp, "/<int(max=2147483647):view_id>", "DELETE", status=204, commit=True)
 def delete_view(view_id):
     saved_views.delete_view(current_user(), view_id)

@@ -5,11 +5,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from hotline import accounts
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 
 blp = Blueprint("sessions", __name__, url_prefix="/api/v1/users",
                 description="A user's sessions and tokens (admin)")
+
+SESSIONS = "/<string:username>/sessions"
+NOT_ADMIN = {403: "Not an admin", 404: "No such user"}
 
 
 class SessionOut(ma.Schema):
@@ -20,33 +23,20 @@ class SessionOut(ma.Schema):
     expires_at = fields.DateTime()
 
 
-@blp.route("/<string:username>/sessions", methods=["GET"])
-@blp.response(200, SessionOut(many=True))
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(404, description="No such user")
-@blp.doc(security=[{"bearer": []}])
+@route(blp, SESSIONS, out=SessionOut(many=True), refusals=NOT_ADMIN)
 def list_sessions(username):
     """The user's live sessions and tokens, newest first."""
     return accounts.list_sessions(current_user(), username)
 
 
-@blp.route("/<string:username>/sessions", methods=["DELETE"])
-@blp.response(204)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(404, description="No such user")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, SESSIONS, "DELETE", status=204, refusals=NOT_ADMIN, commit=True)
 def end_all(username):
     """End every session and token of the user at once."""
     accounts.end_sessions(current_user(), username)
 
 
-@blp.route("/<string:username>/sessions/<int:session_id>", methods=["DELETE"])
-@blp.response(204)
-@blp.alt_response(403, description="Not an admin")
-@blp.alt_response(404, description="No such user or session")
-@blp.doc(security=[{"bearer": []}])
-@committed
+@route(blp, f"{SESSIONS}/<int:session_id>", "DELETE", status=204, commit=True,
+       refusals={**NOT_ADMIN, 404: "No such user or session"})
 def end_one(username, session_id):
     """End one session or token of the user."""
     accounts.end_sessions(current_user(), username, session_id)

@@ -5,26 +5,24 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from hotline import subscriptions
-from hotline.api import committed
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.subscriptions import DeliveryStatus
 
 blp = Blueprint("subscriptions", __name__, url_prefix="/api/v1/subscriptions",
                 description="Outgoing webhooks to county and provincial systems (Standard Webhooks)")
-SECURITY = [{"bearer": []}]
 URL = {"schemes": {"http", "https"}, "require_tld": False, "validate": validate.Length(max=2000)}
 EVENT = fields.String(validate=validate.Length(min=1, max=64))
 EVENTS = {"description": "event types wanted (ticket.dispatched, timer.overdue, ...) or [\"*\"] for all"}
 SECRET = {"description": "whsec_ + base64 of 24-64 bytes; generated when absent; shown only once"}
 
 
-def refusals(view):
-    """The refusals every route may answer, with their stable `error` codes (the default
-    error schema does not list `error`)."""
-    view = blp.alt_response(403, description="Not an admin (subscription.forbidden)")(view)
-    view = blp.alt_response(404, description="No such subscription or delivery")(view)
-    view = blp.alt_response(409, description="Inactive subscription, or the delivery has not failed")(view)
-    return blp.alt_response(422, description="Unknown unit or event type, or a bad secret")(view)
+# The refusals every route may answer, with their stable `error` codes (the default error
+# schema does not list `error`).
+REFUSALS = {403: "Not an admin (subscription.forbidden)", 404: "No such subscription or delivery",
+            409: "Inactive subscription, or the delivery has not failed",
+            422: "Unknown unit or event type, or a bad secret"}
+SUBSCRIPTION = "/<int(max=2147483647):sub_id>"
 
 
 class SubscriptionIn(ma.Schema):
@@ -86,92 +84,57 @@ class DeliveryArgs(ma.Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
-@blp.route("", methods=["POST"])
-@blp.arguments(SubscriptionIn())
-@blp.response(201, SubscriptionCreatedOut)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, "", "POST", body=SubscriptionIn(), out=SubscriptionCreatedOut, status=201, refusals=REFUSALS,
+       commit=True)
 def create_subscription(body):
     """A new subscription (admin); the secret is in this answer only."""
     return subscriptions.create(current_user(), body)
 
 
-@blp.route("", methods=["GET"])
-@blp.response(200, SubscriptionOut(many=True))
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, "", out=SubscriptionOut(many=True), refusals=REFUSALS, commit=True)
 def list_subscriptions():
     return subscriptions.visible(current_user())
 
 
-@blp.route("/<int(max=2147483647):sub_id>", methods=["GET"])
-@blp.response(200, SubscriptionOut)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, SUBSCRIPTION, out=SubscriptionOut, refusals=REFUSALS, commit=True)
 def get_subscription(sub_id):
     return subscriptions.get(current_user(), sub_id)
 
 
-@blp.route("/<int(max=2147483647):sub_id>", methods=["PATCH"])
-@blp.arguments(SubscriptionPatch())
-@blp.response(200, SubscriptionOut)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, SUBSCRIPTION, "PATCH", body=SubscriptionPatch(), out=SubscriptionOut, refusals=REFUSALS,
+       commit=True)
 def update_subscription(body, sub_id):
     """URL, events, secret, description; `active: true` again after a 410 ended it."""
     return subscriptions.update(current_user(), sub_id, body)
 
 
-@blp.route("/<int(max=2147483647):sub_id>", methods=["DELETE"])
-@blp.response(204)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, SUBSCRIPTION, "DELETE", status=204, refusals=REFUSALS, commit=True)
 def delete_subscription(sub_id):
     subscriptions.delete(current_user(), sub_id)
 
 
-@blp.route("/<int(max=2147483647):sub_id>/deliveries", methods=["GET"])
-@blp.arguments(DeliveryArgs(), location="query")
-@blp.response(200, DeliveryOut(many=True))
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, f"{SUBSCRIPTION}/deliveries", query=DeliveryArgs(), out=DeliveryOut(many=True), refusals=REFUSALS,
+       commit=True)
 def list_deliveries(args, sub_id):
     """The delivery log, newest first: status, attempts, last response code and body, time."""
     return subscriptions.deliveries(current_user(), sub_id, args["status"], args["limit"])
 
 
-@blp.route("/<int(max=2147483647):sub_id>/deliveries/retry", methods=["POST"])
-@blp.response(200, DeliveryOut(many=True))
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, f"{SUBSCRIPTION}/deliveries/retry", "POST", out=DeliveryOut(many=True), refusals=REFUSALS,
+       commit=True)
 def retry_failed(sub_id):
     """Every failed delivery of the subscription goes out again (in order, fresh schedule)."""
     return subscriptions.retry(current_user(), sub_id)
 
 
-@blp.route("/<int(max=2147483647):sub_id>/deliveries/<int(max=2147483647):delivery_id>/retry",
-           methods=["POST"])
-@blp.response(200, DeliveryOut)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, f"{SUBSCRIPTION}/deliveries/<int(max=2147483647):delivery_id>/retry", "POST", out=DeliveryOut,
+       refusals=REFUSALS, commit=True)
 def retry_one(sub_id, delivery_id):
     """One failed (or cancelled) delivery goes out again now."""
     return subscriptions.retry(current_user(), sub_id, delivery_id)[0]
 
 
-@blp.route("/<int(max=2147483647):sub_id>/test", methods=["POST"])
-@blp.response(202, DeliveryOut)
-@blp.doc(security=SECURITY)
-@refusals
-@committed
+@route(blp, f"{SUBSCRIPTION}/test", "POST", out=DeliveryOut, status=202, refusals=REFUSALS, commit=True)
 def test_send(sub_id):
     """Send a signed `webhook.test` event (see the delivery log for the answer)."""
     return subscriptions.send_test(current_user(), sub_id)

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import select
 
+from hotline.api import route
 from hotline.auth import current_user
 from hotline.extensions import db
 from hotline.units import Unit
@@ -19,9 +20,7 @@ class UnitOut(ma.Schema):
     parent = fields.Function(lambda u: u.parent.code if u.parent else None)
 
 
-@blp.route("")
-@blp.response(200, UnitOut(many=True))
-@blp.doc(security=[{"bearer": []}])
+@route(blp, "", out=UnitOut(many=True))
 def list_units():
     """Every unit, parents before children."""
     current_user()

@@ -4,11 +4,11 @@ A bad file stops start-up with a message naming the key, never a silent default.
 """
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from hotline import rulebook
 from hotline.clocks.calendar import OFFICE_HOURS, WorkingHours
 from hotline.clocks.durations import Duration, parse_duration
 
@@ -63,14 +63,7 @@ class TimeLimits:
 
 
 def load_time_limits(path: str | Path) -> TimeLimits:
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TimeLimitsError(f"time-limit file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TimeLimitsError(f"time-limit file {path} is not valid TOML: {exc}") from None
-    return build_time_limits(raw, str(path))
+    return rulebook.load_file(path, build_time_limits, TimeLimitsError, "time-limit")
 
 
 def build_time_limits(raw: dict, path: str) -> TimeLimits:

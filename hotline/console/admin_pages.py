@@ -110,12 +110,9 @@ def admin_update_user(username: str):
 @bp.post("/admin/users/<username>/password")
 @allowed(permissions.can_write_admin)
 def admin_reset_password(username: str):
-    failed = save_form(lambda: people.reset_password(user(), username, request.form.get("password", "")),
-                       lambda state, status: admin_user(username, state, status))
-    if failed:
-        return failed
-    flash(gettext("密码已重置，该用户的会话已结束；下次登录须修改密码。"))
-    return redirect(url_for("console.admin_user", username=username))
+    return _saved(lambda: people.reset_password(user(), username, request.form.get("password", "")),
+                  lambda state, status: admin_user(username, state, status), "console.admin_user",
+                  said=gettext("密码已重置，该用户的会话已结束；下次登录须修改密码。"), username=username)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -143,12 +140,8 @@ def admin_units(state: forms.FormState | None = None, status: int = 200):
 @bp.post("/admin/units")
 @allowed(permissions.can_write_admin)
 def admin_create_unit():
-    failed = save_form(lambda: organisation.create_unit(user(), _unit_form(request.form)),
-                       lambda state, status: admin_units(state, status))
-    if failed:
-        return failed
-    flash(gettext("已添加单位。"))
-    return redirect(url_for("console.admin_units"))
+    return _saved(lambda: organisation.create_unit(user(), _unit_form(request.form)), admin_units,
+                  "console.admin_units", said=gettext("已添加单位。"))
 
 
 @bp.get("/admin/units/<code>")
@@ -276,12 +269,8 @@ def admin_partners(state: forms.FormState | None = None, status: int = 200):
 @bp.post("/admin/partners")
 @allowed(permissions.is_admin)
 def admin_create_partner():
-    failed = save_form(lambda: partners.create(user(), _partner_body(request.form, partial=False)),
-                       lambda state, status: admin_partners(state, status))
-    if failed:
-        return failed
-    flash(gettext("已添加合作机构。"))
-    return redirect(url_for("console.admin_partners"))
+    return _saved(lambda: partners.create(user(), _partner_body(request.form, partial=False)), admin_partners,
+                  "console.admin_partners", said=gettext("已添加合作机构。"))
 
 
 @bp.get("/admin/partners/<code>")
@@ -299,12 +288,13 @@ def admin_update_partner(code: str):
                   code=code)
 
 
-def _saved(save, rerender, endpoint: str, **args):
-    """An edit form posted: saved, said, and back to the record's page; or the form again."""
+def _saved(save, rerender, endpoint: str, said: str | None = None, **args):
+    """A form posted: saved, said (`said`, or that it is saved), and on to `endpoint`; or the
+    form again."""
     failed = save_form(save, rerender)
     if failed:
         return failed
-    flash(gettext("已保存。"))
+    flash(said or gettext("已保存。"))
     return redirect(url_for(endpoint, **args))
 
 

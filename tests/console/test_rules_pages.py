@@ -189,7 +189,13 @@ def test_the_routing_catalogue_is_edited_and_in_force_at_once(api, browser):
     assert suggestion == {"unit": "edu", "name": suggestion["name"], "rule": "求助 → 市民政局"}
     assert "求助 → 市民政局" in admin.html("/console/admin/routing")
     bad = admin.post("/console/admin/routing", {**new, "route.1.unit": "nowhere"}, expect=422)
-    assert 'id="route.1.unit-error"' in admin.text(bad) and "nowhere" in admin.text(bad)
+    assert 'id="route.1.unit-error"' in admin.text(bad)
+    assert "单位 nowhere 不存在；可填单位代码或 @county。" in admin.text(bad)    # in one language
+    assert "no such unit" not in admin.text(bad).lower()
+    admin.get("/console/lang/en", expect=302)
+    english = admin.text(admin.post("/console/admin/routing", {**new, "route.1.unit": "nowhere"}, expect=422))
+    assert "No such unit nowhere: give a unit code or @county." in english and "不存在" not in english
+    admin.get("/console/lang/zh", expect=302)
     log = browser("supervisor1").html("/console/admin/changes?subject=rules&key=routing")
     assert "求助 → 市民政局" in log and "试行" in log
     browser("supervisor1").post("/console/admin/routing", new, expect=403)
