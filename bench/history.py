@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import BENCH_PASSWORD, bench_app  # noqa: E402
 from bench.console_pages import login  # noqa: E402
+from bench.kpis import empty  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_HISTORY_DATABASE_URL",
                           "postgresql://postgres@127.0.0.1:5432/hotline_bench_history")
@@ -133,8 +134,7 @@ def fill(app, tickets: int) -> float:
         if have == tickets:
             return 0.0
         if have:
-            from bench.kpis import empty
-
+            db.session.rollback()     # or the TRUNCATE of `empty` waits for this session
             empty(app)
         started = time.perf_counter()
         # The year's months, as a year of minute sweeps would have made them.
