@@ -5,7 +5,9 @@ Run by hand: `.venv/bin/python bench/history.py [--scale 0.05] [--rounds 30] [--
 Fills a database of its own (BENCH_HISTORY_DATABASE_URL, default hotline_bench_history) with
 `--scale` x 11 million tickets over the last 12 months and their timelines (about 4.5 events a
 ticket: 50 million at scale 1), clocks and scope rows, by the database itself (INSERT ...
-SELECT over generate_series, 100,000 tickets a statement; not the ORM). Ids follow creation
+SELECT over generate_series, 100,000 tickets a statement; not the ORM). `--plain` does the
+same on the schema before the partitions (plain tables, database hotline_bench_history_plain),
+the baseline to compare with. Ids follow creation
 time. Tickets older than a month are nearly all closed: 40 % answered at once (create,
 answer), the rest through the full path (create, submit, dispatch, acknowledge, reply,
 approve_reply, record_callback); the last month's are spread over every state. The year's
@@ -32,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from flask_migrate import downgrade  # noqa: E402
+
 from bench.common import BENCH_PASSWORD, bench_app  # noqa: E402
 from bench.console_pages import login  # noqa: E402
 from bench.kpis import empty  # noqa: E402
@@ -39,6 +43,9 @@ from bench.kpis import empty  # noqa: E402
 DATABASE = os.environ.get("BENCH_HISTORY_DATABASE_URL",
                           "postgresql://postgres@127.0.0.1:5432/hotline_bench_history")
 REDIS = os.environ.get("BENCH_HISTORY_REDIS_URL", "redis://127.0.0.1:6379/7")
+PLAIN_DATABASE = os.environ.get("BENCH_HISTORY_PLAIN_DATABASE_URL",
+                                "postgresql://postgres@127.0.0.1:5432/hotline_bench_history_plain")
+PLAIN_REVISION = "5c0cf76e8d59"      # the schema before the partitions
 PROVINCE_TICKETS = 11_000_000
 CHUNK = 100_000
 
@@ -139,7 +146,8 @@ def fill(app, tickets: int) -> float:
         started = time.perf_counter()
         # The year's months, as a year of minute sweeps would have made them.
         first = history.month_of(utcnow() - timedelta(days=366))
-        for table in history.TABLES:
+        plain = not db.session.scalar(text("SELECT to_regclass('ticket_events_default')"))
+        for table in () if plain else history.TABLES:
             for step in range(13):
                 history.ensure_partition(table, history.add_months(first, step))
         units = db.session.execute(select(Unit.id, Unit.kind, Unit.path, Unit.code)).all()
@@ -183,7 +191,7 @@ def sizes(app) -> dict:
             "tickets": db.session.scalar(text("SELECT count(*) FROM tickets")),
             "events": db.session.scalar(text("SELECT count(*) FROM ticket_events")),
             "partitions": db.session.scalar(text(
-                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'ticket_events'::regclass")),
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'ticket_events'::regclass::oid")),
             "database": db.session.scalar(text(
                 "SELECT pg_size_pretty(pg_database_size(current_database()))")),
         }
@@ -200,10 +208,15 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.05, help="share of a province's 11 million tickets")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--rollups", action="store_true", help="also rebuild the KPI rollups and read them")
+    parser.add_argument("--plain", action="store_true",
+                        help=f"the baseline: plain tables as before, in {PLAIN_DATABASE.rsplit('/', 1)[1]}")
     args = parser.parse_args()
     tickets = int(PROVINCE_TICKETS * args.scale)
 
-    app = bench_app(DATABASE, REDIS)
+    app = bench_app(PLAIN_DATABASE if args.plain else DATABASE, REDIS)
+    if args.plain:
+        with app.app_context():
+            downgrade(revision=PLAIN_REVISION)
     seconds = fill(app, tickets)
     print(f"filled in {seconds:.0f} s: {sizes(app)}; load average {os.getloadavg()}")
 
@@ -211,9 +224,10 @@ def main() -> None:
     from hotline.extensions import db
     from hotline.types import utcnow
 
-    with app.app_context():
-        history.ensure_ahead()
-        db.session.commit()
+    if not args.plain:
+        with app.app_context():
+            history.ensure_ahead()
+            db.session.commit()
     this_month = history.month_of(utcnow())
     month = history.add_months(this_month, -1)
     month_end = this_month - timedelta(days=1)

@@ -88,6 +88,25 @@ def test_the_sweep_creates_the_months_ahead_once(app, postgres):
     assert "ticket_events_2031_07" not in attached(app)
 
 
+def test_a_sweep_that_cannot_lock_the_log_leaves_the_month_to_the_next_and_keeps_its_work(app, api,
+                                                                                        postgres):
+    with app.app_context(), db.engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM ticket_events"))   # a long read holds its lock
+        with on("2045-02-10 10:00", api):
+            tid = api.create()["id"]
+            with app.app_context():
+                result = tasks.sweep()
+        assert "lock timeout" in result["history"]["postponed"]
+        assert "kpi_rollups" in result
+        reader.rollback()
+    assert "ticket_events_2045_02" not in attached(app)
+    with app.app_context():      # the sweep's other steps committed (the rollups' fold)
+        assert db.session.scalar(text("SELECT folded_at FROM kpi_rollup_marks")).year == 2045
+    with on("2045-02-10 10:01"):
+        assert "ticket_events_2045_02" in sweep(app)["created"]
+    assert partition_of_events(app, tid) == ["ticket_events_2045_02"]
+
+
 def test_an_event_of_a_month_without_partition_lands_and_moves_when_the_month_is_made(app, api, postgres):
     with on("2040-06-10 10:00", api):
         tid = api.create()["id"]
