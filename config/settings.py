@@ -59,6 +59,9 @@ class Default:
     WEBHOOK_CONNECT_TIMEOUT = 3.0
     # Finished deliveries (and the ticket data in their bodies) are kept this long.
     WEBHOOK_LOG_DAYS = 30
+    # The event log's and read audit's months kept online: `hotline history archive` refuses
+    # to detach any later month (hotline.history, docs/operations.md).
+    HISTORY_ONLINE_MONTHS = 24
     # Attachments (hotline.attachments): the largest file, how many one form may carry, and
     # where the bytes are kept (None: attachments/ under the instance folder; with several
     # nodes, a shared volume mounted at the same path on each: docs/operations.md).

@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import receivers, redis, search, subscriptions, tasks
+    from hotline import history, receivers, redis, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
@@ -48,9 +48,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
-    # The search engines' own objects (FTS5 tables, tsvector columns) are not the models'.
+    # The search engines' own objects (FTS5 tables, tsvector columns) and the history's
+    # partitions are not the models'.
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     include_object=search.include_object)
+                     include_object=history.include_object)
     redis.init_app(app)
     tasks.init_app(app)
     subscriptions.init_app(app)

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate.cli import db as db_group
 
-from hotline import PROJECT_ROOT, create_app, kpi_rollups
+from hotline import PROJECT_ROOT, create_app, history, kpi_rollups
 from hotline.accounts_cli import users_group
 from hotline.clocks.cli import calendar_group
 from hotline.extensions import db
@@ -116,6 +116,36 @@ def kpis_rebuild_command():
     days = kpi_rollups.rebuild()
     db.session.commit()
     click.echo(f"已重算 {days} 天的指标汇总 (rebuilt the KPI rollups of {days} day(s))")
+
+
+@main.group("history")
+def history_group():
+    """The event log's and read audit's monthly partitions (PostgreSQL; hotline.history)."""
+
+
+@history_group.command("archive")
+@click.option("--before", "before", required=True, type=click.DateTime(["%Y-%m"]),
+              help="Archive the months before this one (YYYY-MM).")
+@click.option("--dry-run", is_flag=True, help="Only list the partitions that would be detached.")
+@with_appcontext
+def history_archive_command(before, dry_run):
+    """Detach the monthly partitions before a month, to dump and drop (docs/operations.md)."""
+    if not history.is_partitioned():
+        raise click.ClickException("only PostgreSQL partitions its history")
+    try:
+        found = history.archive(before.date(), current_app.config["HISTORY_ONLINE_MONTHS"],
+                                dry_run=dry_run)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{'would detach' if dry_run else 'detached'} {len(found)} partition(s)")
+    for partition in found:
+        click.echo(f"  {partition.name}")
+    if found and not dry_run:
+        click.echo("dump each, keep the file, then drop it (docs/operations.md):")
+        for partition in found:
+            click.echo(f"  pg_dump --format=custom --table={partition.name} --file={partition.name}.dump"
+                       f' "$DATABASE_URL" && psql "$DATABASE_URL" -c "DROP TABLE {partition.name}"')
 
 
 @main.group("audit")

@@ -12,6 +12,7 @@ writes them: the audit hash chains in `hotline.audit`, sessions ending on deacti
 from hotline import (
     callbacks,
     failed_jobs,
+    history,
     hotspots,
     kpi_rollups,
     kpis,
@@ -75,4 +76,6 @@ def connect() -> None:
     tasks.sweeps("hotspots", hotspots.detect)
     tasks.sweeps("knowledge_expiring", knowledge.notify_expiring)
     tasks.sweeps("kpi_rollups", kpi_rollups.fold)
+    # Last: creating a month's partition locks the table until the sweep commits.
+    tasks.sweeps("history", history.ensure_ahead)
     kpis.tallies_from(kpi_rollups.tallies)

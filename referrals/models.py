@@ -152,7 +152,8 @@ class MandatoryReport(db.Model):
 class ReadAudit(db.Model):
     """Who read a children's-desk ticket or a referral, when, through which view; also each
     export (subject "export") and each break-glass reveal (kind "reveal", with the reason).
-    Append-only in the database and hash-chained per subject (hotline.audit)."""
+    Append-only in the database and hash-chained per subject (hotline.audit); on PostgreSQL
+    partitioned by month of `at`, primary key (id, at) (hotline.history)."""
 
     __tablename__ = "read_audit"
     __table_args__ = (Index("ix_read_audit_subject", "subject", "subject_id"),)

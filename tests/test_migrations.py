@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import Migrate
 
 from hotline.extensions import db
-from hotline.search import include_object
+from hotline.history import include_object
 
 
 def test_single_head(app):

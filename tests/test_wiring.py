@@ -30,7 +30,7 @@ def test_every_declared_job_has_its_work_registered(app):
 def test_the_minute_sweep_runs_every_domains_step_in_order(app):
     assert list(tasks._SWEEP_STEPS) == ["clocks", "messages", "inbound_sms", "callback_surveys",
                                         "survey_keys", "failed_jobs_retried", "webhooks", "mms_media",
-                                        "hotspots", "knowledge_expiring", "kpi_rollups"]
+                                        "hotspots", "knowledge_expiring", "kpi_rollups", "history"]
 
 
 def test_every_kind_of_clock_has_a_firing_handler(app):

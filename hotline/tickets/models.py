@@ -204,11 +204,13 @@ class TicketScope(db.Model):
 
 
 class Event(db.Model):
-    """One row per action on a ticket, state change or not. Append-only."""
+    """One row per action on a ticket, state change or not. Append-only. On PostgreSQL the
+    table is partitioned by month of `at` (hotline.history), so its keys hold `at`: the
+    primary key is (id, at) there and the uniqueness is (ticket_id, seq, at)."""
 
     __tablename__ = "ticket_events"
     __table_args__ = (
-        UniqueConstraint("ticket_id", "seq"),
+        UniqueConstraint("ticket_id", "seq", "at"),
         Index("ix_ticket_events_action_at", "action", "at"),   # KPIs: one action's events in a period
         Index("ix_ticket_events_at", "at"),   # KPI rollups: the tickets touched since the mark
     )
