@@ -65,7 +65,7 @@ denominator as not hit; rates of recent days settle as the work completes.
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -113,6 +113,7 @@ class Tally:
     desk: str
     hits: int
     total: int
+    ticket: int | None = None   # the one ticket of the facts, when counted per ticket
 
 
 @dataclass
@@ -304,9 +305,13 @@ def _count(columns: dict[str, ColumnElement], flags: dict[str, ColumnElement], s
     ).all()
 
 
-def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tally]]:
-    """Every KPI's facts of [start, end], counted per (day, unit, desk)."""
+def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[int] | None = None,
+                    by_ticket: bool = False) -> dict[str, list[Tally]]:
+    """Every KPI's facts of [start, end], counted per (day, unit, desk); per (ticket, day, unit,
+    desk) for `by_ticket` or when `tickets` names the only tickets to count."""
     first, last = window(start, end)
+    per_ticket = by_ticket or tickets is not None
+    ids = None if tickets is None else sorted(tickets)
     tallies: dict[str, list[Tally]] = {key: [] for key in KPI_KEYS}
     if db.session.get_bind().dialect.name == "postgresql":
         # The planner prices each correlated lookup far above its ~1 µs and compiles the clocks'
@@ -316,7 +321,11 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
     def add(key: str, row, hits, total) -> None:
         if total:
             desk = str(getattr(row.desk, "value", row.desk))
-            tallies[key].append(Tally(row.day, row.unit, desk, int(hits or 0), int(total)))
+            tallies[key].append(Tally(row.day, row.unit, desk, int(hits or 0), int(total),
+                                      row.ticket if per_ticket else None))
+
+    def per(columns: dict[str, ColumnElement], ticket_id) -> dict[str, ColumnElement]:
+        return {**columns, "ticket": ticket_id} if per_ticket else columns
 
     # Clocks started in the period (cancelled ones count nowhere).
     met = Timer.state == TimerState.MET
@@ -335,8 +344,11 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
               .where(Timer.started_at >= first, Timer.started_at < last,
                      Timer.kind.in_([*ON_TIME_CLOCKS, TimerKind.HANDLE]),
                      Timer.state != TimerState.CANCELLED))
+    if ids is not None:
+        clocks = clocks.where(Timer.ticket_id.in_(ids))
     for row in _count(
-        {"kind": Timer.kind, "day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
+        per({"kind": Timer.kind, "day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
+            Timer.ticket_id),
         {"decided": _flag(decided), "on_time": _flag(and_(decided, on_time)),
          "extended": _flag(Timer.due_at > Timer.original_due_at)},
         clocks,
@@ -351,23 +363,24 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
 
     # Events of the period.
     def events(action: str) -> Select:
-        return (select().select_from(Event).join(Ticket, Ticket.id == Event.ticket_id)
+        stmt = (select().select_from(Event).join(Ticket, Ticket.id == Event.ticket_id)
                 .where(Event.at >= first, Event.at < last, Event.action == action))
+        return stmt if ids is None else stmt.where(Event.ticket_id.in_(ids))
 
-    day, desk = shanghai_day(Event.at), Ticket.desk
+    day, desk, ticket = shanghai_day(Event.at), Ticket.desk, Event.ticket_id
     later_answer = aliased(Event, name="answered")
     answered = exists().where(later_answer.ticket_id == Event.ticket_id, later_answer.seq > Event.seq,
                               later_answer.action == "answer")
-    for row in _count({"day": day, "unit": Unit.code, "desk": desk}, {"hit": _flag(answered)},
+    for row in _count(per({"day": day, "unit": Unit.code, "desk": desk}, ticket), {"hit": _flag(answered)},
                       events("create").outerjoin(Unit, Unit.id == Ticket.location_unit_id)):
         add("answered_directly", row, row.hit, row.n)
 
     returned = _next_action(Event, lambda later: later.action.in_(("dispatch", "approve_return")))
-    for row in _count({"day": day, "unit": Event.data["unit"].as_string(), "desk": desk},
+    for row in _count(per({"day": day, "unit": Event.data["unit"].as_string(), "desk": desk}, ticket),
                       {"hit": _flag(returned == "approve_return")}, events("dispatch")):
         add("returned", row, row.hit, row.n)
 
-    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
                       {"resolved": _flag(Event.data["resolved"].as_boolean()),
                        "satisfied": _flag(Event.data["satisfied"].as_boolean())},
                       events("record_callback").where(Event.data["reached"].as_boolean())):
@@ -378,7 +391,7 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
     ends_reply = _next_action(Event, lambda later: or_(
         later.action.in_(("reply", "reopen")),
         and_(later.action == "record_callback", later.to_state == "in_progress")))
-    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
                       {"hit": _flag(ends_reply != "reply")}, events("reply")):
         add("reworked", row, row.hit, row.n)
     return tallies

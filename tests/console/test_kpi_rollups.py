@@ -114,3 +114,30 @@ def test_the_cli_rebuilds_the_rollups(app, api, week):  # noqa: F811
         assert result.exit_code == 0, result.output
         assert "天" in result.output
     assert rows(app)
+
+
+def test_a_read_after_a_fold_recounts_only_the_tickets_touched_since(app, api, week, monkeypatch):  # noqa: F811
+    """A busy centre's day is tens of thousands of tickets: what was folded is read from the
+    rollups, today included, and only the tickets with an event (or a clock falling due) since
+    the fold are counted again, each ticket's folded facts swapped for its live ones."""
+    children_ticket(api)
+    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI), tick=False):
+        with app.app_context():
+            kpi_rollups.rebuild()
+            db.session.commit()
+    with at(api, 26, 10, 30):
+        api.act(week["t4"]["id"], "reply", "handler-gulou", {"result": "已处理", "resolved": True})
+    asked = []
+    counted = kpis.collect_tallies
+
+    def spy(start, end, now, tickets=None):
+        asked.append(None if tickets is None else set(tickets))
+        return counted(start, end, now, tickets)
+
+    with time_machine.travel(datetime(2026, 11, 26, 10, 31, tzinfo=SHANGHAI), tick=False):
+        assert_same_as_reference(app)
+        monkeypatch.setattr(kpis, "collect_tallies", spy)
+        with app.app_context():
+            kpi_rollups.tallies(START, END, kpis.utcnow())
+    assert asked and None not in asked, asked
+    assert all(ids == {week["t4"]["id"]} for ids in asked), asked
