@@ -254,7 +254,8 @@ def main() -> None:
                 began = time.perf_counter()
                 days = step()
                 db.session.commit()
-            print(f"kpi rollups {name}: {days} (days rebuilt, tickets folded) in {(time.perf_counter() - began) * 1000:.0f} ms")
+            took = (time.perf_counter() - began) * 1000
+            print(f"kpi rollups {name}: {days} (days rebuilt, tickets folded) in {took:.0f} ms")
     start, end = kpis.check_period(None, None)
     client = login(app, "supervisor1")
     token = client.post("/api/v1/auth/token", json={"username": "supervisor1",

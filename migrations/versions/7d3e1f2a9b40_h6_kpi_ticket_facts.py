@@ -1,5 +1,6 @@
 """KPI facts per ticket: each ticket's share of the rollups, so that a fold or a read recounts
-only the tickets changed since the mark (issue 24)
+only the tickets changed since the mark (issue 24); the crisis tickets by creation, for the
+reports' crisis lists
 
 Revision ID: 7d3e1f2a9b40
 Revises: 5c0cf76e8d59
@@ -31,9 +32,16 @@ def upgrade():
     )
     with op.batch_alter_table('kpi_ticket_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kpi_ticket_facts_ticket_id'), ['ticket_id'], unique=False)
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_crisis_created_at', ['created_at'], unique=False,
+                              postgresql_where=sa.text("priority = 'crisis'"),
+                              sqlite_where=sa.text("priority = 'crisis'"))
 
 
 def downgrade():
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_crisis_created_at', postgresql_where=sa.text("priority = 'crisis'"),
+                            sqlite_where=sa.text("priority = 'crisis'"))
     with op.batch_alter_table('kpi_ticket_facts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_kpi_ticket_facts_ticket_id'))
     op.drop_table('kpi_ticket_facts')

@@ -121,10 +121,9 @@ def test_a_read_after_a_fold_recounts_only_the_tickets_touched_since(app, api, w
     rollups, today included, and only the tickets with an event (or a clock falling due) since
     the fold are counted again, each ticket's folded facts swapped for its live ones."""
     children_ticket(api)
-    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI), tick=False):
-        with app.app_context():
-            kpi_rollups.rebuild()
-            db.session.commit()
+    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI), tick=False), app.app_context():
+        kpi_rollups.rebuild()
+        db.session.commit()
     with at(api, 26, 10, 30):
         api.act(week["t4"]["id"], "reply", "handler-gulou", {"result": "已处理", "resolved": True})
     asked = []
