@@ -266,7 +266,7 @@ def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]
         value = sums.setdefault(key, [0, 0])
         value[0] += hits
         value[1] += total
-    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.KPI_KEYS}
+    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.FACT_KEYS}
     for (kpi, day, unit, desk), (hits, total) in sums.items():
         if total:
             found[kpi].append(kpis.Tally(day, unit, desk, hits, total))

@@ -69,7 +69,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, exists, func, null, or_, select, text
+from sqlalchemy import ColumnElement, Date, Select, String, and_, case, cast, exists, func, null, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,7 +80,7 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
-from hotline.tickets.models import Event, Ticket
+from hotline.tickets.models import Event, Resolution, Ticket
 from hotline.types import utcnow
 from hotline.units import Unit, branch, get_by_code
 from hotline.users import Role, User
@@ -102,6 +103,11 @@ ON_TIME_CLOCKS = {
 }
 ASSIGNING = ("dispatch", "forward", "approve_return")   # who is in charge follows these
 MAX_DAYS = 366
+# Facts counted with the KPIs for the knowledge figures (hotline.knowledge.service.figures):
+# `answer` events by article (the article's id as the unit, hits = total = answers) and
+# tickets with a resolution by the day they were created (hits: answered directly).
+KB_ANSWERS, KB_CLOSED = "kb_answers", "kb_closed"
+FACT_KEYS = (*KPI_KEYS, KB_ANSWERS, KB_CLOSED)
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,11 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
     return report
 
 
+def facts(start: date, end: date, now: datetime | None = None) -> dict[str, list[Tally]]:
+    """Every fact of [start, end] (FACT_KEYS) from where `compute` takes them."""
+    return (_source[0] if _source else collect_tallies)(start, end, now or utcnow())
+
+
 def _kpi(key: str, tallies: list[Tally]) -> Kpi:
     return Kpi(key, sum(t.hits for t in tallies), sum(t.total for t in tallies))
 
@@ -312,16 +323,16 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
     first, last = window(start, end)
     per_ticket = by_ticket or tickets is not None
     ids = None if tickets is None else sorted(tickets)
-    tallies: dict[str, list[Tally]] = {key: [] for key in KPI_KEYS}
+    tallies: dict[str, list[Tally]] = {key: [] for key in FACT_KEYS}
     if db.session.get_bind().dialect.name == "postgresql":
         # The planner prices each correlated lookup far above its ~1 µs and compiles the clocks'
         # query with JIT: ~230 ms of compiling for ~60 ms of work. Only for this transaction.
-        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(sql_text("SET LOCAL jit = off"))
 
     def add(key: str, row, hits, total) -> None:
         if total:
             desk = str(getattr(row.desk, "value", row.desk))
-            tallies[key].append(Tally(row.day, row.unit, desk, int(hits or 0), int(total),
+            tallies[key].append(Tally(row.day, getattr(row, "unit", None), desk, int(hits or 0), int(total),
                                       row.ticket if per_ticket else None))
 
     def per(columns: dict[str, ColumnElement], ticket_id) -> dict[str, ColumnElement]:
@@ -394,4 +405,15 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
     for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
                       {"hit": _flag(ends_reply != "reply")}, events("reply")):
         add("reworked", row, row.hit, row.n)
+
+    article = cast(Event.data["article"].as_integer(), String)
+    for row in _count(per({"day": day, "unit": article, "desk": desk}, ticket), {}, events("answer")):
+        add(KB_ANSWERS, row, row.n, row.n)
+    closed = (select().select_from(Ticket).where(Ticket.created_at >= first, Ticket.created_at < last,
+                                                 Ticket.resolution.is_not(None)))
+    if ids is not None:
+        closed = closed.where(Ticket.id.in_(ids))
+    for row in _count(per({"day": shanghai_day(Ticket.created_at), "desk": Ticket.desk}, Ticket.id),
+                      {"hit": _flag(Ticket.resolution == Resolution.ANSWERED)}, closed):
+        add(KB_CLOSED, row, row.hit, row.n)
     return tallies
