@@ -331,8 +331,8 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
 
     def add(key: str, row, hits, total) -> None:
         if total:
-            desk = str(getattr(row.desk, "value", row.desk))
-            tallies[key].append(Tally(row.day, getattr(row, "unit", None), desk, int(hits or 0), int(total),
+            # a rebuild adds millions: no getattr defaults (a Row raises for them), StrEnum's str
+            tallies[key].append(Tally(row.day, row.unit, str(row.desk), int(hits or 0), int(total),
                                       row.ticket if per_ticket else None))
 
     def per(columns: dict[str, ColumnElement], ticket_id) -> dict[str, ColumnElement]:
@@ -413,7 +413,9 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
                                                  Ticket.resolution.is_not(None)))
     if ids is not None:
         closed = closed.where(Ticket.id.in_(ids))
-    for row in _count(per({"day": shanghai_day(Ticket.created_at), "desk": Ticket.desk}, Ticket.id),
+    no_unit = cast(null(), String)
+    for row in _count(per({"day": shanghai_day(Ticket.created_at), "unit": no_unit, "desk": Ticket.desk},
+                          Ticket.id),
                       {"hit": _flag(Ticket.resolution == Resolution.ANSWERED)}, closed):
         add(KB_CLOSED, row, row.hit, row.n)
     return tallies
