@@ -32,6 +32,10 @@ def upgrade():
     )
     with op.batch_alter_table('kpi_ticket_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kpi_ticket_facts_ticket_id'), ['ticket_id'], unique=False)
+    # The rollups folded so far have no per-ticket facts to move by: forget them and the mark,
+    # so that reads use the reference SQL until `hotline kpis rebuild` or the first sweep rebuilds.
+    op.execute("DELETE FROM kpi_rollups")
+    op.execute("DELETE FROM kpi_rollup_marks")
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_crisis_created_at', ['created_at'], unique=False,
                               postgresql_where=sa.text("priority = 'crisis'"),
