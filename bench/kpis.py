@@ -248,8 +248,9 @@ def main() -> None:
     print(f"database: {counts}")
     if args.source == "reference":
         kpis.tallies_from(kpis.collect_tallies)
-    elif not args.reuse or args.rebuild:
-        for name, step in (("rebuild", kpi_rollups.rebuild), ("fold", kpi_rollups.fold)):
+    else:   # rebuilt unless reused; folded, as the minute sweep would have since
+        steps = (("rebuild", kpi_rollups.rebuild),) if not args.reuse or args.rebuild else ()
+        for name, step in (*steps, ("fold", kpi_rollups.fold)):
             with app.app_context():
                 began = time.perf_counter()
                 days = step()
