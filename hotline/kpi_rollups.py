@@ -2,56 +2,78 @@
 `kpi_rollups` so that a month's dashboard adds up a few thousand rows instead of counting
 hundreds of thousands of clocks and events.
 
-The counts are those of the reference SQL, `hotline.kpis.collect_tallies`, stored per day:
-a day's rows are only ever replaced whole, by recomputing that day with the reference SQL.
+The counts are those of the reference SQL, `hotline.kpis.collect_tallies`. Every fact belongs to
+one ticket and depends on that ticket's rows alone (its clocks, its events, its desk and place)
+and on the moment (an open clock past due is decided). So the facts are also kept per ticket
+(`kpi_ticket_facts`), and `kpi_rollups` is their sum per (day, unit, desk).
 
-* **Fold** (the minute sweep, `fold`): the days whose facts may have changed since the last
-  fold are recomputed in the sweep's transaction, and the fold's time is the new mark. A fact
-  of a day changes when an event is added to its ticket (a dispatch is returned days later, a
-  reply is reopened, a clock is met, extended or cancelled: every action writes an event), or
-  when an open clock falls due (it becomes decided with no event). So the dirty days are every
-  day with an event or a clock start of a ticket that has an event since the mark, and the
-  start day of every open clock that fell due since the mark. The mark lags by `LAG`, so an
-  event written in a transaction that commits late (its `at` is its flush time) is still seen.
-  Folds take the mark's row lock (PostgreSQL), so two workers' sweeps do not interleave.
-* **Rebuild** (`hotline kpis rebuild`, `rebuild`): every day from the first event to today.
-* **Reading** (`tallies`, what `kpis.compute` uses): the stored rows of the period's days, except
-  today and the days dirty since the last fold, which are counted live by the reference SQL.
-  The figures are therefore exactly the reference's at any moment, fresh folds or not.
+* **Mark**: when the facts were last brought up to date. Every ticket's stored facts are the
+  reference's at the mark.
+* **Changed tickets** since the mark: those with an event after it (every action writes an
+  event: a dispatch returned days later, a reply reopened, a clock met, extended or
+  cancelled), and those with an open clock that fell due after it (decided with no event).
+  Events are looked for from `LAG` before the mark, so that an event written in a transaction
+  that committed late (its `at` is its flush time) is still seen.
+* **Fold** (the minute sweep, `fold`): the changed tickets' facts are recounted by the
+  reference SQL, their stored facts replaced and the rollups moved by the difference, in the
+  sweep's transaction; the fold's time is the new mark. Folds take the mark's row lock
+  (PostgreSQL), so two workers' sweeps do not interleave.
+* **Rebuild** (`hotline kpis rebuild`, `rebuild`): every ticket's facts from the first event to
+  today, and their sums.
+* **Reading** (`tallies`, what `kpis.compute` uses): the rollups of the period's days, today
+  included, with the changed tickets' stored facts swapped for their live ones. The figures
+  are therefore exactly the reference's at any moment, fresh folds or not, and a read counts
+  a few tickets live, not a day.
 
 Idempotent: folding or rebuilding twice leaves the same rows.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, Select, String, case, delete, func, insert, null, select, union
+from sqlalchemy import Date, Index, Integer, String, delete, func, insert, select, text, union, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import kpis
 from hotline.clocks.calendar import SHANGHAI
-from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind
+from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.extensions import db
-from hotline.tickets.models import Event, Ticket
+from hotline.tickets.models import Event
 from hotline.types import UTCDateTime, utcnow
 
 LAG = timedelta(minutes=5)   # the longest a transaction writing events may take to commit
 MARK_ID = 1
 RUN_DAYS = 31
+BATCH = 5000
 
 
-class KpiRollup(db.Model):
+class _Counts:
     """One KPI's facts of one day, unit and desk: `total` in the denominator, `hits` in the
     numerator (as `kpis.Tally`)."""
 
-    __tablename__ = "kpi_rollups"
-
     id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
+    day: Mapped[date] = mapped_column(Date)
     kpi: Mapped[str] = mapped_column(String(32))
     unit: Mapped[str | None] = mapped_column(String(64))
     desk: Mapped[str] = mapped_column(String(32))
     hits: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+
+
+class KpiRollup(_Counts, db.Model):
+    """The facts of every ticket, summed."""
+
+    __tablename__ = "kpi_rollups"
+    __table_args__ = (Index("ix_kpi_rollups_day", "day"),)
+
+
+class KpiTicketFact(_Counts, db.Model):
+    """One ticket's share of a rollup row, as the reference counted it at the mark."""
+
+    __tablename__ = "kpi_ticket_facts"
+
+    ticket_id: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class KpiRollupMark(db.Model):
@@ -63,92 +85,109 @@ class KpiRollupMark(db.Model):
     folded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+Key = tuple[str, date, str | None, str]   # (kpi, day, unit, desk)
+EPOCH = date(2000, 1, 1)   # before any ticket: a ticket's facts are counted over all its days
+
+
 def _day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def _touched_days(since: datetime) -> Select:
-    """The days of every event and clock start of the tickets with an event after `since`."""
-    touched = select(Event.ticket_id).where(Event.at > since).distinct().scalar_subquery()
-    return union(
-        select(kpis.shanghai_day(Event.at).label("day")).where(Event.ticket_id.in_(touched)),
-        select(kpis.shanghai_day(Timer.started_at).label("day")).where(Timer.ticket_id.in_(touched)),
-    ).subquery().select()
+def changed_tickets(mark: datetime, now: datetime) -> set[int]:
+    """The tickets whose facts may differ from those counted at `mark` (see the module's notes)."""
+    moved = select(Event.ticket_id).where(Event.at > mark - LAG)
+    fell_due = select(Timer.ticket_id).where(Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > mark,
+                                             Timer.due_at <= now)
+    return set(db.session.scalars(union(moved, fell_due)))
 
 
-def _days(stmt: Select) -> set[date]:
-    return {_as_date(day) for day in db.session.scalars(stmt)}
+def _live(tickets: set[int], now: datetime, start: date, end: date | None) -> dict[tuple, list[int]]:
+    """The reference's facts of `tickets` on [start, end] (today when None), by (ticket, *key)."""
+    return _by_ticket(kpis.collect_tallies(start, end or _day(now), now, tickets)) if tickets else {}
 
 
-def dirty_days(since: datetime, now: datetime) -> set[date]:
-    """The days whose facts may have changed after `since` (see the module's notes)."""
-    fell_due = select(kpis.shanghai_day(Timer.started_at)).where(
-        Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > since, Timer.due_at <= now)
-    return _days(_touched_days(since)) | _days(fell_due)
-
-
-def _fell_due(folded_at: datetime, now: datetime, live: set[date], start: date,
-              end: date) -> dict[str, list[kpis.Tally]]:
-    """What the stored rows lack of a settled day: its open clocks that fell due after the fold
-    (not decided then, decided now, late). Their tickets have no event since (else the day
-    would be live), so nothing else of theirs changed."""
-    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.KPI_KEYS}
-    unit = case((Timer.kind != TimerKind.DISPATCH, kpis.unit_at(Timer.ticket_id, Timer.started_at)),
-                else_=null())
-    day = kpis.shanghai_day(Timer.started_at)
-    first, last = kpis.window(start, end)
-    stmt = (select(Timer.kind, day.label("day"), unit.label("unit"), Ticket.desk, func.count())
-            .join(Ticket, Ticket.id == Timer.ticket_id)
-            .where(Timer.state.in_(OPEN_TIMER_STATES), Timer.due_at > folded_at, Timer.due_at <= now,
-                   Timer.kind.in_(list(kpis.ON_TIME_CLOCKS)), Timer.started_at >= first,
-                   Timer.started_at < last)
-            .group_by(Timer.kind, day, unit, Ticket.desk))
-    for kind, when, code, desk, count in db.session.execute(stmt):
-        when = _as_date(when)
-        if when in live:
-            continue
-        kind = TimerKind(kind)
-        desk = str(getattr(desk, "value", desk))
-        found[kpis.ON_TIME_CLOCKS[kind]].append(kpis.Tally(when, code, desk, 0, count))
-        if kind in UNIT_CLOCKS:   # late: a hit of `overdue`
-            found["overdue"].append(kpis.Tally(when, code, desk, count, count))
+def _by_ticket(tallies: dict[str, list[kpis.Tally]]) -> dict[tuple, list[int]]:
+    found: dict = defaultdict(lambda: [0, 0])
+    for key, counted in tallies.items():
+        for t in counted:   # `overdue` has a tally of each clock kind with the same key
+            value = found[(t.ticket, key, t.day, t.unit, t.desk)]
+            value[0] += t.hits
+            value[1] += t.total
     return found
 
 
-def _as_date(value) -> date:
-    """A union loses the column's type on SQLite, which answers the day as text."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
+def _stored(tickets: set[int], start: date, end: date | None) -> list:
+    columns = (KpiTicketFact.ticket_id, KpiTicketFact.kpi, KpiTicketFact.day, KpiTicketFact.unit,
+               KpiTicketFact.desk, KpiTicketFact.hits, KpiTicketFact.total)
+    rows = []
+    ids = sorted(tickets)
+    for n in range(0, len(ids), BATCH):
+        stmt = select(*columns).where(KpiTicketFact.ticket_id.in_(ids[n:n + BATCH]),
+                                      KpiTicketFact.day >= start)
+        if end is not None:
+            stmt = stmt.where(KpiTicketFact.day <= end)
+        rows += db.session.execute(stmt).all()
+    return rows
 
 
-def _runs(days: set[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs of at most RUN_DAYS, each one query of the
-    reference SQL (a rebuild of years would otherwise be one query over all of them)."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if runs and runs[-1][1] + timedelta(days=1) == day and (day - runs[-1][0]).days < RUN_DAYS:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
+def _difference(tickets: set[int], now: datetime, start: date = EPOCH,
+                end: date | None = None) -> tuple[dict, dict[Key, list[int]]]:
+    """`tickets`' live facts (per ticket and key) and how much their sums differ from the stored
+    ones (per key)."""
+    live = _live(tickets, now, start, end)
+    delta: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    for (_, *key), (hits, total) in live.items():
+        delta[tuple(key)][0] += hits
+        delta[tuple(key)][1] += total
+    for _, kpi, day, unit, desk, hits, total in _stored(tickets, start, end):
+        delta[(kpi, day, unit, desk)][0] -= hits
+        delta[(kpi, day, unit, desk)][1] -= total
+    return live, {key: value for key, value in delta.items() if value != [0, 0]}
 
 
-def _live(days: set[date], now: datetime) -> dict[str, list[kpis.Tally]]:
-    """The reference SQL's facts of `days` only."""
-    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.KPI_KEYS}
-    for first, last in _runs(days):
-        for key, tallies in kpis.collect_tallies(first, last, now).items():
-            found[key] += [tally for tally in tallies if tally.day in days]
-    return found
+FACT_COLUMNS = ("ticket_id", "kpi", "day", "unit", "desk", "hits", "total")
 
 
-def _recompute(days: set[date], now: datetime) -> None:
-    if not days:
+def _store(facts: dict[tuple, list[int]]) -> None:
+    """Insert per-ticket facts (keyed as `_by_ticket`'s): COPY on PostgreSQL, where a rebuild
+    writes millions of them."""
+    rows = [(*key, hits, total) for key, (hits, total) in facts.items()]
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+                f"COPY kpi_ticket_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         return
-    db.session.execute(delete(KpiRollup).where(KpiRollup.day.in_(sorted(days))))
-    rows = [{"day": t.day, "kpi": key, "unit": t.unit, "desk": t.desk, "hits": t.hits, "total": t.total}
-            for key, tallies in _live(days, now).items() for t in tallies]
-    if rows:
-        db.session.execute(insert(KpiRollup), rows)
+    for n in range(0, len(rows), BATCH):
+        db.session.execute(insert(KpiTicketFact), [dict(zip(FACT_COLUMNS, row, strict=True))
+                                                   for row in rows[n:n + BATCH]])
+
+
+def _apply(delta: dict[Key, list[int]]) -> None:
+    """Move the rollups by `delta`; rows that fall to nothing go."""
+    if not delta:
+        return
+    days = sorted({day for _, day, _, _ in delta})
+    have = {(r.kpi, r.day, r.unit, r.desk): r for r in db.session.execute(
+        select(KpiRollup.id, KpiRollup.kpi, KpiRollup.day, KpiRollup.unit, KpiRollup.desk,
+               KpiRollup.hits, KpiRollup.total).where(KpiRollup.day.in_(days)))}
+    changed, added, gone = [], [], []
+    for key, (hits, total) in delta.items():
+        row = have.get(key)
+        if row is None:
+            kpi, day, unit, desk = key
+            added.append({"kpi": kpi, "day": day, "unit": unit, "desk": desk, "hits": hits, "total": total})
+        elif (row.hits + hits, row.total + total) == (0, 0):
+            gone.append(row.id)
+        else:
+            changed.append({"id": row.id, "hits": row.hits + hits, "total": row.total + total})
+    if changed:
+        db.session.execute(update(KpiRollup), changed)
+    if added:
+        db.session.execute(insert(KpiRollup), added)
+    if gone:
+        db.session.execute(delete(KpiRollup).where(KpiRollup.id.in_(gone)))
 
 
 def _mark() -> KpiRollupMark | None:
@@ -157,31 +196,54 @@ def _mark() -> KpiRollupMark | None:
 
 
 def fold(now: datetime | None = None) -> int:
-    """Recompute the days dirty since the mark and move the mark; how many days. Flushes."""
+    """Recount the tickets changed since the mark and move the mark; how many tickets (days, when
+    there was no mark and it rebuilt). Flushes."""
     now = now or utcnow()
     mark = _mark()
     if mark is None:
         return rebuild(now)
     if now < mark.folded_at:   # a clock set back: the rows already count a later moment
         return 0
-    days = dirty_days(mark.folded_at - LAG, now)
-    _recompute(days, now)
+    tickets = changed_tickets(mark.folded_at, now)
+    live, delta = _difference(tickets, now)
+    ids = sorted(tickets)
+    for n in range(0, len(ids), BATCH):
+        db.session.execute(delete(KpiTicketFact).where(KpiTicketFact.ticket_id.in_(ids[n:n + BATCH])))
+    _store(live)
+    _apply(delta)
     mark.folded_at = now
     db.session.flush()
-    return len(days)
+    return len(tickets)
+
+
+def _runs(first: date, last: date) -> Iterable[tuple[date, date]]:
+    """[first, last] in runs of RUN_DAYS, each one query of the reference SQL (a rebuild of years
+    would otherwise be one query over all of them)."""
+    while first <= last:
+        yield first, min(last, first + timedelta(days=RUN_DAYS - 1))
+        first += timedelta(days=RUN_DAYS)
 
 
 def rebuild(now: datetime | None = None) -> int:
-    """Recompute every day from the first event to today; how many days. Flushes."""
+    """Recount every ticket's facts from the first event to today; how many days. Flushes."""
     now = now or utcnow()
     mark = _mark()
     db.session.execute(delete(KpiRollup))
+    db.session.execute(delete(KpiTicketFact))
     first = db.session.scalar(select(func.min(Event.at)))
     days = 0
     if first is not None:
         start, today = _day(first), _day(now)
         days = (today - start).days + 1
-        _recompute({start + timedelta(days=n) for n in range(days)}, now)
+        for run_start, run_end in _runs(start, today):
+            _store(_by_ticket(kpis.collect_tallies(run_start, run_end, now, by_ticket=True)))
+        columns = (KpiTicketFact.kpi, KpiTicketFact.day, KpiTicketFact.unit, KpiTicketFact.desk)
+        db.session.execute(insert(KpiRollup).from_select(
+            [*columns, KpiRollup.hits, KpiRollup.total],
+            select(*columns, func.sum(KpiTicketFact.hits), func.sum(KpiTicketFact.total)).group_by(*columns)))
+        if db.session.get_bind().dialect.name == "postgresql":
+            # every row replaced: without fresh statistics a fold's lookup by ticket scans them all
+            db.session.execute(text("ANALYZE kpi_ticket_facts, kpi_rollups"))
     if mark is None:
         db.session.add(KpiRollupMark(id=MARK_ID, folded_at=now))
     else:
@@ -191,20 +253,24 @@ def rebuild(now: datetime | None = None) -> int:
 
 
 def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]]:
-    """Every KPI's facts of [start, end] as the reference SQL counts them at `now`: stored
-    rows for the settled days (with their clocks that fell due since the fold), live counts
-    for today and the days of tickets with events since the last fold."""
+    """Every KPI's facts of [start, end] as the reference SQL counts them at `now`: the rollups,
+    with the tickets changed since the mark counted live instead of as stored."""
     mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
     if mark is None or now < mark.folded_at:   # never folded, or a question about the past
         return kpis.collect_tallies(start, end, now)
-    live = {day for day in _days(_touched_days(mark.folded_at - LAG)) | {_day(now)} if start <= day <= end}
-    found = _live(live, now)
-    for key, extra in _fell_due(mark.folded_at, now, live, start, end).items():
-        found[key] += extra
+    _, delta = _difference(changed_tickets(mark.folded_at, now), now, start, end)
     stored = (select(KpiRollup.kpi, KpiRollup.day, KpiRollup.unit, KpiRollup.desk, KpiRollup.hits,
                      KpiRollup.total)
               .where(KpiRollup.day >= start, KpiRollup.day <= end))
-    for key, day, unit, desk, hits, total in db.session.execute(stored):   # rows, not objects
-        if day not in live:
-            found[key].append(kpis.Tally(day, unit, desk, hits, total))
+    sums: dict[Key, list[int]] = {}
+    for kpi, day, unit, desk, hits, total in db.session.execute(stored):   # rows, not objects
+        sums[(kpi, day, unit, desk)] = [hits, total]
+    for key, (hits, total) in delta.items():
+        value = sums.setdefault(key, [0, 0])
+        value[0] += hits
+        value[1] += total
+    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.FACT_KEYS}
+    for (kpi, day, unit, desk), (hits, total) in sums.items():
+        if total:
+            found[kpi].append(kpis.Tally(day, unit, desk, hits, total))
     return found

@@ -65,11 +65,12 @@ denominator as not hit; rates of recent days settle as the work completes.
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Date, Select, and_, case, exists, func, null, or_, select, text
+from sqlalchemy import ColumnElement, Date, Select, String, and_, case, cast, exists, func, null, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,7 +80,7 @@ from hotline.clocks.calendar import SHANGHAI
 from hotline.clocks.models import OPEN_TIMER_STATES, UNIT_CLOCKS, Timer, TimerKind, TimerState
 from hotline.errors import Forbidden, Invalid
 from hotline.extensions import db
-from hotline.tickets.models import Event, Ticket
+from hotline.tickets.models import Event, Resolution, Ticket
 from hotline.types import utcnow
 from hotline.units import Unit, branch, get_by_code
 from hotline.users import Role, User
@@ -102,6 +103,11 @@ ON_TIME_CLOCKS = {
 }
 ASSIGNING = ("dispatch", "forward", "approve_return")   # who is in charge follows these
 MAX_DAYS = 366
+# Facts counted with the KPIs for the knowledge figures (hotline.knowledge.service.figures):
+# `answer` events by article (the article's id as the unit, hits = total = answers) and
+# tickets with a resolution by the day they were created (hits: answered directly).
+KB_ANSWERS, KB_CLOSED = "kb_answers", "kb_closed"
+FACT_KEYS = (*KPI_KEYS, KB_ANSWERS, KB_CLOSED)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class Tally:
     desk: str
     hits: int
     total: int
+    ticket: int | None = None   # the one ticket of the facts, when counted per ticket
 
 
 @dataclass
@@ -217,6 +224,11 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
     return report
 
 
+def facts(start: date, end: date, now: datetime | None = None) -> dict[str, list[Tally]]:
+    """Every fact of [start, end] (FACT_KEYS) from where `compute` takes them."""
+    return (_source[0] if _source else collect_tallies)(start, end, now or utcnow())
+
+
 def _kpi(key: str, tallies: list[Tally]) -> Kpi:
     return Kpi(key, sum(t.hits for t in tallies), sum(t.total for t in tallies))
 
@@ -304,19 +316,27 @@ def _count(columns: dict[str, ColumnElement], flags: dict[str, ColumnElement], s
     ).all()
 
 
-def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tally]]:
-    """Every KPI's facts of [start, end], counted per (day, unit, desk)."""
+def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[int] | None = None,
+                    by_ticket: bool = False) -> dict[str, list[Tally]]:
+    """Every KPI's facts of [start, end], counted per (day, unit, desk); per (ticket, day, unit,
+    desk) for `by_ticket` or when `tickets` names the only tickets to count."""
     first, last = window(start, end)
-    tallies: dict[str, list[Tally]] = {key: [] for key in KPI_KEYS}
+    per_ticket = by_ticket or tickets is not None
+    ids = None if tickets is None else sorted(tickets)
+    tallies: dict[str, list[Tally]] = {key: [] for key in FACT_KEYS}
     if db.session.get_bind().dialect.name == "postgresql":
         # The planner prices each correlated lookup far above its ~1 µs and compiles the clocks'
         # query with JIT: ~230 ms of compiling for ~60 ms of work. Only for this transaction.
-        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(sql_text("SET LOCAL jit = off"))
 
     def add(key: str, row, hits, total) -> None:
         if total:
-            desk = str(getattr(row.desk, "value", row.desk))
-            tallies[key].append(Tally(row.day, row.unit, desk, int(hits or 0), int(total)))
+            # a rebuild adds millions: no getattr defaults (a Row raises for them), StrEnum's str
+            tallies[key].append(Tally(row.day, row.unit, str(row.desk), int(hits or 0), int(total),
+                                      row.ticket if per_ticket else None))
+
+    def per(columns: dict[str, ColumnElement], ticket_id) -> dict[str, ColumnElement]:
+        return {**columns, "ticket": ticket_id} if per_ticket else columns
 
     # Clocks started in the period (cancelled ones count nowhere).
     met = Timer.state == TimerState.MET
@@ -335,8 +355,11 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
               .where(Timer.started_at >= first, Timer.started_at < last,
                      Timer.kind.in_([*ON_TIME_CLOCKS, TimerKind.HANDLE]),
                      Timer.state != TimerState.CANCELLED))
+    if ids is not None:
+        clocks = clocks.where(Timer.ticket_id.in_(ids))
     for row in _count(
-        {"kind": Timer.kind, "day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
+        per({"kind": Timer.kind, "day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
+            Timer.ticket_id),
         {"decided": _flag(decided), "on_time": _flag(and_(decided, on_time)),
          "extended": _flag(Timer.due_at > Timer.original_due_at)},
         clocks,
@@ -351,23 +374,24 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
 
     # Events of the period.
     def events(action: str) -> Select:
-        return (select().select_from(Event).join(Ticket, Ticket.id == Event.ticket_id)
+        stmt = (select().select_from(Event).join(Ticket, Ticket.id == Event.ticket_id)
                 .where(Event.at >= first, Event.at < last, Event.action == action))
+        return stmt if ids is None else stmt.where(Event.ticket_id.in_(ids))
 
-    day, desk = shanghai_day(Event.at), Ticket.desk
+    day, desk, ticket = shanghai_day(Event.at), Ticket.desk, Event.ticket_id
     later_answer = aliased(Event, name="answered")
     answered = exists().where(later_answer.ticket_id == Event.ticket_id, later_answer.seq > Event.seq,
                               later_answer.action == "answer")
-    for row in _count({"day": day, "unit": Unit.code, "desk": desk}, {"hit": _flag(answered)},
+    for row in _count(per({"day": day, "unit": Unit.code, "desk": desk}, ticket), {"hit": _flag(answered)},
                       events("create").outerjoin(Unit, Unit.id == Ticket.location_unit_id)):
         add("answered_directly", row, row.hit, row.n)
 
     returned = _next_action(Event, lambda later: later.action.in_(("dispatch", "approve_return")))
-    for row in _count({"day": day, "unit": Event.data["unit"].as_string(), "desk": desk},
+    for row in _count(per({"day": day, "unit": Event.data["unit"].as_string(), "desk": desk}, ticket),
                       {"hit": _flag(returned == "approve_return")}, events("dispatch")):
         add("returned", row, row.hit, row.n)
 
-    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
                       {"resolved": _flag(Event.data["resolved"].as_boolean()),
                        "satisfied": _flag(Event.data["satisfied"].as_boolean())},
                       events("record_callback").where(Event.data["reached"].as_boolean())):
@@ -378,7 +402,20 @@ def collect_tallies(start: date, end: date, now: datetime) -> dict[str, list[Tal
     ends_reply = _next_action(Event, lambda later: or_(
         later.action.in_(("reply", "reopen")),
         and_(later.action == "record_callback", later.to_state == "in_progress")))
-    for row in _count({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk},
+    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
                       {"hit": _flag(ends_reply != "reply")}, events("reply")):
         add("reworked", row, row.hit, row.n)
+
+    article = cast(Event.data["article"].as_integer(), String)
+    for row in _count(per({"day": day, "unit": article, "desk": desk}, ticket), {}, events("answer")):
+        add(KB_ANSWERS, row, row.n, row.n)
+    closed = (select().select_from(Ticket).where(Ticket.created_at >= first, Ticket.created_at < last,
+                                                 Ticket.resolution.is_not(None)))
+    if ids is not None:
+        closed = closed.where(Ticket.id.in_(ids))
+    no_unit = cast(null(), String)
+    for row in _count(per({"day": shanghai_day(Ticket.created_at), "unit": no_unit, "desk": Ticket.desk},
+                          Ticket.id),
+                      {"hit": _flag(Ticket.resolution == Resolution.ANSWERED)}, closed):
+        add(KB_CLOSED, row, row.hit, row.n)
     return tallies

@@ -240,17 +240,23 @@ def overdue(period: Period, scope: Scope, now: datetime | None = None,
     return [OverdueClock(ticket, timer) for ticket, timer in db.session.execute(stmt)]
 
 
+def crisis_query(period: Period, scope: Scope) -> Select:
+    """Crisis tickets opened or flagged in the period, newest first: read from the few crisis
+    tickets (`ix_tickets_crisis_created_at`), each looked up for a flag in the period."""
+    first, last = period.window()
+    flagged = exists().where(Event.ticket_id == Ticket.id, Event.action.in_(CRISIS_ACTIONS),
+                             Event.at >= first, Event.at < last)
+    return _scoped(select(Ticket), scope).where(
+        Ticket.priority == Priority.CRISIS,
+        or_(and_(Ticket.created_at >= first, Ticket.created_at < last), flagged),
+    ).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
 def crisis_cases(viewer: User, period: Period, scope: Scope,
                  limit: int | None = LIST_LIMIT) -> list[Ticket]:
     """Crisis tickets opened or flagged in the period, newest first. Reading a child's case
     here is a read like any other: logged in the read audit."""
-    first, last = period.window()
-    flagged = exists().where(Event.ticket_id == Ticket.id, Event.action.in_(CRISIS_ACTIONS),
-                             Event.at >= first, Event.at < last)
-    stmt = _scoped(select(Ticket), scope).where(
-        Ticket.priority == Priority.CRISIS,
-        or_(and_(Ticket.created_at >= first, Ticket.created_at < last), flagged),
-    ).options(joinedload(Ticket.lead_unit)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    stmt = crisis_query(period, scope).options(joinedload(Ticket.lead_unit))
     if limit is not None:
         stmt = stmt.limit(limit)
     tickets = list(db.session.scalars(stmt).unique())

@@ -47,7 +47,7 @@ PER_TEST_TABLES = [
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes", "ticket_search",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
-    "admin_events", "centre_rules",
+    "admin_events", "centre_rules", "kpi_ticket_facts", "kpi_rollups", "kpi_rollup_marks",
 ]
 
 

@@ -8,12 +8,12 @@ article's use is read from the ticket events), units and users.
 
 import math
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, insert, or_, select
 
-from hotline import notices, permissions, search
+from hotline import kpis, notices, permissions, search
 from hotline.clocks.calendar import SHANGHAI
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
@@ -237,27 +237,45 @@ def article_for_answer(actor: User, article_id: int) -> Article:
     return article
 
 
+def _answers(since: datetime | None) -> tuple[int, Counter, int, int]:
+    """Direct answers since `since` (all, by article) and tickets with a resolution created
+    since (all, answered directly). From the KPI facts (`kpis.facts`: the rollups) when `since`
+    is the start of a Shanghai day, as on the KPI page; else counted here."""
+    by_article: Counter = Counter()
+    local = since.astimezone(SHANGHAI) if since is not None else None
+    if local is not None and local.time() == time():
+        found = kpis.facts(local.date(), today())
+        for tally in found[kpis.KB_ANSWERS]:
+            by_article[int(tally.unit or 0)] += tally.total
+        closed = found[kpis.KB_CLOSED]
+        by_article.pop(0, None)
+        answers = sum(t.total for t in found[kpis.KB_ANSWERS])
+        return answers, by_article, sum(t.total for t in closed), sum(t.hits for t in closed)
+    article = Event.data["article"].as_integer()
+    stmt = select(article, func.count()).where(Event.action == "answer").group_by(article)
+    resolved = select(func.count(), func.count().filter(Ticket.resolution == Resolution.ANSWERED)).where(
+        Ticket.resolution.is_not(None))
+    if since is not None:
+        stmt = stmt.where(Event.at >= since)
+        resolved = resolved.where(Ticket.created_at >= since)
+    answers = 0
+    for article_id, count in db.session.execute(stmt):   # a row per article, counted there
+        answers += count
+        if article_id:
+            by_article[int(article_id)] += count
+    tickets, direct = db.session.execute(resolved).one()
+    return answers, by_article, tickets, direct
+
+
 def figures(actor: User, since: datetime | None = None) -> dict:
     """For editors: direct answers by article, published articles never used, the searches that
     found nothing, and the direct-answer rate with and without an article."""
     permissions.check_knowledge_editor(actor)
-    stmt = select(Event.data).where(Event.action == "answer")
     misses = select(SearchMiss.q, func.count().label("n"), func.max(SearchMiss.at).label("last"))
     if since is not None:
-        stmt = stmt.where(Event.at >= since)
         misses = misses.where(SearchMiss.at >= since)
-    by_article: Counter = Counter()
-    answers = 0
-    for data in db.session.scalars(stmt):
-        answers += 1
-        if (data or {}).get("article"):
-            by_article[int(data["article"])] += 1
+    answers, by_article, tickets, direct = _answers(since)
     articles = {a.id: a for a in db.session.scalars(select(Article))}
-    resolved = select(func.count()).select_from(Ticket).where(Ticket.resolution.is_not(None))
-    if since is not None:
-        resolved = resolved.where(Ticket.created_at >= since)
-    tickets = db.session.scalar(resolved)
-    direct = db.session.scalar(resolved.where(Ticket.resolution == Resolution.ANSWERED))
     with_article = sum(by_article.values())
     return {
         "answers": answers,

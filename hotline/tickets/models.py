@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.clocks.models import Timer
@@ -94,6 +94,9 @@ class Ticket(db.Model):
         Index("ix_tickets_caller_phone", "caller_phone"),
         # The tickets of the last hours (hotspots, every minute).
         Index("ix_tickets_created_at", "created_at"),
+        # The reports' crisis lists: the few crisis tickets, newest first.
+        Index("ix_tickets_crisis_created_at", "created_at", postgresql_where=text("priority = 'crisis'"),
+              sqlite_where=text("priority = 'crisis'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
