@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d3e1f2a9b40'
-down_revision = '5c0cf76e8d59'
+down_revision = 'e24a4c0d9b13'
 branch_labels = None
 depends_on = None
 
