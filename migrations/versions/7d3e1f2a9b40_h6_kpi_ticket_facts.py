@@ -3,7 +3,7 @@ only the tickets changed since the mark (issue 24); the crisis tickets by creati
 reports' crisis lists
 
 Revision ID: 7d3e1f2a9b40
-Revises: 5c0cf76e8d59
+Revises: e24a4c0d9b13
 Create Date: 2026-12-06 21:50:00
 
 """
