@@ -180,6 +180,14 @@ def acknowledge_timer_ids(app, ticket_ids: list[int]) -> list[int]:
                 for tid in ticket_ids]
 
 
+def assert_each_overdue_once(api, tickets: list[int]) -> None:
+    """Each ticket's acknowledge clock went overdue once on its timeline and on the board."""
+    for tid in tickets:
+        assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
+    board = api.get("/api/v1/notices", "supervisor1").json
+    assert sorted(n["ticket"] for n in board if n["kind"] == "overdue") == sorted(tickets)
+
+
 def test_a_storm_of_clocks_due_together_has_one_job_that_fires_them_all_once(app, api):
     """A holiday's end: many clocks fall due at one instant. They share one job, which fires
     them all in a batch; the sweep after it finds nothing; every timeline stays intact."""
@@ -204,11 +212,7 @@ def test_a_storm_of_clocks_due_together_has_one_job_that_fires_them_all_once(app
         assert firing.sweep() == {"warning": 0, "overdue": 0}
         db.session.commit()
         assert audit.verify().broken == []
-    for tid in tickets:
-        assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
-    board = api.get("/api/v1/notices", "supervisor1").json
-    assert sorted(n["ticket"] for n in board if n["kind"] == "overdue") == sorted(tickets)
-
+    assert_each_overdue_once(api, tickets)
 
 
 def test_a_storm_larger_than_a_batch_fans_out_to_a_second_job_for_the_same_second(app, api, monkeypatch):
@@ -242,10 +246,7 @@ def test_a_storm_larger_than_a_batch_fans_out_to_a_second_job_for_the_same_secon
             assert firing.sweep() == {"warning": 0, "overdue": 0}
             db.session.commit()
             assert audit.verify().broken == []
-    for tid in tickets:
-        assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
-    board = api.get("/api/v1/notices", "supervisor1").json
-    assert sorted(n["ticket"] for n in board if n["kind"] == "overdue") == sorted(tickets)
+    assert_each_overdue_once(api, tickets)
 
 
 def test_the_sweep_fires_a_batch_in_a_few_statements_not_a_few_per_clock(app, api):
