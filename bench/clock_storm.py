@@ -1,6 +1,8 @@
 """Benchmark: a clock storm — N clocks due at one instant (a holiday's end), fired by real workers.
 
-Run by hand: `.venv/bin/python bench/clock_storm.py [--clocks 10000] [--workers 2]`.
+Run by hand: `.venv/bin/python bench/clock_storm.py [--clocks 10000] [--workers 2]`, or with
+`--profile` to fire the storm in this process under cProfile (batch after batch, as a job does)
+and print where the time goes and the CPU seconds per 1,000 clocks.
 Uses its own PostgreSQL database (BENCH_DATABASE_URL, default hotline_bench) and Redis db
 (BENCH_REDIS_URL, default db 9), and real `hotline worker` processes.
 
@@ -11,7 +13,9 @@ that each fired exactly once.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import subprocess
 import sys
 import time
@@ -24,81 +28,130 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from bench.common import BENCH_DATABASE, BENCH_REDIS, bench_app, fill_tickets  # noqa: E402
+from hotline.clocks import firing  # noqa: E402
+from hotline.clocks.models import Timer, TimerFiring  # noqa: E402
+from hotline.extensions import db  # noqa: E402
+from hotline.redis import connection  # noqa: E402
+from hotline.tickets.models import Ticket  # noqa: E402
 
 LEAD = 30      # seconds between scheduling and the instant: the workers are up by then
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clocks", type=int, default=10_000)
+    parser.add_argument("--clocks", type=int, default=10_000, help="e.g. 10000 or 100000")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tickets", type=int, default=0, help="tickets in the database (default: --clocks)")
+    parser.add_argument("--in-process", action="store_true", help="fire in this process, timed")
+    parser.add_argument("--profile", action="store_true", help="fire in this process under cProfile")
     args = parser.parse_args()
 
     app = bench_app()
     fill_tickets(app, max(args.tickets, args.clocks))
-    from hotline.clocks import firing
-    from hotline.clocks.models import Timer, TimerFiring
-    from hotline.extensions import db
-    from hotline.redis import connection
-    from hotline.tickets.models import Ticket
+    in_process = args.in_process or args.profile
+    instant, created, scheduling_s = storm(app, args.clocks, 0 if in_process else LEAD)
+    try:
+        if in_process:
+            fire_in_process(app, created, cProfile.Profile() if args.profile else None)
+        else:
+            with_workers(app, args.workers, instant, created, scheduling_s)
+    finally:
+        with app.app_context():
+            db.session.execute(update(Timer).where(Timer.due_at == instant, Timer.kind == "respond")
+                               .values(state="met"))
+            db.session.commit()
 
+
+def storm(app, clocks: int, lead: int) -> tuple[datetime, list[int], float]:
+    """`clocks` clocks due at one instant `lead` seconds from now, their jobs scheduled as the
+    app schedules them; the instant, the timers and how long scheduling took."""
     with app.app_context():
         connection().flushdb()
         db.session.execute(text("DELETE FROM timer_firings"))
         later = datetime.now(UTC) + timedelta(days=30)
         db.session.execute(update(Timer).where(Timer.state.in_(["running", "warned", "overdue"]))
                            .values(state="running", due_at=later, warn_at=later))
-        ids = db.session.scalars(select(Ticket.id).order_by(Ticket.id)
-                                 .limit(args.clocks)).all()
-        assert len(ids) == args.clocks, f"only {len(ids)} tickets"
-        instant = (datetime.now(UTC) + timedelta(seconds=LEAD)).replace(microsecond=0)
+        ids = db.session.scalars(select(Ticket.id).order_by(Ticket.id).limit(clocks)).all()
+        assert len(ids) == clocks, f"only {len(ids)} tickets"
+        instant = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         now = datetime.now(UTC)
-        created = db.session.execute(insert(Timer).returning(Timer.id), [
-            {"ticket_id": tid, "kind": "respond", "state": "running", "started_at": now,
-             "warn_at": instant - timedelta(hours=1),
-             "due_at": instant, "original_due_at": instant} for tid in ids]).scalars().all()
+        created = []
+        for start in range(0, len(ids), 10_000):     # under PostgreSQL's 65,535 parameters
+            created += db.session.execute(insert(Timer).returning(Timer.id), [
+                {"ticket_id": tid, "kind": "respond", "state": "running", "started_at": now,
+                 "warn_at": instant - timedelta(hours=1),
+                 "due_at": instant, "original_due_at": instant}
+                for tid in ids[start:start + 10_000]]).scalars().all()
         # The warning level is past already: mark it fired so only the instant's level is measured.
-        db.session.execute(update(Timer).where(Timer.id.in_(created)).values(state="warned"))
+        db.session.execute(update(Timer).where(Timer.due_at == instant, Timer.kind == "respond",
+                                               Timer.state == "running").values(state="warned"))
         db.session.commit()
         started = time.perf_counter()
-        for timer in db.session.scalars(select(Timer).where(Timer.id.in_(created))):
+        for timer in db.session.scalars(select(Timer).where(Timer.due_at == instant)):
             firing.schedule(timer)
         db.session.commit()
-        scheduling_s = time.perf_counter() - started
+        return instant, created, time.perf_counter() - started
 
+
+def fire_in_process(app, created: list[int], profiler: cProfile.Profile | None) -> None:
+    """Fire the storm in this process batch after batch, as the instant's job does."""
+    with app.app_context():
+        wall, cpu = time.perf_counter(), time.process_time()
+        fired = 0
+        if profiler:
+            profiler.enable()
+        while True:
+            batch = firing.fire_due()
+            db.session.commit()
+            if not batch.taken:
+                break
+            fired += sum(batch.fired.values())
+        if profiler:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if profiler:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+    load = os.getloadavg()
+    print(f"fired {fired} of {len(created)} in process{' (profiled)' if profiler else ''}: "
+          f"{wall:.1f} s wall, {cpu:.1f} s CPU of this process ({cpu / fired * 1000:.2f} CPU s "
+          f"per 1,000 clocks, {wall / fired * 1000:.2f} s wall per 1,000; batches of "
+          f"{firing.BATCH}); load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+def with_workers(app, count: int, instant: datetime, created: list[int], scheduling_s: float) -> None:
+    """Start `count` real `hotline worker` processes and wait until every clock fired."""
     env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
     workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(args.workers)]
+               for _ in range(count)]
     workers_at = datetime.now(UTC)
     try:
         deadline = time.monotonic() + LEAD + 600
         with app.app_context():
             while time.monotonic() < deadline:
                 fired = db.session.scalar(select(func.count()).select_from(TimerFiring)
-                                          .where(TimerFiring.timer_id.in_(created)))
+                                          .where(TimerFiring.due_at == instant))
                 db.session.rollback()
                 if fired >= len(created):
                     break
                 time.sleep(0.5)
-            last, count, distinct = db.session.execute(
+            last, total, distinct = db.session.execute(
                 select(func.max(TimerFiring.fired_at), func.count(),
                        func.count(func.distinct(TimerFiring.timer_id)))
-                .where(TimerFiring.timer_id.in_(created))).one()
+                .where(TimerFiring.due_at == instant)).one()
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=60)
-    with app.app_context():
-        db.session.execute(update(Timer).where(Timer.id.in_(created)).values(state="met"))
-        db.session.commit()
+    load = os.getloadavg()
     print(f"scheduled {len(created)} clocks' jobs in {scheduling_s:.1f} s; workers started "
           f"{(instant - workers_at).total_seconds():.1f} s before the instant")
-    print(f"fired {count} ({distinct} distinct clocks) of {len(created)}; "
+    print(f"fired {total} ({distinct} distinct clocks) of {len(created)}; "
           f"the last {(last - instant).total_seconds():.1f} s after the instant, "
-          f"{args.workers} workers")
+          f"{count} workers; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
 
 if __name__ == "__main__":

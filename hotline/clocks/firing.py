@@ -49,6 +49,7 @@ _HANDLERS: dict[TimerKind, Handler] = {}
 # handlers need for the whole batch in one query (the tickets, their event chains).
 Preparer = Callable[[list[Timer]], None]
 _PREPARERS: list[Preparer] = []
+_WRITERS: list[Preparer] = []
 
 
 def on_fire(kinds, handler: Handler) -> None:
@@ -61,6 +62,13 @@ def before_batch(preparer: Preparer) -> None:
     """`preparer(timers)` runs before a batch's handlers (registered once)."""
     if preparer not in _PREPARERS:
         _PREPARERS.append(preparer)
+
+
+def after_batch(writer: Preparer) -> None:
+    """`writer(timers)` runs after a batch's handlers, before its flush: a domain writes what
+    they changed in one statement rather than the ORM's one per row (registered once)."""
+    if writer not in _WRITERS:
+        _WRITERS.append(writer)
 
 
 def schedule(timer: Timer) -> None:
@@ -225,6 +233,8 @@ def fire_due(now: datetime | None = None, batch: int | None = None,
     with db.session.no_autoflush:      # one flush for the batch, not one per lazy load
         for timer in timers:
             _HANDLERS[timer.kind](timer, levels[timer.id], now)
+        for write in _WRITERS:
+            write(timers)
     db.session.flush()
     counts = {WARNING: 0, OVERDUE: 0}
     for timer_id in claimed:
@@ -285,15 +295,19 @@ def _claim(timer: Timer, level: str) -> bool:
 
 
 def _claim_all(rows, levels: dict[int, str]) -> set[int]:
-    """Insert the firing rows of a batch in one statement; the timers whose row is new."""
+    """Insert the firing rows of a batch in one statement; the timers whose row is new.
+
+    Many parameter sets rather than one many-row VALUES: the statement compiles once and is
+    cached, where a VALUES list of a few hundred rows was compiled afresh for every batch."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    fired_at = utcnow()
+    firings = TimerFiring.__table__
     stmt = (
-        insert(TimerFiring)
-        .values([{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
-                  "fired_at": fired_at} for row in rows])
+        insert(firings)
         .on_conflict_do_nothing(index_elements=["timer_id", "level", "due_at"])
-        .returning(TimerFiring.timer_id)
+        .returning(firings.c.timer_id)
     )
-    return set(db.session.execute(stmt).scalars())
+    fired_at = utcnow()
+    params = [{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
+               "fired_at": fired_at} for row in rows]
+    return set(db.session.connection().execute(stmt, params).scalars())

@@ -17,7 +17,7 @@ from hotline.clocks import service as clocks
 from hotline.clocks.firing import OVERDUE, WARNING
 from hotline.clocks.models import Timer, TimerKind
 from hotline.extensions import db
-from hotline.tickets.events import record_event
+from hotline.tickets.events import record_event, write_counters
 from hotline.tickets.models import Priority, Ticket
 from hotline.users import Role
 
@@ -46,6 +46,13 @@ def prepare(timers: list[Timer]) -> None:
     # Held (the identity map is weak), and only for this transaction: the session keeps its
     # objects across commits, so a later firing must read its ticket again under its own lock.
     db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
+
+
+def write(timers: list[Timer]) -> None:
+    """After a batch's handlers: its tickets' event counters in one statement (`prepare`)."""
+    transaction, fresh = db.session.info.get(_FRESH, (None, {}))
+    if transaction is db.session().get_transaction():
+        write_counters([fresh[tid] for tid in {timer.ticket_id for timer in timers} if tid in fresh])
 
 
 def ticket_of(timer: Timer) -> Ticket:
