@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rq import Queue  # noqa: E402
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from bench.common import BENCH_DATABASE, BENCH_REDIS, bench_app, fill_tickets  # noqa: E402
@@ -96,6 +97,8 @@ def storm(app, clocks: int, lead: int) -> tuple[datetime, list[int], float]:
 def fire_in_process(app, created: list[int], profiler: cProfile.Profile | None) -> None:
     """Fire the storm in this process batch after batch, as the instant's job does."""
     with app.app_context():
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db_cpu = cpu_seconds(backend)
         wall, cpu = time.perf_counter(), time.process_time()
         fired = 0
         if profiler:
@@ -109,15 +112,26 @@ def fire_in_process(app, created: list[int], profiler: cProfile.Profile | None) 
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        db_cpu = cpu_seconds(backend) - db_cpu
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
     load = os.getloadavg()
     print(f"fired {fired} of {len(created)} in process{' (profiled)' if profiler else ''}: "
-          f"{wall:.1f} s wall, {cpu:.1f} s CPU of this process ({cpu / fired * 1000:.2f} CPU s "
-          f"per 1,000 clocks, {wall / fired * 1000:.2f} s wall per 1,000; batches of "
-          f"{firing.BATCH}); load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+          f"{wall:.1f} s wall, {wall / fired * 1000:.2f} s a 1,000; CPU s per 1,000 clocks: "
+          f"{cpu / fired * 1000:.2f} Python + {db_cpu / fired * 1000:.2f} PostgreSQL; batches "
+          f"of {firing.BATCH}; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU seconds of processes on this machine so far (the database's backends
+    included: PostgreSQL runs here)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def with_workers(app, count: int, instant: datetime, created: list[int], scheduling_s: float) -> None:
@@ -130,6 +144,14 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
     try:
         deadline = time.monotonic() + LEAD + 600
         with app.app_context():
+            while datetime.now(UTC) < instant - timedelta(seconds=1):
+                time.sleep(0.2)
+            backends = db.session.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).all()
+            db.session.rollback()
+            pids = [worker.pid for worker in workers]
+            before = cpu_seconds(*pids), cpu_seconds(*backends)
             while time.monotonic() < deadline:
                 fired = db.session.scalar(select(func.count()).select_from(TimerFiring)
                                           .where(TimerFiring.due_at == instant))
@@ -141,6 +163,8 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
                 select(func.max(TimerFiring.fired_at), func.count(),
                        func.count(func.distinct(TimerFiring.timer_id)))
                 .where(TimerFiring.due_at == instant)).one()
+            shares = jobs_fired()
+            used = cpu_seconds(*pids) - before[0], cpu_seconds(*backends) - before[1]
     finally:
         for worker in workers:
             worker.terminate()
@@ -152,6 +176,17 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
     print(f"fired {total} ({distinct} distinct clocks) of {len(created)}; "
           f"the last {(last - instant).total_seconds():.1f} s after the instant, "
           f"{count} workers; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(f"CPU s per 1,000 clocks from the instant on: {used[0] / total * 1000:.2f} in the "
+          f"workers + {used[1] / total * 1000:.2f} in their PostgreSQL backends")
+    print("jobs: " + ", ".join(f"{job_id} fired {fired}" for job_id, fired in shares))
+
+
+def jobs_fired() -> list[tuple[str, int]]:
+    """The clock jobs the workers finished and how many levels each fired (fan-out's shares)."""
+    queue = Queue("default", connection=connection())
+    jobs = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
+    return sorted((job.id, sum((job.return_value() or {}).values())) for job in jobs
+                  if job is not None and job.id.startswith("clocks-"))
 
 
 if __name__ == "__main__":

@@ -271,6 +271,9 @@ def test_the_sweep_fires_a_batch_in_a_few_statements_not_a_few_per_clock(app, ap
     assert len(reads) < 15, "\n".join(s.split("\n")[0][:90] for s in reads)
     bumps = [s for s in statements if s.lstrip().upper().startswith("UPDATE TICKETS")]
     assert len(bumps) == 1, "each ticket's event counter: one executemany for the batch"
+    notice_writes = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO NOTICES")]
+    assert len(notice_writes) == 1 and "RETURNING" not in notice_writes[0].upper(), \
+        "the batch's notices: one executemany, no ORM objects to give ids back to"
     if dialect == "postgresql":
         # SQLite cannot batch an INSERT that must return each new id; in-process, it need not.
         assert len(statements) < 40, "\n".join(s.split("\n")[0][:90] for s in statements)

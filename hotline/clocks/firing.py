@@ -10,7 +10,7 @@ share one job, and the job and the sweep fire in batches (`fire_due`): a few hun
 levels taken with `FOR UPDATE SKIP LOCKED` (two workers take different ones: a job whose
 batch comes back full queues a follow-up for the same second, so idle workers join), claimed with
 one INSERT ... ON CONFLICT, moved with one UPDATE per level, prepared by each domain in one
-query (`before_batch`) and written in one flush.
+query and their writes gathered into a few statements (`around_batch`), in one flush.
 
 What a firing does depends on whose clock it is: each domain registers a handler for its
 timer kinds (`on_fire`, in `hotline.receivers`): the ticket's own clocks
@@ -21,6 +21,7 @@ on nothing above the clocks: the session, the clock models and the job helper.
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -45,11 +46,11 @@ Handler = Callable[[Timer, str, datetime], None]
 _HANDLERS: dict[TimerKind, Handler] = {}
 
 
-# Called with a batch's claimed timers before their handlers run: a domain reads what its
-# handlers need for the whole batch in one query (the tickets, their event chains).
-Preparer = Callable[[list[Timer]], None]
-_PREPARERS: list[Preparer] = []
-_WRITERS: list[Preparer] = []
+# Wraps a batch's handlers, called with its claimed timers: a domain reads what its handlers
+# need for the whole batch in one query before (the tickets, their event chains) and writes
+# what they changed in one statement after, where the ORM would send one a row.
+Around = Callable[[list[Timer]], AbstractContextManager[object]]
+_AROUND: list[Around] = []
 
 
 def on_fire(kinds, handler: Handler) -> None:
@@ -58,17 +59,10 @@ def on_fire(kinds, handler: Handler) -> None:
         _HANDLERS[TimerKind(kind)] = handler
 
 
-def before_batch(preparer: Preparer) -> None:
-    """`preparer(timers)` runs before a batch's handlers (registered once)."""
-    if preparer not in _PREPARERS:
-        _PREPARERS.append(preparer)
-
-
-def after_batch(writer: Preparer) -> None:
-    """`writer(timers)` runs after a batch's handlers, before its flush: a domain writes what
-    they changed in one statement rather than the ORM's one per row (registered once)."""
-    if writer not in _WRITERS:
-        _WRITERS.append(writer)
+def around_batch(around: Around) -> None:
+    """`around(timers)` wraps a batch's handlers (registered once)."""
+    if around not in _AROUND:
+        _AROUND.append(around)
 
 
 def schedule(timer: Timer) -> None:
@@ -228,13 +222,11 @@ def fire_due(now: datetime | None = None, batch: int | None = None,
     timers = sorted(db.session.scalars(select(Timer).where(Timer.id.in_(claimed))
                                        .execution_options(populate_existing=True)),
                     key=lambda t: (t.due_at, t.id))
-    for prepare in _PREPARERS:
-        prepare(timers)
-    with db.session.no_autoflush:      # one flush for the batch, not one per lazy load
+    with db.session.no_autoflush, ExitStack() as around:    # one flush, not one per lazy load
+        for wrap in _AROUND:
+            around.enter_context(wrap(timers))
         for timer in timers:
             _HANDLERS[timer.kind](timer, levels[timer.id], now)
-        for write in _WRITERS:
-            write(timers)
     db.session.flush()
     counts = {WARNING: 0, OVERDUE: 0}
     for timer_id in claimed:

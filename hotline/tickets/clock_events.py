@@ -7,6 +7,8 @@ have their handler in `referrals.service` and share `ticket_of` and `record_firi
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
@@ -35,9 +37,11 @@ KIND_NAMES = {
 _FRESH = "clock_events.fresh_tickets"
 
 
-def prepare(timers: list[Timer]) -> None:
-    """Before a batch of firings: its tickets (and lead units) in one query, and the last hash
-    of each one's event chain in another, instead of one of each per firing."""
+@contextmanager
+def batch(timers: list[Timer]) -> Iterator[None]:
+    """Around a batch of firings: its tickets (and lead units) read in one query and the last
+    hash of each one's event chain in another, instead of one of each per firing; its notices
+    and its tickets' event counters written in one statement each as it ends."""
     ids = {timer.ticket_id for timer in timers}
     tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids))
                                  .options(selectinload(Ticket.lead_unit))
@@ -46,13 +50,9 @@ def prepare(timers: list[Timer]) -> None:
     # Held (the identity map is weak), and only for this transaction: the session keeps its
     # objects across commits, so a later firing must read its ticket again under its own lock.
     db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
-
-
-def write(timers: list[Timer]) -> None:
-    """After a batch's handlers: its tickets' event counters in one statement (`prepare`)."""
-    transaction, fresh = db.session.info.get(_FRESH, (None, {}))
-    if transaction is db.session().get_transaction():
-        write_counters([fresh[tid] for tid in {timer.ticket_id for timer in timers} if tid in fresh])
+    with notices.held():
+        yield
+    write_counters(tickets)
 
 
 def ticket_of(timer: Timer) -> Ticket:

@@ -7,6 +7,7 @@ audit hash chain as it is inserted (`hotline.audit`) and is announced with
 `signals.event_recorded` (outgoing webhooks).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, inspect, select, update
@@ -39,7 +40,7 @@ def record_event(ticket: Ticket, actor: User | None, action: str, from_state, to
 _COUNTERS = ("event_seq", "updated_at")
 
 
-def write_counters(tickets: list[Ticket]) -> None:
+def write_counters(tickets: Iterable[Ticket]) -> None:
     """Write the event counters of many tickets whose rows this transaction has locked, in one
     executemany, instead of the ORM's one versioned UPDATE (one round trip) per ticket.
 
