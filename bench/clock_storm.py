@@ -18,6 +18,7 @@ import os
 import pstats
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,9 @@ def fire_in_process(app, created: list[int], profiler: cProfile.Profile | None) 
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
+        dump = Path(tempfile.gettempdir()) / f"clock_storm-{os.getpid()}.prof"
+        stats.dump_stats(dump)
+        print(f"profile written to {dump} (pstats: callers, callees)")
     load = os.getloadavg()
     print(f"fired {fired} of {len(created)} in process{' (profiled)' if profiler else ''}: "
           f"{wall:.1f} s wall, {wall / fired * 1000:.2f} s a 1,000; CPU s per 1,000 clocks: "

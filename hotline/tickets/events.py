@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, inspect, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import signals
@@ -64,8 +63,12 @@ def write_counters(tickets: Iterable[Ticket]) -> None:
     if matched != len(rows):
         raise StaleDataError(f"{len(rows) - matched} of {len(rows)} tickets changed meanwhile")
     for ticket, row in zip(written, rows, strict=True):
-        for name in (*_COUNTERS, "version"):
-            set_committed_value(ticket, name, row[name])
+        ticket.version = row["version"]
+        # Written: the ticket is as loaded again, so the flush does not look at its attributes
+        # and relationships one by one (a tenth of a batch's time). SQLAlchemy's own call after
+        # a flush; the public `set_committed_value` leaves the object among the dirty.
+        state = inspect(ticket)
+        state._commit_all(state.dict, db.session.identity_map)
 
 
 def timeline_entries(ticket: Ticket, *actions: str) -> list[Event]:
