@@ -155,12 +155,8 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
         with app.app_context():
             while datetime.now(UTC) < instant - timedelta(seconds=1):
                 time.sleep(0.2)
-            backends = db.session.scalars(text(     # the workers' connections, up by now
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()")).all()
-            db.session.rollback()
             pids = [worker.pid for worker in workers]
-            before = cpu_seconds(*pids), cpu_seconds(*backends)
+            before = cpu_seconds(*pids)
             while time.monotonic() < deadline:
                 fired = db.session.scalar(select(func.count()).select_from(TimerFiring)
                                           .where(TimerFiring.due_at == instant))
@@ -175,8 +171,8 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
             started = Queue("default", connection=connection()).started_job_registry
             while started.get_job_ids() and time.monotonic() < deadline:
                 time.sleep(0.2)             # the last batches' jobs are returning
-            shares = jobs_fired()
-            used = cpu_seconds(*pids) - before[0], cpu_seconds(*backends) - before[1]
+            shares = jobs_fired(instant)
+            used = cpu_seconds(*pids) - before
     finally:
         for worker in workers:
             worker.terminate()
@@ -188,18 +184,20 @@ def with_workers(app, count: int, instant: datetime, created: list[int], schedul
     print(f"fired {total} ({distinct} distinct clocks) of {len(created)}; "
           f"the last {(last - instant).total_seconds():.1f} s after the instant, "
           f"{count} workers; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"CPU s per 1,000 clocks from the instant on: {used[0] / total * 1000:.2f} in the "
-          f"workers + {used[1] / total * 1000:.2f} in their PostgreSQL backends")
+    print(f"CPU s per 1,000 clocks in the workers from the instant on: {used / total * 1000:.2f} "
+          f"(the database's share: --in-process)")
     print("jobs: " + ", ".join(f"{job_id} fired {fired}" for job_id, fired in shares))
 
 
-def jobs_fired() -> list[tuple[str, int]]:
-    """The clock jobs the workers finished and how many levels each fired (fan-out's shares)."""
+def jobs_fired(instant: datetime) -> list[tuple[str, int]]:
+    """The clock jobs of the storm's seconds (the instant's, the past warning's) and how many
+    levels each fired: fan-out's shares."""
     queue = Queue("default", connection=connection())
-    jobs = [queue.fetch_job(job_id) for job_id in queue.finished_job_registry.get_job_ids()]
-    return sorted((job.id, sum((job.return_value() or {}).values())) for job in jobs
-                  if job is not None and job.id.startswith("clocks-"))
-
-
-if __name__ == "__main__":
-    main()
+    shares = []
+    for second in (instant - timedelta(hours=1), instant):
+        base = firing.second_job_id(second)
+        for job_id in [base] + [f"{base}-{generation}" for generation in range(1, 10)]:
+            job = queue.fetch_job(job_id)
+            if job is not None:
+                shares.append((job_id, sum((job.return_value() or {}).values())))
+    return shares
