@@ -201,3 +201,7 @@ def jobs_fired(instant: datetime) -> list[tuple[str, int]]:
             if job is not None:
                 shares.append((job_id, sum((job.return_value() or {}).values())))
     return shares
+
+
+if __name__ == "__main__":
+    main()
