@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rq import Queue  # noqa: E402
+from rq import Queue, Worker  # noqa: E402
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from bench.common import BENCH_DATABASE, BENCH_REDIS, bench_app, fill_tickets  # noqa: E402
@@ -54,30 +54,63 @@ def main() -> None:
     in_process = args.in_process or args.profile
     if args.batch:
         firing.BATCH = args.batch
-    # Inserting and scheduling 100,000 clocks takes ~40 s here: the workers must be up first.
-    lead = 0 if in_process else LEAD + args.clocks // 1500
-    instant, created, scheduling_s = storm(app, args.clocks, lead)
+    reset(app)
+    if in_process:
+        instant, created, _ = storm(app, args.clocks, 0)
+        workers = []
+    else:
+        workers = start_workers(app, args.workers)
+        # Inserting and scheduling 100,000 clocks takes ~40 s here: the instant comes after.
+        instant, created, scheduling_s = storm(app, args.clocks, LEAD + args.clocks // 1500)
     try:
         if in_process:
             fire_in_process(app, created, cProfile.Profile() if args.profile else None)
         else:
-            with_workers(app, args.workers, instant, created, scheduling_s)
+            measure(app, workers, instant, created, scheduling_s)
     finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
         with app.app_context():
             db.session.execute(update(Timer).where(Timer.due_at == instant, Timer.kind == "respond")
                                .values(state="met"))
             db.session.commit()
 
 
-def storm(app, clocks: int, lead: int) -> tuple[datetime, list[int], float]:
-    """`clocks` clocks due at one instant `lead` seconds from now, their jobs scheduled as the
-    app schedules them; the instant, the timers and how long scheduling took."""
+def reset(app) -> None:
+    """No jobs, no firings, every open clock a month away."""
     with app.app_context():
         connection().flushdb()
         db.session.execute(text("DELETE FROM timer_firings"))
         later = datetime.now(UTC) + timedelta(days=30)
         db.session.execute(update(Timer).where(Timer.state.in_(["running", "warned", "overdue"]))
                            .values(state="running", due_at=later, warn_at=later))
+        db.session.commit()
+
+
+def start_workers(app, count: int) -> list[subprocess.Popen]:
+    """`count` real `hotline worker` processes, returned once each is registered and idle (a
+    worker's start, its sweep included, takes tens of seconds on a loaded machine)."""
+    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
+    started = time.monotonic()
+    workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(count)]
+    with app.app_context():
+        while time.monotonic() - started < 300:
+            ready = [w for w in Worker.all(connection=connection()) if w.get_state() == "idle"]
+            if len(ready) >= count:
+                break
+            time.sleep(0.5)
+    print(f"{count} workers ready in {time.monotonic() - started:.1f} s")
+    return workers
+
+
+def storm(app, clocks: int, lead: int) -> tuple[datetime, list[int], float]:
+    """`clocks` clocks due at one instant `lead` seconds from now, their jobs scheduled as the
+    app schedules them; the instant, the timers and how long scheduling took."""
+    with app.app_context():
         ids = db.session.scalars(select(Ticket.id).order_by(Ticket.id).limit(clocks)).all()
         assert len(ids) == clocks, f"only {len(ids)} tickets"
         instant = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
@@ -143,46 +176,39 @@ def cpu_seconds(*pids: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def with_workers(app, count: int, instant: datetime, created: list[int], scheduling_s: float) -> None:
-    """Start `count` real `hotline worker` processes and wait until every clock fired."""
-    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
-    workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(count)]
+def measure(app, workers: list[subprocess.Popen], instant: datetime, created: list[int],
+            scheduling_s: float) -> None:
+    """Wait until every clock fired; how late the last one, and the workers' CPU."""
+    count = len(workers)
     workers_at = datetime.now(UTC)
-    try:
-        deadline = time.monotonic() + LEAD + 600
-        with app.app_context():
-            while datetime.now(UTC) < instant - timedelta(seconds=1):
-                time.sleep(0.2)
-            pids = [worker.pid for worker in workers]
-            before = cpu_seconds(*pids)
-            while time.monotonic() < deadline:
-                fired = db.session.scalar(select(func.count()).select_from(TimerFiring)
-                                          .where(TimerFiring.due_at == instant))
-                db.session.rollback()
-                if fired >= len(created):
-                    break
-                time.sleep(0.5)
-            last, total, distinct = db.session.execute(
-                select(func.max(TimerFiring.fired_at), func.count(),
-                       func.count(func.distinct(TimerFiring.timer_id)))
-                .where(TimerFiring.due_at == instant)).one()
-            started = Queue("default", connection=connection()).started_job_registry
-            while started.get_job_ids() and time.monotonic() < deadline:
-                time.sleep(0.2)             # the last batches' jobs are returning
-            shares = jobs_fired(instant)
-            used = cpu_seconds(*pids) - before
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=60)
+    deadline = time.monotonic() + LEAD + 600
+    with app.app_context():
+        while datetime.now(UTC) < instant - timedelta(seconds=1):
+            time.sleep(0.2)
+        pids = [worker.pid for worker in workers]
+        before = cpu_seconds(*pids)
+        while time.monotonic() < deadline:
+            fired = db.session.scalar(select(func.count()).select_from(TimerFiring)
+                                      .where(TimerFiring.due_at == instant))
+            db.session.rollback()
+            if fired >= len(created):
+                break
+            time.sleep(0.5)
+        first, last, total, distinct = db.session.execute(
+            select(func.min(TimerFiring.fired_at), func.max(TimerFiring.fired_at), func.count(),
+                   func.count(func.distinct(TimerFiring.timer_id)))
+            .where(TimerFiring.due_at == instant)).one()
+        started = Queue("default", connection=connection()).started_job_registry
+        while started.get_job_ids() and time.monotonic() < deadline:
+            time.sleep(0.2)             # the last batches' jobs are returning
+        shares = jobs_fired(instant)
+        used = cpu_seconds(*pids) - before
     load = os.getloadavg()
-    print(f"scheduled {len(created)} clocks' jobs in {scheduling_s:.1f} s; workers started "
+    print(f"scheduled {len(created)} clocks' jobs in {scheduling_s:.1f} s, "
           f"{(instant - workers_at).total_seconds():.1f} s before the instant")
     print(f"fired {total} ({distinct} distinct clocks) of {len(created)}; "
-          f"the last {(last - instant).total_seconds():.1f} s after the instant, "
+          f"the first {(first - instant).total_seconds():.1f} s and the last "
+          f"{(last - instant).total_seconds():.1f} s after the instant, "
           f"{count} workers; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"CPU s per 1,000 clocks in the workers from the instant on: {used / total * 1000:.2f} "
           f"(the database's share: --in-process)")
