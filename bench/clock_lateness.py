@@ -54,6 +54,7 @@ def main() -> None:
 
     app = bench_app()
     fill_tickets(app, args.tickets)
+    from hotline import audit
     from hotline.clocks import firing
     from hotline.clocks.models import Timer, TimerFiring, TimerState
     from hotline.extensions import db
@@ -63,7 +64,9 @@ def main() -> None:
         connection().flushdb()
         # Start from a quiet state: every open clock due a month from now, no old firings.
         db.session.execute(text("DELETE FROM timer_firings"))
-        db.session.execute(text("DELETE FROM ticket_events WHERE action LIKE 'timer_%'"))
+        db.session.commit()
+        with db.engine.begin() as conn, audit.maintenance(conn, "bench: the last run's clock events"):
+            conn.execute(text("DELETE FROM ticket_events WHERE action LIKE 'timer_%'"))
         later = datetime.now(UTC) + timedelta(days=30)
         db.session.execute(update(Timer).where(Timer.state.in_(["running", "warned", "overdue"]))
                            .values(state="running", due_at=later, warn_at=later))

@@ -3,9 +3,11 @@
 Depends on: units and users only: any domain may leave a notice.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.errors import NotFound
@@ -34,16 +36,42 @@ class Notice(db.Model):
 
 
 def notify_unit(unit: Unit, ticket, kind: str, message: str, actor: User | None = None) -> Notice:
-    notice = Notice(unit=unit, ticket_id=ticket.id if ticket else None, kind=kind, message=message,
-                    created_by_id=actor.id if actor else None, created_at=utcnow())
-    db.session.add(notice)
-    return notice
+    return _leave(Notice(unit=unit, unit_id=unit.id, ticket_id=ticket.id if ticket else None, kind=kind,
+                         message=message, created_by_id=actor.id if actor else None,
+                         created_at=utcnow()))
 
 
 def notify_role(role: Role, ticket, kind: str, message: str) -> Notice:
-    notice = Notice(role=role.value, ticket_id=ticket.id if ticket else None, kind=kind,
-                    message=message, created_at=utcnow())
-    db.session.add(notice)
+    return _leave(Notice(role=role.value, ticket_id=ticket.id if ticket else None, kind=kind,
+                         message=message, created_at=utcnow()))
+
+
+# The notices of a `held` block, written as it ends.
+_HELD = "notices.held"
+_COLUMNS = ("unit_id", "role", "ticket_id", "kind", "message", "created_at", "created_by_id")
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Notices left inside are written as the block ends, in one executemany: no ORM object to
+    flush nor id to read back for each (a batch of clocks leaves hundreds). None on an error."""
+    rows: list[dict] = []
+    db.session.info[_HELD] = rows
+    try:
+        yield
+    finally:
+        db.session.info.pop(_HELD, None)
+    if rows:
+        db.session.execute(insert(Notice.__table__), rows)
+
+
+def _leave(notice: Notice) -> Notice:
+    """Add the notice, or (in a `held` block) keep its row for the block's one write."""
+    rows = db.session.info.get(_HELD)
+    if rows is None:
+        db.session.add(notice)
+    else:
+        rows.append({name: getattr(notice, name) for name in _COLUMNS})
     return notice
 
 

@@ -48,7 +48,7 @@ def connect() -> None:
 
     # A fired clock, by whose clock it is.
     firing.on_fire(clock_events.TICKET_KINDS, clock_events.fired)
-    firing.before_batch(clock_events.prepare)
+    firing.around_batch(clock_events.batch)
     firing.on_fire((TimerKind.ACCEPT, TimerKind.FIRST_CONTACT, TimerKind.OUTCOME), referrals.clock_fired)
 
     # What each job declared in hotline.tasks does.

@@ -244,9 +244,15 @@ def _note_touched(session: Session, _context) -> None:
         elif isinstance(obj, Event) and obj.action in INDEXED_EVENTS and obj.ticket is not None:
             touched[id(obj.ticket)] = obj.ticket
     for obj in session.dirty:
-        if isinstance(obj, Ticket) and any(inspect(obj).attrs[name].history.has_changes()
-                                           for name in SEARCHED):
+        if isinstance(obj, Ticket) and _changed(obj, SEARCHED):
             touched[id(obj)] = obj
+
+
+def _changed(ticket: Ticket, names: tuple[str, ...]) -> bool:
+    """Whether any of `names` has changed; only attributes set since loading are looked at (a
+    batch of clocks dirties hundreds of tickets, setting none of the searched columns)."""
+    state = inspect(ticket)
+    return any(state.attrs[name].history.has_changes() for name in names if name in state.committed_state)
 
 
 def _reindex_touched(session: Session, _context) -> None:

@@ -154,10 +154,10 @@ def fire_timer(timer_id: int, level: str) -> bool:
 
 
 @job
-def fire_clocks(second: str) -> dict:
-    """Every clock level due within one whole second (ISO time), fired at its instant in batches
-    (`hotline.clocks.firing.fire_second`)."""
-    return _work("fire_clocks")(second)
+def fire_clocks(second: str, generation: int = 0) -> dict:
+    """Every clock level due within one whole second (ISO time), fired at its instant in batches;
+    generation 1, 2... are follow-ups sharing a storm (`hotline.clocks.firing.fire_second`)."""
+    return _work("fire_clocks")(second, generation)
 
 
 @job

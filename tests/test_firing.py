@@ -180,6 +180,14 @@ def acknowledge_timer_ids(app, ticket_ids: list[int]) -> list[int]:
                 for tid in ticket_ids]
 
 
+def assert_each_overdue_once(api, tickets: list[int]) -> None:
+    """Each ticket's acknowledge clock went overdue once on its timeline and on the board."""
+    for tid in tickets:
+        assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
+    board = api.get("/api/v1/notices", "supervisor1").json
+    assert sorted(n["ticket"] for n in board if n["kind"] == "overdue") == sorted(tickets)
+
+
 def test_a_storm_of_clocks_due_together_has_one_job_that_fires_them_all_once(app, api):
     """A holiday's end: many clocks fall due at one instant. They share one job, which fires
     them all in a batch; the sweep after it finds nothing; every timeline stays intact."""
@@ -204,11 +212,41 @@ def test_a_storm_of_clocks_due_together_has_one_job_that_fires_them_all_once(app
         assert firing.sweep() == {"warning": 0, "overdue": 0}
         db.session.commit()
         assert audit.verify().broken == []
-    for tid in tickets:
-        assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
-    board = api.get("/api/v1/notices", "supervisor1").json
-    assert sorted(n["ticket"] for n in board if n["kind"] == "overdue") == sorted(tickets)
+    assert_each_overdue_once(api, tickets)
 
+
+def test_a_storm_larger_than_a_batch_fans_out_to_a_second_job_for_the_same_second(app, api, monkeypatch):
+    """More clocks due at once than a batch holds: the instant's job, on finding its first batch
+    full, queues a follow-up job for the same second, which a second worker runs alongside it
+    (`SKIP LOCKED` keeps them apart). Draining the queue fires every clock exactly once, and a
+    job delivered twice fires nothing again."""
+    from hotline import audit
+    from tests.twilio_fakes import drain
+
+    monkeypatch.setattr(firing, "BATCH", 4)
+    with at(timedelta(0)):
+        tickets = [api.dispatched(unit="gulou", desk="children", category="psych_support")["id"]
+                   for _ in range(firing.BATCH * 3)]
+    with app.app_context():
+        from hotline.clocks.models import Timer
+
+        due = db.session.get(Timer, acknowledge_timer_ids(app, tickets)[0]).due_at
+    second = due.replace(microsecond=0)
+    with time_machine.travel(due, tick=False):
+        with app.app_context():
+            assert tasks.fire_clocks(second.isoformat())["overdue"] == 12
+            follow_up = f"clocks-{second:%Y%m%d%H%M%S}-1"
+            assert tasks.queue().job_ids == [follow_up]
+            assert tasks.queue().fetch_job(follow_up).args == (second.isoformat(), 1)
+        drain(app)
+        with app.app_context():
+            assert tasks.queue().job_ids == []        # the follow-up found nothing left: no third
+            assert tasks.fire_clocks(second.isoformat()) == {"warning": 0, "overdue": 0}
+            assert tasks.fire_clocks(second.isoformat(), 1) == {"warning": 0, "overdue": 0}
+            assert firing.sweep() == {"warning": 0, "overdue": 0}
+            db.session.commit()
+            assert audit.verify().broken == []
+    assert_each_overdue_once(api, tickets)
 
 
 def test_the_sweep_fires_a_batch_in_a_few_statements_not_a_few_per_clock(app, api):
@@ -231,6 +269,11 @@ def test_the_sweep_fires_a_batch_in_a_few_statements_not_a_few_per_clock(app, ap
         assert clock_events(api, tid).count(("timer_overdue", "acknowledge")) == 1
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(reads) < 15, "\n".join(s.split("\n")[0][:90] for s in reads)
+    bumps = [s for s in statements if s.lstrip().upper().startswith("UPDATE TICKETS")]
+    assert len(bumps) == 1, "each ticket's event counter: one executemany for the batch"
+    notice_writes = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO NOTICES")]
+    assert len(notice_writes) == 1 and "RETURNING" not in notice_writes[0].upper(), \
+        "the batch's notices: one executemany, no ORM objects to give ids back to"
     if dialect == "postgresql":
         # SQLite cannot batch an INSERT that must return each new id; in-process, it need not.
         assert len(statements) < 40, "\n".join(s.split("\n")[0][:90] for s in statements)

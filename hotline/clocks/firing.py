@@ -7,9 +7,10 @@ row per (timer, level, due) in `timer_firings`, inserted under the ticket's row 
 
 Storms: working-day clocks started over a holiday all fall due at the same instant, so they
 share one job, and the job and the sweep fire in batches (`fire_due`): a few hundred due
-levels taken with `FOR UPDATE SKIP LOCKED` (two workers take different ones), claimed with
+levels taken with `FOR UPDATE SKIP LOCKED` (two workers take different ones: a job whose
+batch comes back full queues a follow-up for the same second, so idle workers join), claimed with
 one INSERT ... ON CONFLICT, moved with one UPDATE per level, prepared by each domain in one
-query (`before_batch`) and written in one flush.
+query and their writes gathered into a few statements (`around_batch`), in one flush.
 
 What a firing does depends on whose clock it is: each domain registers a handler for its
 timer kinds (`on_fire`, in `hotline.receivers`): the ticket's own clocks
@@ -20,7 +21,9 @@ on nothing above the clocks: the session, the clock models and the job helper.
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,10 +46,11 @@ Handler = Callable[[Timer, str, datetime], None]
 _HANDLERS: dict[TimerKind, Handler] = {}
 
 
-# Called with a batch's claimed timers before their handlers run: a domain reads what its
-# handlers need for the whole batch in one query (the tickets, their event chains).
-Preparer = Callable[[list[Timer]], None]
-_PREPARERS: list[Preparer] = []
+# Wraps a batch's handlers, called with its claimed timers: a domain reads what its handlers
+# need for the whole batch in one query before (the tickets, their event chains) and writes
+# what they changed in one statement after, where the ORM would send one a row.
+Around = Callable[[list[Timer]], AbstractContextManager[object]]
+_AROUND: list[Around] = []
 
 
 def on_fire(kinds, handler: Handler) -> None:
@@ -55,10 +59,10 @@ def on_fire(kinds, handler: Handler) -> None:
         _HANDLERS[TimerKind(kind)] = handler
 
 
-def before_batch(preparer: Preparer) -> None:
-    """`preparer(timers)` runs before a batch's handlers (registered once)."""
-    if preparer not in _PREPARERS:
-        _PREPARERS.append(preparer)
+def around_batch(around: Around) -> None:
+    """`around(timers)` wraps a batch's handlers (registered once)."""
+    if around not in _AROUND:
+        _AROUND.append(around)
 
 
 def schedule(timer: Timer) -> None:
@@ -74,27 +78,37 @@ def second_job_id(second: datetime) -> str:
     return f"clocks-{second:%Y%m%d%H%M%S}"
 
 
-def fire_second_of(second: str) -> dict[str, int]:
+def fire_second_of(second: str, generation: int = 0) -> dict[str, int]:
     """The `fire_clocks` job: `second` as the ISO text the job carries."""
-    return fire_second(datetime.fromisoformat(second))
+    return fire_second(datetime.fromisoformat(second), generation)
 
 
-def fire_second(second: datetime) -> dict[str, int]:
+def fire_second(second: datetime, generation: int = 0) -> dict[str, int]:
     """Fire every level due up to the end of `second`, each at its instant, in batches.
+
+    A storm is shared: the first time a batch comes back full, the job queues a follow-up for
+    the same second (generation + 1, its id naming both, so a duplicate delivery queues the
+    same one), which another worker runs alongside; `SKIP LOCKED` keeps their batches apart.
+    Each batch commits on its own: a crash loses one batch, fired again by a job or the sweep.
 
     RQ may wake the job up to a second early: it waits for each instant still ahead (at most
     EARLY_WAKE); if the clock does not move on (a frozen test clock) it comes back instead."""
     end = second + timedelta(seconds=1)
     fired = {WARNING: 0, OVERDUE: 0}
     skipped: set[int] = set()
+    shared = False
     while True:
         now = utcnow()
-        counts, taken = fire_due(now, skip=skipped)
+        batch = fire_due(now, BATCH, skip=skipped)
+        if batch.taken == BATCH and not shared:
+            tasks.after_commit(tasks.fire_clocks, second.isoformat(), generation + 1,
+                               job_id=f"{second_job_id(second)}-{generation + 1}")
+            shared = True
         db.session.commit()
-        for level, count in counts.items():
+        for level, count in batch.fired.items():
             fired[level] += count
-        if taken:
-            skipped |= taken
+        if batch.taken:
+            skipped |= batch.unfired
             continue
         ahead = _next_instant(now, end)
         if ahead is None:
@@ -153,28 +167,35 @@ def fire(timer_id: int, level: str, now: datetime | None = None, *, wait: bool =
     return True
 
 
-def sweep(now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
+def sweep(now: datetime | None = None, batch: int | None = None) -> dict[str, int]:
     """Fire every due level no job fired, batch after batch; returns how many of each fired."""
     now = now or utcnow()
     fired = {WARNING: 0, OVERDUE: 0}
     skipped: set[int] = set()
     while True:
-        counts, taken = fire_due(now, batch, skip=skipped)
+        taken = fire_due(now, batch, skip=skipped)
         db.session.commit()
-        for level, count in counts.items():
+        for level, count in taken.fired.items():
             fired[level] += count
-        if not taken:
+        if not taken.taken:
             return fired
-        skipped |= taken
+        skipped |= taken.unfired
 
 
-def fire_due(now: datetime | None = None, batch: int = BATCH,
-             skip: set[int] | None = None) -> tuple[dict[str, int], set[int]]:
-    """Fire one batch of due levels, set-based; the counts fired and the timers taken.
+class Batch(NamedTuple):
+    fired: dict[str, int]      # levels fired, by level
+    taken: int                 # due levels taken (locked) for the batch
+    unfired: set[int]          # timers taken but fired already (a retry): the next batch skips them
+
+
+def fire_due(now: datetime | None = None, batch: int | None = None,
+             skip: set[int] | None = None) -> Batch:
+    """Fire one batch of due levels, set-based: how many fired, how many were taken.
 
     Tickets a user's action holds, and timers another worker is firing, are skipped (the
     next batch or sweep takes them). The caller commits."""
     now = now or utcnow()
+    batch = batch or BATCH
     tickets = db.metadata.tables["tickets"]       # the row each timer lives on, locked as actions do
     due = (
         select(Timer.id, Timer.ticket_id, Timer.due_at)
@@ -191,7 +212,7 @@ def fire_due(now: datetime | None = None, batch: int = BATCH,
         due = due.where(Timer.id.not_in(skip))
     rows = db.session.execute(due).all()
     if not rows:
-        return {WARNING: 0, OVERDUE: 0}, set()
+        return Batch({WARNING: 0, OVERDUE: 0}, 0, set())
     levels = {row.id: OVERDUE if row.due_at <= now else WARNING for row in rows}
     claimed = _claim_all(rows, levels)
     for level in (WARNING, OVERDUE):
@@ -201,16 +222,16 @@ def fire_due(now: datetime | None = None, batch: int = BATCH,
     timers = sorted(db.session.scalars(select(Timer).where(Timer.id.in_(claimed))
                                        .execution_options(populate_existing=True)),
                     key=lambda t: (t.due_at, t.id))
-    for prepare in _PREPARERS:
-        prepare(timers)
-    with db.session.no_autoflush:      # one flush for the batch, not one per lazy load
+    with db.session.no_autoflush, ExitStack() as around:    # one flush, not one per lazy load
+        for wrap in _AROUND:
+            around.enter_context(wrap(timers))
         for timer in timers:
             _HANDLERS[timer.kind](timer, levels[timer.id], now)
     db.session.flush()
     counts = {WARNING: 0, OVERDUE: 0}
     for timer_id in claimed:
         counts[levels[timer_id]] += 1
-    return counts, {row.id for row in rows}
+    return Batch(counts, len(rows), {row.id for row in rows} - claimed)
 
 
 def _may_fire(state: TimerState | None, level: str) -> bool:
@@ -266,15 +287,19 @@ def _claim(timer: Timer, level: str) -> bool:
 
 
 def _claim_all(rows, levels: dict[int, str]) -> set[int]:
-    """Insert the firing rows of a batch in one statement; the timers whose row is new."""
+    """Insert the firing rows of a batch in one statement; the timers whose row is new.
+
+    Many parameter sets rather than one many-row VALUES: the statement compiles once and is
+    cached, where a VALUES list of a few hundred rows was compiled afresh for every batch."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    fired_at = utcnow()
+    firings = TimerFiring.__table__
     stmt = (
-        insert(TimerFiring)
-        .values([{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
-                  "fired_at": fired_at} for row in rows])
+        insert(firings)
         .on_conflict_do_nothing(index_elements=["timer_id", "level", "due_at"])
-        .returning(TimerFiring.timer_id)
+        .returning(firings.c.timer_id)
     )
-    return set(db.session.execute(stmt).scalars())
+    fired_at = utcnow()
+    params = [{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
+               "fired_at": fired_at} for row in rows]
+    return set(db.session.connection().execute(stmt, params).scalars())

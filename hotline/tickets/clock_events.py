@@ -7,6 +7,8 @@ have their handler in `referrals.service` and share `ticket_of` and `record_firi
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from hotline.clocks import service as clocks
 from hotline.clocks.firing import OVERDUE, WARNING
 from hotline.clocks.models import Timer, TimerKind
 from hotline.extensions import db
-from hotline.tickets.events import record_event
+from hotline.tickets.events import record_event, write_counters
 from hotline.tickets.models import Priority, Ticket
 from hotline.users import Role
 
@@ -35,9 +37,11 @@ KIND_NAMES = {
 _FRESH = "clock_events.fresh_tickets"
 
 
-def prepare(timers: list[Timer]) -> None:
-    """Before a batch of firings: its tickets (and lead units) in one query, and the last hash
-    of each one's event chain in another, instead of one of each per firing."""
+@contextmanager
+def batch(timers: list[Timer]) -> Iterator[None]:
+    """Around a batch of firings: its tickets (and lead units) read in one query and the last
+    hash of each one's event chain in another, instead of one of each per firing; its notices
+    and its tickets' event counters written in one statement each as it ends."""
     ids = {timer.ticket_id for timer in timers}
     tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids))
                                  .options(selectinload(Ticket.lead_unit))
@@ -46,6 +50,9 @@ def prepare(timers: list[Timer]) -> None:
     # Held (the identity map is weak), and only for this transaction: the session keeps its
     # objects across commits, so a later firing must read its ticket again under its own lock.
     db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
+    with notices.held():
+        yield
+    write_counters(tickets)
 
 
 def ticket_of(timer: Timer) -> Ticket:
