@@ -21,9 +21,17 @@ import time_machine
 from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
+from tests import workers
+
 _TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
 os.environ.setdefault("HOTLINE_INSTANCE_PATH", str(_TMP / "instance"))
 os.environ.setdefault("HOTLINE_ENV", "testing")
+# Under pytest-xdist (`make test` runs two workers) each worker has a database, a Redis
+# database and an instance folder of its own: tests/workers.py says which.
+_RUN_DATABASE_URL = os.environ.get("DATABASE_URL")
+_WORKER = workers.worker_index()
+if _WORKER is not None:
+    os.environ.update(workers.targets_for(_WORKER, os.environ))
 
 from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
@@ -85,6 +93,8 @@ def app():
 
     from hotline.seed import seed_demo
 
+    if _WORKER is not None and _RUN_DATABASE_URL:
+        workers.ensure_database(os.environ["DATABASE_URL"], through=_RUN_DATABASE_URL)
     app = create_app({"TESTING": True})
     _drop_everything(app)
     with app.app_context():
@@ -202,11 +212,31 @@ def _test_marks(item) -> list[str]:
     return ["slow"] if "subprocess." in source else []
 
 
+# Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the tests that start real
+# processes all go to one worker, one after another as in a serial run: their timeouts were set
+# for a machine doing one of them at a time. A browser file stays on one worker, which launches
+# its chromium and live server once (they are per module). The property-based files are slow
+# only by their CPU: their tests go to either worker, like every other test.
+PROPERTY_FILES = {"test_fuzz_api.py", "test_lifecycle_stateful.py"}
+
+
+def _xdist_group(path: Path, file_marks: list[str], test_marks: list[str]) -> str | None:
+    if "browser" in file_marks:
+        return f"browser:{path.name}"
+    if "slow" in test_marks or ("slow" in file_marks and path.name not in PROPERTY_FILES):
+        return "processes"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     marks_of: dict[Path, list[str]] = {}
     for item in items:
         path = Path(str(item.path))
         if path not in marks_of:
             marks_of[path] = _file_marks(path)
-        for mark in {*marks_of[path], *_test_marks(item)}:
+        test_marks = _test_marks(item)
+        for mark in {*marks_of[path], *test_marks}:
             item.add_marker(mark)
+        if group := _xdist_group(path, marks_of[path], test_marks):
+            item.add_marker(pytest.mark.xdist_group(group))
