@@ -28,7 +28,10 @@ FAST_MARKERS := not browser and not slow
 # instance folder (tests/workers.py); tests that start real processes share one worker (loadgroup).
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadgroup
-PYTEST := $(BIN)/pytest $(XDIST)
+# With PYTHONDONTWRITEBYTECODE set (as on this project's machines) every worker, and every
+# `hotline` process a test starts, compiled the package and pytest re-rewrote ~290 modules'
+# asserts: a few seconds of CPU each time. The caches go to __pycache__/ (ignored by git).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(XDIST)
 
 # python3.11 if it is on PATH, else python3 if that is 3.11 or newer.
 PYTHON ?= $(shell for candidate in python3.11 python3; do \
