@@ -5,6 +5,7 @@
 #   make lock      refresh constraints.txt: the newest versions pyproject.toml allows, from a clean venv
 #   make run       install, migrate, demo data, then web + worker (PORT=5000 HOST=127.0.0.1 by default)
 #   make test      install, lint, type check, the whole test suite (PYTEST_ARGS="-x -k lifecycle" to narrow it)
+#                  on TEST_WORKERS=2 pytest-xdist workers (TEST_WORKERS=0, or PYTEST_ARGS="-n 0 ...": one process)
 #   make test-fast the same without browser, real-process fault and property-based tests (-m "not browser and not slow")
 #   make lint      ruff
 #   make typecheck mypy over hotline/ and referrals/ (level and baseline in pyproject.toml)
@@ -23,6 +24,14 @@ PYTEST_ARGS ?=
 CONSTRAINTS := constraints.txt
 LOCK_VENV := .venv-lock
 FAST_MARKERS := not browser and not slow
+# pytest-xdist workers: the machine's two cores. Each has its own database, Redis database and
+# instance folder (tests/workers.py); tests that start real processes share one worker (loadgroup).
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+# With PYTHONDONTWRITEBYTECODE set (as on this project's machines) every worker, and every
+# `hotline` process a test starts, compiled the package and pytest re-rewrote ~290 modules'
+# asserts: a few seconds of CPU each time. The caches go to __pycache__/ (ignored by git).
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(XDIST)
 
 # python3.11 if it is on PATH, else python3 if that is 3.11 or newer.
 PYTHON ?= $(shell for candidate in python3.11 python3; do \
@@ -67,12 +76,12 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	$(PYTEST) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,11 +21,19 @@ import time_machine
 from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
+from tests import workers
+
 _TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
 os.environ.setdefault("HOTLINE_INSTANCE_PATH", str(_TMP / "instance"))
 os.environ.setdefault("HOTLINE_ENV", "testing")
+# Under pytest-xdist (`make test` runs two workers) each worker has a database, a Redis
+# database and an instance folder of its own: tests/workers.py says which.
+_RUN_DATABASE_URL = os.environ.get("DATABASE_URL")
+_WORKER = workers.worker_index()
+if _WORKER is not None:
+    os.environ.update(workers.targets_for(_WORKER, os.environ))
 
-from hotline import create_app  # noqa: E402
+from hotline import create_app, passwords  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 
 # Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback;
@@ -49,6 +57,9 @@ PER_TEST_TABLES = [
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
     "admin_events", "centre_rules", "kpi_ticket_facts", "kpi_rollups", "kpi_rollup_marks",
 ]
+
+_FILLED_TABLES = " UNION ALL ".join(f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})"
+                                    for table in PER_TEST_TABLES)
 
 
 def _drop_everything(app) -> None:
@@ -79,12 +90,39 @@ def _fixed_clock():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _good_passwords_remembered():
+    """A password that verified against a hash verifies again without argon2's ~25 ms of CPU.
+
+    The suite signs the same demo users in with the same password well over a thousand
+    times (a fifth of its CPU). argon2 gives a (hash, password) pair the same answer every
+    time, so no answer changes; a wrong password, a new hash, and the dummy hash that an
+    unknown name is checked against (the timing test) are verified for real, every time.
+    """
+    verified: set[tuple[str, str]] = set()
+    verify = passwords.verify
+
+    def remembering(password_hash: str, password: str) -> bool:
+        if (password_hash, password) in verified:
+            return True
+        ok = verify(password_hash, password)
+        if ok:
+            verified.add((password_hash, password))
+        return ok
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "verify", remembering)
+        yield
+
+
 @pytest.fixture(scope="session")
 def app():
     from flask_migrate import upgrade
 
     from hotline.seed import seed_demo
 
+    if _WORKER is not None and _RUN_DATABASE_URL:
+        workers.ensure_database(os.environ["DATABASE_URL"], through=_RUN_DATABASE_URL)
     app = create_app({"TESTING": True})
     _drop_everything(app)
     with app.app_context():
@@ -105,9 +143,15 @@ def _clean_state(request):
         db.session.remove()
         from hotline import audit
 
-        with db.engine.begin() as conn, audit.maintenance(conn, "test harness: empty the tables"):
-            for table in PER_TEST_TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
+        with db.engine.begin() as conn:
+            # One query names the tables that have rows (most tests fill a few of the ~40);
+            # a test that left them all empty costs no write at all.
+            filled = set(conn.execute(text(_FILLED_TABLES)).scalars())
+            if filled:
+                with audit.maintenance(conn, "test harness: empty the tables"):
+                    for table in PER_TEST_TABLES:
+                        if table in filled:
+                            conn.execute(text(f"DELETE FROM {table}"))
         from hotline.redis import connection
 
         connection().flushdb()
@@ -202,11 +246,31 @@ def _test_marks(item) -> list[str]:
     return ["slow"] if "subprocess." in source else []
 
 
+# Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the tests that start real
+# processes all go to one worker, one after another as in a serial run: their timeouts were set
+# for a machine doing one of them at a time. A browser file stays on one worker, which launches
+# its chromium and live server once (they are per module). The property-based files are slow
+# only by their CPU: their tests go to either worker, like every other test.
+PROPERTY_FILES = {"test_fuzz_api.py", "test_lifecycle_stateful.py"}
+
+
+def _xdist_group(path: Path, file_marks: list[str], test_marks: list[str]) -> str | None:
+    if "browser" in file_marks:
+        return f"browser:{path.name}"
+    if "slow" in test_marks or ("slow" in file_marks and path.name not in PROPERTY_FILES):
+        return "processes"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     marks_of: dict[Path, list[str]] = {}
     for item in items:
         path = Path(str(item.path))
         if path not in marks_of:
             marks_of[path] = _file_marks(path)
-        for mark in {*marks_of[path], *_test_marks(item)}:
+        test_marks = _test_marks(item)
+        for mark in {*marks_of[path], *test_marks}:
             item.add_marker(mark)
+        if group := _xdist_group(path, marks_of[path], test_marks):
+            item.add_marker(pytest.mark.xdist_group(group))

