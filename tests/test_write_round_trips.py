@@ -5,7 +5,10 @@ Each statement is a round trip a seat waits for and a web worker spends CPU on
 database's log would.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import event
 
 from hotline.extensions import db
@@ -58,3 +61,37 @@ def test_an_action_is_one_transaction_of_a_few_statements(app, api, statements, 
     assert len(statements) <= 9, lines(statements)
     assert not any(s.startswith("SELECT ticket_events.hash") for s in statements), \
         "the last event's hash comes with the locked read"
+
+
+@pytest.fixture
+def pings(app, monkeypatch):
+    """Each ping of a pooled connection before use (the real ping still goes out)."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    if dialect.name != "postgresql":
+        pytest.skip("SQLite's connections are files: nothing to ping")
+    seen: list[int] = []
+    real = dialect.do_ping
+
+    def ping(dbapi_connection):
+        seen.append(1)
+        return real(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", ping)
+    return seen
+
+
+def test_a_connection_back_from_a_request_a_moment_ago_is_used_without_a_ping(api, pings):
+    tid = api.create()["id"]
+    pings.clear()
+    api.act(tid, "submit", "seat1")
+    api.ticket(tid)
+    assert pings == []
+
+
+def test_a_connection_idle_for_a_while_is_pinged_before_use(api, pings):
+    tid = api.create()["id"]
+    pings.clear()
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):
+        api.ticket(tid)
+    assert pings == [1]
