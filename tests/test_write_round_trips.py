@@ -41,8 +41,8 @@ def test_an_intake_is_one_transaction_of_a_few_statements(app, api, statements, 
     assert len(checkouts) == 1, "the answer is written from the intake's own transaction"
     # the token's user, the place, the day's counter, the ticket, its event, its search
     # document, the rules' stamps, the webhook subscriptions, and the answer's contact
-    # safety (the seat's word, the risk events, the opt-out)
-    assert len(statements) <= 11, lines(statements)
+    # safety (the seat's word, the risk events and the opt-out in one read)
+    assert len(statements) <= 9, lines(statements)
     assert not any(s.startswith("SELECT ticket_events.hash") for s in statements), \
         "a first event follows no other"
     assert not any(s.startswith("DELETE FROM ticket_search") for s in statements), \
@@ -57,8 +57,8 @@ def test_an_action_is_one_transaction_of_a_few_statements(app, api, statements, 
     api.act(tid, "acknowledge", "handler-gulou")
     assert len(checkouts) == 1, "the answer is written from the action's own transaction"
     # the token's user, the ticket locked with its clocks, co-units and last event's hash,
-    # its UPDATE, the clock met, the event, the webhook subscriptions, the contact safety (3)
-    assert len(statements) <= 9, lines(statements)
+    # its UPDATE, the clock met, the event, the webhook subscriptions, the contact safety
+    assert len(statements) <= 7, lines(statements)
     assert not any(s.startswith("SELECT ticket_events.hash") for s in statements), \
         "the last event's hash comes with the locked read"
 
