@@ -19,6 +19,7 @@ Depends on: the ticket models, visibility and event log, and the channels' setti
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -125,7 +126,7 @@ def check(ticket: Ticket | None, number: str | None, purpose: str = "",
 
 
 def _ticket_safety(ticket: Ticket, record: ContactSafety | None,
-                   events: list | None = None) -> tuple[bool, str]:
+                   events: Sequence | None = None) -> tuple[bool, str]:
     risk, since = _risk(ticket, events)
     if record is not None and record.safe_to_text is not None and record.decided_at is not None:
         if risk is not None and since is not None and since > record.decided_at:
@@ -136,7 +137,7 @@ def _ticket_safety(ticket: Ticket, record: ContactSafety | None,
     return True, SAFE
 
 
-def _risk(ticket: Ticket, events: list | None = None) -> tuple[str | None, datetime | None]:
+def _risk(ticket: Ticket, events: Sequence | None = None) -> tuple[str | None, datetime | None]:
     """The strongest reason a ticket is not safe by default, and since when (from its risk
     `events`, read here unless given)."""
     if events is None:
