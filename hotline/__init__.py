@@ -2,10 +2,12 @@
 
 import logging
 import os
+import select
+import time
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 
 from config.settings import ENV_OVERRIDES, settings_for
 
@@ -48,6 +50,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif not db.engine.pool._pre_ping:
+            _ping_when_in_doubt(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     # The search engines' own objects (FTS5 tables, tsvector columns) and the history's
     # partitions are not the models'.
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
@@ -85,7 +89,8 @@ def _configure_database(app: Flask) -> None:
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 15})
     else:
-        options.setdefault("pool_pre_ping", True)
+        # Not SQLAlchemy's pre-ping (a SELECT 1 at every checkout): `_ping_when_in_doubt`.
+        options.setdefault("pool_pre_ping", False)
         options.setdefault("pool_size", 10)
         options.setdefault("connect_args", {"connect_timeout": 3})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
@@ -111,6 +116,44 @@ def _end_session(_error) -> None:
         logging.getLogger(__name__).warning("database connection lost at the end of a request: %s",
                                             error.orig)
         db.session.remove()
+
+
+_RETURNED = "hotline.returned_at"
+
+
+def _ping_when_in_doubt(engine, idle_seconds: float) -> None:
+    """Ping a pooled connection before use only when it may have gone bad: it sat idle for
+    `idle_seconds` or more (a firewall may have dropped it), or its socket has something to
+    read, which an idle connection only has when the server hung up (a restart, a terminated
+    backend: PostgreSQL says so, or the socket is closed). A connection back from a request a
+    moment ago is used as it is: a SELECT 1 per request was a round trip in every write. A
+    failed ping discards the connection and the pool connects afresh."""
+
+    def returned(_dbapi_connection, record, *_args) -> None:
+        record.info[_RETURNED] = time.time()
+
+    def check(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_RETURNED)
+        if since is not None and 0 <= time.time() - since < idle_seconds and _quiet(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"the pooled connection failed its ping: {error}") from error
+
+    event.listen(engine, "connect", returned)
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", check)
+
+
+def _quiet(dbapi_connection) -> bool:
+    """Nothing waits to be read on the connection's socket (psycopg 3), and it looks open."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None or dbapi_connection.closed or dbapi_connection.broken:
+        return False
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return not poller.poll(0)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

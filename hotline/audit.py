@@ -120,6 +120,14 @@ def prime_event_chains(tickets) -> None:
                                for tid, seq in seqs.items()}
 
 
+def prime_event_chain(ticket) -> None:
+    """The ticket was read with its last event's hash (`Ticket.last_event_hash`): its next
+    event chains to it without reading it again."""
+    if ticket.last_event_hash is not None:
+        db.session.info.setdefault(PRIMED, {})[("event", ticket.id)] = (ticket.event_seq,
+                                                                        ticket.last_event_hash)
+
+
 @sa_event.listens_for(Event, "before_insert")
 def _chain_event(_mapper, connection, row: Event) -> None:
     row.ticket_id = row.ticket_id or row.ticket.id
@@ -127,7 +135,9 @@ def _chain_event(_mapper, connection, row: Event) -> None:
     heads = _heads(object_session(row))
     key = ("event", row.ticket_id)
     prev = heads.get(key) or object_session(row).info.get(PRIMED, {}).get(key)
-    if prev is None or prev[0] != row.seq - 1:
+    if row.seq == 1:            # a ticket's first event: the chain starts here, nothing to read
+        prev = (0, GENESIS)
+    elif prev is None or prev[0] != row.seq - 1:
         found = connection.execute(select(Event.hash).where(
             Event.ticket_id == row.ticket_id, Event.seq == row.seq - 1)).scalar()
         prev = (row.seq - 1, found or GENESIS)

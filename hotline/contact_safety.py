@@ -19,12 +19,13 @@ Depends on: the ticket models, visibility and event log, and the channels' setti
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, and_, literal, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import permissions
@@ -124,8 +125,9 @@ def check(ticket: Ticket | None, number: str | None, purpose: str = "",
     return Verdict(True, SAFE)
 
 
-def _ticket_safety(ticket: Ticket, record: ContactSafety | None) -> tuple[bool, str]:
-    risk, since = _risk(ticket)
+def _ticket_safety(ticket: Ticket, record: ContactSafety | None,
+                   events: Sequence | None = None) -> tuple[bool, str]:
+    risk, since = _risk(ticket, events)
     if record is not None and record.safe_to_text is not None and record.decided_at is not None:
         if risk is not None and since is not None and since > record.decided_at:
             return False, risk          # became crisis / abuse after the seat's word
@@ -135,10 +137,12 @@ def _ticket_safety(ticket: Ticket, record: ContactSafety | None) -> tuple[bool, 
     return True, SAFE
 
 
-def _risk(ticket: Ticket) -> tuple[str | None, datetime | None]:
-    """The strongest reason a ticket is not safe by default, and since when."""
-    events = db.session.execute(select(Event.action, Event.data, Event.at).where(
-        Event.ticket_id == ticket.id, Event.action.in_(RISK_EVENTS))).all() if ticket.id else []
+def _risk(ticket: Ticket, events: Sequence | None = None) -> tuple[str | None, datetime | None]:
+    """The strongest reason a ticket is not safe by default, and since when (from its risk
+    `events`, read here unless given)."""
+    if events is None:
+        events = db.session.execute(select(Event.action, Event.data, Event.at).where(
+            Event.ticket_id == ticket.id, Event.action.in_(RISK_EVENTS))).all() if ticket.id else []
     abuse = [at for action, data, at in events
              if action == "mandatory_report" or "abuse" in ((data or {}).get("kinds") or [])]
     flagged = [at for action, _data, at in events if action == "crisis_flagged"]
@@ -255,10 +259,22 @@ def handle_opt_text(from_number: str | None, body: str | None) -> str | None:
 # --- what a seat sees and sets -----------------------------------------------------------------
 
 def describe(ticket: Ticket) -> dict:
-    """The ticket's contact safety as the API shows it (`contact`)."""
-    record = db.session.get(ContactSafety, ticket.id)
-    safe, reason = _ticket_safety(ticket, record)
-    opted_out = is_opted_out(ticket.caller_phone)
+    """The ticket's contact safety as the API shows it (`contact`).
+
+    Every write answers with it: the seat's word, the risk events and the opt-out are read
+    in one statement, the ticket's id outer-joined to each (one row per risk event, mostly
+    none)."""
+    anchor = select(literal(ticket.id).label("ticket_id")).subquery()
+    rows = db.session.execute(
+        select(ContactSafety, TextOptOut.opted_out, Event.action, Event.data, Event.at)
+        .select_from(anchor)
+        .outerjoin(ContactSafety, ContactSafety.ticket_id == anchor.c.ticket_id)
+        .outerjoin(TextOptOut, TextOptOut.number == e164(ticket.caller_phone))
+        .outerjoin(Event, and_(Event.ticket_id == anchor.c.ticket_id, Event.action.in_(RISK_EVENTS)))
+    ).all()
+    record, opted = rows[0][0], rows[0][1]
+    safe, reason = _ticket_safety(ticket, record, [row[2:] for row in rows if row[2] is not None])
+    opted_out = bool(ticket.caller_phone) and bool(opted)
     decided_by = db.session.get(User, record.decided_by_id) if record and record.decided_by_id else None
     return {
         "safe_to_text": safe and not opted_out,

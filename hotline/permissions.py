@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import Select, and_, delete, false, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
-from hotline.tickets.models import Ticket, TicketScope
+from hotline.tickets.models import Event, Ticket, TicketScope
 from hotline.units import Unit
 from hotline.users import Role, User
 
@@ -266,6 +266,10 @@ def rescope(ticket: Ticket) -> None:
     db.session.add_all(TicketScope(ticket_id=ticket.id, unit_id=uid) for uid in wanted - current)
 
 
+_LAST_EVENT_HASH = (select(Event.hash).where(Event.ticket_id == Ticket.id, Event.seq == Ticket.event_seq)
+                    .correlate(Ticket).scalar_subquery())
+
+
 def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
     """The ticket, or 404 when `user` may not see it.
 
@@ -276,10 +280,11 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
     stmt = visible_tickets(user).where(Ticket.id == ticket_id)
     if for_update:
         # An action reads the co-units (who may act), the clocks and the referrals (the
-        # answer): fetched with the lock, in one round trip instead of three.
+        # answer), and chains its event to the last one's hash: fetched with the lock, in
+        # one round trip instead of four.
         stmt = stmt.with_for_update(of=Ticket).options(
             joinedload(Ticket.co_unit_links), joinedload(Ticket.timers),
-            joinedload(Ticket.referrals))
+            joinedload(Ticket.referrals), with_expression(Ticket.last_event_hash, _LAST_EVENT_HASH))
     ticket = db.session.scalars(stmt).unique().one_or_none()
     if ticket is None:
         raise NotFound(error="ticket.not_found", params={"ticket": ticket_id})

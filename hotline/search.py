@@ -205,22 +205,35 @@ def _caller_query(q: str) -> tuple[list[str], str | None]:
 INDEXED_EVENTS = ("add_note", "append", "merged_in")
 
 
+def _note(data: dict | None) -> str:
+    data = data or {}
+    return " ".join(filter(None, [data.get("note"), data.get("subject"), data.get("content")]))
+
+
 def reindex(session: Session, tickets: list[Ticket]) -> None:
     """Rewrite the documents of `tickets` (their notes and added requests read from the events)."""
+    if not tickets:
+        return
     ids = [t.id for t in tickets]
     notes: dict[int, list[str]] = {}
     rows = session.execute(select(Event.ticket_id, Event.data).where(
         Event.ticket_id.in_(ids), Event.action.in_(INDEXED_EVENTS)))
     for ticket_id, data in rows:
-        data = data or {}
-        notes.setdefault(ticket_id, []).append(" ".join(filter(None, [
-            data.get("note"), data.get("subject"), data.get("content")])))
+        notes.setdefault(ticket_id, []).append(_note(data))
     session.execute(delete(TicketSearch).where(TicketSearch.ticket_id.in_(ids)))
-    session.execute(insert(TicketSearch), [
-        {"ticket_id": t.id, "body": ticket_document(t, notes.get(t.id, []))} for t in tickets])
+    _insert_documents(session, tickets, notes)
+
+
+def _insert_documents(session: Session, tickets: list[Ticket], notes: dict[int, list[str]]) -> None:
+    if tickets:
+        session.execute(insert(TicketSearch), [
+            {"ticket_id": t.id, "body": ticket_document(t, notes.get(t.id, []))} for t in tickets])
 
 
 _TOUCHED = "search.touched"
+# Tickets inserted by the flush, with the notes of their events in it: they have no document
+# to replace and no earlier events to read (an intake writes its document in one INSERT).
+_NEW = "search.new"
 
 
 def listen() -> None:
@@ -238,11 +251,16 @@ SEARCHED = ("subject", "content", "address", "resolution_note", "dispatch_note",
 
 def _note_touched(session: Session, _context) -> None:
     touched = session.info.setdefault(_TOUCHED, {})
+    new = session.info.setdefault(_NEW, {})
     for obj in session.new:
         if isinstance(obj, Ticket):
             touched[id(obj)] = obj
-        elif isinstance(obj, Event) and obj.action in INDEXED_EVENTS and obj.ticket is not None:
+            new.setdefault(id(obj), [])
+    for obj in session.new:
+        if isinstance(obj, Event) and obj.action in INDEXED_EVENTS and obj.ticket is not None:
             touched[id(obj.ticket)] = obj.ticket
+            if id(obj.ticket) in new:
+                new[id(obj.ticket)].append(_note(obj.data))
     for obj in session.dirty:
         if isinstance(obj, Ticket) and _changed(obj, SEARCHED):
             touched[id(obj)] = obj
@@ -257,9 +275,13 @@ def _changed(ticket: Ticket, names: tuple[str, ...]) -> bool:
 
 def _reindex_touched(session: Session, _context) -> None:
     touched = session.info.pop(_TOUCHED, None)
+    new = session.info.pop(_NEW, None) or {}
     if touched:
+        tickets = [t for t in touched.values() if t.id is not None]
         with session.no_autoflush:
-            reindex(session, [t for t in touched.values() if t.id is not None])
+            reindex(session, [t for t in tickets if id(t) not in new])
+            _insert_documents(session, [t for t in tickets if id(t) in new],
+                              {t.id: new[id(t)] for t in tickets if id(t) in new})
 
 
 def ticket_filter(stmt: Select, viewer: User, q: str) -> tuple[Select, list]:

@@ -491,7 +491,7 @@ def test_a_read_answered_before_the_database_died_is_still_answered(private_post
     assert not private_postgres.running()
 
     private_postgres.start()
-    assert client.get("/api/v1/units", headers=headers).status_code == 200   # pool_pre_ping
+    assert client.get("/api/v1/units", headers=headers).status_code == 200   # pinged: the socket tells
 
 
 def test_a_refusal_decided_before_the_database_died_keeps_its_status(private_postgres, in_process):
@@ -520,3 +520,26 @@ def test_a_refusal_decided_before_the_database_died_keeps_its_status(private_pos
 
     private_postgres.start()
     assert client.get("/api/v1/units", headers=headers).status_code == 200
+
+
+def test_a_restart_between_two_requests_moments_apart_costs_the_second_nothing(private_postgres,
+                                                                                private_redis_url):
+    """A connection back from a request a moment ago is used without a ping; when the server
+    restarted meanwhile, the connection's socket says so and the pool connects afresh
+    (`hotline._ping_when_in_doubt`: with an hour's idle allowance, only the socket can tell)."""
+    from hotline.extensions import db
+
+    app = _app(private_postgres.url, private_redis_url, DATABASE_PING_AFTER_IDLE_SECONDS=3600)
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "seat1", "password": "demo"}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        assert client.get("/api/v1/units", headers=headers).status_code == 200
+        private_postgres.stop("fast")
+        private_postgres.start()
+        response = client.get("/api/v1/units", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -60,7 +60,12 @@ SECURITY = [{"bearer": []}]
 
 
 def committed(view):
-    """Commit once at the request boundary, after the one service call succeeded."""
+    """Commit once at the request boundary, after the one service call succeeded.
+
+    `route` puts it above `@blp.response`: the answer is dumped before the commit, from the
+    same transaction; dumped after it, the reads the answer needs would take a connection from
+    the pool again and open a second transaction (an intake's or an action's contact safety).
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -81,14 +86,14 @@ def route(blp, path: str, method: str = "GET", *, query=None, body=None, form=No
     when), bearer security unless `public`, and `commit` once at the request boundary."""
 
     def decorate(view):
-        if commit:
-            view = committed(view)
         if not public or doc:
             view = blp.doc(**({} if public else {"security": SECURITY}), **doc)(view)
         for code, text in reversed((refusals or {}).items()):
             view = blp.alt_response(code, description=text)(view)
         if status is not None:
             view = blp.response(status, out, description=description)(view)
+        if commit:
+            view = committed(view)
         for schema, location in ((files, "files"), (form, "form"), (body, "json"), (query, "query")):
             if schema is not None:
                 view = blp.arguments(schema, location=location)(view)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from hotline.clocks.models import Timer
 from hotline.extensions import db
@@ -149,6 +149,9 @@ class Ticket(db.Model):
     # The last event's seq; bumped with every action so events stay gapless.
     event_seq: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
+    # The hash of the event numbered `event_seq`, when a query asked for it with the row
+    # (`permissions.get_visible_ticket` for an action): the next event chains to it unread.
+    last_event_hash: Mapped[str | None] = query_expression()
 
     __mapper_args__ = {"version_id_col": version}
 

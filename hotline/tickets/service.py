@@ -91,6 +91,7 @@ def perform(actor: User, ticket_id: int, action: str, data: dict) -> Ticket:
     if action not in ACTIONS:
         raise NotFound(error="ticket.unknown_action", params={"action": action})
     ticket = permissions.get_visible_ticket(actor, ticket_id, for_update=True)
+    audit.prime_event_chain(ticket)
     registry.check_action_allowed(actor, ticket, action)
     for field in ("answer", "reason", "result", "opinion", "note"):
         if field in data and data[field] is not None:

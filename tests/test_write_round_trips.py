@@ -1,0 +1,97 @@
+"""The two commonest writes, an intake and an action, in few round trips to the database.
+
+Each statement is a round trip a seat waits for and a web worker spends CPU on
+(bench/README.md, "Endpoints"): these tests count them, as an operator reading the
+database's log would.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import event
+
+from hotline.extensions import db
+
+
+@pytest.fixture
+def checkouts(app):
+    """Each time a request takes a connection from the pool (each its own transaction)."""
+    seen: list[int] = []
+
+    def taken(_dbapi, _record, _proxy):
+        seen.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "checkout", taken)
+    yield seen
+    event.remove(engine, "checkout", taken)
+
+
+def lines(statements: list[str]) -> str:
+    return "\n".join(" ".join(s.split())[:110] for s in statements)
+
+
+def test_an_intake_is_one_transaction_of_a_few_statements(app, api, statements, checkouts):
+    api.create()                        # the token is issued, caches are warm
+    statements.clear()
+    checkouts.clear()
+    api.create()
+    assert len(checkouts) == 1, "the answer is written from the intake's own transaction"
+    # the token's user, the place, the day's counter, the ticket, its event, its search
+    # document, the rules' stamps, the webhook subscriptions, and the answer's contact
+    # safety (the seat's word, the risk events and the opt-out in one read)
+    assert len(statements) <= 9, lines(statements)
+    assert not any(s.startswith("SELECT ticket_events.hash") for s in statements), \
+        "a first event follows no other"
+    assert not any(s.startswith("DELETE FROM ticket_search") for s in statements), \
+        "a new ticket has no search document to replace"
+
+
+def test_an_action_is_one_transaction_of_a_few_statements(app, api, statements, checkouts):
+    tid = api.dispatched()["id"]
+    api.headers("handler-gulou")        # signed in before
+    statements.clear()
+    checkouts.clear()
+    api.act(tid, "acknowledge", "handler-gulou")
+    assert len(checkouts) == 1, "the answer is written from the action's own transaction"
+    # the token's user, the ticket locked with its clocks, co-units and last event's hash,
+    # its UPDATE, the clock met, the event, the webhook subscriptions, the contact safety
+    assert len(statements) <= 7, lines(statements)
+    assert not any(s.startswith("SELECT ticket_events.hash") for s in statements), \
+        "the last event's hash comes with the locked read"
+
+
+@pytest.fixture
+def pings(app, monkeypatch):
+    """Each ping of a pooled connection before use (the real ping still goes out)."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    if dialect.name != "postgresql":
+        pytest.skip("SQLite's connections are files: nothing to ping")
+    seen: list[int] = []
+    real = dialect.do_ping
+
+    def ping(dbapi_connection):
+        seen.append(1)
+        return real(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", ping)
+    return seen
+
+
+def test_a_connection_back_from_a_request_a_moment_ago_is_used_without_a_ping(api, pings):
+    tid = api.create()["id"]
+    pings.clear()
+    api.act(tid, "submit", "seat1")
+    api.ticket(tid)
+    assert pings == []
+
+
+def test_a_connection_idle_for_a_while_is_pinged_before_use(api, pings):
+    tid = api.create()["id"]
+    pings.clear()
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):
+        api.ticket(tid)
+    assert pings == [1]
