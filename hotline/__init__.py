@@ -91,6 +91,9 @@ def _configure_database(app: Flask) -> None:
     else:
         # Not SQLAlchemy's pre-ping (a SELECT 1 at every checkout): `_ping_when_in_doubt`.
         options.setdefault("pool_pre_ping", False)
+        # Last in, first out: a request takes the connection the previous one just gave back
+        # (no ping needed), and the extra ones a burst opened go idle and get checked.
+        options.setdefault("pool_use_lifo", True)
         options.setdefault("pool_size", 10)
         options.setdefault("connect_args", {"connect_timeout": 3})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
