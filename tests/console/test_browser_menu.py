@@ -43,7 +43,7 @@ def test_the_admin_finds_every_admin_page_under_one_menu(person):  # noqa: F811
     assert "active" in (summary.get_attribute("class") or "")
 
 
-@pytest.mark.parametrize("username", ["admin", "supervisor1", "handler-gulou"])
+@pytest.mark.parametrize("username", ["admin", "supervisor1", "handler-gulou", "handler-police"])
 def test_on_a_phone_the_header_leaves_the_screen_to_the_work(person, username):  # noqa: F811
     page = person(username)
     page.set_viewport_size({"width": 375, "height": 812})
