@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline import rulebook
+from hotline.errors import RuleDocumentError
 from hotline.rulebook import RuleSet
 
 
-class CrisisKeywordsError(ValueError):
+class CrisisKeywordsError(RuleDocumentError):
     """The keyword file is missing or malformed."""
 
 
@@ -80,26 +81,27 @@ class Signal:
 
 
 def load_crisis_words(path: str | Path) -> CrisisWords:
-    return rulebook.load_file(path, build_crisis_words, CrisisKeywordsError, "crisis keyword")
+    return rulebook.load_file(path, build_crisis_words, CrisisKeywordsError)
 
 
 def build_crisis_words(raw: dict, path: str) -> CrisisWords:
     """The lexicon of a parsed document (`path` names it in errors: a file or a table)."""
     kinds = raw.get("kinds")
     if not isinstance(kinds, dict) or not kinds:
-        raise CrisisKeywordsError(f"{path}: [kinds] must list words by kind")
+        raise CrisisKeywordsError(path, error="crisis_words.no_kinds_table")
     for kind, words in kinds.items():
         if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
-            raise CrisisKeywordsError(f"{path}: kinds.{kind} must be a list of words")
+            raise CrisisKeywordsError(path, error="crisis_words.not_words", params={"key": f"kinds.{kind}"})
     ignore = raw.get("ignore", {}).get("phrases", [])
     negation = raw.get("negation", {})
     for key in ("kinds", "cues", "fillers"):
         values = negation.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-            raise CrisisKeywordsError(f"{path}: negation.{key} must be a list of words")
+            raise CrisisKeywordsError(path, error="crisis_words.not_words", params={"key": f"negation.{key}"})
     unknown = set(negation.get("kinds", [])) - set(kinds)
     if unknown:
-        raise CrisisKeywordsError(f"{path}: negation.kinds names unknown kinds {sorted(unknown)}")
+        raise CrisisKeywordsError(path, error="crisis_words.unknown_negation",
+                                  params={"kinds": sorted(unknown)})
     return CrisisWords({kind: tuple(words) for kind, words in kinds.items()}, tuple(ignore),
                        Negation(frozenset(negation.get("kinds", [])), tuple(negation.get("cues", [])),
                                 tuple(negation.get("fillers", []))))

@@ -12,8 +12,11 @@ tests/test_error_codes.py fails when a raise site has no code, or a code has no 
 or no English translation.
 """
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 
+from babel import support
 from flask_babel import lazy_gettext as _l
 
 # Parameter name -> {code: words}; registered by hotline/console/labels.py.
@@ -164,6 +167,24 @@ MESSAGES = {
     "time_limits.unchanged": _l("没有修改任何时限。"),
     "time_limits.not_editable": _l("%(limit)s 不是可修改的时限。"),
     "time_limits.bad_duration": _l("时限格式不对：“%(value)s”，应如 2h、30m、5wd、30wm，且不超过一年。"),
+    # the rule builders' refusals (hotline/routing.py, crisis.py, clocks/limits.py): `key` is the
+    # place in the document ("rule[0] (crisis).handle"); a bad shipped file shows them at start-up
+    "rules.file_missing": _l("规则文件 %(file)s 不存在。"),
+    "rules.file_unreadable": _l("无法读取规则文件 %(file)s：%(why)s"),
+    "rules.file_not_toml": _l("%(file)s 不是有效的 TOML：%(why)s"),
+    "time_limits.missing_key": _l("缺少 %(key)s。"),
+    "time_limits.not_a_duration": _l("%(key)s 不是时限：“%(value)s”，应如 2h、30m、5wd、30wm。"),
+    "time_limits.bad_ratio": _l("%(key)s 须为 0 到 1 之间的数。"),
+    "time_limits.bad_attempts": _l("%(key)s 须为不小于 1 的整数。"),
+    "time_limits.bad_match_key": _l("%(key)s 不是可用的匹配条件（可用：%(allowed)s）。"),
+    "time_limits.bad_clock": _l("%(key)s 须为 calendar 或 24x7。"),
+    "time_limits.bad_escalation": _l("%(key)s 的键只能是 %(allowed)s。"),
+    "time_limits.no_fallback": _l("最后一条 [[rule]] 的 match 须为空（兜底规则）。"),
+    "time_limits.no_periods": _l("%(key)s 须为非空列表，如 [\"09:00-12:00\", \"13:30-17:30\"]。"),
+    "time_limits.bad_period": _l("%(key)s：“%(period)s”不是时段，应如 09:00-12:00。"),
+    "time_limits.periods_out_of_order": _l("%(key)s：“%(period)s”与前一时段重叠或在其之前。"),
+    "time_limits.no_rule_fits": _l("没有适用于专席“%(desk)s”、类别“%(category)s”、紧急程度“%(priority)s”的 "
+                                   "[[rule]]；时限文件的最后一条规则须 match 为空。"),
     "routing.invalid": _l("派单目录有误：%(why)s"),
     "routing.route_count": _l("派单目录须有 1 至 %(max)s 条规则。"),
     "routing.name_required": _l("请填写规则名称（%(max)s 字以内）。"),
@@ -172,12 +193,15 @@ MESSAGES = {
     "routing.unknown_location": _l("地点单位 %(location)s 不存在。"),
     "routing.unknown_desk": _l("未知专席：%(desks)s。"),
     "routing.unknown_category": _l("未知类别：%(categories)s。"),
+    "routing.bad_unit": _l("%(key)s 须为单位代码或 @county。"),
     "crisis_words.invalid": _l("危机词库有误：%(why)s"),
     "crisis_words.no_kinds": _l("至少需要一类危机词。"),
     "crisis_words.bad_kind": _l("类别名只能用小写字母和下划线。"),
     "crisis_words.empty_kind": _l("每类至少一个词；不用的类别请删除。"),
     "crisis_words.too_many": _l("最多 %(max)s 个词，每个 %(length)s 字以内。"),
     "crisis_words.unknown_negation": _l("否定只能用于已有的类别，未知：%(kinds)s。"),
+    "crisis_words.no_kinds_table": _l("[kinds] 须按类别列出危机词。"),
+    "crisis_words.not_words": _l("%(key)s 须为词语列表（不能有空词）。"),
     # --- attachments -----------------------------------------------------------------------------
     "attachment.forbidden": _l("%(role)s不能上传附件。"),
     "attachment.masked": _l("这是来电人提供的材料，仅对可查看来电人信息的人员开放。"),
@@ -282,3 +306,16 @@ def render(code: str | None, params: Mapping | None = None, fallback: str | None
     if template is None:
         return fallback or code or ""
     return str(template) % _Params({name: words(name, value) for name, value in (params or {}).items()})
+
+
+def in_english(code: str, params: Mapping | None = None) -> str:
+    """`code`'s message in English outside any request: what the IT officer reads in the terminal
+    and the log when a rule file stops start-up (no reader, so no reader's language)."""
+    values = {name: ", ".join(map(str, value)) if isinstance(value, list | tuple | set | frozenset)
+              else str(value) for name, value in (params or {}).items()}
+    return _english().gettext(MESSAGES[code]._args[0]) % _Params(values)
+
+
+@functools.cache
+def _english() -> support.NullTranslations:
+    return support.Translations.load(str(Path(__file__).parent / "translations"), ["en"])

@@ -90,6 +90,26 @@ class Invalid(HotlineError):
     code = 422
 
 
+class RuleDocumentError(ValueError):
+    """A rule document (a shipped TOML file, or an admin's edit) that its builder refuses, with
+    a stable code and params like any refusal. Read as `where` (the file or table) and the
+    message in English, for the IT officer when a file stops start-up; an edit shows the
+    `problem` in the editor's language instead (`refusal`)."""
+
+    def __init__(self, where: str = "", *, error: str, params: dict | None = None):
+        self.error, self.params = error, params or {}
+        text = error_messages.in_english(error, self.params)
+        super().__init__(f"{where}: {text}" if where else text)
+
+    def problem(self) -> Problem:
+        return Problem(self.error, self.params)
+
+    def refusal(self, field: str, error: str) -> "Invalid":
+        """The 422 for an edit the builder refused: `error` (`routing.invalid`...) saying why."""
+        problem = self.problem()
+        return Invalid(errors={field: [problem]}, error=error, params={"why": problem})
+
+
 class FieldProblems(dict):
     """Field -> [Problem], collected over a whole record (an admin form, an import row),
     then refused at once: 422 `error` (default `input.invalid`), whose message is the first."""

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotline import rulebook
+from hotline.errors import RuleDocumentError
 from hotline.rulebook import RuleSet
 from hotline.units import Unit, UnitKind, get_by_code
 
 COUNTY_OF_LOCATION = "@county"
 
 
-class RoutingError(ValueError):
+class RoutingError(RuleDocumentError):
     """The routing file is missing or has a bad rule."""
 
 
@@ -44,7 +45,7 @@ class Suggestion:
 
 
 def load_routes(path: str | Path) -> tuple[Route, ...]:
-    return rulebook.load_file(path, build_routes, RoutingError, "routing")
+    return rulebook.load_file(path, build_routes, RoutingError)
 
 
 def build_routes(raw: dict, path: str) -> tuple[Route, ...]:
@@ -52,7 +53,7 @@ def build_routes(raw: dict, path: str) -> tuple[Route, ...]:
     routes = []
     for index, entry in enumerate(raw.get("route", [])):
         if not isinstance(entry.get("unit"), str):
-            raise RoutingError(f"{path}: route[{index}].unit must be a unit code or '@county'")
+            raise RoutingError(path, error="routing.bad_unit", params={"key": f"route[{index}].unit"})
         routes.append(Route(
             name=entry.get("name", f"route[{index}]"), unit=entry["unit"],
             categories=frozenset(_listify(entry.get("category"))),

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import changelog as changes
 from hotline.changelog import Subject
+from hotline.errors import RuleDocumentError
 from hotline.extensions import db
 from hotline.types import UTCDateTime, utcnow
 from hotline.users import User
@@ -55,7 +56,7 @@ class StoredRules(db.Model):
 class RuleSet:
     """One editable rule set: its name, the setting naming its file, the app extension holding
     the file's built form (loaded at start-up), and the builder `(document, where) -> rules`
-    that raises ValueError naming the bad key."""
+    that raises a RuleDocumentError naming the bad key."""
 
     name: str
     setting: str
@@ -88,7 +89,7 @@ class RuleSet:
 
     def save(self, actor: User, document: dict, note: str = "") -> Any:
         """Check `document` with the builder, store it, record the change; returns the built
-        rules. A ValueError from the builder propagates (the caller names the field)."""
+        rules. A RuleDocumentError from the builder propagates (the caller names the field)."""
         built = self.build(document, f"centre_rules.{self.name}")
         before = self.document()
         row = db.session.get(StoredRules, self.name, with_for_update=True)
@@ -109,18 +110,19 @@ class RuleSet:
         return built
 
 
-def load_file(path: str | Path, build: Callable[[dict, str], Any], error: type[Exception], what: str) -> Any:
+def load_file(path: str | Path, build: Callable[[dict, str], Any], error: type[RuleDocumentError]) -> Any:
     """The rules of a shipped TOML file as `build` makes them; a file missing or not TOML
-    stops start-up with `error` naming it (`what`: "routing", "crisis keyword"...)."""
+    stops start-up with `error` naming it."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise error(f"{what} file {path} does not exist") from None
+        raise error(error="rules.file_missing", params={"file": path}) from None
     except OSError as exc:
-        raise error(f"{what} file {path}: {exc}") from None
+        raise error(error="rules.file_unreadable",
+                    params={"file": path, "why": exc.strerror or exc}) from None
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{what} file {path} is not valid TOML: {exc}") from None
+        raise error(error="rules.file_not_toml", params={"file": path, "why": exc}) from None
     return build(raw, str(path))
 
 

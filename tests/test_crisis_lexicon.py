@@ -80,7 +80,7 @@ def test_a_negation_elsewhere_in_the_text_does_not_hide_a_plain_mention():
 
 
 @pytest.mark.parametrize("negation, message", [
-    ('kinds = ["nonsense"]', "unknown kinds"),
+    ('kinds = ["nonsense"]', "unknown: nonsense"),
     ('cues = "没有"', "negation.cues"),
 ])
 def test_a_bad_negation_section_stops_start_up(tmp_path, negation, message):

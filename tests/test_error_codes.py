@@ -26,7 +26,9 @@ SOURCES = sorted([*ROOT.joinpath("hotline").rglob("*.py"), *ROOT.joinpath("refer
 CATALOGUES = [ROOT / "hotline/translations/en/LC_MESSAGES/messages.po",
               ROOT / "hotline/console/translations/en/LC_MESSAGES/messages.po"]
 CODE = re.compile(r"^[a-z_]+\.[a-z_]+$")
-BASES = {"HotlineError", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict"}
+BASES = {"HotlineError", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+         # The rule builders' refusals reach the admin who edited the rules, in their language.
+         "RoutingError", "CrisisKeywordsError", "TimeLimitsError"}
 # Calls whose argument at this position is a code: Problem("x"), errors.add("field", "x").
 CODE_ARGUMENTS = {"Problem": 0, "add": 1, "fail": 1, "render": 0, "coded_body": 1, "refuse": 0}
 

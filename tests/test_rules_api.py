@@ -1,12 +1,22 @@
 """The rules a centre owns over the API (issue 20): admins change, supervisors read, a bad value
 is refused with the field named, and open clocks keep their deadlines unless asked."""
 
+import copy
 import re
+import tomllib
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from flask_babel import force_locale
+
+from hotline.clocks.limits import build_time_limits
+from hotline.crisis import build_crisis_words
+from hotline.extensions import db
+from hotline.routing import build_routes
+from hotline.rulebook import StoredRules
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -103,3 +113,100 @@ def test_the_rule_editors_field_messages_say_what_is_wrong(api):
                               json=BAD_EDITS[4][2]).json["errors"]
     assert limits["rule.99.handle"] == ["rule.99.handle 不是可修改的时限。"]
     assert limits["ticket.review"] == ["时限格式不对：“later”，应如 2h、30m、5wd、30wm，且不超过一年。"]
+
+
+def _shipped(setting: str) -> dict:
+    from hotline import create_app
+
+    return tomllib.loads(Path(create_app().config[setting]).read_text(encoding="utf-8"))
+
+
+def test_a_document_the_time_limit_builder_refuses_is_named_in_the_editors_language(api):
+    """Time limits saved before a release made a key required: an edit names the missing key in
+    the admin's language (the builder's own refusal, not an English sentence)."""
+    older = _shipped("HOTLINE_TIME_LIMITS")
+    del older["mandatory_report"]
+    with api.app.app_context():
+        db.session.add(StoredRules(name="time_limits", document=older, stamp="0" * 32, updated_by="admin"))
+        db.session.commit()
+    admin = api.headers("admin")
+    edit = {"changes": {"ticket.review": "2wd"}}
+    chinese = api.client.post("/api/v1/rules/time-limits/preview", headers=admin, json=edit)
+    english = api.client.post("/api/v1/rules/time-limits/preview", json=edit,
+                              headers={**admin, "Accept-Language": "en"})
+    assert chinese.status_code == english.status_code == 422
+    assert chinese.json["error"] == english.json["error"] == "time_limits.invalid"
+    assert chinese.json["message"] == "时限设置有误：缺少 mandatory_report.due。"
+    assert english.json["message"] == "The time limits are invalid: mandatory_report.due is missing."
+    assert chinese.json["errors"] == {"time_limits": ["缺少 mandatory_report.due。"]}
+
+
+def _limits(**changes) -> dict:
+    document = copy.deepcopy(_shipped("HOTLINE_TIME_LIMITS"))
+    for place, value in changes.items():
+        *path, last = place.split("__")
+        section = document
+        for part in path:
+            section = section[int(part)] if part.isdigit() else section.setdefault(part, {})
+        if value is None:
+            del section[last]
+        else:
+            section[last] = value
+    return document
+
+
+WORDS_OK = {"kinds": {"abuse": ["打我"]}}
+# Every refusal of the three rule builders: the document, and the key its message must name.
+BUILDER_REFUSALS = [
+    (build_routes, {"route": [{"name": "x"}]}, "route[0].unit"),
+    (build_crisis_words, {}, "[kinds]"),
+    (build_crisis_words, {"kinds": {"abuse": "打我"}}, "kinds.abuse"),
+    (build_crisis_words, {**WORDS_OK, "negation": {"cues": "没有"}}, "negation.cues"),
+    (build_crisis_words, {**WORDS_OK, "negation": {"kinds": ["moon"]}}, "moon"),
+    (build_time_limits, _limits(ticket__review=None), "ticket.review"),
+    (build_time_limits, _limits(rule__0__handle="ten"), "ten"),
+    (build_time_limits, _limits(warning__ratio=2), "warning.ratio"),
+    (build_time_limits, _limits(ticket__callback_attempts=0), "ticket.callback_attempts"),
+    (build_time_limits, _limits(rule__0__match={"planet": "x"}), "match.planet"),
+    (build_time_limits, _limits(rule__0__clock="sometimes"), "rule[0]"),
+    (build_time_limits, _limits(rule__0__escalation={"moon": "x"}), "rule[0]"),
+    (build_time_limits, _limits(rule__6__match={"desk": "general"}), "[[rule]]"),
+    (build_time_limits, _limits(working_hours__periods=[]), "working_hours.periods"),
+    (build_time_limits, _limits(working_hours__periods=["9-12"]), "9-12"),
+    (build_time_limits, _limits(working_hours__periods=["13:00-17:00", "09:00-12:00"]), "09:00-12:00"),
+]
+
+
+@pytest.mark.parametrize(("build", "document", "key"), BUILDER_REFUSALS)
+def test_each_rule_builder_refusal_names_its_key_in_the_editors_language(app, build, document, key):
+    """What an edit would be told (the routing and crisis editors check these fields before the
+    builder does; a time-limit document can still reach it, above): the key, in words."""
+    shown = {}
+    for language in ("zh", "en"):
+        with app.test_request_context(), force_locale(language), pytest.raises(ValueError) as refused:
+            build(document, "centre_rules.x")
+        with app.test_request_context(), force_locale(language):
+            shown[language] = str(refused.value.problem())
+        assert key in shown[language] and "centre_rules" not in shown[language], shown
+    assert HAN.search(shown["zh"]) and not HAN.search(shown["en"]), shown
+    assert re.search(r"\b[a-z]{2,}\b", shown["en"].replace(key, "")), shown
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    ('[[route]]\nname = "x"\n', "{path}: route[0].unit must be a unit code or @county."),
+    ("[[route]\n", "{path} is not valid TOML: "),
+    (None, "The rule file {path} does not exist."),
+])
+def test_a_bad_routing_file_stops_start_up_saying_why_in_english_for_the_it_officer(
+        tmp_path, monkeypatch, body, said):
+    """Start-up has no request, so no reader's language: the log and the terminal read English."""
+    from hotline import create_app
+    from hotline.routing import RoutingError
+
+    path = tmp_path / "routing.toml"
+    if body is not None:
+        path.write_text(body, encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_ROUTING", str(path))
+    with pytest.raises(RoutingError) as stopped:
+        create_app()
+    assert str(stopped.value).startswith(said.format(path=path)), str(stopped.value)

@@ -10,7 +10,7 @@ import re
 
 from hotline import permissions
 from hotline.crisis import CRISIS_WORDS, CrisisKeywordsError, CrisisWords
-from hotline.errors import FieldProblems, Invalid
+from hotline.errors import FieldProblems
 from hotline.routing import COUNTY_OF_LOCATION, ROUTES, Route, RoutingError
 from hotline.tickets.models import Category, Desk
 from hotline.units import get_by_code
@@ -68,8 +68,7 @@ def save_routes(actor: User, rows: list[dict], note: str = "") -> tuple[Route, .
     try:
         return ROUTES.save(actor, {"route": routes}, note)
     except RoutingError as error:
-        raise Invalid(errors={"route": [str(error)]}, error="routing.invalid",
-                      params={"why": str(error)}) from None
+        raise error.refusal("route", "routing.invalid") from None
 
 
 # --- the crisis lexicon --------------------------------------------------------------------
@@ -113,8 +112,7 @@ def check_lexicon(body: dict) -> tuple[dict, CrisisWords]:
     try:
         return document, CRISIS_WORDS.build(document, "crisis_words")
     except CrisisKeywordsError as error:
-        raise Invalid(errors={"kinds": [str(error)]}, error="crisis_words.invalid",
-                      params={"why": str(error)}) from None
+        raise error.refusal("kinds", "crisis_words.invalid") from None
 
 
 def save_lexicon(actor: User, body: dict, note: str = "") -> CrisisWords:

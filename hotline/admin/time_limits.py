@@ -80,8 +80,7 @@ def edited(document: dict, values: dict[str, str]) -> tuple[dict, TimeLimits]:
     try:
         built = clocks.TIME_LIMITS.build(new, "time_limits")
     except TimeLimitsError as error:
-        raise Invalid(errors={"time_limits": [str(error)]}, error="time_limits.invalid",
-                      params={"why": str(error)}) from None
+        raise error.refusal("time_limits", "time_limits.invalid") from None
     return new, built
 
 

@@ -15,7 +15,7 @@ from hotline.channels import calls, webhooks
 from hotline.channels.models import CallState
 from hotline.extensions import api
 from hotline.tickets.models import Desk
-from hotline.tickets.schemas import mask_phone
+from hotline.tickets.schemas import TicketOut, mask_phone
 
 blp = Blueprint("calls", __name__, url_prefix="/api/v1/calls",
                 description="Inbound calls (来电): queues per desk and the caller's open tickets")
@@ -29,17 +29,9 @@ class CallListArgs(ma.Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
-class OpenTicketOut(ma.Schema):
-    id = fields.Integer()
-    number = fields.String()
-    state = fields.Function(lambda t: t.state.value)
-    desk = fields.Function(lambda t: t.desk.value)
-    created_at = fields.DateTime()
-
-
-class LinkedTicketOut(ma.Schema):
-    id = fields.Integer()
-    number = fields.String()
+# The caller's tickets in brief: the ticket's own schema, fewer fields.
+OPEN_TICKETS = TicketOut(only=("id", "number", "state", "desk", "created_at"), many=True)
+LINKED_TICKET = TicketOut(only=("id", "number"))
 
 
 class CallOut(ma.Schema):
@@ -51,8 +43,8 @@ class CallOut(ma.Schema):
     state = fields.Function(lambda v: v.call.state.value)
     twilio_status = fields.Function(lambda v: v.call.twilio_status)
     desk = fields.Function(lambda v: v.call.desk.value if v.call.desk else None)
-    ticket = fields.Function(lambda v: LinkedTicketOut().dump(v.call.ticket) if v.call.ticket else None)
-    open_tickets = fields.Function(lambda v: OpenTicketOut(many=True).dump(v.open_tickets))
+    ticket = fields.Function(lambda v: LINKED_TICKET.dump(v.call.ticket) if v.call.ticket else None)
+    open_tickets = fields.Function(lambda v: OPEN_TICKETS.dump(v.open_tickets))
     created_at = fields.Function(lambda v: _iso(v.call.created_at))
     queued_at = fields.Function(lambda v: _iso(v.call.queued_at))
     answered_at = fields.Function(lambda v: _iso(v.call.answered_at))

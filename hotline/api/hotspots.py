@@ -22,13 +22,8 @@ class BoardArgs(ma.Schema):
                                                     "(the last 7 days)"})
 
 
-class HotspotTicketOut(ma.Schema):
-    id = fields.Integer()
-    number = fields.String()
-    state = fields.Function(lambda t: t.state.value)
-    subject = fields.String()
-    content = fields.String()
-    created_at = fields.DateTime()
+# A hotspot's tickets in brief: the ticket's own schema, fewer fields.
+HOTSPOT_TICKETS = TicketOut(only=("id", "number", "state", "subject", "content", "created_at"), many=True)
 
 
 class HotspotOut(ma.Schema):
@@ -45,7 +40,7 @@ class HotspotOut(ma.Schema):
     primary_ticket = fields.Integer(attribute="primary_ticket_id", allow_none=True)
     dispatched_to = fields.Function(lambda h: h.dispatched_unit.code if h.dispatched_unit else None)
     dispatched_at = fields.DateTime(allow_none=True)
-    tickets = fields.Function(lambda h: HotspotTicketOut(many=True).dump(h.tickets))
+    tickets = fields.Function(lambda h: HOTSPOT_TICKETS.dump(h.tickets))
 
 
 class CellOut(ma.Schema):

@@ -6,6 +6,8 @@
 is refused with 422 naming the field. The calendar is `hotline/api/calendar.py`.
 """
 
+from collections.abc import Callable
+
 import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -173,34 +175,35 @@ def save_time_limits(body):
     return _preview(shown, recomputed=moved)
 
 
-@route(blp, "/routing", out=RoutingCatalogueOut, refusals=READERS)
-def get_routing():
-    """The routing catalogue in force, in order."""
-    _reader()
-    return _routing()
+def _replaced_whole(path: str, name: str, body, out, shown: Callable[[], dict],
+                    save: Callable[[dict], object], docs: tuple[str, str], invalid: str) -> None:
+    """`GET` (admins, supervisors) and `PUT` (admins) of a rule set an edit replaces whole:
+    both answer `shown()`; `docs` are theirs, `invalid` says when the edit is refused."""
+    def read():
+        _reader()
+        return shown()
+
+    def replace(body):
+        save(body)
+        return shown()
+
+    read.__name__, replace.__name__ = f"get_{name}", f"put_{name}"
+    read.__doc__, replace.__doc__ = docs
+    route(blp, path, out=out, refusals=READERS, endpoint=read.__name__)(read)
+    route(blp, path, "PUT", body=body, out=out, commit=True, endpoint=replace.__name__,
+          refusals={403: "Not an admin", 422: invalid})(replace)
 
 
-@route(blp, "/routing", "PUT", body=RoutingCatalogueIn, out=RoutingCatalogueOut, commit=True, refusals={
-    403: "Not an admin", 422: "A route names an unknown unit, desk or category (route.N.field)"})
-def put_routing(body):
-    """Replace the routing catalogue (an audited change, in force at once)."""
-    catalogues.save_routes(current_user(), body["routes"], body["note"])
-    return _routing()
-
-
-@route(blp, "/crisis-words", out=CrisisWordsOut, refusals=READERS)
-def get_crisis_words():
-    """The crisis lexicon in force."""
-    _reader()
-    return _crisis_words()
-
-
-@route(blp, "/crisis-words", "PUT", body=CrisisWordsIn, out=CrisisWordsOut, commit=True, refusals={
-    403: "Not an admin", 422: "A kind with no words, or negation of an unknown kind (the field named)"})
-def put_crisis_words(body):
-    """Replace the crisis lexicon (an audited change, in force at once)."""
-    catalogues.save_lexicon(current_user(), body, body.pop("note", ""))
-    return _crisis_words()
+_replaced_whole("/routing", "routing", RoutingCatalogueIn, RoutingCatalogueOut, _routing,
+                lambda body: catalogues.save_routes(current_user(), body["routes"], body["note"]),
+                ("The routing catalogue in force, in order.",
+                 "Replace the routing catalogue (an audited change, in force at once)."),
+                "A route names an unknown unit, desk or category (route.N.field)")
+_replaced_whole("/crisis-words", "crisis_words", CrisisWordsIn, CrisisWordsOut, _crisis_words,
+                lambda body: catalogues.save_lexicon(current_user(), body, body.pop("note", "")),
+                ("The crisis lexicon in force.",
+                 "Replace the crisis lexicon (an audited change, in force at once)."),
+                "A kind with no words, or negation of an unknown kind (the field named)")
 
 
 class ChangeQuery(ma.Schema):

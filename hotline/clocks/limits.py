@@ -11,6 +11,7 @@ from pathlib import Path
 from hotline import rulebook
 from hotline.clocks.calendar import OFFICE_HOURS, WorkingHours
 from hotline.clocks.durations import Duration, parse_duration
+from hotline.errors import RuleDocumentError
 
 TICKET_CLOCKS = ("dispatch", "acknowledge", "respond", "handle")
 REFERRAL_CLOCKS = ("accept", "first_contact", "outcome")
@@ -18,7 +19,7 @@ MATCH_KEYS = ("desk", "category", "priority")
 WINDOWS = ("return", "reopen", "extension_total")
 
 
-class TimeLimitsError(ValueError):
+class TimeLimitsError(RuleDocumentError):
     """The time-limit file is missing, unreadable or has a bad key."""
 
 
@@ -56,35 +57,35 @@ class TimeLimits:
         for rule in self.rules:
             if rule.fits(desk, category, priority):
                 return rule
-        raise TimeLimitsError(
-            f"no [[rule]] fits desk={desk} category={category} priority={priority}; "
-            "end the file with a rule whose match is {}"
-        )
+        raise TimeLimitsError(error="time_limits.no_rule_fits",
+                              params={"desk": desk, "category": category, "priority": priority})
 
 
 def load_time_limits(path: str | Path) -> TimeLimits:
-    return rulebook.load_file(path, build_time_limits, TimeLimitsError, "time-limit")
+    return rulebook.load_file(path, build_time_limits, TimeLimitsError)
 
 
 def build_time_limits(raw: dict, path: str) -> TimeLimits:
     """The time limits of a parsed document (`path` names it in errors: a file or a table)."""
     def duration(section: dict, key: str, where: str) -> Duration:
         if key not in section:
-            raise TimeLimitsError(f"{path}: missing key {where}.{key}")
+            raise TimeLimitsError(path, error="time_limits.missing_key", params={"key": f"{where}.{key}"})
         try:
             return parse_duration(section[key])
-        except ValueError as exc:
-            raise TimeLimitsError(f"{path}: bad value for {where}.{key}: {exc}") from None
+        except ValueError:
+            raise TimeLimitsError(path, error="time_limits.not_a_duration",
+                                  params={"key": f"{where}.{key}", "value": section[key]}) from None
 
     warning = raw.get("warning", {})
     ticket = raw.get("ticket", {})
     windows = raw.get("windows", {})
     ratio = warning.get("ratio", 0.8)
     if not isinstance(ratio, int | float) or not 0 < ratio < 1:
-        raise TimeLimitsError(f"{path}: warning.ratio must be a number between 0 and 1")
+        raise TimeLimitsError(path, error="time_limits.bad_ratio", params={"key": "warning.ratio"})
     attempts = ticket.get("callback_attempts", 3)
     if not isinstance(attempts, int) or attempts < 1:
-        raise TimeLimitsError(f"{path}: ticket.callback_attempts must be a whole number >= 1")
+        raise TimeLimitsError(path, error="time_limits.bad_attempts",
+                              params={"key": "ticket.callback_attempts"})
 
     rules = []
     for index, entry in enumerate(raw.get("rule", [])):
@@ -92,20 +93,22 @@ def build_time_limits(raw: dict, path: str) -> TimeLimits:
         match = {}
         for key, value in entry.get("match", {}).items():
             if key not in MATCH_KEYS:
-                raise TimeLimitsError(f"{path}: {where}.match.{key} is not one of {MATCH_KEYS}")
+                raise TimeLimitsError(path, error="time_limits.bad_match_key",
+                                      params={"key": f"{where}.match.{key}", "allowed": MATCH_KEYS})
             values = [value] if isinstance(value, str) else value
             match[key] = frozenset(values)
         clock = entry.get("clock", "calendar")
         if clock not in ("calendar", "24x7"):
-            raise TimeLimitsError(f"{path}: {where}.clock must be 'calendar' or '24x7'")
+            raise TimeLimitsError(path, error="time_limits.bad_clock", params={"key": f"{where}.clock"})
         limits = {kind: duration(entry, kind, where) for kind in TICKET_CLOCKS}
         escalations = entry.get("escalation", {})
         if not isinstance(escalations, dict) or not set(escalations) <= set(TICKET_CLOCKS):
-            raise TimeLimitsError(f"{path}: {where}.escalation keys must be among {TICKET_CLOCKS}")
+            raise TimeLimitsError(path, error="time_limits.bad_escalation",
+                                  params={"key": f"{where}.escalation", "allowed": TICKET_CLOCKS})
         rules.append(Rule(entry.get("name", where), match, clock == "24x7", limits,
                           {str(k): str(v) for k, v in escalations.items()}))
     if not rules or rules[-1].match:
-        raise TimeLimitsError(f"{path}: the last [[rule]] must have an empty match (the fallback)")
+        raise TimeLimitsError(path, error="time_limits.no_fallback")
 
     return TimeLimits(
         rules=tuple(rules),
@@ -130,9 +133,9 @@ def _working_hours(section: dict, path: str) -> WorkingHours:
     if "periods" not in section:
         return OFFICE_HOURS
     periods = section["periods"]
-    where = f"{path}: working_hours.periods"
+    key = "working_hours.periods"
     if not isinstance(periods, list) or not periods:
-        raise TimeLimitsError(f"{where} must be a non-empty list like [\"09:00-12:00\", \"13:30-17:30\"]")
+        raise TimeLimitsError(path, error="time_limits.no_periods", params={"key": key})
     parsed: list[tuple[time, time]] = []
     for text in periods:
         match = _PERIOD.match(text) if isinstance(text, str) else None
@@ -142,9 +145,10 @@ def _working_hours(section: dict, path: str) -> WorkingHours:
         except ValueError:
             opens = closes = None
         if opens is None or closes is None or opens >= closes:
-            raise TimeLimitsError(f"{where}: {text!r} is not a period like \"09:00-12:00\"")
+            raise TimeLimitsError(path, error="time_limits.bad_period", params={"key": key, "period": text})
         if parsed and opens < parsed[-1][1]:
-            raise TimeLimitsError(f"{where}: {text!r} overlaps or comes before the period ahead of it")
+            raise TimeLimitsError(path, error="time_limits.periods_out_of_order",
+                                  params={"key": key, "period": text})
         parsed.append((opens, closes))
     return tuple(parsed)
 
