@@ -64,22 +64,37 @@ class RuleSet:
     build: Callable[[dict, str], Any]
 
     def current(self) -> Any:
-        """The rule set in force: the database's if saved, else the file's."""
+        """The rule set in force: the database's if saved and it still builds, else the file's."""
+        return self._saved()[0]
+
+    def refused(self) -> RuleDocumentError | None:
+        """Why the saved document is not in force (it no longer builds, e.g. a release made a
+        key required), or None. The file's rules are in force meanwhile, so tickets keep being
+        taken; the editors show this and start from the file's document."""
+        return self._saved()[1]
+
+    def _saved(self) -> tuple[Any, RuleDocumentError | None]:
         stamp = _stamps().get(self.name)
         if stamp is None:
-            return current_app.extensions[self.extension]
+            return current_app.extensions[self.extension], None
         cache = current_app.extensions.setdefault("hotline.rulebook", {})
         cached = cache.get(self.name)
         if cached is None or cached[0] != stamp:
             row = db.session.get(StoredRules, self.name)
-            cached = (row.stamp, self.build(row.document, f"centre_rules.{self.name}"))
+            try:
+                cached = (row.stamp, self.build(row.document, f"centre_rules.{self.name}"), None)
+            except RuleDocumentError as error:
+                current_app.logger.error("%s; the file's %s are in force until an admin saves them again",
+                                         error, self.name)
+                cached = (row.stamp, current_app.extensions[self.extension], error)
             cache[self.name] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def document(self) -> dict:
-        """The document in force, to edit: the saved one, else the file parsed."""
+        """The document in force, to edit: the saved one, else (none saved, or it no longer
+        builds) the file parsed."""
         row = db.session.get(StoredRules, self.name)
-        if row is not None:
+        if row is not None and self.refused() is None:
             return row.document
         return tomllib.loads(Path(current_app.config[self.setting]).read_text(encoding="utf-8"))
 
@@ -106,7 +121,7 @@ class RuleSet:
             detail["note"] = note
         changes.record(actor, Subject.RULES, self.name, "update", detail)
         g.pop("rulebook_stamps", None)
-        current_app.extensions.setdefault("hotline.rulebook", {})[self.name] = (row.stamp, built)
+        current_app.extensions.setdefault("hotline.rulebook", {})[self.name] = (row.stamp, built, None)
         return built
 
 

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from flask_babel import force_locale
 
+from hotline.admin.time_limits import fields_of as editing_fields
 from hotline.clocks.limits import build_time_limits
 from hotline.crisis import build_crisis_words
 from hotline.extensions import db
@@ -121,24 +122,36 @@ def _shipped(setting: str) -> dict:
     return tomllib.loads(Path(create_app().config[setting]).read_text(encoding="utf-8"))
 
 
-def test_a_document_the_time_limit_builder_refuses_is_named_in_the_editors_language(api):
-    """Time limits saved before a release made a key required: an edit names the missing key in
-    the admin's language (the builder's own refusal, not an English sentence)."""
+def _save_limits_a_release_no_longer_builds(app) -> None:
+    """Time limits saved before a release made a key required (mandatory_report.due)."""
     older = _shipped("HOTLINE_TIME_LIMITS")
     del older["mandatory_report"]
-    with api.app.app_context():
+    with app.app_context():
         db.session.add(StoredRules(name="time_limits", document=older, stamp="0" * 32, updated_by="admin"))
         db.session.commit()
+
+
+def test_saved_time_limits_that_no_longer_build_leave_the_shipped_ones_in_force(api):
+    """After an upgrade the saved time limits no longer build: tickets are still taken with the
+    shipped deadlines (not a 500 on every intake), the editor says why in the reader's language
+    and starts from the limits in force, and the first save replaces the broken document."""
+    _save_limits_a_release_no_longer_builds(api.app)
     admin = api.headers("admin")
-    edit = {"changes": {"ticket.review": "2wd"}}
-    chinese = api.client.post("/api/v1/rules/time-limits/preview", headers=admin, json=edit)
-    english = api.client.post("/api/v1/rules/time-limits/preview", json=edit,
-                              headers={**admin, "Accept-Language": "en"})
-    assert chinese.status_code == english.status_code == 422
-    assert chinese.json["error"] == english.json["error"] == "time_limits.invalid"
-    assert chinese.json["message"] == "时限设置有误：缺少 mandatory_report.due。"
-    assert english.json["message"] == "The time limits are invalid: mandatory_report.due is missing."
-    assert chinese.json["errors"] == {"time_limits": ["缺少 mandatory_report.due。"]}
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=SH), tick=False):
+        ticket = api.dispatched(category="complaint")
+    assert ticket["timers"]
+    chinese = api.client.get("/api/v1/rules/time-limits", headers=admin)
+    english = api.client.get("/api/v1/rules/time-limits", headers={**admin, "Accept-Language": "en"})
+    assert chinese.status_code == english.status_code == 200
+    assert chinese.json["refused"] == "缺少 mandatory_report.due。"
+    assert english.json["refused"] == "mandatory_report.due is missing."
+    shipped = editing_fields(_shipped("HOTLINE_TIME_LIMITS"))
+    assert chinese.json["fields"] == shipped
+    saved = api.client.patch("/api/v1/rules/time-limits", headers=admin,
+                             json={"changes": {"ticket.review": "2wd"}})
+    assert saved.status_code == 200, saved.json
+    after = api.client.get("/api/v1/rules/time-limits", headers=admin).json
+    assert after["refused"] is None and after["fields"]["ticket.review"] == "2wd"
 
 
 def _limits(**changes) -> dict:

@@ -35,6 +35,9 @@ class SourceOut(ma.Schema):
                                metadata={"description": "null: the shipped file is in force"})
     updated_at = fields.DateTime(allow_none=True)
     version = fields.Integer(allow_none=True)
+    refused = fields.String(allow_none=True, metadata={
+        "description": "Why the saved rules are not in force (they no longer build after an upgrade): "
+                       "the shipped file is in force until the next save. null: in force"})
 
 
 class TimeLimitsOut(SourceOut):
@@ -119,7 +122,8 @@ class CrisisWordsOut(SourceOut):
 def _source(rule_set) -> dict:
     row = rule_set.source()
     return {"updated_by": row.updated_by if row else None, "updated_at": row.updated_at if row else None,
-            "version": row.version if row else None}
+            "version": row.version if row else None,
+            "refused": str(error.problem()) if (error := rule_set.refused()) else None}
 
 
 def _preview(shown, **more) -> dict:

@@ -221,7 +221,8 @@ def _limits_context(start: datetime) -> dict:
               for field, duration, around_the_clock in named]
     return {"rules": rules, "others": others, "start": start, "clocks": CLOCK_NAMES,
             "texts": editing.fields_of(clock_service.TIME_LIMITS.document()),
-            "source": clock_service.TIME_LIMITS.source(), "may_write": user().role in RULE_EDITORS,
+            "source": clock_service.TIME_LIMITS.source(), "refused": clock_service.TIME_LIMITS.refused(),
+            "may_write": user().role in RULE_EDITORS,
             "field_label": field_label}
 
 
@@ -296,7 +297,8 @@ def _route_rows(form) -> list[dict]:
 def _routing_page(state: forms.FormState | None = None, status: int = 200, rows: list[dict] | None = None):
     return render_template("console/admin_routing.html", rows=rows if rows is not None else
                            catalogues.routes_document(), form=state or forms.FormState(),
-                           source=ROUTES.source(), may_write=user().role in RULE_EDITORS,
+                           source=ROUTES.source(), refused=ROUTES.refused(),
+                           may_write=user().role in RULE_EDITORS,
                            units=queries.all_units(), desks=labels.DESKS, categories=labels.CATEGORIES,
                            county=COUNTY_OF_LOCATION), status
 
@@ -336,7 +338,8 @@ def _lexicon_body(form) -> dict:
 
 def _crisis_page(state: forms.FormState | None = None, status: int = 200, sample: dict | None = None):
     return render_template("console/admin_crisis_words.html", doc=catalogues.lexicon_document(),
-                           form=state or forms.FormState(), source=CRISIS_WORDS.source(), sample=sample,
+                           form=state or forms.FormState(), source=CRISIS_WORDS.source(),
+                           refused=CRISIS_WORDS.refused(), sample=sample,
                            may_write=user().role in RULE_EDITORS, kind_names=KIND_NAMES), status
 
 

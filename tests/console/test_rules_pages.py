@@ -242,3 +242,17 @@ def test_a_calendar_change_at_the_terminal_is_in_the_change_log_as_the_cli(app, 
     assert declared.exit_code == 0, declared.output
     log = browser("supervisor1").html("/console/admin/changes?subject=calendar")
     assert log.count("(cli)") == 2 and "2027-02-20" in log and "宣布年度放假安排" in log
+
+
+def test_saved_time_limits_that_no_longer_build_are_named_and_the_shipped_ones_edited(app, browser):
+    """After an upgrade the saved time limits no longer build: the page opens (not a 500), says
+    why and that the shipped limits are in force, and shows those to edit."""
+    from tests.test_rules_api import _save_limits_a_release_no_longer_builds
+
+    _save_limits_a_release_no_longer_builds(app)
+    admin = browser("admin")
+    page = admin.text(admin.get("/console/admin/time-limits"))
+    assert "保存的设置已不能使用（缺少 mandatory_report.due。），现按系统默认执行" in page
+    admin.post("/console/admin/time-limits", {"ticket.review": "3wd", "mode": "save"})
+    page = admin.html("/console/admin/time-limits")
+    assert "已不能使用" not in page and 'value="3wd"' in page
