@@ -31,6 +31,11 @@ def new_user(api, as_user="admin", expect=201, **fields):
     return api.post("/api/v1/users", as_user, body, expect=expect)
 
 
+def sheet(columns: str, *rows: tuple[str, ...]) -> list[dict]:
+    """The rows of an import file, written as the sheet looks: the column names, then each row."""
+    return [dict(zip(columns.split(), row, strict=True)) for row in rows]
+
+
 def upload(client, headers, kind, rows, dry_run, fmt="xlsx", columns=None):
     columns = columns or list(rows[0])
     if fmt == "xlsx":
@@ -109,15 +114,11 @@ def test_supervisors_read_and_others_may_not(api, client):
 
 
 def test_import_users_dry_run_lists_every_problem_and_writes_nothing(api, client):
-    rows = [
-        {"username": "zhao.yi", "display_name": "赵一", "role": "handler", "unit": "gulou", "desks": "",
-         "phone": "139 1234 5678"},
-        {"username": "qian.er", "display_name": "", "role": "handler", "unit": "gulou", "desks": "", "phone": ""},
-        {"username": "sun.san", "display_name": "孙三", "role": "chef", "unit": "atlantis", "desks": "",
-         "phone": ""},
-        {"username": "zhao.yi", "display_name": "赵一", "role": "seat", "unit": "", "desks": "general",
-         "phone": ""},
-    ]
+    rows = sheet("username display_name role unit desks phone",
+                 ("zhao.yi", "赵一", "handler", "gulou", "", "139 1234 5678"),
+                 ("qian.er", "", "handler", "gulou", "", ""),
+                 ("sun.san", "孙三", "chef", "atlantis", "", ""),
+                 ("zhao.yi", "赵一", "seat", "", "general", ""))
     headers = api.headers("admin")
     result = upload(client, headers, "users", rows, dry_run=False).json
     assert (result["ok"], result["written"], result["problems"]) == (False, False, 3)
@@ -155,14 +156,10 @@ def test_export_is_the_import_format(api, client):
 
 
 def test_import_a_unit_tree_children_before_parents(api, client):
-    rows = [
-        {"code": "xq-town", "name": "新区街道", "kind": "town", "parent": "xq", "contact_name": "",
-         "contact_phone": ""},
-        {"code": "xq", "name": "新区", "kind": "county", "parent": "xz", "contact_name": "刘主任",
-         "contact_phone": "0516-1234567"},
-        {"code": "bad code", "name": "", "kind": "planet", "parent": "nowhere", "contact_name": "",
-         "contact_phone": ""},
-    ]
+    rows = sheet("code name kind parent contact_name contact_phone",
+                 ("xq-town", "新区街道", "town", "xq", "", ""),
+                 ("xq", "新区", "county", "xz", "刘主任", "0516-1234567"),
+                 ("bad code", "", "planet", "nowhere", "", ""))
     headers = api.headers("admin")
     refused = upload(client, headers, "units", rows, dry_run=True).json
     assert not refused["ok"] and {row["row"] for row in refused["rows"] if row["errors"]} == {4}

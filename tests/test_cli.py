@@ -18,6 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -148,120 +150,123 @@ def test_db_upgrade_and_seed_are_idempotent(instance, env):
     assert not _embedded_redis_servers(instance), "a short command left its Redis running"
 
 
-def _start_run(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+@dataclass
+class _Run:
+    """A started `hotline run`: its process, base URL and log, and what /readyz said."""
+
+    process: subprocess.Popen
+    base: str
+    log: Path
+    ready: dict = field(default_factory=dict)
+    tree: list[psutil.Process] = field(default_factory=list)
+
+    def children(self) -> list[psutil.Process]:
+        """Its process tree now, remembered to be killed should the test fail."""
+        self.tree = psutil.Process(self.process.pid).children(recursive=True)
+        return self.tree
+
+    def wait_for(self, predicate, timeout: float, what: str):
+        return _wait_for(predicate, timeout, what, self.process, self.log)
+
+    def terminate(self, servers: list[psutil.Process]) -> None:
+        """SIGTERM: it exits 0, and its tree as last seen and `servers` are gone soon after."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=40) == 0, self.log.read_text()
+        gone, alive = psutil.wait_procs(self.tree + servers, timeout=10)
+        assert not alive, f"left running after SIGTERM: {alive}\n{self.log.read_text()}"
+
+
+@contextlib.contextmanager
+def _running(env: dict[str, str], log: Path) -> Iterator[_Run]:
+    """`hotline run` on a free port, ready; whatever of it still runs is killed on the way out
+    (after a failed test)."""
     port = _free_port()
     with log.open("w") as out:
-        run = subprocess.Popen([*_hotline(), "run", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, stdout=out, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
-    return run, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(run: subprocess.Popen, base: str, log: Path) -> dict:
-    _wait_for(lambda: _request(f"{base}/healthz")[0] == 200, STARTUP_TIMEOUT, "/healthz", run, log)
-    status, body = _wait_for(lambda: (lambda r: r if r[0] == 200 else None)(_request(f"{base}/readyz")),
-                             STARTUP_TIMEOUT, "a ready /readyz", run, log)
-    return body
-
-
-def _stop(run: subprocess.Popen, tree: list[psutil.Process]) -> None:
-    """Clean up after a failed test: whatever is still running."""
-    if run.poll() is None:
-        run.kill()
-        run.wait(timeout=10)
-    _kill(tree)
+        process = subprocess.Popen([*_hotline(), "run", "--host", "127.0.0.1", "--port", str(port)],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    run = _Run(process, f"http://127.0.0.1:{port}", log)
+    try:
+        run.wait_for(lambda: _request(f"{run.base}/healthz")[0] == 200, STARTUP_TIMEOUT, "/healthz")
+        status, run.ready = run.wait_for(
+            lambda: (lambda r: r if r[0] == 200 else None)(_request(f"{run.base}/readyz")),
+            STARTUP_TIMEOUT, "a ready /readyz")
+        yield run
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        _kill(run.tree)
 
 
 def test_run_serves_shares_one_redis_and_stops_cleanly(seeded_instance, env, tmp_path):
     instance = seeded_instance
-    log = tmp_path / "run.log"
-    run, base = _start_run(env, log)
-    tree: list[psutil.Process] = []
-    try:
-        checks = _wait_ready(run, base, log)["checks"]
+    with _running(env, tmp_path / "run.log") as run:
+        checks = run.ready["checks"]
         assert checks["database"] == checks["redis"] == "ok" and set(checks.values()) == {"ok"}, checks
 
-        status, body = _request(f"{base}/api/v1/auth/token", {"username": "seat1", "password": "demo"})
+        status, body = _request(f"{run.base}/api/v1/auth/token", {"username": "seat1", "password": "demo"})
         assert status == 200 and body["token"], body
-        status, units = _request(f"{base}/api/v1/units",
+        status, units = _request(f"{run.base}/api/v1/units",
                                  headers={"Authorization": f"Bearer {body['token']}"})
         assert status == 200 and any(unit["code"] == "gulou" for unit in units)
 
-        output = _wait_for(lambda: (lambda text: text if "seat1" in text else None)(log.read_text()),
-                           10, "the banner with the demo logins", run, log)
-        assert f"{base}/" in output and "password: demo" in output
+        output = run.wait_for(lambda: (lambda text: text if "seat1" in text else None)(run.log.read_text()),
+                              10, "the banner with the demo logins")
+        assert f"{run.base}/" in output and "password: demo" in output
 
         # One embedded Redis for the instance, and web and worker both use it.
         servers = _embedded_redis_servers(instance)
         assert len(servers) == 1, servers
         registry = json.loads((instance / "redis.db.settings").read_text())
         url = f"unix://{registry['unixsocket']}"
-        tree = psutil.Process(run.pid).children(recursive=True)
+        tree = run.children()
         pythons = [proc for proc in tree if "python" in proc.name().lower()]
         assert len(pythons) >= 3, tree  # gunicorn master and workers, the RQ worker
         assert {proc.environ().get("REDIS_URL") for proc in pythons} == {url}
         client = redis.Redis.from_url(url, socket_timeout=5)
         try:
-            assert _wait_for(lambda: client.scard("rq:workers"), 15, "the RQ worker", run, log)
+            assert run.wait_for(lambda: client.scard("rq:workers"), 15, "the RQ worker")
         finally:
             client.close()
 
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(timeout=40) == 0, log.read_text()
-        gone, alive = psutil.wait_procs(tree + servers, timeout=10)
-        assert not alive, f"left running after SIGTERM: {alive}\n{log.read_text()}"
+        run.terminate(servers)
         assert not _embedded_redis_servers(instance)
         assert not (instance / "redis.db.settings").exists()
-    finally:
-        _stop(run, tree)
 
 
 def test_run_restarts_a_child_that_dies_and_keeps_serving(seeded_instance, env, tmp_path):
-    log = tmp_path / "run.log"
-    run, base = _start_run(env, log)
-    tree: list[psutil.Process] = []
-    try:
-        _wait_ready(run, base, log)
-        (worker,) = [proc for proc in psutil.Process(run.pid).children()
+    with _running(env, tmp_path / "run.log") as run:
+        (worker,) = [proc for proc in psutil.Process(run.process.pid).children()
                      if "worker" in proc.cmdline()]
         worker.kill()
 
         def new_worker():
-            for proc in psutil.Process(run.pid).children():
+            for proc in psutil.Process(run.process.pid).children():
                 with contextlib.suppress(psutil.Error):       # the killed one, a zombie until reaped
                     if proc.pid != worker.pid and "worker" in proc.cmdline():
                         return proc
             return None
 
-        replacement = _wait_for(new_worker, 20, "a restarted worker", run, log)
-        assert "worker exited with -9; restarting it" in log.read_text()
-        assert _request(f"{base}/healthz")[0] == 200          # the web server never stopped
-        tree = psutil.Process(run.pid).children(recursive=True)
+        replacement = run.wait_for(new_worker, 20, "a restarted worker")
+        assert "worker exited with -9; restarting it" in run.log.read_text()
+        assert _request(f"{run.base}/healthz")[0] == 200          # the web server never stopped
+        run.children()
         servers = _embedded_redis_servers(seeded_instance)
         assert replacement.is_running()
-        run.send_signal(signal.SIGTERM)
-        assert run.wait(timeout=40) == 0, log.read_text()
-        gone, alive = psutil.wait_procs(tree + servers, timeout=10)
-        assert not alive, f"left running: {alive}\n{log.read_text()}"
-    finally:
-        _stop(run, tree)
+        run.terminate(servers)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
 def test_run_killed_hard_leaves_no_web_or_worker_behind(seeded_instance, env, tmp_path):
     """`kill -9` of run itself (a CI timeout, the OOM killer): its children stop on their own."""
-    log = tmp_path / "run.log"
-    run, base = _start_run(env, log)
-    tree: list[psutil.Process] = []
-    try:
-        _wait_ready(run, base, log)
-        tree = psutil.Process(run.pid).children(recursive=True)
-        run.kill()
-        run.wait(timeout=10)
+    # The embedded Redis is left for the next run to join; the fixture stops it.
+    with _running(env, tmp_path / "run.log") as run:
+        tree = run.children()
+        run.process.kill()
+        run.process.wait(timeout=10)
         gone, alive = psutil.wait_procs(tree, timeout=30)
-        assert not alive, f"orphans after kill -9 of hotline run: {alive}\n{log.read_text()}"
-    finally:
-        _stop(run, tree)  # the embedded Redis is left for the next run to join; the fixture stops it
+        assert not alive, f"orphans after kill -9 of hotline run: {alive}\n{run.log.read_text()}"
 
 
 def test_run_refuses_a_port_in_use(instance, env):

@@ -26,6 +26,16 @@ def _detect(app) -> int:
         return changed
 
 
+def water_hotspot(app, api) -> list[dict]:
+    """Five callers about one estate's water, their tickets submitted (waiting for dispatch),
+    and the hotspot they make detected: the tickets."""
+    water = [_call(api, text) for text in WATER[:5]]
+    for ticket in water:
+        api.act(ticket["id"], "submit", "seat1")
+    _detect(app)
+    return water
+
+
 def test_five_callers_about_one_matter_in_one_place_make_a_hotspot_the_supervisor_is_alerted_to(app, api):
     water = [_call(api, text) for text in WATER[:5]]
     _call(api, "幸福小区路灯不亮")                                      # the same place, another matter

@@ -19,6 +19,17 @@ def published(api, **overrides) -> dict:
     return api.post(f"/api/v1/knowledge/articles/{article['id']}/actions/publish", "supervisor1").json
 
 
+def answered_twice_with_an_article_once_without(api) -> dict:
+    """Three tickets answered directly: two with a published article, one without; the article."""
+    used = published(api)
+    for content in ("社保卡丢了", "社保卡补办"):
+        ticket = api.create(content=content)
+        api.act(ticket["id"], "answer", "seat1", {"answer": used["answer"], "article": used["id"]})
+    plain = api.create(content="问路")
+    api.act(plain["id"], "answer", "seat1", {"answer": "请往前走"})
+    return used
+
+
 def search(api, q: str, as_user: str = "seat1", **params) -> list[dict]:
     return api.get("/api/v1/knowledge/search", as_user, query_string={"q": q, **params}).json["items"]
 
@@ -144,12 +155,7 @@ def test_partners_may_not_use_the_knowledge_base(api):
 def test_figures_count_the_answers_in_the_database_not_one_by_one(api, statements):
     """A month of a busy centre is tens of thousands of answers: the figures (also on the KPI
     page) ask the database for a count per article instead of reading every answer's data."""
-    used = published(api)
-    for content in ("社保卡丢了", "社保卡补办"):
-        ticket = api.create(content=content)
-        api.act(ticket["id"], "answer", "seat1", {"answer": used["answer"], "article": used["id"]})
-    plain = api.create(content="问路")
-    api.act(plain["id"], "answer", "seat1", {"answer": "请往前走"})
+    used = answered_twice_with_an_article_once_without(api)
     statements.clear()
     figures = api.get("/api/v1/knowledge/figures", "supervisor1").json
     assert figures["answers"] == 3 and figures["with_article"] == 2

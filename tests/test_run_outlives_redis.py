@@ -28,7 +28,7 @@ from hotline.clocks.models import Timer
 from hotline.tickets.models import Channel, Event, Ticket
 from hotline.units import Unit
 from tests import test_cli, test_faults_redis
-from tests.test_cli import _hotline, _start_run, _stop, _wait_ready
+from tests.test_cli import _hotline, _running
 from tests.twilio_fakes import AUTH_TOKEN, HOTLINE_NUMBER, sid
 
 # The suite's app: every model mapped (the test reads and writes the run's database with them).
@@ -108,16 +108,14 @@ def the_worker(run) -> psutil.Process:
 
 
 def test_run_serves_through_a_redis_outage_and_catches_up_by_itself(
-        seeded_instance, env, tmp_path, private_redis):
+        seeded_instance, env, tmp_path, private_redis, request):
     env = {**env, "REDIS_URL": private_redis.url, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
     engine = create_engine(f"sqlite:///{seeded_instance / 'hotline.db'}")
-    log = tmp_path / "run.log"
-    run, base = _start_run(env, log)
-    tree: list[psutil.Process] = []
-    try:
-        _wait_ready(run, base, log)
+    request.addfinalizer(engine.dispose)
+    with _running(env, tmp_path / "run.log") as started:
+        run, base, log = started.process, started.base, started.log
         worker = the_worker(run)
-        tree = psutil.Process(run.pid).children(recursive=True)
+        started.children()
         senders = [f"+86139000000{i:02d}" for i in range(6)]
         for sender in senders[:3]:
             assert text_in(base, "小区路灯坏了", sender) == 200
@@ -154,9 +152,6 @@ def test_run_serves_through_a_redis_outage_and_catches_up_by_itself(
 
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=40) == 0, log.read_text()[-4000:]
-    finally:
-        _stop(run, tree)
-        engine.dispose()
 
 
 def test_a_worker_asked_to_stop_while_redis_is_down_exits_in_bounded_time(

@@ -5,7 +5,7 @@ import pytest
 
 from hotline.channels.models import Call, CallState, StatusEvent
 from tests.helpers import Api
-from tests.twilio_fakes import CALLER, rows, sid, twiml
+from tests.twilio_fakes import CALLER, queued_call, rows, sid, twiml
 
 
 def call_of(app, call_sid: str) -> Call:
@@ -103,9 +103,7 @@ def test_a_desk_with_a_number_is_dialled_and_falls_back_to_its_queue(app, twilio
 
 def test_an_unanswered_dial_puts_the_caller_in_the_queue(app, twilio, monkeypatch):
     monkeypatch.setitem(app.config, "TWILIO_DESK_DIAL_GENERAL", "+8651688880001")
-    call_sid = sid("CA")
-    twilio.call(call_sid)
-    twilio.press(call_sid, "1")
+    call_sid = queued_call(twilio, "1")
     fallback = twiml(twilio.post("/twilio/voice/after?desk=general",
                                  {"CallSid": call_sid, "DialCallStatus": "no-answer"}))
     assert fallback.find("Enqueue").text == "general"
@@ -113,9 +111,7 @@ def test_an_unanswered_dial_puts_the_caller_in_the_queue(app, twilio, monkeypatc
 
 
 def test_a_seat_dequeues_the_caller_and_the_call_ends(app, twilio):
-    call_sid = sid("CA")
-    twilio.call(call_sid)
-    twilio.press(call_sid, "2")
+    call_sid = queued_call(twilio, "2")
     connected = twiml(twilio.post("/twilio/voice/connect",
                                   {"CallSid": call_sid, "QueueSid": sid("QU"), "QueueTime": "12"}))
     assert connected.find("Say").text == "正在为您接通坐席。"
@@ -128,9 +124,7 @@ def test_a_seat_dequeues_the_caller_and_the_call_ends(app, twilio):
 
 
 def test_a_full_queue_apologises_and_suggests_sms(app, twilio):
-    call_sid = sid("CA")
-    twilio.call(call_sid)
-    twilio.press(call_sid, "1")
+    call_sid = queued_call(twilio, "1")
     answer = twiml(twilio.post("/twilio/voice/after?desk=general",
                                {"CallSid": call_sid, "QueueResult": "queue-full"}))
     assert "短信" in answer.find("Say").text and answer.find("Hangup") is not None
@@ -138,9 +132,7 @@ def test_a_full_queue_apologises_and_suggests_sms(app, twilio):
 
 
 def test_call_status_callbacks_never_move_a_call_backwards(app, twilio):
-    call_sid = sid("CA")
-    twilio.call(call_sid)
-    twilio.press(call_sid, "1")
+    call_sid = queued_call(twilio, "1")
     for value in ["completed", "in-progress", "ringing", "completed", "completed"]:
         assert twilio.status(call_sid, value, kind="call").status_code == 200
     call = call_of(app, call_sid)
@@ -162,13 +154,6 @@ def test_a_caller_who_hangs_up_in_the_menu_is_completed(app, twilio):
 
 
 # --- GET /api/v1/calls ---------------------------------------------------------------------
-
-def queued_call(twilio, digit: str = "2", caller: str = CALLER) -> str:
-    call_sid = sid("CA")
-    twilio.call(call_sid, caller=caller)
-    twilio.press(call_sid, digit, caller=caller)
-    return call_sid
-
 
 def test_seats_see_queued_calls_with_the_callers_open_tickets(app, api, twilio):
     earlier = api.create(desk="children", category="psych_support",

@@ -77,6 +77,16 @@ class Twilio:
         return self.post("/twilio/status", params)
 
 
+def queued_call(twilio: Twilio, digit: str = "2", caller: str = CALLER) -> str:
+    """A call that came in and chose a desk (1 general, 2 children, 3 hard case): its CallSid.
+
+    The desk's queue takes it, or its number is dialled where the desk has one."""
+    call_sid = sid("CA")
+    assert twilio.call(call_sid, caller=caller).status_code == 200
+    assert twilio.press(call_sid, digit, caller=caller).status_code == 200
+    return call_sid
+
+
 def sms_params(body: str, caller: str = CALLER, message_sid: str | None = None) -> dict:
     message_sid = message_sid or sid("SM")
     return {"MessageSid": message_sid, "SmsSid": message_sid, "SmsMessageSid": message_sid,

@@ -14,7 +14,9 @@ A voice webhook that fails inside answers its fallback TwiML (never an error to 
     POST /twilio/status           delivery status of our messages and calls, progress of inbound calls
 """
 
-from flask import Blueprint, request
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
 
 from hotline import tasks
 from hotline.channels import calls, sms, status, survey, twiml
@@ -43,6 +45,15 @@ def _int_arg(name: str, default: int) -> int:
         return int(request.args.get(name, default))
     except (TypeError, ValueError):
         return default
+
+
+def _commit_and_answer(answer, job: Callable, stored_id: int | None, job_name: str) -> Response:
+    """Commit what a webhook stored and answer Twilio; the job that works on the stored row
+    (none when there is nothing to do) is queued once the commit holds, retried as input is."""
+    if stored_id is not None:
+        tasks.after_commit(job, stored_id, job_id=f"{job_name}-{stored_id}", retry=tasks.INPUT_RETRY)
+    db.session.commit()
+    return twiml_response(answer)
 
 
 # --- voice ------------------------------------------------------------------------------
@@ -131,11 +142,7 @@ def voice_survey():
                                                     invalid=True))
         return twiml_response(twiml.said(twiml.SURVEY_NO_ANSWER))
     key_id = survey.store_key(_sid("CallSid"), ticket_id, cycle, digits)
-    if key_id is not None:
-        tasks.after_commit(tasks.process_survey_key, key_id, job_id=f"survey-key-{key_id}",
-                           retry=tasks.INPUT_RETRY)
-    db.session.commit()
-    return twiml_response(twiml.survey_thanks())
+    return _commit_and_answer(twiml.survey_thanks(), tasks.process_survey_key, key_id, "survey-key")
 
 
 # --- SMS ----------------------------------------------------------------------------------
@@ -154,11 +161,7 @@ def inbound_sms():
                         num_media, sms.media_of(form))
     if sms_id is None:               # a retried delivery: make sure its job exists if not done
         sms_id = sms.unprocessed_id(message_sid)
-    if sms_id is not None:
-        tasks.after_commit(tasks.process_inbound_sms, sms_id, job_id=f"sms-{sms_id}",
-                           retry=tasks.INPUT_RETRY)
-    db.session.commit()
-    return twiml_response(twiml.empty_messaging())
+    return _commit_and_answer(twiml.empty_messaging(), tasks.process_inbound_sms, sms_id, "sms")
 
 
 # --- status callbacks -----------------------------------------------------------------------

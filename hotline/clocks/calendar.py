@@ -15,7 +15,7 @@ holidays and 调休 make-up working days) with local overrides on top. A year
 bridge days cannot be known in advance.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -171,43 +171,48 @@ def add_working_time(start: datetime, length: timedelta, is_workday: WorkdayTest
 
     A deadline that uses up a period exactly ends at the period's end (12:00, not 13:30).
     """
-    local = start.astimezone(SHANGHAI)
-    left, day, cursor = length, local.date(), local.replace(tzinfo=None)
-    if left <= timedelta(0):
-        return start.astimezone(UTC)
-    while True:
-        if is_workday(day):
-            for opens, closes in hours:
-                begin = max(cursor, datetime.combine(day, opens))
-                end = datetime.combine(day, closes)
-                if begin >= end:
-                    continue
-                if left <= end - begin:
-                    return (begin + left).replace(tzinfo=SHANGHAI).astimezone(UTC)
-                left -= end - begin
-        day += timedelta(days=1)
-        cursor = datetime.combine(day, time(0, 0))
+    return _working_time_from(start, length, is_workday, hours, backwards=False)
 
 
 def subtract_working_time(end: datetime, length: timedelta, is_workday: WorkdayTest,
                           hours: WorkingHours = OFFICE_HOURS) -> datetime:
     """The instant `length` of working time before `end` (UTC); the mirror of add_working_time."""
-    local = end.astimezone(SHANGHAI)
-    left, day, cursor = length, local.date(), local.replace(tzinfo=None)
-    if left <= timedelta(0):
-        return end.astimezone(UTC)
+    return _working_time_from(end, length, is_workday, hours, backwards=True)
+
+
+def _working_time_from(moment: datetime, length: timedelta, is_workday: WorkdayTest,
+                       hours: WorkingHours, *, backwards: bool) -> datetime:
+    """The instant `length` of working time after `moment` (before it when `backwards`), in UTC."""
+    if length <= timedelta(0):
+        return moment.astimezone(UTC)
+    periods = _working_periods(moment.astimezone(SHANGHAI).replace(tzinfo=None), is_workday, hours,
+                               backwards=backwards)
+    left = length
+    while True:
+        begin, end = next(periods)
+        if left <= end - begin:
+            reached = end - left if backwards else begin + left
+            return reached.replace(tzinfo=SHANGHAI).astimezone(UTC)
+        left -= end - begin
+
+
+def _working_periods(local: datetime, is_workday: WorkdayTest, hours: WorkingHours, *,
+                     backwards: bool) -> Iterator[tuple[datetime, datetime]]:
+    """The working periods after the naive Shanghai time `local` (before it when `backwards`),
+    cut at it, in the order a clock meets them: (begin, end) naive Shanghai times, for ever."""
+    day = local.date()
+    step = timedelta(days=-1 if backwards else 1)
     while True:
         if is_workday(day):
-            for opens, closes in reversed(hours):
-                finish = min(cursor, datetime.combine(day, closes))
-                begin = datetime.combine(day, opens)
-                if finish <= begin:
-                    continue
-                if left <= finish - begin:
-                    return (finish - left).replace(tzinfo=SHANGHAI).astimezone(UTC)
-                left -= finish - begin
-        day -= timedelta(days=1)
-        cursor = datetime.combine(day + timedelta(days=1), time(0, 0))
+            for opens, closes in reversed(hours) if backwards else hours:
+                begin, end = datetime.combine(day, opens), datetime.combine(day, closes)
+                if backwards:
+                    end = min(end, local)
+                else:
+                    begin = max(begin, local)
+                if begin < end:
+                    yield begin, end
+        day += step
 
 
 # How a notice quotes a deadline: "12-21（周一）24:00".

@@ -37,20 +37,24 @@ def chromium():
 
 @pytest.fixture
 def person(chromium, live_server):
-    """`person("seat1")`: a fresh browser context, logged in through the form."""
+    """`person("seat1")`: a fresh browser context, logged in through the form.
+
+    Another `password`, where the sign-in lands (`lands_on`) and the context's options (a
+    phone's `viewport`, `is_mobile`, ...) may be given; the contexts close after the test.
+    """
     contexts = []
 
-    def login(username: str):
-        context = chromium.new_context(base_url=live_server, locale="zh-CN",
-                                       viewport={"width": 1360, "height": 900})
+    def login(username: str, password: str = "demo", lands_on: str = "**/console/**", **options):
+        context = chromium.new_context(**{"base_url": live_server, "locale": "zh-CN",
+                                          "viewport": {"width": 1360, "height": 900}, **options})
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
         page.goto("/")
         page.fill("input[name=username]", username)
-        page.fill("input[name=password]", "demo")
+        page.fill("input[name=password]", password)
         page.click("button[type=submit]")
-        page.wait_for_url("**/console/**")
+        page.wait_for_url(lands_on)
         assert page.locator("header .user").is_visible()
         return page
 
@@ -61,6 +65,14 @@ def person(chromium, live_server):
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def file_intake(page, screenshot: str) -> int:
+    """Shoot the filled intake form, file it (受理) and wait for the ticket: its id."""
+    shot(page, screenshot)
+    page.get_by_role("button", name="受理").click()
+    page.get_by_text("已受理").wait_for()
+    return int(page.url.rsplit("/", 1)[1])
 
 
 def menu(page, title: str) -> None:
@@ -104,11 +116,8 @@ def test_a_ticket_from_intake_to_callback_through_five_browsers(person, api):
     seat.fill("textarea[name=content]", "河畔社区3号楼前路灯坏了一个月，晚上看不见路。")
     seat.select_option("select[name=location_unit]", "gulou-huanglou")
     seat.fill("input[name=address]", "河畔社区3号楼")
-    shot(seat, "01-seat-intake")
-    seat.get_by_role("button", name="受理").click()
-    seat.get_by_text("已受理").wait_for()
+    ticket_id = file_intake(seat, "01-seat-intake")
     number = seat.locator("h1").first.inner_text().split()[0]
-    ticket_id = int(seat.url.rsplit("/", 1)[1])
     shot(seat, "02-seat-ticket")
     action(seat, "submit", "提交派单")
     assert "待派单" in seat.locator(".state-badge").inner_text()
@@ -365,10 +374,7 @@ def test_a_seat_opens_a_ticket_for_a_waiting_call_in_one_click(person, api, twil
     seat.select_option("select[name=category]", "psych_support")
     seat.fill("input[name=subject]", "孩子在学校被欺负")
     seat.fill("textarea[name=content]", "家长来电：孩子在学校被同学欺负，不愿上学，希望学校介入。")
-    shot(seat, "23-seat-intake-for-a-call")
-    seat.get_by_role("button", name="受理").click()
-    seat.get_by_text("已受理").wait_for()
-    ticket_id = int(seat.url.rsplit("/", 1)[1])
+    ticket_id = file_intake(seat, "23-seat-intake-for-a-call")
     link = seat.locator("a.call-link")
     assert link.is_visible() and link.get_attribute("href") == f"/console/calls/{waiting}"
     shot(seat, "24-seat-ticket-from-a-call")

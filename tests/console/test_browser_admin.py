@@ -44,7 +44,7 @@ def upload(page, kind: str, path: str, button: str) -> None:
 
 
 @pytest.mark.usefixtures("org")
-def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, tmp_path):  # noqa: F811
+def test_onboarding_a_county_in_the_browser(person, api, tmp_path):  # noqa: F811
     admin = person("admin")
     menu(admin, "批量导入")
     upload(admin, "units", xlsx(tmp_path / "units.xlsx", UNITS), "试运行")
@@ -92,15 +92,8 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     admin.get_by_role("button", name="重置密码").click()
     assert "密码已重置" in admin.inner_text("main")
 
-    handler = chromium.new_context(base_url=live_server, locale="zh-CN",
-                                   viewport={"width": 375, "height": 800})
-    handler.set_default_timeout(10_000)
-    page = handler.new_page()
-    page.goto("/console/login")
-    page.fill("input[name=username]", "bh01")
-    page.fill("input[name=password]", "Spring-Lake-2026")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/password")
+    page = person("bh01", "Spring-Lake-2026", lands_on="**/console/password",
+                  viewport={"width": 375, "height": 800})
     assert "管理员已重置您的密码" in page.inner_text("main")
     shot(page, "admin-forced-password-375")
     page.goto("/console/inbox")
@@ -121,7 +114,6 @@ def test_onboarding_a_county_in_the_browser(person, chromium, live_server, api, 
     page.reload()
     page.get_by_role("link", name=ticket["number"]).wait_for()
     shot(page, "admin-imported-handler-inbox-375")
-    handler.close()
 
     menu(admin, "时限规则")
     assert "紧急程度：危机" in admin.inner_text("table.time-limits")

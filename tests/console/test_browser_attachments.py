@@ -16,6 +16,8 @@ from tests.console.test_browser import shot
 live_server, chromium, person = test_browser.live_server, test_browser.chromium, test_browser.person
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 375, "height": 812}
+# A phone's browser (375 px, touch), for `person(username, **ON_A_PHONE)`.
+ON_A_PHONE = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 def docs_shot(page, name: str) -> None:
@@ -23,20 +25,6 @@ def docs_shot(page, name: str) -> None:
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def phone(chromium, live_server, username: str):
-    """A phone's browser (375 px, touch), logged in through the form."""
-    context = chromium.new_context(base_url=live_server, locale="zh-CN", viewport=PHONE,
-                                   device_scale_factor=2, is_mobile=True, has_touch=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console/**")
-    return context, page
 
 
 def street_photo() -> bytes:
@@ -66,49 +54,46 @@ LOADED = ("img => img.complete ? img.naturalWidth > 0 : new Promise(done => {"
           " img.onload = () => done(img.naturalWidth > 0); img.onerror = () => done(false); })")
 
 
-def test_a_handler_on_a_phone_acknowledges_and_replies_with_a_photo(chromium, live_server, person, api):
+def test_a_handler_on_a_phone_acknowledges_and_replies_with_a_photo(person, api):
     ticket = api.dispatched(unit="gulou", content="河畔社区3号楼前路灯坏了一个月，晚上看不见路。")
-    context, page = phone(chromium, live_server, "handler-gulou")
-    try:
-        page.goto(f"/console/tickets/{ticket['id']}")
-        assert fits(page)
-        acknowledge = page.locator("#action-acknowledge")
-        button = acknowledge.get_by_role("button", name="签收")
-        box = button.bounding_box()
-        assert box["height"] >= 40 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-        button.tap()
-        page.get_by_text("已完成：签收").wait_for()
-        assert "办理中" in page.locator(".state-badge").inner_text()
+    page = person("handler-gulou", **ON_A_PHONE)
+    page.goto(f"/console/tickets/{ticket['id']}")
+    assert fits(page)
+    acknowledge = page.locator("#action-acknowledge")
+    button = acknowledge.get_by_role("button", name="签收")
+    box = button.bounding_box()
+    assert box["height"] >= 40 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    button.tap()
+    page.get_by_text("已完成：签收").wait_for()
+    assert "办理中" in page.locator(".state-badge").inner_text()
 
-        reply = page.locator("#action-reply")
-        if reply.get_attribute("open") is None:
-            reply.locator("summary").tap()
-        reply.locator("textarea[name=result]").fill("已更换灯泡，路灯恢复照明，附整改后照片。")
-        resolved = reply.locator("[name=resolved]")
-        if resolved.count() > 1:                          # yes/no radios
-            reply.locator("[name=resolved][value=true]").check()
-        else:
-            resolved.fill("true")
-        camera = reply.locator('input[type=file][capture="environment"]')
-        assert camera.get_attribute("accept") == "image/*"
-        camera.set_input_files(files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
-                                       "buffer": street_photo()}])
-        assert "IMG_0001.jpg" in reply.locator(".chosen").inner_text()
-        reply.locator("span", has_text="拍照").scroll_into_view_if_needed()
-        assert fits(page)
-        docs_shot(page, "ticket-phone-reply")
-        reply.get_by_role("button", name="办理回复").tap()
-        page.get_by_text("已完成：办理回复").wait_for()
+    reply = page.locator("#action-reply")
+    if reply.get_attribute("open") is None:
+        reply.locator("summary").tap()
+    reply.locator("textarea[name=result]").fill("已更换灯泡，路灯恢复照明，附整改后照片。")
+    resolved = reply.locator("[name=resolved]")
+    if resolved.count() > 1:                          # yes/no radios
+        reply.locator("[name=resolved][value=true]").check()
+    else:
+        resolved.fill("true")
+    camera = reply.locator('input[type=file][capture="environment"]')
+    assert camera.get_attribute("accept") == "image/*"
+    camera.set_input_files(files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
+                                   "buffer": street_photo()}])
+    assert "IMG_0001.jpg" in reply.locator(".chosen").inner_text()
+    reply.locator("span", has_text="拍照").scroll_into_view_if_needed()
+    assert fits(page)
+    docs_shot(page, "ticket-phone-reply")
+    reply.get_by_role("button", name="办理回复").tap()
+    page.get_by_text("已完成：办理回复").wait_for()
 
-        assert "待审核" in page.locator(".state-badge").inner_text()
-        thumb = page.locator("#attachments .thumbs img")
-        thumb.scroll_into_view_if_needed()
-        assert thumb.count() == 1 and thumb.evaluate("img => img.complete && img.naturalWidth > 0")
-        assert "IMG_0001.jpg" in page.locator("#attachments").inner_text()
-        assert fits(page)
-        docs_shot(page, "ticket-phone-photo")
-    finally:
-        context.close()
+    assert "待审核" in page.locator(".state-badge").inner_text()
+    thumb = page.locator("#attachments .thumbs img")
+    thumb.scroll_into_view_if_needed()
+    assert thumb.count() == 1 and thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "IMG_0001.jpg" in page.locator("#attachments").inner_text()
+    assert fits(page)
+    docs_shot(page, "ticket-phone-photo")
 
     dispatcher = person("dispatcher1")
     dispatcher.goto(f"/console/tickets/{ticket['id']}")

@@ -3,10 +3,8 @@ to the open ticket from the intake history (no duplicate), the unit sees it; fiv
 one estate's water make a hotspot the supervisor is alerted to, sees on the board and dispatches
 to one unit as one matter. Wide and 375 px."""
 
-from hotline import hotspots
-from hotline.extensions import db
 from tests.console.test_browser import chromium, live_server, person, shot  # noqa: F401,F811 (fixtures)
-from tests.test_hotspots import WATER, _call
+from tests.test_hotspots import WATER, water_hotspot
 
 
 def test_a_seat_adds_a_repeat_callers_request_to_the_open_ticket(person, api):  # noqa: F811
@@ -33,12 +31,7 @@ def test_a_seat_adds_a_repeat_callers_request_to_the_open_ticket(person, api):  
 
 
 def test_the_supervisor_is_alerted_to_a_hotspot_and_dispatches_it_as_one_matter(app, person, api):  # noqa: F811
-    water = [_call(api, text) for text in WATER[:5]]
-    for item in water:
-        api.act(item["id"], "submit", "seat1")
-    with app.app_context():
-        hotspots.detect()
-        db.session.commit()
+    water = water_hotspot(app, api)
     supervisor = person("supervisor1")
     supervisor.goto("/console/")
     banner = supervisor.locator("#live .crisis-alert").first

@@ -13,20 +13,12 @@ import time_machine
 
 from tests.conftest import SUITE_START
 from tests.console.helpers import INTAKE, ticket_id_from
-from tests.twilio_fakes import CALLER, sid
+from tests.twilio_fakes import CALLER, queued_call, sid
 
 CHILD_TICKET = {"desk": "children", "category": "psych_support", "subject": "孩子不愿上学",
                 "caller": {"phone": CALLER, "name": "小明", "is_minor": True, "age": 12}}
 FOR_THE_CALL = {"category": "psych_support", "subject": "孩子在学校被欺负",
                 "content": "家长来电：孩子在学校被同学欺负，不愿上学"}
-
-
-def queued_call(twilio, digit: str = "2", caller: str = CALLER) -> str:
-    """A call that came in and chose a desk (1 general, 2 children, 3 hard case)."""
-    call_sid = sid("CA")
-    assert twilio.call(call_sid, caller=caller).status_code == 200
-    assert twilio.press(call_sid, digit, caller=caller).status_code == 200
-    return call_sid
 
 
 def call_row(page: str, call_sid: str) -> str | None:

@@ -1,26 +1,19 @@
 """The failed-job page in a real browser, wide and at a handler's phone width (375 px)."""
 
 from hotline.channels.models import InboundSms
-from tests.console.test_browser import ARTIFACTS, chromium, live_server, menu  # noqa: F401  (fixtures)
+from tests.console.test_browser import ARTIFACTS, chromium, live_server, menu, person  # noqa: F401  (fixtures)
 from tests.test_input_never_lost import Clock, timeline_refused, work_off
 from tests.twilio_fakes import rows, sms_params
 
 
-def test_the_failed_job_page_reads_well_wide_and_narrow(app, twilio, chromium, live_server):  # noqa: F811
+def test_the_failed_job_page_reads_well_wide_and_narrow(app, twilio, person):  # noqa: F811
     clock = Clock()
     with timeline_refused(app):
         twilio.post("/twilio/sms", sms_params("楼道里的灯坏了", "+8613811114444"))
         work_off(app, clock)
     [sms] = rows(app, InboundSms)
     for width, name in ((1360, "failed-jobs"), (375, "failed-jobs-375")):
-        context = chromium.new_context(base_url=live_server, locale="zh-CN",
-                                       viewport={"width": width, "height": 800})
-        page = context.new_page()
-        page.goto("/")
-        page.fill("input[name=username]", "supervisor1")
-        page.fill("input[name=password]", "demo")
-        page.click("button[type=submit]")
-        page.wait_for_url("**/console/**")
+        page = person("supervisor1", viewport={"width": width, "height": 800})
         menu(page, "失败任务")
         row = page.locator(f'tr[data-job="sms-{sms.id}"]')
         assert row.is_visible()
@@ -28,4 +21,3 @@ def test_the_failed_job_page_reads_well_wide_and_narrow(app, twilio, chromium, l
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{overflow}px wider than the screen at {width}px"
-        context.close()

@@ -3,17 +3,13 @@ knowledge article as wrong, and the direct-answer figures on the KB and KPI page
 
 from hotline import hotspots
 from hotline.extensions import db
-from tests.test_hotspots import WATER, _call
+from tests.test_hotspots import water_hotspot
 from tests.test_knowledge import published
 
 
 def test_the_hotspot_board_lists_the_days_hotspots_and_dispatches_one_as_one_matter(app, api, browser):
-    water = [_call(api, text) for text in WATER[:5]]
-    for ticket in water:
-        api.act(ticket["id"], "submit", "seat1")
+    water = water_hotspot(app, api)
     with app.app_context():
-        hotspots.detect()
-        db.session.commit()
         hotspot_id = db.session.scalar(db.select(hotspots.Hotspot.id))
     supervisor = browser("supervisor1")
     page = supervisor.html("/console/hotspots")

@@ -13,7 +13,7 @@ from hotline.extensions import db
 from hotline.knowledge import service as knowledge
 from hotline.users import User
 from tests.console.test_kpis import EXPECTED, SHANGHAI, at, week  # noqa: F401  (the fixture)
-from tests.test_knowledge import published
+from tests.test_knowledge import answered_twice_with_an_article_once_without
 
 START, END = date(2026, 11, 20), date(2026, 11, 27)
 SCOPES = [(None, None), ("gulou", None), ("yunlong", None), ("xz", None), (None, "general"),
@@ -149,12 +149,7 @@ def test_the_kpi_pages_knowledge_figures_come_from_the_rollups(app, api, stateme
     """The KPI page shows editors the direct answers by article for its period: from the
     rollups too (at 90,000 tickets counting them was most of the page), the same figures."""
     with at(api, 23, 10, 0):
-        used = published(api)
-        for content in ("社保卡丢了", "社保卡补办"):
-            ticket = api.create(content=content)
-            api.act(ticket["id"], "answer", "seat1", {"answer": used["answer"], "article": used["id"]})
-        plain = api.create(content="问路")
-        api.act(plain["id"], "answer", "seat1", {"answer": "请往前走"})
+        answered_twice_with_an_article_once_without(api)
     since = datetime(2026, 11, 20, tzinfo=SHANGHAI)
     with time_machine.travel(datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI), tick=False), app.app_context():
         editor = db.session.scalar(db.select(User).where(User.username == "supervisor1"))
