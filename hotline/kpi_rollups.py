@@ -20,10 +20,11 @@ and on the moment (an open clock past due is decided). So the facts are also kep
   (PostgreSQL), so two workers' sweeps do not interleave.
 * **Rebuild** (`hotline kpis rebuild`, `rebuild`): every ticket's facts from the first event to
   today, and their sums.
-* **Reading** (`tallies`, what `kpis.compute` uses): the rollups of the period's days, today
-  included, with the changed tickets' stored facts swapped for their live ones. The figures
-  are therefore exactly the reference's at any moment, fresh folds or not, and a read counts
-  a few tickets live, not a day.
+* **Reading** (`sums`, what `kpis.compute` uses; `tallies`, every row): the rollups of the
+  period's days, today included, with the changed tickets' stored facts swapped for their live
+  ones. The figures are therefore exactly the reference's at any moment, fresh folds or not,
+  and a read counts a few tickets live, not a day. `sums` has the database add the rows up
+  per (kpi, day) and per (kpi, unit) of the view, not return every (day, unit, desk) row.
 
 Idempotent: folding or rebuilding twice leaves the same rows.
 """
@@ -273,4 +274,34 @@ def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]
     for (kpi, day, unit, desk), (hits, total) in sums.items():
         if total:
             found[kpi].append(kpis.Tally(day, unit, desk, hits, total))
+    return found
+
+
+def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kpis.Sums:
+    """The facts of `selection` of [start, end] as the reference SQL counts them at `now`, added
+    up per (kpi, day) and per (kpi, unit) by the database; the changed tickets' difference is
+    added to those sums in Python (it is the same sum, row by row)."""
+    mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
+    if mark is None or now < mark.folded_at:   # never folded, or a question about the past
+        return kpis.summed(kpis.collect_tallies(start, end, now), selection)
+    _, delta = _difference(changed_tickets(mark.folded_at, now), now, start, end)
+    found = kpis.Sums()
+    rows = select().where(KpiRollup.day >= start, KpiRollup.day <= end,
+                          KpiRollup.kpi.in_(sorted(selection.keys)))
+    if selection.desk is not None:
+        rows = rows.where(KpiRollup.desk == str(selection.desk))
+    if selection.units is not None:
+        rows = rows.where(KpiRollup.unit.in_(sorted(selection.units)))
+    counted = (func.sum(KpiRollup.hits), func.sum(KpiRollup.total))
+    for kpi, day, hits, total in db.session.execute(
+            rows.add_columns(KpiRollup.kpi, KpiRollup.day, *counted).group_by(KpiRollup.kpi, KpiRollup.day)):
+        found.add(kpi, day, None, int(hits), int(total), per_unit=False)
+    if selection.per_unit:
+        for kpi, unit, hits, total in db.session.execute(
+                rows.add_columns(KpiRollup.kpi, KpiRollup.unit, *counted)
+                .group_by(KpiRollup.kpi, KpiRollup.unit)):
+            found.add(kpi, None, unit, int(hits), int(total))
+    for (kpi, day, unit, desk), (hits, total) in delta.items():
+        if (kpi, unit, desk) in selection:
+            found.add(kpi, day, unit, hits, total, selection.per_unit)
     return found
