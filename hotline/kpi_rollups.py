@@ -20,11 +20,11 @@ and on the moment (an open clock past due is decided). So the facts are also kep
   (PostgreSQL), so two workers' sweeps do not interleave.
 * **Rebuild** (`hotline kpis rebuild`, `rebuild`): every ticket's facts from the first event to
   today, and their sums.
-* **Reading** (`sums`, what `kpis.compute` uses; `tallies`, every row): the rollups of the
-  period's days, today included, with the changed tickets' stored facts swapped for their live
-  ones. The figures are therefore exactly the reference's at any moment, fresh folds or not,
-  and a read counts a few tickets live, not a day. `sums` has the database add the rows up
-  per (kpi, day) and per (kpi, unit) of the view, not return every (day, unit, desk) row.
+* **Reading** (`sums`, what `kpis.compute` uses): the rollups of the period's days, today
+  included, added up by the database per (kpi, day) and per (kpi, unit) of the view, with
+  the changed tickets' stored facts swapped for their live ones. The figures are therefore
+  exactly the reference's at any moment, fresh folds or not, and a read counts a few tickets
+  live, not a day.
 
 Idempotent: folding or rebuilding twice leaves the same rows.
 """
@@ -251,30 +251,6 @@ def rebuild(now: datetime | None = None) -> int:
         mark.folded_at = now
     db.session.flush()
     return days
-
-
-def tallies(start: date, end: date, now: datetime) -> dict[str, list[kpis.Tally]]:
-    """Every KPI's facts of [start, end] as the reference SQL counts them at `now`: the rollups,
-    with the tickets changed since the mark counted live instead of as stored."""
-    mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
-    if mark is None or now < mark.folded_at:   # never folded, or a question about the past
-        return kpis.collect_tallies(start, end, now)
-    _, delta = _difference(changed_tickets(mark.folded_at, now), now, start, end)
-    stored = (select(KpiRollup.kpi, KpiRollup.day, KpiRollup.unit, KpiRollup.desk, KpiRollup.hits,
-                     KpiRollup.total)
-              .where(KpiRollup.day >= start, KpiRollup.day <= end))
-    sums: dict[Key, list[int]] = {}
-    for kpi, day, unit, desk, hits, total in db.session.execute(stored):   # rows, not objects
-        sums[(kpi, day, unit, desk)] = [hits, total]
-    for key, (hits, total) in delta.items():
-        value = sums.setdefault(key, [0, 0])
-        value[0] += hits
-        value[1] += total
-    found: dict[str, list[kpis.Tally]] = {key: [] for key in kpis.FACT_KEYS}
-    for (kpi, day, unit, desk), (hits, total) in sums.items():
-        if total:
-            found[kpi].append(kpis.Tally(day, unit, desk, hits, total))
-    return found
 
 
 def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kpis.Sums:
