@@ -33,7 +33,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Index, Integer, String, delete, func, insert, select, text, union, update
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Index,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import kpis
@@ -255,29 +273,47 @@ def rebuild(now: datetime | None = None) -> int:
 
 def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kpis.Sums:
     """The facts of `selection` of [start, end] as the reference SQL counts them at `now`, added
-    up per (kpi, day) and per (kpi, unit) by the database; the changed tickets' difference is
-    added to those sums in Python (it is the same sum, row by row)."""
+    up per (kpi, day) and per (kpi, unit). The database adds up the rollups less the changed
+    tickets' stored facts, in one statement; their live facts are added here (the same sum,
+    row by row, as swapping them in the rows)."""
     mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
     if mark is None or now < mark.folded_at:   # never folded, or a question about the past
         return kpis.summed(kpis.collect_tallies(start, end, now), selection)
-    _, delta = _difference(changed_tickets(mark.folded_at, now), now, start, end)
+    tickets = changed_tickets(mark.folded_at, now)
     found = kpis.Sums()
-    rows = select().where(KpiRollup.day >= start, KpiRollup.day <= end,
-                          KpiRollup.kpi.in_(sorted(selection.keys)))
-    if selection.desk is not None:
-        rows = rows.where(KpiRollup.desk == str(selection.desk))
-    if selection.units is not None:
-        rows = rows.where(KpiRollup.unit.in_(sorted(selection.units)))
-    counted = (func.sum(KpiRollup.hits), func.sum(KpiRollup.total))
-    for kpi, day, hits, total in db.session.execute(
-            rows.add_columns(KpiRollup.kpi, KpiRollup.day, *counted).group_by(KpiRollup.kpi, KpiRollup.day)):
-        found.add(kpi, day, None, int(hits), int(total), per_unit=False)
-    if selection.per_unit:
-        for kpi, unit, hits, total in db.session.execute(
-                rows.add_columns(KpiRollup.kpi, KpiRollup.unit, *counted)
-                .group_by(KpiRollup.kpi, KpiRollup.unit)):
-            found.add(kpi, None, unit, int(hits), int(total))
-    for (kpi, day, unit, desk), (hits, total) in delta.items():
+    for (_, kpi, day, unit, desk), (hits, total) in _live(tickets, now, start, end).items():
         if (kpi, unit, desk) in selection:
             found.add(kpi, day, unit, hits, total, selection.per_unit)
+    rows = _selected(KpiRollup, start, end, selection)
+    if tickets:
+        ids = sorted(tickets)
+        stored = _selected(KpiTicketFact, start, end, selection, sign=-1)
+        if db.session.get_bind().dialect.name == "postgresql":   # one parameter, however many
+            among = any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+            stored = stored.where(KpiTicketFact.ticket_id == among)
+        else:
+            stored = stored.where(KpiTicketFact.ticket_id.in_(ids))
+        rows = union_all(rows, stored)
+    facts = rows.subquery()
+    counted = (func.sum(facts.c.hits).label("hits"), func.sum(facts.c.total).label("total"))
+    stmt = select(facts.c.kpi, facts.c.day, null().label("unit"), *counted).group_by(facts.c.kpi, facts.c.day)
+    if selection.per_unit:
+        stmt = union_all(stmt, select(facts.c.kpi, null(), facts.c.unit, *counted)
+                         .group_by(facts.c.kpi, facts.c.unit))
+    for kpi, day, unit, hits, total in db.session.execute(stmt):
+        found.add(kpi, day, None if day is not None else unit, int(hits), int(total),
+                  per_unit=day is None)
     return found
+
+
+def _selected(model, start: date, end: date, selection: kpis.Selection, sign: int = 1) -> Select:
+    """The rows of `model` (the rollups, or per-ticket facts) of [start, end] that `selection`
+    takes, as (kpi, day, unit, hits, total), the counts times `sign`."""
+    stmt = select(model.kpi, model.day, model.unit, (model.hits * sign).label("hits"),
+                  (model.total * sign).label("total")).where(
+        model.day >= start, model.day <= end, model.kpi.in_(sorted(selection.keys)))
+    if selection.desk is not None:
+        stmt = stmt.where(model.desk == str(selection.desk))
+    if selection.units is not None:
+        stmt = stmt.where(model.unit.in_(sorted(selection.units)))
+    return stmt
