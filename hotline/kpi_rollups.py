@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     ARRAY,
+    CompoundSelect,
     Date,
     Index,
     Integer,
@@ -284,7 +285,7 @@ def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kp
     for (_, kpi, day, unit, desk), (hits, total) in _live(tickets, now, start, end).items():
         if (kpi, unit, desk) in selection:
             found.add(kpi, day, unit, hits, total, selection.per_unit)
-    rows = _selected(KpiRollup, start, end, selection)
+    rows: Select | CompoundSelect = _selected(KpiRollup, start, end, selection)
     if tickets:
         ids = sorted(tickets)
         stored = _selected(KpiTicketFact, start, end, selection, sign=-1)
@@ -296,7 +297,8 @@ def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kp
         rows = union_all(rows, stored)
     facts = rows.subquery()
     counted = (func.sum(facts.c.hits).label("hits"), func.sum(facts.c.total).label("total"))
-    stmt = select(facts.c.kpi, facts.c.day, null().label("unit"), *counted).group_by(facts.c.kpi, facts.c.day)
+    stmt: Select | CompoundSelect = (select(facts.c.kpi, facts.c.day, null().label("unit"), *counted)
+                                     .group_by(facts.c.kpi, facts.c.day))
     if selection.per_unit:
         stmt = union_all(stmt, select(facts.c.kpi, null(), facts.c.unit, *counted)
                          .group_by(facts.c.kpi, facts.c.unit))
