@@ -49,6 +49,7 @@ from sqlalchemy import (
     null,
     select,
     text,
+    tuple_,
     union,
     union_all,
     update,
@@ -299,7 +300,11 @@ def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kp
     counted = (func.sum(facts.c.hits).label("hits"), func.sum(facts.c.total).label("total"))
     stmt: Select | CompoundSelect = (select(facts.c.kpi, facts.c.day, null().label("unit"), *counted)
                                      .group_by(facts.c.kpi, facts.c.day))
-    if selection.per_unit:
+    if selection.per_unit and db.session.get_bind().dialect.name == "postgresql":
+        # both groupings in one pass over the ~36,000 rows of a province's month
+        stmt = select(facts.c.kpi, facts.c.day, facts.c.unit, *counted).group_by(func.grouping_sets(
+            tuple_(facts.c.kpi, facts.c.day), tuple_(facts.c.kpi, facts.c.unit)))
+    elif selection.per_unit:
         stmt = union_all(stmt, select(facts.c.kpi, null(), facts.c.unit, *counted)
                          .group_by(facts.c.kpi, facts.c.unit))
     for kpi, day, unit, hits, total in db.session.execute(stmt):
