@@ -250,7 +250,7 @@ def main() -> None:
         db.session.rollback()
     print(f"database: {counts}")
     if args.source == "reference":
-        kpis.tallies_from(kpis.collect_tallies)
+        kpis.sums_from(kpis.reference_sums)
     else:   # rebuilt unless reused; folded, as the minute sweep would have since
         steps = (("rebuild", kpi_rollups.rebuild),) if not args.reuse or args.rebuild else ()
         for name, step in (*steps, ("fold", kpi_rollups.fold)):

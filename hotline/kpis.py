@@ -65,11 +65,31 @@ denominator as not hit; rates of recent days settle as the work completes.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import ColumnElement, Date, Select, String, and_, case, cast, exists, func, null, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -181,11 +201,65 @@ def scope_for(viewer: User, unit: str | None) -> str | None:
 
 
 TallySource = Callable[[date, date, datetime], dict[str, list[Tally]]]
-_source: list[TallySource] = []
 
 
-def tallies_from(source: TallySource) -> None:
-    """Where `compute` takes its facts from: `hotline.kpi_rollups.tallies` once create_app has
+@dataclass
+class Sums:
+    """The selected facts of a view added up: per (key, day), and per (key, unit) when asked."""
+
+    days: dict[str, dict[date, list[int]]] = field(default_factory=lambda: defaultdict(dict))
+    units: dict[str, dict[str | None, list[int]]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, key: str, day: date | None, unit: str | None, hits: int, total: int,
+            per_unit: bool = True) -> None:
+        """Count hits/total on `day` (None: not per day) and, with `per_unit`, on `unit`."""
+        if day is not None:
+            _plus(self.days[key], day, hits, total)
+        if per_unit:
+            _plus(self.units[key], unit, hits, total)
+
+
+def _plus(counts: dict, at, hits: int, total: int) -> None:
+    value = counts.setdefault(at, [0, 0])
+    value[0] += hits
+    value[1] += total
+
+
+class Selection:
+    """Which facts a view adds up: of some keys, of a unit subtree (`units`: its codes; None:
+    every fact, with a unit or not), of one desk (None: every desk)."""
+
+    def __init__(self, keys: Collection[str], units: Collection[str] | None = None,
+                 desk: str | None = None, per_unit: bool = False) -> None:
+        self.keys, self.desk, self.per_unit = frozenset(keys), desk, per_unit
+        self.units = None if units is None else frozenset(units)
+
+    def __contains__(self, fact: tuple[str, str | None, str]) -> bool:
+        key, unit, desk = fact
+        return (key in self.keys and (self.desk is None or desk == self.desk)
+                and (self.units is None or unit in self.units))
+
+
+SumSource = Callable[[date, date, datetime, Selection], Sums]
+_source: list[SumSource] = []
+
+
+def summed(tallies: dict[str, list[Tally]], selection: Selection) -> Sums:
+    """`tallies` of `selection` added up (the reference path: a `TallySource`'s lists)."""
+    found = Sums()
+    for key in selection.keys:
+        for t in tallies[key]:
+            if (key, t.unit, t.desk) in selection:
+                found.add(key, t.day, t.unit, t.hits, t.total, selection.per_unit)
+    return found
+
+
+def reference_sums(start: date, end: date, now: datetime, selection: Selection) -> Sums:
+    return summed(collect_tallies(start, end, now), selection)
+
+
+def sums_from(source: SumSource) -> None:
+    """Where `compute` takes its sums from: `hotline.kpi_rollups.sums` once create_app has
     connected it (hotline.receivers); the reference SQL, `collect_tallies`, until then."""
     _source[:] = [source]
 
@@ -195,54 +269,47 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
             source: TallySource | None = None) -> Report:
     """The KPIs of [start, end] (Shanghai days, both included) for a unit subtree and a desk;
     `source` overrides where the facts come from (the tests compare with the reference)."""
-    source = source or (_source[0] if _source else collect_tallies)
-    tallies = source(start, end, now or utcnow())
     paths = {row.code: row.path for row in db.session.execute(select(Unit.code, Unit.path))}
     prefix = paths.get(unit) if unit else None
     if unit and prefix is None:
         raise Invalid(errors={"unit": [f"unknown unit {unit}"]}, error="unit.unknown", params={"unit": unit})
-
-    def selected(tally: Tally) -> bool:
-        if desk and tally.desk != desk:
-            return False
-        if prefix is not None:
-            return tally.unit is not None and paths.get(tally.unit, "").startswith(prefix)
-        return True
-
-    chosen = {key: [t for t in tallies[key] if selected(t)] for key in KPI_KEYS}
+    within = None if prefix is None else [code for code, path in paths.items() if path.startswith(prefix)]
+    selection = Selection(KPI_KEYS, within, desk, per_unit=with_units)
+    if source is not None:
+        sums = summed(source(start, end, now or utcnow()), selection)
+    else:
+        sums = (_source[0] if _source else reference_sums)(start, end, now or utcnow(), selection)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    series = {}
-    for key in KPI_KEYS:
-        hits, totals = defaultdict(int), defaultdict(int)
-        for tally in chosen[key]:
-            totals[tally.day] += tally.total
-            hits[tally.day] += tally.hits
-        series[key] = [(day, hits[day], totals[day]) for day in days]
-    report = Report(start, end, unit, desk, [_kpi(key, chosen[key]) for key in KPI_KEYS], series)
+    series = {key: [(day, *sums.days[key].get(day, (0, 0))) for day in days] for key in KPI_KEYS}
+    report = Report(start, end, unit, desk, [_kpi(key, sums.days[key].values()) for key in KPI_KEYS],
+                    series)
     if with_units:
-        report.by_unit = _by_branch(chosen, paths, prefix)
+        report.by_unit = _by_branch(sums.units, paths, prefix)
     return report
 
 
-def facts(start: date, end: date, now: datetime | None = None) -> dict[str, list[Tally]]:
-    """Every fact of [start, end] (FACT_KEYS) from where `compute` takes them."""
-    return (_source[0] if _source else collect_tallies)(start, end, now or utcnow())
+def facts(start: date, end: date, keys: Collection[str], now: datetime | None = None) -> Sums:
+    """The facts of `keys` of [start, end] added up per day and per unit, from where `compute`
+    takes them."""
+    return (_source[0] if _source else reference_sums)(start, end, now or utcnow(),
+                                                   Selection(keys, per_unit=True))
 
 
-def _kpi(key: str, tallies: list[Tally]) -> Kpi:
-    return Kpi(key, sum(t.hits for t in tallies), sum(t.total for t in tallies))
+def _kpi(key: str, counted: Iterable[list[int]]) -> Kpi:
+    values = list(counted)
+    return Kpi(key, sum(hits for hits, _ in values), sum(total for _, total in values))
 
 
-def _by_branch(chosen: dict[str, list[Tally]], paths: dict[str, str],
-              root: str | None) -> dict[str, list[Kpi]]:
+def _by_branch(units: dict[str, dict[str | None, list[int]]], paths: dict[str, str],
+               root: str | None) -> dict[str, list[Kpi]]:
     """Facts grouped by the branch of `root` (a unit's path; None: the centre) their unit lies
     on: the centre's counties and city departments, a county's towns and its own row."""
     top = {code: branch(path, root) for code, path in paths.items()}
-    grouped: dict[str, dict[str, list[Tally]]] = defaultdict(lambda: defaultdict(list))
-    for key, tallies in chosen.items():
-        for tally in tallies:
-            if tally.unit and top.get(tally.unit):
-                grouped[top[tally.unit]][key].append(tally)
+    grouped: dict[str, dict[str, list[list[int]]]] = defaultdict(lambda: defaultdict(list))
+    for key, counted in units.items():
+        for code, value in counted.items():
+            if code and top.get(code) and value[1]:   # a unit whose facts went elsewhere since
+                grouped[top[code]][key].append(value)
     order = sorted(grouped, key=lambda code: paths.get(code, ""))
     return {code: [_kpi(key, grouped[code][key]) for key in KPI_KEYS] for code in order}
 
@@ -282,22 +349,27 @@ def window(start: date, end: date) -> tuple[datetime, datetime]:
 
 def unit_at(ticket_id, moment) -> ColumnElement:
     """The unit in charge of a ticket at `moment`: the one its last `dispatch` or `forward` at
-    or before then named; none after an `approve_return`."""
+    or before then named; none after an `approve_return`. The ticket's creation (the outer
+    query joins `tickets`) bounds the search below: every event of a ticket is at or after its
+    creation, and on PostgreSQL's month-partitioned log the bound skips the earlier months
+    instead of probing every partition's index for each lookup."""
     assigning = aliased(Event, name="assigning")
     return (
         select(case((assigning.action == "approve_return", null()),
                     else_=assigning.data["unit"].as_string()))
         .where(assigning.ticket_id == ticket_id, assigning.action.in_(ASSIGNING),
-               assigning.at <= moment)
+               assigning.at >= Ticket.created_at, assigning.at <= moment)
         .order_by(assigning.seq.desc()).limit(1).scalar_subquery()
     )
 
 
 def _next_action(event, matching) -> ColumnElement:
-    """The action of the ticket's first event after `event` for which `matching(later)` holds."""
+    """The action of the ticket's first event after `event` for which `matching(later)` holds
+    (bounded by the ticket's creation, as in `unit_at`)."""
     later = aliased(Event, name="later")
     return (select(later.action)
-            .where(later.ticket_id == event.ticket_id, later.seq > event.seq, matching(later))
+            .where(later.ticket_id == event.ticket_id, later.seq > event.seq, later.at >= Ticket.created_at,
+                   matching(later))
             .order_by(later.seq).limit(1).scalar_subquery())
 
 
@@ -305,15 +377,22 @@ def _flag(condition) -> ColumnElement:
     return case((condition, 1), else_=0)
 
 
-def _count(columns: dict[str, ColumnElement], flags: dict[str, ColumnElement], stmt: Select) -> list:
-    """`stmt`'s rows counted per value of `columns`: each group's `n` and the sum of each flag."""
-    inner = stmt.add_columns(*(column.label(name) for name, column in {**columns, **flags}.items()))
+FLAGS = ("a", "b", "c")
+FEW_TICKETS = 1000   # the flag sums of a part of `collect_tallies`' one statement
+
+
+def _count(part: str, columns: dict[str, ColumnElement], flags: dict[str, ColumnElement],
+           stmt: Select) -> Select:
+    """`stmt`'s rows counted per value of `columns` (kind, day, unit, desk and maybe ticket):
+    each group's `n` and the sum of each flag, as the FLAGS columns, in `part`'s rows."""
+    inner = stmt.add_columns(*(column.label(name) for name, column in columns.items()),
+                             *(flag.label(name) for name, flag in zip(FLAGS, flags.values(), strict=False)))
     inner = inner.subquery()
     keys = [inner.c[name] for name in columns]
-    return db.session.connection().execute(
-        select(*keys, func.count().label("n"), *(func.sum(inner.c[name]).label(name) for name in flags))
-        .group_by(*keys)
-    ).all()
+    sums = [func.sum(inner.c[name]) if n < len(flags) else literal(0) for n, name in enumerate(FLAGS)]
+    return (select(literal(part).label("part"), *keys, func.count().label("n"),
+                   *(value.label(name) for name, value in zip(FLAGS, sums, strict=True)))
+            .group_by(*keys))
 
 
 def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[int] | None = None,
@@ -322,11 +401,15 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
     desk) for `by_ticket` or when `tickets` names the only tickets to count."""
     first, last = window(start, end)
     per_ticket = by_ticket or tickets is not None
-    ids = None if tickets is None else sorted(tickets)
+    dialect = db.session.get_bind().dialect.name
+    params: dict = {"first": first, "last": last, "now": now}
+    if tickets is not None:
+        params["ids"] = sorted(tickets)
     tallies: dict[str, list[Tally]] = {key: [] for key in FACT_KEYS}
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql" and (tickets is None or len(tickets) > FEW_TICKETS):
         # The planner prices each correlated lookup far above its ~1 µs and compiles the clocks'
         # query with JIT: ~230 ms of compiling for ~60 ms of work. Only for this transaction.
+        # (A read's few tickets are priced below JIT's threshold: one round trip less.)
         db.session.execute(sql_text("SET LOCAL jit = off"))
 
     def add(key: str, row, hits, total) -> None:
@@ -335,8 +418,45 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
             tallies[key].append(Tally(row.day, row.unit, str(row.desk), int(hits or 0), int(total),
                                       row.ticket if per_ticket else None))
 
-    def per(columns: dict[str, ColumnElement], ticket_id) -> dict[str, ColumnElement]:
-        return {**columns, "ticket": ticket_id} if per_ticket else columns
+    # One statement, one round trip: a read recounts a few tickets' facts with it on every request.
+    for row in db.session.connection().execute(_tallies_statement(per_ticket, tickets is not None, dialect),
+                                               params):
+        if row.part == "clocks":
+            kind = TimerKind(row.kind)   # a: decided, b: on time, c: extended
+            if kind in ON_TIME_CLOCKS:
+                add(ON_TIME_CLOCKS[kind], row, row.b, row.a)
+            if kind in UNIT_CLOCKS:
+                add("overdue", row, (row.a or 0) - (row.b or 0), row.a)
+            if kind == TimerKind.HANDLE:
+                add("extended", row, row.c, row.n)
+        elif row.part == "callbacks":   # a: resolved, b: satisfied
+            add("resolved", row, row.a, row.n)
+            add("satisfied", row, row.b, row.n)
+        elif row.part == KB_ANSWERS:
+            add(KB_ANSWERS, row, row.n, row.n)
+        else:   # a: hit
+            add(row.part, row, row.a, row.n)
+    return tallies
+
+
+@cache
+def _tallies_statement(per_ticket: bool, by_ids: bool, dialect: str) -> Select:
+    """`collect_tallies`' statement, built once (a read runs it on every request): every part
+    of it grouped alike, its window, moment and tickets as parameters (`first`, `last`, `now`,
+    `ids`). On PostgreSQL the tickets are one array (`= ANY`), so the text is the same for any
+    number of them and the connection's prepared statement is planned once, not each time."""
+    first, last, now = bindparam("first"), bindparam("last"), bindparam("now")
+
+    def among(column) -> ColumnElement:
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    no_kind = cast(null(), String)
+
+    def per(columns: dict[str, ColumnElement], ticket_id, kind=no_kind) -> dict:
+        """A part's grouping columns, the same in every part (kind, day, unit, desk, ticket)."""
+        return {"kind": kind, **columns, **({"ticket": ticket_id} if per_ticket else {})}
 
     # Clocks started in the period (cancelled ones count nowhere).
     met = Timer.state == TimerState.MET
@@ -355,67 +475,54 @@ def collect_tallies(start: date, end: date, now: datetime, tickets: Collection[i
               .where(Timer.started_at >= first, Timer.started_at < last,
                      Timer.kind.in_([*ON_TIME_CLOCKS, TimerKind.HANDLE]),
                      Timer.state != TimerState.CANCELLED))
-    if ids is not None:
-        clocks = clocks.where(Timer.ticket_id.in_(ids))
-    for row in _count(
-        per({"kind": Timer.kind, "day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
-            Timer.ticket_id),
-        {"decided": _flag(decided), "on_time": _flag(and_(decided, on_time)),
-         "extended": _flag(Timer.due_at > Timer.original_due_at)},
-        clocks,
-    ):
-        kind = TimerKind(row.kind)
-        if kind in ON_TIME_CLOCKS:
-            add(ON_TIME_CLOCKS[kind], row, row.on_time, row.decided)
-        if kind in UNIT_CLOCKS:
-            add("overdue", row, (row.decided or 0) - (row.on_time or 0), row.decided)
-        if kind == TimerKind.HANDLE:
-            add("extended", row, row.extended, row.n)
+    if by_ids:
+        clocks = clocks.where(among(Timer.ticket_id))
+    parts = [_count("clocks", per({"day": shanghai_day(Timer.started_at), "unit": unit, "desk": Ticket.desk},
+                                  Timer.ticket_id, Timer.kind),
+                    {"decided": _flag(decided), "on_time": _flag(and_(decided, on_time)),
+                     "extended": _flag(Timer.due_at > Timer.original_due_at)},
+                    clocks)]
 
     # Events of the period.
     def events(action: str) -> Select:
         stmt = (select().select_from(Event).join(Ticket, Ticket.id == Event.ticket_id)
                 .where(Event.at >= first, Event.at < last, Event.action == action))
-        return stmt if ids is None else stmt.where(Event.ticket_id.in_(ids))
+        return stmt.where(among(Event.ticket_id)) if by_ids else stmt
 
     day, desk, ticket = shanghai_day(Event.at), Ticket.desk, Event.ticket_id
     later_answer = aliased(Event, name="answered")
     answered = exists().where(later_answer.ticket_id == Event.ticket_id, later_answer.seq > Event.seq,
-                              later_answer.action == "answer")
-    for row in _count(per({"day": day, "unit": Unit.code, "desk": desk}, ticket), {"hit": _flag(answered)},
-                      events("create").outerjoin(Unit, Unit.id == Ticket.location_unit_id)):
-        add("answered_directly", row, row.hit, row.n)
+                              later_answer.at >= Ticket.created_at, later_answer.action == "answer")
+    parts.append(_count("answered_directly", per({"day": day, "unit": Unit.code, "desk": desk}, ticket),
+                        {"hit": _flag(answered)},
+                        events("create").outerjoin(Unit, Unit.id == Ticket.location_unit_id)))
 
     returned = _next_action(Event, lambda later: later.action.in_(("dispatch", "approve_return")))
-    for row in _count(per({"day": day, "unit": Event.data["unit"].as_string(), "desk": desk}, ticket),
-                      {"hit": _flag(returned == "approve_return")}, events("dispatch")):
-        add("returned", row, row.hit, row.n)
+    dispatched_to = Event.data["unit"].as_string()
+    parts.append(_count("returned", per({"day": day, "unit": dispatched_to, "desk": desk}, ticket),
+                        {"hit": _flag(returned == "approve_return")}, events("dispatch")))
 
-    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
-                      {"resolved": _flag(Event.data["resolved"].as_boolean()),
-                       "satisfied": _flag(Event.data["satisfied"].as_boolean())},
-                      events("record_callback").where(Event.data["reached"].as_boolean())):
-        add("resolved", row, row.resolved, row.n)
-        add("satisfied", row, row.satisfied, row.n)
+    in_charge = per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket)
+    parts.append(_count("callbacks", in_charge,
+                        {"resolved": _flag(Event.data["resolved"].as_boolean()),
+                         "satisfied": _flag(Event.data["satisfied"].as_boolean())},
+                        events("record_callback").where(Event.data["reached"].as_boolean())))
 
     # A reply is reworked when a reopen or a dissatisfied callback comes before the next reply.
     ends_reply = _next_action(Event, lambda later: or_(
         later.action.in_(("reply", "reopen")),
         and_(later.action == "record_callback", later.to_state == "in_progress")))
-    for row in _count(per({"day": day, "unit": unit_at(Event.ticket_id, Event.at), "desk": desk}, ticket),
-                      {"hit": _flag(ends_reply != "reply")}, events("reply")):
-        add("reworked", row, row.hit, row.n)
+    parts.append(_count("reworked", in_charge, {"hit": _flag(ends_reply != "reply")}, events("reply")))
 
     article = cast(Event.data["article"].as_integer(), String)
-    for row in _count(per({"day": day, "unit": article, "desk": desk}, ticket), {}, events("answer")):
-        add(KB_ANSWERS, row, row.n, row.n)
+    parts.append(_count(KB_ANSWERS, per({"day": day, "unit": article, "desk": desk}, ticket), {},
+                        events("answer")))
     closed = (select().select_from(Ticket).where(Ticket.created_at >= first, Ticket.created_at < last,
                                                  Ticket.resolution.is_not(None)))
-    if ids is not None:
-        closed = closed.where(Ticket.id.in_(ids))
-    no_unit = cast(null(), String)
-    for row in _count(per({"day": shanghai_day(Ticket.created_at), "unit": no_unit, "desk": Ticket.desk},
-                          Ticket.id),
-                      {"hit": _flag(Ticket.resolution == Resolution.ANSWERED)}, closed):
-        add(KB_CLOSED, row, row.hit, row.n)
-    return tallies
+    if by_ids:
+        closed = closed.where(among(Ticket.id))
+    created = shanghai_day(Ticket.created_at)
+    parts.append(_count(KB_CLOSED, per({"day": created, "unit": no_kind, "desk": Ticket.desk}, Ticket.id),
+                        {"hit": _flag(Ticket.resolution == Resolution.ANSWERED)}, closed))
+
+    return union_all(*parts)

@@ -78,4 +78,4 @@ def connect() -> None:
     tasks.sweeps("kpi_rollups", kpi_rollups.fold)
     # Last: creating a month's partition locks the table until the sweep commits.
     tasks.sweeps("history", history.ensure_ahead)
-    kpis.tallies_from(kpi_rollups.tallies)
+    kpis.sums_from(kpi_rollups.sums)

@@ -244,13 +244,14 @@ def _answers(since: datetime | None) -> tuple[int, Counter, int, int]:
     by_article: Counter = Counter()
     local = since.astimezone(SHANGHAI) if since is not None else None
     if local is not None and local.time() == time():
-        found = kpis.facts(local.date(), today())
-        for tally in found[kpis.KB_ANSWERS]:
-            by_article[int(tally.unit or 0)] += tally.total
-        closed = found[kpis.KB_CLOSED]
-        by_article.pop(0, None)
-        answers = sum(t.total for t in found[kpis.KB_ANSWERS])
-        return answers, by_article, sum(t.total for t in closed), sum(t.hits for t in closed)
+        found = kpis.facts(local.date(), today(), (kpis.KB_ANSWERS, kpis.KB_CLOSED))
+        answers = 0
+        for unit, (_, total) in found.units[kpis.KB_ANSWERS].items():
+            answers += total
+            if unit and int(unit) and total:
+                by_article[int(unit)] += total
+        closed = found.units[kpis.KB_CLOSED].values()
+        return answers, by_article, sum(total for _, total in closed), sum(hits for hits, _ in closed)
     article = Event.data["article"].as_integer()
     stmt = select(article, func.count()).where(Event.action == "answer").group_by(article)
     resolved = select(func.count(), func.count().filter(Ticket.resolution == Resolution.ANSWERED)).where(

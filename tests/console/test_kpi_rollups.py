@@ -119,16 +119,22 @@ def test_the_cli_rebuilds_the_rollups(app, api, week):  # noqa: F811
     assert rows(app)
 
 
-def test_a_read_after_a_fold_recounts_only_the_tickets_touched_since(app, api, week, monkeypatch):  # noqa: F811
-    """A busy centre's day is tens of thousands of tickets: what was folded is read from the
-    rollups, today included, and only the tickets with an event (or a clock falling due) since
-    the fold are counted again, each ticket's folded facts swapped for its live ones."""
+def folded_then_t4_replied(api, week):  # noqa: F811
+    """Rollups rebuilt on Thursday 10:00, then T4 replied at 10:30 (changed since the fold)."""
     children_ticket(api)
-    with time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI), tick=False), app.app_context():
+    thursday = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+    with time_machine.travel(thursday, tick=False), api.app.app_context():
         kpi_rollups.rebuild()
         db.session.commit()
     with at(api, 26, 10, 30):
         api.act(week["t4"]["id"], "reply", "handler-gulou", {"result": "已处理", "resolved": True})
+
+
+def test_a_read_after_a_fold_recounts_only_the_tickets_touched_since(app, api, week, monkeypatch):  # noqa: F811
+    """A busy centre's day is tens of thousands of tickets: what was folded is read from the
+    rollups, today included, and only the tickets with an event (or a clock falling due) since
+    the fold are counted again, each ticket's folded facts swapped for its live ones."""
+    folded_then_t4_replied(api, week)
     asked = []
     counted = kpis.collect_tallies
 
@@ -140,7 +146,7 @@ def test_a_read_after_a_fold_recounts_only_the_tickets_touched_since(app, api, w
         assert_same_as_reference(app)
         monkeypatch.setattr(kpis, "collect_tallies", spy)
         with app.app_context():
-            kpi_rollups.tallies(START, END, kpis.utcnow())
+            kpi_rollups.sums(START, END, kpis.utcnow(), kpis.Selection(kpis.KPI_KEYS))
     assert asked and None not in asked, asked
     assert all(ids == {week["t4"]["id"]} for ids in asked), asked
 
@@ -164,3 +170,16 @@ def test_the_kpi_pages_knowledge_figures_come_from_the_rollups(app, api, stateme
     counting = [s for s in statements
                 if ("GROUP BY" in s and "ticket_events" in s) or "resolution IS NOT NULL" in s]
     assert not counting, counting
+
+
+def test_the_database_adds_the_rollups_up_for_the_view(app, api, week, statements):  # noqa: F811
+    """At 30,000 tickets a day a province's month is ~36,000 rollup rows (day, unit, desk): the
+    database adds them up per (kpi, day) and per (kpi, unit) and returns only those, and a
+    read recounts the tickets changed since the fold in one statement, not one per KPI."""
+    folded_then_t4_replied(api, week)
+    with time_machine.travel(datetime(2026, 11, 26, 10, 31, tzinfo=SHANGHAI), tick=False), app.app_context():
+        statements.clear()
+        kpis.compute(START, END, with_units=True, now=kpis.utcnow())
+    read = [s for s in statements if "FROM kpi_rollups" in s]
+    assert read and all("GROUP BY" in s for s in read), read
+    assert len([s for s in statements if "FROM ticket_events" in s or "FROM timers" in s]) == 2, statements
