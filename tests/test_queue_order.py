@@ -138,3 +138,13 @@ def test_past_a_capped_total_the_pages_go_on_in_the_same_order(app, api, six, mo
         page += 1
     assert seen == whole
     assert totals == [(2, True, 2), (4, True, 3), (6, False, 3)]
+
+
+def test_the_first_page_reads_no_whole_list(api, six, statements):
+    """Statement shape, the planner aside: the first page neither counts every ticket nor
+    groups every open clock; each part of the order is a walk with a LIMIT."""
+    statements.clear()
+    api.get("/api/v1/tickets?per_page=2", "supervisor1")
+    listing = [" ".join(s.split()) for s in statements if "FROM tickets" in s]
+    assert listing and all("LIMIT" in s for s in listing)
+    assert not [s for s in statements if "GROUP BY" in s]
