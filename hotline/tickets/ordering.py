@@ -7,7 +7,7 @@ so that paging stays exact: a page is the ORDER BY's rows `offset..offset+per_pa
 import enum
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
@@ -117,6 +117,10 @@ def page(stmt: Select, sort: str | Sort, offset: int, limit: int,
     sort = Sort(sort)
     if sort != Sort.PRIORITY:
         return list(db.session.scalars(finish(ordered(stmt, sort)).limit(limit).offset(offset)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A parallel walk runs to its end when matches are sparse (the crisis tickets among
+        # the open clocks: 500 ms against 19 ms walked alone). Only for this transaction.
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     rows: list[Ticket] = []
     skip = offset
     for part in priority_segments(stmt):
