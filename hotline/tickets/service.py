@@ -278,9 +278,10 @@ def newest_first(stmt: Select) -> Select:
     )
 
 
-def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
+def list_tickets(actor: User, filters: dict, view: str = "list", exact_total: bool = False) -> Page:
     """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
-    (`view`: the read audit's name for what shows them, e.g. "export")."""
+    (`view`: the read audit's name for what shows them, e.g. "export"; `exact_total`: count
+    them all, past LIST_COUNT_CAP, as an export does)."""
     if filters.get("view"):
         filters = {**saved_views.list_args(actor, filters["view"]),
                    **{key: filters[key] for key in ("page", "per_page") if key in filters}}
@@ -307,7 +308,9 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         narrowed, stmt = stmt, stmt.where(overdue.condition)
     page, per_page = filters["page"], filters["per_page"]
     capped = False
-    if total is None:
+    if total is None and exact_total:
+        total = count_tickets(stmt)
+    elif total is None:
         # Counted up to the cap or to the end of the page asked for, whichever is further:
         # an exact count of a year of a province's tickets costs more than the page.
         limit = max(current_app.config.get("LIST_COUNT_CAP", LIST_COUNT_CAP), page * per_page)
