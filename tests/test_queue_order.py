@@ -4,6 +4,7 @@
 paging follows the same order, and an unknown sort is a 422 saying which values exist.
 """
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -105,3 +106,45 @@ def test_the_alerts_api_lists_a_crisis_until_the_caller_acknowledges_it(api):
     assert len(api.get("/api/v1/alerts", "supervisor1").json) == 1
     assert api.get("/api/v1/alerts", "seat1").json == []
     api.post(f"/api/v1/alerts/{alert['id']}/acknowledge", "seat1", expect=404)
+
+
+def test_a_long_list_is_counted_up_to_the_cap_and_says_so(app, api, six, monkeypatch):
+    """A year of a province is millions of tickets: the list counts up to LIST_COUNT_CAP and
+    says the total is "at least" (X-Pagination `total_capped`), as a search does."""
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 4)
+    response = api.get("/api/v1/tickets?per_page=3", "supervisor1")
+    assert response.headers["X-Total-Count"] == "4"
+    pagination = json.loads(response.headers["X-Pagination"])
+    assert pagination["total_capped"] is True and pagination["total_pages"] == 2
+    assert [row["id"] for row in response.json] == listed(api)[:3]
+    narrowed = api.get("/api/v1/tickets?state=intake", "supervisor1")
+    assert narrowed.headers["X-Total-Count"] == "2"
+    assert json.loads(narrowed.headers["X-Pagination"])["total_capped"] is False
+
+
+def test_past_a_capped_total_the_pages_go_on_in_the_same_order(app, api, six, monkeypatch):
+    """Past the cap a page counts up to its own end: total_pages offers the next page while
+    there is one, and the last page knows the exact total."""
+    whole = listed(api)
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 2)
+    seen, totals, page = [], [], 1
+    while True:
+        response = api.get(f"/api/v1/tickets?per_page=2&page={page}", "supervisor1")
+        pagination = json.loads(response.headers["X-Pagination"])
+        seen += [row["id"] for row in response.json]
+        totals.append((pagination["total"], pagination["total_capped"], pagination["total_pages"]))
+        if page >= pagination["total_pages"]:
+            break
+        page += 1
+    assert seen == whole
+    assert totals == [(2, True, 2), (4, True, 3), (6, False, 3)]
+
+
+def test_the_first_page_reads_no_whole_list(api, six, statements):
+    """Statement shape, the planner aside: the first page neither counts every ticket nor
+    groups every open clock; each part of the order is a walk with a LIMIT."""
+    statements.clear()
+    api.get("/api/v1/tickets?per_page=2", "supervisor1")
+    listing = [" ".join(s.split()) for s in statements if "FROM tickets" in s]
+    assert listing and all("LIMIT" in s for s in listing)
+    assert not [s for s in statements if "GROUP BY" in s]

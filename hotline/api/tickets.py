@@ -41,8 +41,7 @@ def list_tickets(args):
     """Tickets the caller may see, crisis first then the nearest deadline (`sort=priority`, the
     default), or `sort=due` / `sort=newest`; paging in the X-Pagination header."""
     page = service.list_tickets(current_user(), args)
-    pages = max(1, -(-page.total // page.per_page))
-    header = {"total": page.total, "total_pages": pages, "page": page.page,
+    header = {"total": page.total, "total_pages": page.pages, "page": page.page,
               "per_page": page.per_page, "total_capped": page.capped}
     return page.items, 200, {"X-Pagination": json.dumps(header), "X-Total-Count": str(page.total)}
 

@@ -55,6 +55,9 @@ class Timer(db.Model):
         Index("ix_timers_open_ticket_due", "ticket_id", "due_at",
               postgresql_where=text(OPEN_TIMER_STATES_SQL), sqlite_where=text(OPEN_TIMER_STATES_SQL)),
         Index("ix_timers_started_at", "started_at"),   # KPIs: the clocks started in a period
+        # The queue order: open clocks by due, walked until a page is full (ordering.priority_segments).
+        Index("ix_timers_open_due", "due_at", "ticket_id",
+              postgresql_where=text(OPEN_TIMER_STATES_SQL), sqlite_where=text(OPEN_TIMER_STATES_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

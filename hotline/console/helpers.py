@@ -67,14 +67,10 @@ def dump(tickets) -> list[dict]:
     return TicketOut(many=True, viewer=user()).dump(tickets)
 
 
-def page_count(page) -> int:
-    return max(1, -(-page.total // page.per_page))
-
-
 def list_page(template: str, stmt, total: int | None = None, **context):
     """A page of the tickets `stmt` selects, in the order the user picked."""
     page = service.paged(stmt, page_arg(), per_page(), total, live.sort_arg())
-    return render_template(template, rows=dump(page.items), page=page, pages=page_count(page), **context)
+    return render_template(template, rows=dump(page.items), page=page, pages=page.pages, **context)
 
 
 def tab_arg(tabs, default: str) -> str:

@@ -9,7 +9,7 @@ from flask_login import login_required
 from hotline import permissions, routing
 from hotline.console import bp, dispatch_pages, forms, live, queries, search_rows
 from hotline.console.guard import allowed
-from hotline.console.helpers import dump, list_page, page_arg, page_count, per_page, tab_arg, user
+from hotline.console.helpers import dump, list_page, page_arg, per_page, tab_arg, user
 from hotline.errors import HotlineError
 from hotline.tickets import service
 from hotline.tickets.models import Desk, TicketState
@@ -49,7 +49,7 @@ def tickets():
     rows = dump(page.items)
     if filters.get("q"):
         search_rows.mark(rows, filters["q"])
-    return render_template("console/tickets.html", rows=rows, page=page, pages=page_count(page),
+    return render_template("console/tickets.html", rows=rows, page=page, pages=page.pages,
                            q=filters.get("q"), states=list(TicketState), desks=list(Desk),
                            units=queries.unit_tree(), form=forms.FormState(values=request.args,
                                                    errors=errors),
@@ -73,7 +73,7 @@ def dispatch_queue():
         suggestion = routing.suggest(ticket)
         row["suggestion"] = {"unit": suggestion.unit.code, "name": suggestion.unit.name,
                              "rule": suggestion.rule} if suggestion else None
-    return render_template("console/queue.html", rows=rows, page=page, pages=page_count(page),
+    return render_template("console/queue.html", rows=rows, page=page, pages=page.pages,
                            title=gettext("待派单"), quick="dispatch", **dispatch_pages.queue_context())
 
 

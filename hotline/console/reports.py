@@ -91,7 +91,8 @@ def _ticket_rows(viewer, filters: dict):
     page_number = 1
     while True:
         page = service.list_tickets(viewer, {**filters, "page": page_number,
-                                             "per_page": EXPORT_CHUNK}, view="export")
+                                             "per_page": EXPORT_CHUNK}, view="export",
+                                    exact_total=True)
         db.session.commit()
         for ticket in page.items:
             caller = schema.dump_caller(ticket)
@@ -120,7 +121,8 @@ def ticket_export(viewer, fmt: str, filters: dict):
     and the export itself audited (who, filter, row count)."""
     permissions.check_export_allowed(viewer)
     # Bad filters fail before streaming.
-    first = service.list_tickets(viewer, {**filters, "page": 1, "per_page": 1}, view="export")
+    first = service.list_tickets(viewer, {**filters, "page": 1, "per_page": 1}, view="export",
+                                 exact_total=True)
     audit.record_export(viewer, fmt, filters, first.total)
     db.session.commit()
     return exports.download(fmt, "tickets", TICKET_COLUMNS, _ticket_rows(viewer, filters),

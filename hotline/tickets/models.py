@@ -95,6 +95,10 @@ class Ticket(db.Model):
         # The tickets of the last hours (hotspots, every minute).
         Index("ix_tickets_created_at", "created_at"),
         # The reports' crisis lists: the few crisis tickets, newest first.
+        # The queue order: the crisis and urgent tickets without a clock, newest first.
+        Index("ix_tickets_high_priority_id", "priority", "id",
+              postgresql_where=text("priority IN ('crisis', 'urgent')"),
+              sqlite_where=text("priority IN ('crisis', 'urgent')")),
         Index("ix_tickets_crisis_created_at", "created_at", postgresql_where=text("priority = 'crisis'"),
               sqlite_where=text("priority = 'crisis'")),
     )

@@ -7,7 +7,8 @@ so that paging stays exact: a page is the ORDER BY's rows `offset..offset+per_pa
 import enum
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, text
+from sqlalchemy.orm import aliased
 
 from hotline.clocks.models import OPEN_TIMER_STATES, Timer
 from hotline.extensions import db
@@ -59,13 +60,50 @@ def ordered(stmt: Select, sort: str | Sort = DEFAULT_SORT) -> Select:
     return stmt.order_by(PRIORITY_RANK, due)
 
 
-def head() -> ColumnElement[bool]:
-    """The tickets that come before the plain rest in priority order: crisis or urgent, or with
-    an open clock. The rest (normal, no clock: most tickets, the closed ones) is newest first."""
+# Built once: a fresh alias re-adapts its columns on every use (see permissions._scope).
+_OPEN_CLOCK = aliased(Timer, name="open_clock")
+_NEAREST_CLOCK = aliased(Timer, name="nearest_clock")
+_EARLIER_CLOCK = aliased(Timer, name="earlier_clock")
+
+
+def _no_open_clock() -> ColumnElement[bool]:
+    clock = _OPEN_CLOCK
+    return ~exists().where(clock.ticket_id == Ticket.id, clock.state.in_(_open_states()))
+
+
+def _of_rank(rank: Priority | None) -> ColumnElement[bool]:
+    """Tickets of one priority; None: the ordinary ones (any but crisis and urgent)."""
+    if rank is not None:
+        return Ticket.priority == bindparam(f"rank_{rank.value}", rank.value, literal_execute=True)
     high = bindparam("high", [Priority.CRISIS.value, Priority.URGENT.value], expanding=True,
                      literal_execute=True)
-    open_clocks = select(Timer.ticket_id).where(Timer.state.in_(_open_states()))
-    return or_(Ticket.priority.in_(high), Ticket.id.in_(open_clocks))
+    return Ticket.priority.not_in(high)
+
+
+def _by_nearest_due(stmt: Select) -> Select:
+    """`stmt`'s tickets that have an open clock, each once, by its nearest due.
+
+    Each ticket joins its earliest open clock (none of its open clocks is due before it), so the
+    query walks the open clocks by due (ix_timers_open_due) and stops at the page: no grouping
+    of every open clock first."""
+    clock, earlier = _NEAREST_CLOCK, _EARLIER_CLOCK
+    first = ~exists().where(earlier.ticket_id == clock.ticket_id, earlier.state.in_(_open_states()),
+                            or_(earlier.due_at < clock.due_at,
+                                and_(earlier.due_at == clock.due_at, earlier.id < clock.id)))
+    return (stmt.join(clock, clock.ticket_id == Ticket.id)
+            .where(clock.state.in_(_open_states()), first).order_by(clock.due_at))
+
+
+def priority_segments(stmt: Select) -> list[Select]:
+    """`stmt` in priority order as consecutive parts, each served by an index in its own order
+    (the caller appends newest first): per priority, crisis to ordinary, the tickets with an open
+    clock by nearest due, then those without one. The last part (ordinary, no clock) is most
+    tickets, the closed ones."""
+    parts = []
+    for rank in (Priority.CRISIS, Priority.URGENT, None):
+        of_rank = stmt.where(_of_rank(rank))
+        parts += [_by_nearest_due(of_rank), of_rank.where(_no_open_clock())]
+    return parts
 
 
 def page(stmt: Select, sort: str | Sort, offset: int, limit: int,
@@ -73,16 +111,25 @@ def page(stmt: Select, sort: str | Sort, offset: int, limit: int,
     """Rows `offset..offset+limit` of `stmt` in `sort` order (`finish` adds the last tie-break
     and what a row loads; `count` counts a statement).
 
-    In priority order the few tickets of `head` are sorted, and the many others follow newest
-    first, read from the id index: the first page of 100,000 tickets does not sort them all."""
+    In priority order the page is read part by part (`priority_segments`), each with a LIMIT
+    on an index walk: the first page of a year of tickets sorts none of them. A part the page
+    starts after is counted only when its rows were all skipped."""
     sort = Sort(sort)
     if sort != Sort.PRIORITY:
         return list(db.session.scalars(finish(ordered(stmt, sort)).limit(limit).offset(offset)))
-    first = stmt.where(head())
-    rows = list(db.session.scalars(finish(ordered(first, sort)).limit(limit).offset(offset)))
-    if len(rows) == limit:
-        return rows
-    before = offset + len(rows) if rows else count(first)   # how many `head` rows there are
-    rest = finish(stmt.where(not_(head())))
-    rows += db.session.scalars(rest.limit(limit - len(rows)).offset(max(0, offset - before)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A parallel walk runs to its end when matches are sparse (the crisis tickets among
+        # the open clocks: 500 ms against 19 ms walked alone). Only for this transaction.
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    rows: list[Ticket] = []
+    skip = offset
+    for part in priority_segments(stmt):
+        got = list(db.session.scalars(finish(part).limit(limit - len(rows)).offset(skip)))
+        if not got and skip:
+            skip = max(0, skip - count(part))
+            continue
+        rows += got
+        if len(rows) == limit:
+            break
+        skip = 0
     return rows

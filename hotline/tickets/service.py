@@ -181,9 +181,20 @@ class Page:
     total: int
     page: int
     per_page: int
-    # The count stopped at `total` (a search that finds very many: "10,000+").
+    # The count stopped at `total` (a search that finds very many: "1000+").
     capped: bool = False
+    # There are rows after this page even though the count stopped (a capped list).
+    more: bool = False
 
+    @property
+    def pages(self) -> int:
+        """How many pages to offer: those counted, and the next one while there is more."""
+        counted = max(1, -(-self.total // self.per_page))
+        return max(counted, self.page + 1) if self.more else counted
+
+
+# The ticket list counts up to this many ("1000+"), or to the end of the page asked for.
+LIST_COUNT_CAP = 1_000
 
 # Up to this many open clocks past due, the overdue list is of their tickets by id (`OpenClocks`).
 OVERDUE_BY_ID = 500
@@ -267,9 +278,10 @@ def newest_first(stmt: Select) -> Select:
     )
 
 
-def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
+def list_tickets(actor: User, filters: dict, view: str = "list", exact_total: bool = False) -> Page:
     """The tickets `actor` may see, filtered, in `filters["sort"]` order (crisis first)
-    (`view`: the read audit's name for what shows them, e.g. "export")."""
+    (`view`: the read audit's name for what shows them, e.g. "export"; `exact_total`: count
+    them all, past LIST_COUNT_CAP, as an export does)."""
     if filters.get("view"):
         filters = {**saved_views.list_args(actor, filters["view"]),
                    **{key: filters[key] for key in ("page", "per_page") if key in filters}}
@@ -294,9 +306,16 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
         if stmt.whereclause is None and len(froms) == 1 and froms[0] is Ticket.__table__:
             total = overdue.count()        # nothing else narrows the list
         narrowed, stmt = stmt, stmt.where(overdue.condition)
-    if total is None:
-        total = count_tickets(stmt)
     page, per_page = filters["page"], filters["per_page"]
+    capped = False
+    if total is None and exact_total:
+        total = count_tickets(stmt)
+    elif total is None:
+        # Counted up to the cap or to the end of the page asked for, whichever is further:
+        # an exact count of a year of a province's tickets costs more than the page.
+        limit = max(current_app.config.get("LIST_COUNT_CAP", LIST_COUNT_CAP), page * per_page)
+        total = count_tickets(stmt, cap=limit)
+        capped, total = total > limit, min(total, limit)
     sort = filters.get("sort") or ordering.DEFAULT_SORT
     result = None
     # The shortcut below holds for newest first only: it pages the newest overdue tickets.
@@ -308,6 +327,7 @@ def list_tickets(actor: User, filters: dict, view: str = "list") -> Page:
             result = None
     if result is None:
         result = paged(stmt, page, per_page, total, sort)
+    result.capped = result.more = capped
     _audit_children(actor, result.items, view)
     return result
 

@@ -42,3 +42,17 @@ def test_the_console_says_how_many_at_least(app, api, browser, monkeypatch):
         api.create(content=f"停水第{n}天")
     monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 3)
     assert "共 3+ 条" in browser("supervisor1").html("/console/tickets?q=停水")
+
+
+def test_a_long_list_says_at_least_and_pages_on_past_the_cap(app, api, browser, monkeypatch):
+    for n in range(5):
+        api.create(content=f"第{n}张工单")
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 3)
+    monkeypatch.setitem(app.config, "CONSOLE_PER_PAGE", 2)
+    supervisor = browser("supervisor1")
+    first = supervisor.html("/console/tickets")
+    assert "第 1 / 2 页，共 3+ 条" in first and "下一页" in first
+    second = supervisor.html("/console/tickets?page=2")
+    assert "第 2 / 3 页，共 4+ 条" in second and "下一页" in second     # counted to its own end
+    last = supervisor.html("/console/tickets?page=3")
+    assert "第 3 / 3 页，共 5 条" in last and "下一页" not in last

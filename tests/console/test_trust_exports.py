@@ -122,3 +122,16 @@ def test_the_api_export_follows_the_same_rules(app, api):
     response = api.get("/api/v1/tickets/export?format=xlsx&desk=children", "supervisor1")
     assert len(list(load_workbook(io.BytesIO(response.data)).active.values)) == 2
     api.assert_error(api.get("/api/v1/tickets/export", "seat1", expect=403), 403)
+
+
+def test_an_export_holds_every_row_past_the_lists_count_cap(app, browser, api, monkeypatch):
+    """The list counts up to LIST_COUNT_CAP ("1000+"); an export is the whole list, in chunks,
+    and its audit says how many rows it holds."""
+    for n in range(5):
+        api.create(subject=f"第{n}张")
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 1)
+    monkeypatch.setattr("hotline.console.reports.EXPORT_CHUNK", 2)
+    rows = csv_rows(browser("supervisor1").get("/console/tickets/export?format=csv"))
+    assert len(rows) == 6                                    # the header and every ticket
+    (event,) = audits(app, kind="export")
+    assert event.detail["rows"] == 5
