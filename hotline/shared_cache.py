@@ -53,6 +53,8 @@ NAMES_OF_TABLE: dict[str, tuple[str, ...]] = {
 NAMES = frozenset(name for names in NAMES_OF_TABLE.values() for name in names)
 # Seconds after which a cached value is read again even with its stamp unchanged.
 MAX_AGE = 60.0
+# Seconds a request or job goes on using the stamps it read.
+STAMPS_FOR = 1.0
 # Entries per cache name before the oldest half goes (tokens: one per signed-in session).
 MAX_ENTRIES = 5000
 
@@ -64,9 +66,11 @@ T = TypeVar("T")
 
 
 def stamps() -> dict[str, str] | None:
-    """The stamps of every cache name, read once per request or job; None without Redis."""
-    if "cache_stamps" in g:
-        return g.cache_stamps
+    """The stamps of every cache name, read once per request or job (again after a second,
+    for a loop that keeps one app context); None without Redis."""
+    memo = g.get("cache_stamps")
+    if memo is not None and time.monotonic() - memo[0] < STAMPS_FOR:
+        return memo[1]
     found: dict[str, str] | None = None
     if redis.available():
         try:
@@ -76,7 +80,7 @@ def stamps() -> dict[str, str] | None:
             log.warning("cache stamps unreadable (%s): reading the database", exc)
     if found is None:
         current_app.extensions.pop(_STORE, None)   # nothing cached can be vouched for later
-    g.cache_stamps = found
+    g.cache_stamps = (time.monotonic(), found)
     return found
 
 

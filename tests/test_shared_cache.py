@@ -7,6 +7,8 @@ for another process: it reads (and caches) first, the change is made through the
 suite's app, and the second app's very next request must see it.
 """
 
+import socket
+
 import pytest
 from sqlalchemy import select
 
@@ -110,3 +112,20 @@ def _ticket(**overrides) -> dict:
     from tests.helpers import DEFAULT_TICKET
 
     return {**DEFAULT_TICKET, **overrides}
+
+
+def test_without_redis_a_process_caches_nothing_and_still_sees_every_logout(api):
+    """No stamps to vouch for a cached token: each request asks the database."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    cut_off = create_app({"TESTING": True, "REDIS_URL": f"redis://127.0.0.1:{closed}/0"})
+    seat = api.headers("seat1")
+    try:
+        assert cut_off.test_client().get("/api/v1/tickets", headers=seat).status_code == 200
+        assert api.client.post("/api/v1/auth/logout", headers=seat).status_code == 204
+        assert cut_off.test_client().get("/api/v1/tickets", headers=seat).status_code == 401
+    finally:
+        with cut_off.app_context():
+            db.session.remove()
+            db.engine.dispose()
