@@ -35,6 +35,7 @@ database (tickets, texts, the ceiling's rows) is deleted at the end.
 """
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -63,7 +64,7 @@ from bench.common import BENCH_DATABASE, BENCH_PASSWORD, bench_app  # noqa: E402
 REDIS = os.environ.get("BENCH_ENDPOINTS_REDIS_URL", "redis://127.0.0.1:6379/10")
 TWILIO_TOKEN = "bench-auth-token-0123456789abcdef"
 HOTLINE_NUMBER = "+8651612345"
-TARGETS = {"E2": 0.5, "E3": 0.4, "E4": 0.5}      # throughput / E1
+TARGETS = {"E2": 0.35, "E3": 0.4, "E4": 0.35}    # throughput / E1 (issue 24 item 3: 0.35 for writes)
 P99_TARGET_MS = {"E2": 50.0, "E3": 50.0}
 RSS_TARGET_MB = 150
 TICKET = {
@@ -240,7 +241,8 @@ def free_port() -> int:
 def start(command: list[str], env: dict, port: int, probe: str) -> subprocess.Popen:
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                process_group=0)
-    deadline = time.monotonic() + 60
+    # A loaded machine (other suites on the same 2 cores) took over 60 s to start `hotline web`.
+    deadline = time.monotonic() + float(os.environ.get("BENCH_START_SECONDS", "180"))
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"{command[:4]} exited: {process.stderr.read().decode()[-2000:]}")
@@ -493,8 +495,9 @@ def fmt(values: list[float]) -> str:
 
 # --- profile ----------------------------------------------------------------------------------
 
-def profile(app, name: str, count: int) -> None:
-    """`count` requests of one endpoint through the Flask test client, under pyinstrument."""
+def profile(app, name: str, count: int, profiled: bool = True) -> None:
+    """`count` requests of one endpoint through the Flask test client, under pyinstrument
+    (unless `profiled` is False: then only the time, CPU time and statements per request)."""
     from pyinstrument import Profiler
 
     client = app.test_client()
@@ -525,15 +528,32 @@ def profile(app, name: str, count: int) -> None:
 
     for _ in range(20):   # warm caches and the pool
         one()
-    profiler = Profiler(interval=0.0005)
-    started = time.perf_counter()
+    from sqlalchemy import event
+
+    from hotline.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    sent: list[str] = []
+
+    def count_statement(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count_statement)
+    profiler = Profiler(interval=0.0005) if profiled else contextlib.nullcontext()
+    started, cpu = time.perf_counter(), time.process_time()
     with profiler:
         for _ in range(count):
             one()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    event.remove(engine, "before_cursor_execute", count_statement)
+    # CPU time of this process (the app's side; PostgreSQL's and Redis's own are not in it)
+    # holds up on a loaded machine better than the elapsed time.
     print(f"{name}: {count} requests in-process in {elapsed:.2f} s ({elapsed / count * 1000:.2f} ms each, "
-          "profiler on)")
-    print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False))
+          f"{cpu / count * 1000:.2f} ms CPU each, {len(sent) / count:.1f} statements each, "
+          f"profiler {'on' if profiled else 'off'})")
+    if profiled:
+        print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=False))
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -553,6 +573,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=["E0", "E2", "E3", "E4"],
                         help="only profile this endpoint in-process with pyinstrument")
     parser.add_argument("--profile-requests", type=int, default=500)
+    parser.add_argument("--no-profiler", action="store_true",
+                        help="with --profile: no pyinstrument, only ms, CPU ms and statements per request")
     args = parser.parse_args()
 
     app = product_app()
@@ -563,7 +585,7 @@ def main() -> None:
         connection().flushdb()
     try:
         if args.profile:
-            profile(app, args.profile, args.profile_requests)
+            profile(app, args.profile, args.profile_requests, not args.no_profiler)
             return
         with_sms = _has_sms_webhook(app)
         if not with_sms:

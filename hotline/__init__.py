@@ -30,7 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     security.init_app(app)
 
-    from hotline import history, receivers, redis, subscriptions, tasks
+    from hotline import history, receivers, redis, shared_cache, subscriptions, tasks
     from hotline.api import register_api
     from hotline.clocks.limits import load_time_limits
     from hotline.crisis import load_crisis_words
@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
                      include_object=history.include_object)
     redis.init_app(app)
     tasks.init_app(app)
+    shared_cache.init_app(app)
     subscriptions.init_app(app)
     api.init_app(app)
     with app.app_context():

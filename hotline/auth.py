@@ -16,6 +16,7 @@ from flask import current_app, g, request
 from sqlalchemy import ForeignKey, String, bindparam, delete, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from hotline import shared_cache
 from hotline.errors import Forbidden, Unauthorized
 from hotline.extensions import db
 from hotline.types import UTCDateTime, enum_column, utcnow
@@ -90,18 +91,33 @@ def sessions_of(user_id: int) -> list[ApiToken]:
 
 
 # Built once: every API request runs it, and a prebuilt statement skips the per-call
-# cache-key work. One join, no token row loaded: the user or nothing.
+# cache-key work. One join, no token row loaded: the user (and when the token expires) or nothing.
 _USER_FOR_TOKEN = (
-    select(User).join(ApiToken, ApiToken.user_id == User.id)
+    select(User, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), ApiToken.expires_at > bindparam("now"),
            ApiToken.kind == bindparam("kind"), User.active.is_(True))
 )
 
 
 def user_for_token(token: str, kind: SessionKind = SessionKind.API) -> User | None:
-    """The active user holding this unexpired session secret of this kind, else None."""
-    return db.session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": utcnow(),
-                                               "kind": kind.value})
+    """The active user holding this unexpired session secret of this kind, else None.
+
+    A token found is kept in this process's cache (hotline.shared_cache, name `sessions`)
+    until it expires or any session or user changes anywhere: a logout, a revocation, a
+    deactivation or a role change is in force at the next request on every process."""
+    digest = _digest(token)
+    found = shared_cache.cached("sessions", (digest, kind.value), lambda: _holder(digest, kind))
+    if found is None:
+        return None
+    user, expires_at = found
+    if expires_at <= utcnow():
+        return None
+    return shared_cache.attach(user)
+
+
+def _holder(digest: str, kind: SessionKind) -> tuple[User, datetime] | None:
+    row = db.session.execute(_USER_FOR_TOKEN, {"digest": digest, "now": utcnow(), "kind": kind.value}).first()
+    return (shared_cache.snapshot(row[0]), row[1]) if row is not None else None
 
 
 def bearer_token() -> str:

@@ -25,7 +25,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ForeignKey, String, Text, and_, literal, select
+from sqlalchemy import ForeignKey, Integer, String, Text, and_, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import permissions
@@ -258,20 +258,24 @@ def handle_opt_text(from_number: str | None, body: str | None) -> str | None:
 
 # --- what a seat sees and sets -----------------------------------------------------------------
 
+# Built once: every write's answer runs it (building it per call cost more than running it).
+_ANCHOR = select(bindparam("ticket_id", type_=Integer).label("ticket_id")).subquery()
+_DESCRIBE = (
+    select(ContactSafety, TextOptOut.opted_out, Event.action, Event.data, Event.at)
+    .select_from(_ANCHOR)
+    .outerjoin(ContactSafety, ContactSafety.ticket_id == _ANCHOR.c.ticket_id)
+    .outerjoin(TextOptOut, TextOptOut.number == bindparam("number", type_=String))
+    .outerjoin(Event, and_(Event.ticket_id == _ANCHOR.c.ticket_id, Event.action.in_(RISK_EVENTS)))
+)
+
+
 def describe(ticket: Ticket) -> dict:
     """The ticket's contact safety as the API shows it (`contact`).
 
     Every write answers with it: the seat's word, the risk events and the opt-out are read
     in one statement, the ticket's id outer-joined to each (one row per risk event, mostly
     none)."""
-    anchor = select(literal(ticket.id).label("ticket_id")).subquery()
-    rows = db.session.execute(
-        select(ContactSafety, TextOptOut.opted_out, Event.action, Event.data, Event.at)
-        .select_from(anchor)
-        .outerjoin(ContactSafety, ContactSafety.ticket_id == anchor.c.ticket_id)
-        .outerjoin(TextOptOut, TextOptOut.number == e164(ticket.caller_phone))
-        .outerjoin(Event, and_(Event.ticket_id == anchor.c.ticket_id, Event.action.in_(RISK_EVENTS)))
-    ).all()
+    rows = db.session.execute(_DESCRIBE, {"ticket_id": ticket.id, "number": e164(ticket.caller_phone)}).all()
     record, opted = rows[0][0], rows[0][1]
     safe, reason = _ticket_safety(ticket, record, [row[2:] for row in rows if row[2] is not None])
     opted_out = bool(ticket.caller_phone) and bool(opted)

@@ -8,8 +8,10 @@ from then on the database wins. A document is built (checked) by the owning modu
 before it is stored, so a bad value is refused with its key named and never reaches a clock.
 
 Caching: the built rule set is kept per process with the row's `stamp` (new at each save). Each
-request or job reads the stamps once (one small query) and rebuilds only a rule set whose stamp moved,
-so a save in one process is in force in every other from their next request: no restart.
+request or job takes the stamps from the process's cache of them (hotline.shared_cache: a save
+anywhere makes every process read them again at its next request) and rebuilds only a rule set
+whose stamp moved, so a save in one process is in force in every other from their next request:
+no restart.
 
 Every save is an audited change (hotline.admin.changes, subject `rules`, key the rule set's
 name, with the keys that changed before and after). Depends on hotline.admin.changes only;
@@ -30,6 +32,7 @@ from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline import changelog as changes
+from hotline import shared_cache
 from hotline.changelog import Subject
 from hotline.errors import RuleDocumentError
 from hotline.extensions import db
@@ -120,7 +123,7 @@ class RuleSet:
         if note:
             detail["note"] = note
         changes.record(actor, Subject.RULES, self.name, "update", detail)
-        g.pop("rulebook_stamps", None)
+        g.rulebook_stamps = {**_stamps(), self.name: row.stamp}   # in force for this request
         current_app.extensions.setdefault("hotline.rulebook", {})[self.name] = (row.stamp, built, None)
         return built
 
@@ -142,10 +145,15 @@ def load_file(path: str | Path, build: Callable[[dict, str], Any], error: type[R
 
 
 def _stamps() -> dict[str, str]:
-    """The saved rule sets' stamps, read once per request or job."""
+    """The saved rule sets' stamps: this process's copy while no rule set was saved anywhere
+    (hotline.shared_cache, name `rules`), read from the database once per request otherwise."""
     if "rulebook_stamps" not in g:
-        g.rulebook_stamps = dict(db.session.execute(select(StoredRules.name, StoredRules.stamp)).all())
+        g.rulebook_stamps = shared_cache.cached("rules", "stamps", _read_stamps)
     return g.rulebook_stamps
+
+
+def _read_stamps() -> dict[str, str]:
+    return dict(db.session.execute(select(StoredRules.name, StoredRules.stamp)).all())
 
 
 def _flatten(document: Any, prefix: str = "") -> dict[str, Any]:

@@ -38,7 +38,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, exists, sel
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from standardwebhooks.webhooks import Webhook
 
-from hotline import permissions, tasks
+from hotline import permissions, shared_cache, tasks
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
 from hotline.tickets.models import Event, Ticket
@@ -335,6 +335,8 @@ def _write_deliveries(session) -> None:
     captured = [e for e in session.info.pop(_CAPTURED, []) if e.action in EVENT_TYPES]
     if not captured:
         return
+    if not shared_cache.cached("subscriptions", "active", _any_active):
+        return      # most centres have none: no statement at all
     session.flush()
     subs = list(session.scalars(select(Subscription).where(Subscription.active.is_(True))))
     if not subs:
@@ -351,6 +353,12 @@ def _write_deliveries(session) -> None:
     session.flush()
     for row in written:
         tasks.after_commit(tasks.deliver_webhook, row.id, job_id=f"webhook-{row.id}")
+
+
+def _any_active() -> bool:
+    """Whether any subscription is active (kept per process: hotline.shared_cache)."""
+    first = select(Subscription.id).where(Subscription.active.is_(True)).limit(1)
+    return db.session.scalar(first) is not None
 
 
 def _units_of(ticket: Ticket, ticket_event: Event) -> list[Unit]:

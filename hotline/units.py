@@ -9,6 +9,7 @@ import enum
 from sqlalchemy import ForeignKey, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hotline import shared_cache
 from hotline.extensions import db
 from hotline.types import enum_column
 
@@ -54,7 +55,15 @@ _BY_CODE = select(Unit).where(Unit.code == bindparam("code"))  # built once: int
 
 
 def get_by_code(code: str) -> Unit | None:
-    return db.session.scalar(_BY_CODE, {"code": code})
+    """The unit with this code (its parent loaded), from this process's cache of units while
+    no unit changed anywhere (hotline.shared_cache): intake names one in every request."""
+    found = shared_cache.cached("units", code, lambda: _detached_by_code(code))
+    return shared_cache.attach(found) if found is not None else None
+
+
+def _detached_by_code(code: str) -> Unit | None:
+    unit = db.session.scalar(_BY_CODE, {"code": code})
+    return shared_cache.snapshot(unit) if unit is not None else None
 
 
 def subtree_ids(unit: Unit):
