@@ -12,8 +12,9 @@
 - SIGTERM: RQ finishes the current job (warm shutdown). Two things made that unbounded:
   redis-py >= 8 joins the pub/sub thread without a timeout on unsubscribe, and that thread
   can sit for a minute waiting for a subscription (seen: a 25 s hang after "unsubscribing
-  from channel"); and with Redis down, RQ's goodbye commands wait on it. The unsubscribe
-  here waits at most UNSUBSCRIBE_WAIT, and a watchdog ends the process STOP_DEADLINE
+  from channel"); and with Redis down, RQ's goodbye commands wait on it. The listener here
+  is stopped before the unsubscribe (the reply ends it) and waited for at most
+  UNSUBSCRIBE_WAIT, and a watchdog ends the process STOP_DEADLINE
   seconds after the signal whatever it waits on. A job cut off that way is rolled back by
   the database and its work re-found by the sweep (due clocks, unsent messages,
   unprocessed texts and survey keys), so nothing is lost.
@@ -66,12 +67,16 @@ class HotlineWorker(SimpleWorker):
         if thread is None:
             return
         self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        # The listener is told to stop before the UNSUBSCRIBE goes out, so that reading its reply
+        # ends the listener's loop. The other way round it could read the reply first, find itself
+        # subscribed to nothing and wait up to a minute for a subscription (redis-py's
+        # get_message): every stop, and every burst run, then waited out the bound below.
+        try:
+            thread.stop(timeout=0)      # redis-py >= 8 joins in stop() unless told not to wait
+        except TypeError:
+            thread.stop()               # older redis-py: only clears the flag
         with contextlib.suppress(*REDIS_DOWN, redis.RedisError):
             pubsub.unsubscribe()
-        # thread.stop() joins the thread on redis-py >= 8 (without a timeout): bound it here.
-        stopper = threading.Thread(target=thread.stop, daemon=True)
-        stopper.start()
-        stopper.join(UNSUBSCRIBE_WAIT)
         thread.join(UNSUBSCRIBE_WAIT)
         if not thread.is_alive():       # else it is a daemon thread: it ends with the process
             with contextlib.suppress(*REDIS_DOWN, redis.RedisError):
