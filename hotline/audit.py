@@ -128,6 +128,22 @@ def prime_event_chain(ticket) -> None:
                                                                         ticket.last_event_hash)
 
 
+def chain_next(row) -> bool:
+    """Chain an event written without the ORM (`tickets.events.held`): when its ticket's head
+    is known here (primed for the batch, or the row before it chained this way) set its
+    `prev_hash` and `hash`, make it the head, True; else False (the caller records it as an
+    ORM object, chained at flush, which reads the head it needs)."""
+    primed = db.session.info.setdefault(PRIMED, {})
+    key = ("event", row.ticket_id)
+    prev = (0, GENESIS) if row.seq == 1 else primed.get(key)
+    if prev is None or prev[0] != row.seq - 1:
+        return False
+    row.prev_hash = prev[1]
+    row.hash = digest(event_content(row), row.prev_hash)
+    primed[key] = (row.seq, row.hash)
+    return True
+
+
 @sa_event.listens_for(Event, "before_insert")
 def _chain_event(_mapper, connection, row: Event) -> None:
     row.ticket_id = row.ticket_id or row.ticket.id
