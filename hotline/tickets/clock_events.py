@@ -47,8 +47,7 @@ def batch(timers: list[Timer]) -> Iterator[None]:
                                  .options(selectinload(Ticket.lead_unit),
                                           with_expression(Ticket.last_event_hash, LAST_EVENT_HASH))
                                  .execution_options(populate_existing=True)).all()
-    for ticket in tickets:
-        audit.prime_event_chain(ticket)
+    audit.prime_event_chains(tickets)
     # Held (the identity map is weak), and only for this transaction: the session keeps its
     # objects across commits, so a later firing must read its ticket again under its own lock.
     db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
