@@ -4,16 +4,14 @@ Run by hand: `.venv/bin/python bench/clock_lateness.py [--tickets 100000] [--tim
 Uses its own PostgreSQL database (BENCH_DATABASE_URL, default hotline_bench) and
 Redis db (BENCH_REDIS_URL, default db 9), and real `hotline worker` processes.
 
-1. Lateness: `--timers` clocks fall due over the next 60 s, their jobs scheduled as
-   the app schedules them; two workers with the scheduler fire them; we report
+1. Lateness: two workers with the scheduler are started and idle; then `--timers` clocks
+   fall due over the next 60 s, their jobs scheduled as the app schedules them; we report
    p50/p99/max of fired_at - due_at (target <= 2 s).
 2. Sweep with nothing due (target < 50 ms) and with 10,000 due (one batch run).
 """
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
-from bench.common import BENCH_DATABASE, BENCH_REDIS, bench_app, fill_tickets  # noqa: E402
+from bench.common import bench_app, fill_tickets, start_workers  # noqa: E402
 
 
 def open_ticket_ids(db, count):
@@ -84,22 +82,22 @@ def main() -> None:
             samples.append((time.perf_counter() - start) * 1000)
         idle_ms = statistics.median(samples)
 
-        # --- lateness: timers due over the next 60 s, scheduled the way the app does it
-        ids = open_ticket_ids(db, args.timers)
-        base = datetime.now(UTC) + timedelta(seconds=15)
-        dues = [base + timedelta(seconds=60 * i / len(ids)) for i in range(len(ids))]
-        created = add_timers(db, ids, dues)
-        db.session.commit()
-        timers = db.session.scalars(select(Timer).where(Timer.id.in_([t for t, _ in created]))).all()
-        for timer in timers:
-            firing.schedule(timer)         # exactly as the app schedules a new clock
-        db.session.commit()
-
-    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
-    workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(args.workers)]
+    # --- lateness: the workers up and idle first (a worker's start takes tens of seconds on a
+    # loaded machine: started after the clocks, the first clocks waited for it, not for a job),
+    # then timers due over the next 60 s, scheduled the way the app does it
+    workers = start_workers(app, args.workers)
     try:
+        with app.app_context():
+            ids = open_ticket_ids(db, args.timers)
+            base = datetime.now(UTC) + timedelta(seconds=15)
+            dues = [base + timedelta(seconds=60 * i / len(ids)) for i in range(len(ids))]
+            created = add_timers(db, ids, dues)
+            db.session.commit()
+            timers = db.session.scalars(select(Timer).where(Timer.id.in_([t for t, _ in created]))).all()
+            for timer in timers:
+                firing.schedule(timer)         # exactly as the app schedules a new clock
+            db.session.commit()
+
         deadline = time.monotonic() + 15 + 60 + 60
         with app.app_context():
             timer_ids = [timer_id for timer_id, _ in created]

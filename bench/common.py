@@ -4,6 +4,8 @@ import os
 import random
 import re
 import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, text
@@ -138,3 +140,25 @@ def _past_bulk_ids() -> None:
 
     db.session.execute(text("SELECT setval(pg_get_serial_sequence('tickets', 'id'), "
                             "(SELECT max(id) FROM tickets))"))
+
+
+def start_workers(app, count: int) -> list[subprocess.Popen]:
+    """`count` real `hotline worker` processes, returned once each is registered and idle (a
+    worker's start, its sweep included, takes tens of seconds on a loaded machine)."""
+    from rq import Worker
+
+    from hotline.redis import connection
+
+    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE, "REDIS_URL": BENCH_REDIS}
+    started = time.monotonic()
+    workers = [subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(count)]
+    with app.app_context():
+        while time.monotonic() - started < 300:
+            ready = [w for w in Worker.all(connection=connection()) if w.get_state() == "idle"]
+            if len(ready) >= count:
+                break
+            time.sleep(0.5)
+    print(f"{count} workers ready in {time.monotonic() - started:.1f} s")
+    return workers

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import g
-from sqlalchemy import String, delete, insert, select, text, tuple_, update
+from sqlalchemy import String, delete, insert, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -108,16 +108,12 @@ def _forget_primed(session, *_args) -> None:
 
 
 def prime_event_chains(tickets) -> None:
-    """Read the last event hash of many tickets in one query before adding an event to each
-    (a batch of clocks firing), instead of one query per event at flush."""
-    seqs = {ticket.id: ticket.event_seq for ticket in tickets}
-    if not seqs:
-        return
-    rows = db.session.execute(select(Event.ticket_id, Event.seq, Event.hash).where(
-        tuple_(Event.ticket_id, Event.seq).in_([(tid, seq) for tid, seq in seqs.items() if seq]))).all()
-    found = {(ticket_id, seq): digest for ticket_id, seq, digest in rows}
-    db.session.info[PRIMED] = {("event", tid): (seq, found.get((tid, seq), GENESIS))
-                               for tid, seq in seqs.items()}
+    """Many tickets read with their last event's hash (`LAST_EVENT_HASH`: a batch of clocks
+    firing): their next events chain to it unread. A ticket whose last event is not found
+    (archived with its month) starts again from GENESIS, as the insert hook would."""
+    primed = db.session.info.setdefault(PRIMED, {})
+    for ticket in tickets:
+        primed[("event", ticket.id)] = (ticket.event_seq, ticket.last_event_hash or GENESIS)
 
 
 def prime_event_chain(ticket) -> None:
@@ -126,6 +122,22 @@ def prime_event_chain(ticket) -> None:
     if ticket.last_event_hash is not None:
         db.session.info.setdefault(PRIMED, {})[("event", ticket.id)] = (ticket.event_seq,
                                                                         ticket.last_event_hash)
+
+
+def chain_next(row) -> bool:
+    """Chain an event written without the ORM (`tickets.events.held`): when its ticket's head
+    is known here (primed for the batch, or the row before it chained this way) set its
+    `prev_hash` and `hash`, make it the head, True; else False (the caller records it as an
+    ORM object, chained at flush, which reads the head it needs)."""
+    primed = db.session.info.setdefault(PRIMED, {})
+    key = ("event", row.ticket_id)
+    prev = (0, GENESIS) if row.seq == 1 else primed.get(key)
+    if prev is None or prev[0] != row.seq - 1:
+        return False
+    row.prev_hash = prev[1]
+    row.hash = digest(event_content(row), row.prev_hash)
+    primed[key] = (row.seq, row.hash)
+    return True
 
 
 @sa_event.listens_for(Event, "before_insert")

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, insert, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hotline import bulk
 from hotline.errors import NotFound
 from hotline.extensions import db
 from hotline.types import UTCDateTime, utcnow
@@ -46,6 +47,19 @@ def notify_role(role: Role, ticket, kind: str, message: str) -> Notice:
                          message=message, created_at=utcnow()))
 
 
+def tell_unit(unit: Unit, ticket, kind: str, message: str) -> None:
+    """`notify_unit` from the system, when the notice is not wanted back: in a `held` block
+    only its row (no ORM object, a batch of clocks leaves hundreds)."""
+    if not _tell({"unit_id": unit.id, "role": None}, ticket, kind, message):
+        notify_unit(unit, ticket, kind, message)
+
+
+def tell_role(role: Role, ticket, kind: str, message: str) -> None:
+    """`notify_role` when the notice is not wanted back (see `tell_unit`)."""
+    if not _tell({"unit_id": None, "role": role.value}, ticket, kind, message):
+        notify_role(role, ticket, kind, message)
+
+
 # The notices of a `held` block, written as it ends.
 _HELD = "notices.held"
 _COLUMNS = ("unit_id", "role", "ticket_id", "kind", "message", "created_at", "created_by_id")
@@ -53,16 +67,21 @@ _COLUMNS = ("unit_id", "role", "ticket_id", "kind", "message", "created_at", "cr
 
 @contextmanager
 def held() -> Iterator[None]:
-    """Notices left inside are written as the block ends, in one executemany: no ORM object to
+    """Notices left inside are written as the block ends, in one statement: no ORM object to
     flush nor id to read back for each (a batch of clocks leaves hundreds). None on an error."""
-    rows: list[dict] = []
-    db.session.info[_HELD] = rows
-    try:
+    with bulk.gathering(_HELD) as rows:
         yield
-    finally:
-        db.session.info.pop(_HELD, None)
-    if rows:
-        db.session.execute(insert(Notice.__table__), rows)
+    bulk.insert_rows(Notice.__table__, rows)
+
+
+def _tell(to: dict, ticket, kind: str, message: str) -> bool:
+    """In a `held` block, keep the notice's row and say True."""
+    rows = db.session.info.get(_HELD)
+    if rows is None:
+        return False
+    rows.append({**to, "ticket_id": ticket.id if ticket else None, "kind": kind, "message": message,
+                 "created_at": utcnow(), "created_by_id": None})
+    return True
 
 
 def _leave(notice: Notice) -> Notice:

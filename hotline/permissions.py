@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from hotline.errors import Forbidden, NotFound
 from hotline.extensions import db
-from hotline.tickets.models import Event, Ticket, TicketScope
+from hotline.tickets.models import LAST_EVENT_HASH, Ticket, TicketScope
 from hotline.units import Unit
 from hotline.users import Role, User
 
@@ -266,10 +266,6 @@ def rescope(ticket: Ticket) -> None:
     db.session.add_all(TicketScope(ticket_id=ticket.id, unit_id=uid) for uid in wanted - current)
 
 
-_LAST_EVENT_HASH = (select(Event.hash).where(Event.ticket_id == Ticket.id, Event.seq == Ticket.event_seq)
-                    .correlate(Ticket).scalar_subquery())
-
-
 def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
     """The ticket, or 404 when `user` may not see it.
 
@@ -284,7 +280,7 @@ def get_visible_ticket(user: User, ticket_id: int, *, for_update: bool = False) 
         # one round trip instead of four.
         stmt = stmt.with_for_update(of=Ticket).options(
             joinedload(Ticket.co_unit_links), joinedload(Ticket.timers),
-            joinedload(Ticket.referrals), with_expression(Ticket.last_event_hash, _LAST_EVENT_HASH))
+            joinedload(Ticket.referrals), with_expression(Ticket.last_event_hash, LAST_EVENT_HASH))
     ticket = db.session.scalars(stmt).unique().one_or_none()
     if ticket is None:
         raise NotFound(error="ticket.not_found", params={"ticket": ticket_id})

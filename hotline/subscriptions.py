@@ -41,6 +41,7 @@ from standardwebhooks.webhooks import Webhook
 from hotline import permissions, shared_cache, tasks
 from hotline.errors import Conflict, Invalid, NotFound
 from hotline.extensions import db
+from hotline.tickets.events import HeldEvent
 from hotline.tickets.models import Event, Ticket
 from hotline.tickets.schemas import TicketOut
 from hotline.types import UTCDateTime, enum_column, utcnow
@@ -315,7 +316,7 @@ def _cancel_open(sub: Subscription) -> None:
 
 # --- the outbox: deliveries written in the event's transaction --------------------------
 
-def capture(_action: str, *, event: Event) -> None:
+def capture(_action: str, *, event: Event | HeldEvent) -> None:
     """Receives `signals.event_recorded`: remember the event until its transaction commits."""
     db.session.info.setdefault(_CAPTURED, []).append(event)
 
@@ -361,7 +362,7 @@ def _any_active() -> bool:
     return db.session.scalar(first) is not None
 
 
-def _units_of(ticket: Ticket, ticket_event: Event) -> list[Unit]:
+def _units_of(ticket: Ticket, ticket_event: Event | HeldEvent) -> list[Unit]:
     """The lead and co-units now, and a unit the event says the ticket just left."""
     units = [unit for unit in [ticket.lead_unit, *ticket.co_units] if unit is not None]
     for key in LEFT_UNIT_KEYS:
@@ -379,7 +380,8 @@ def viewer_for(sub: Subscription) -> User:
     return User(username="webhook", role=Role.HANDLER, unit=sub.unit, unit_id=sub.unit.id)
 
 
-def _delivery(sub: Subscription, ticket: Ticket, ticket_event: Event, event_type: str) -> Delivery:
+def _delivery(sub: Subscription, ticket: Ticket, ticket_event: Event | HeldEvent,
+              event_type: str) -> Delivery:
     msg_id = f"msg_{ticket_event.id}_{sub.id}"
     body = {
         "id": msg_id, "type": event_type, "timestamp": _iso(ticket_event.at),

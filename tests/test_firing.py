@@ -274,6 +274,12 @@ def test_the_sweep_fires_a_batch_in_a_few_statements_not_a_few_per_clock(app, ap
     notice_writes = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO NOTICES")]
     assert len(notice_writes) == 1 and "RETURNING" not in notice_writes[0].upper(), \
         "the batch's notices: one executemany, no ORM objects to give ids back to"
+    event_writes = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO TICKET_EVENTS")]
+    assert len(event_writes) == 1, "the batch's clock events: one statement, chained in Python"
     if dialect == "postgresql":
         # SQLite cannot batch an INSERT that must return each new id; in-process, it need not.
         assert len(statements) < 40, "\n".join(s.split("\n")[0][:90] for s in statements)
+        # One array a column, not a parameter a row: the text is the same for any batch, so
+        # psycopg caches it (only under 4 KB) and the server prepares it.
+        assert max(len(s) for s in statements) < 4096, \
+            "\n".join(s[:90] for s in statements if len(s) >= 4096)

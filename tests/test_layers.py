@@ -19,7 +19,7 @@ FOUNDATION = {
     "hotline", "hotline.extensions", "hotline.types", "hotline.errors", "hotline.signals",
     "hotline.parsing", "hotline.passwords", "hotline.units", "hotline.users", "hotline.redis",
     "hotline.tasks", "hotline.changelog", "hotline.rulebook", "hotline.error_messages",
-    "hotline.shared_cache",
+    "hotline.shared_cache", "hotline.bulk",
 }
 # Above the tickets: what reacts to ticket changes, and the front doors.
 ABOVE_TICKETS = (

@@ -191,6 +191,30 @@ def test_an_unanswered_accept_clock_escalates_and_proposes_the_next_partner(app,
         assert ract(api, rid, "accept", "partner-gulou-xinli")["state"] == "accepted"
 
 
+def test_a_tickets_clock_and_two_referral_clocks_firing_in_one_batch_keep_its_timeline_chained(app, api):
+    """One batch fires the ticket's dispatch clock and both referrals' accept clocks: the
+    clock events are written together as the batch ends, the escalations one by one in
+    between; the timeline is in order and its hash chain intact."""
+    from hotline import audit
+
+    with time_machine.travel(T0, tick=False):
+        tid = child_ticket(api)["id"]
+        api.act(tid, "submit", "seat2")
+        refer(api, tid, partner="gulou-xinli")
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        refer(api, tid, partner="xz-xinli")
+    with time_machine.travel(T0 + timedelta(hours=30), tick=False):
+        with app.app_context():
+            assert firing.sweep() == {"warning": 0, "overdue": 3}
+            db.session.commit()
+            assert audit.verify(tid).broken == []
+        api.forget_tokens()
+        timeline = [(e["seq"], e["action"], e["data"].get("timer")) for e in api.events(tid)]
+    assert timeline[-5:] == [(7, "timer_overdue", "dispatch"), (8, "timer_overdue", "accept"),
+                             (9, "referral_escalate", None), (10, "timer_overdue", "accept"),
+                             (11, "referral_escalate", None)]
+
+
 def test_a_crisis_referral_must_be_answered_before_the_reply(api):
     ticket = child_ticket(api, priority="crisis")
     tid = ticket["id"]

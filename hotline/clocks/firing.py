@@ -25,10 +25,10 @@ from contextlib import AbstractContextManager, ExitStack
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hotline import tasks
+from hotline import bulk, tasks
 from hotline.clocks.models import Timer, TimerFiring, TimerKind, TimerState
 from hotline.extensions import db
 from hotline.types import utcnow
@@ -195,22 +195,7 @@ def fire_due(now: datetime | None = None, batch: int | None = None,
     Tickets a user's action holds, and timers another worker is firing, are skipped (the
     next batch or sweep takes them). The caller commits."""
     now = now or utcnow()
-    batch = batch or BATCH
-    tickets = db.metadata.tables["tickets"]       # the row each timer lives on, locked as actions do
-    due = (
-        select(Timer.id, Timer.ticket_id, Timer.due_at)
-        .join(tickets, tickets.c.id == Timer.ticket_id)
-        .where(or_(
-            (Timer.state == TimerState.RUNNING) & (Timer.warn_at <= now),
-            Timer.state.in_([TimerState.RUNNING, TimerState.WARNED]) & (Timer.due_at <= now),
-        ))
-        .order_by(Timer.due_at)
-        .limit(batch)
-        .with_for_update(of=(tickets, Timer.__table__), skip_locked=True)
-    )
-    if skip:
-        due = due.where(Timer.id.not_in(skip))
-    rows = db.session.execute(due).all()
+    rows = _take_due(now, batch or BATCH, skip or set())
     if not rows:
         return Batch({WARNING: 0, OVERDUE: 0}, 0, set())
     levels = {row.id: OVERDUE if row.due_at <= now else WARNING for row in rows}
@@ -218,8 +203,10 @@ def fire_due(now: datetime | None = None, batch: int | None = None,
     for level in (WARNING, OVERDUE):
         ids = [timer_id for timer_id in claimed if levels[timer_id] == level]
         if ids:
-            db.session.execute(update(Timer).where(Timer.id.in_(ids)).values(state=LEVEL_STATE[level]))
-    timers = sorted(db.session.scalars(select(Timer).where(Timer.id.in_(claimed))
+            db.session.execute(update(Timer).where(bulk.any_of(Timer.id, ids))
+                               .values(state=LEVEL_STATE[level])
+                               .execution_options(synchronize_session=False))   # read next
+    timers = sorted(db.session.scalars(select(Timer).where(bulk.any_of(Timer.id, claimed))
                                        .execution_options(populate_existing=True)),
                     key=lambda t: (t.due_at, t.id))
     with db.session.no_autoflush, ExitStack() as around:    # one flush, not one per lazy load
@@ -232,6 +219,34 @@ def fire_due(now: datetime | None = None, batch: int | None = None,
     for timer_id in claimed:
         counts[levels[timer_id]] += 1
     return Batch(counts, len(rows), {row.id for row in rows} - claimed)
+
+
+def _take_due(now: datetime, batch: int, skip: set[int]) -> list:
+    """Lock up to `batch` due levels and their tickets, overdue ones first, each the oldest first.
+
+    Three queries, each an ordered scan of one index (state, due_at or warn_at) that stops at
+    the batch: a single query over both levels had to sort all due clocks, for every batch of
+    a storm (100,000 clocks, 300 at a time) and, with stale statistics, scanned the table."""
+    tickets = db.metadata.tables["tickets"]       # the row each timer lives on, locked as actions do
+    wanted = (
+        (Timer.state == TimerState.WARNED, Timer.due_at <= now, Timer.due_at),
+        (Timer.state == TimerState.RUNNING, Timer.due_at <= now, Timer.due_at),
+        (Timer.state == TimerState.RUNNING, (Timer.warn_at <= now) & (Timer.due_at > now), Timer.warn_at),
+    )
+    rows: list = []
+    for state, when, oldest in wanted:
+        due = (select(Timer.id, Timer.ticket_id, Timer.due_at)
+               .join(tickets, tickets.c.id == Timer.ticket_id)
+               .where(state, when)
+               .order_by(oldest)
+               .limit(batch - len(rows))
+               .with_for_update(of=(tickets, Timer.__table__), skip_locked=True))
+        if skip:
+            due = due.where(~bulk.any_of(Timer.id, skip))
+        rows += db.session.execute(due).all()
+        if len(rows) >= batch:
+            break
+    return rows
 
 
 def _may_fire(state: TimerState | None, level: str) -> bool:
@@ -287,19 +302,11 @@ def _claim(timer: Timer, level: str) -> bool:
 
 
 def _claim_all(rows, levels: dict[int, str]) -> set[int]:
-    """Insert the firing rows of a batch in one statement; the timers whose row is new.
-
-    Many parameter sets rather than one many-row VALUES: the statement compiles once and is
-    cached, where a VALUES list of a few hundred rows was compiled afresh for every batch."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    firings = TimerFiring.__table__
-    stmt = (
-        insert(firings)
-        .on_conflict_do_nothing(index_elements=["timer_id", "level", "due_at"])
-        .returning(firings.c.timer_id)
-    )
+    """Insert the firing rows of a batch in one statement; the timers whose row is new."""
     fired_at = utcnow()
-    params = [{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at,
-               "fired_at": fired_at} for row in rows]
-    return set(db.session.connection().execute(stmt, params).scalars())
+    result = bulk.insert_rows(
+        TimerFiring.__table__,
+        [{"timer_id": row.id, "level": levels[row.id], "due_at": row.due_at, "fired_at": fired_at}
+         for row in rows],
+        returning=[TimerFiring.__table__.c.timer_id], skip_conflicts_on=["timer_id", "level", "due_at"])
+    return set(result.scalars()) if result is not None else set()

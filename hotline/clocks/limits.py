@@ -53,9 +53,16 @@ class TimeLimits:
     # When "wm"/"wh" clocks run on a working day.
     working_hours: WorkingHours = OFFICE_HOURS
 
+    # The rule found for each (desk, category, priority) asked (a batch of clocks asks alike).
+    _found: dict[tuple[str, str, str], Rule] = field(default_factory=dict, compare=False, repr=False)
+
     def rule_for(self, desk: str, category: str, priority: str) -> Rule:
+        found = self._found.get((desk, category, priority))
+        if found is not None:
+            return found
         for rule in self.rules:
             if rule.fits(desk, category, priority):
+                self._found[(desk, category, priority)] = rule
                 return rule
         raise TimeLimitsError(error="time_limits.no_rule_fits",
                               params={"desk": desk, "category": category, "priority": priority})

@@ -12,15 +12,15 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, with_expression
 
-from hotline import audit, notices
+from hotline import audit, bulk, notices
 from hotline.clocks import service as clocks
 from hotline.clocks.firing import OVERDUE, WARNING
 from hotline.clocks.models import Timer, TimerKind
 from hotline.extensions import db
-from hotline.tickets.events import record_event, write_counters
-from hotline.tickets.models import Priority, Ticket
+from hotline.tickets import events
+from hotline.tickets.models import LAST_EVENT_HASH, Priority, Ticket
 from hotline.users import Role
 
 log = logging.getLogger(__name__)
@@ -39,20 +39,21 @@ _FRESH = "clock_events.fresh_tickets"
 
 @contextmanager
 def batch(timers: list[Timer]) -> Iterator[None]:
-    """Around a batch of firings: its tickets (and lead units) read in one query and the last
-    hash of each one's event chain in another, instead of one of each per firing; its notices
-    and its tickets' event counters written in one statement each as it ends."""
+    """Around a batch of firings: its tickets (with their lead units and the last hash of each
+    one's event chain) read in two queries, instead of a few per firing; its events, notices
+    and tickets' event counters written in one statement each as it ends."""
     ids = {timer.ticket_id for timer in timers}
-    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids))
-                                 .options(selectinload(Ticket.lead_unit))
+    tickets = db.session.scalars(select(Ticket).where(bulk.any_of(Ticket.id, ids))
+                                 .options(selectinload(Ticket.lead_unit),
+                                          with_expression(Ticket.last_event_hash, LAST_EVENT_HASH))
                                  .execution_options(populate_existing=True)).all()
     audit.prime_event_chains(tickets)
     # Held (the identity map is weak), and only for this transaction: the session keeps its
     # objects across commits, so a later firing must read its ticket again under its own lock.
     db.session.info[_FRESH] = (db.session().get_transaction(), {ticket.id: ticket for ticket in tickets})
-    with notices.held():
+    with events.held(), notices.held():
         yield
-    write_counters(tickets)
+    events.write_counters(tickets)
 
 
 def ticket_of(timer: Timer) -> Ticket:
@@ -67,11 +68,11 @@ def ticket_of(timer: Timer) -> Ticket:
 def record_firing(ticket: Ticket, timer: Timer, level: str, now: datetime) -> float:
     """The `timer_warning` / `timer_overdue` event; returns how late it fired, in seconds."""
     lateness = (now - (timer.warn_at if level == WARNING else timer.due_at)).total_seconds()
-    record_event(ticket, None, f"timer_{level}", ticket.state, ticket.state, {
+    events.record_held(ticket, f"timer_{level}", ticket.state, ticket.state, {
         "timer": timer.kind.value, "due_at": timer.due_at.isoformat(),
         "late_seconds": round(max(lateness, 0), 1),
         **({"referral": timer.referral_id} if timer.referral_id else {}),
-    }, at=now)
+    }, now)
     return lateness
 
 
@@ -84,13 +85,13 @@ def fired(timer: Timer, level: str, now: datetime) -> None:
     escalation = rule.escalations.get(timer.kind.value)
     if level == OVERDUE:
         if ticket.lead_unit is not None and timer.kind != TimerKind.DISPATCH:
-            notices.notify_unit(ticket.lead_unit, ticket, "overdue",
-                                f"督办：工单 {ticket.number} {step}已超期，请立即处理")
-        notices.notify_role(Role.SUPERVISOR, ticket, "overdue",
-                            f"工单 {ticket.number} {step}超期" + (f"（{escalation}）" if escalation else ""))
+            notices.tell_unit(ticket.lead_unit, ticket, "overdue",
+                              f"督办：工单 {ticket.number} {step}已超期，请立即处理")
+        notices.tell_role(Role.SUPERVISOR, ticket, "overdue",
+                          f"工单 {ticket.number} {step}超期" + (f"（{escalation}）" if escalation else ""))
         if timer.kind == TimerKind.DISPATCH:
-            notices.notify_role(Role.DISPATCHER, ticket, "overdue", f"工单 {ticket.number} 派单超期")
+            notices.tell_role(Role.DISPATCHER, ticket, "overdue", f"工单 {ticket.number} 派单超期")
     elif ticket.priority == Priority.CRISIS:
-        notices.notify_role(Role.SUPERVISOR, ticket, "crisis_warning",
-                            f"危机工单 {ticket.number} {step}即将超期")
+        notices.tell_role(Role.SUPERVISOR, ticket, "crisis_warning",
+                          f"危机工单 {ticket.number} {step}即将超期")
     log.info("timer %s of %s fired %s (%.1fs late)", timer.kind, ticket.number, level, lateness)

@@ -1,19 +1,21 @@
 """The ticket's event log: appending an event, reading some kinds back.
 
-Depends on: the ticket models, the session and `hotline.signals` only, so every domain that
-writes on a ticket's timeline (clocks, callbacks, referrals, channels, contact safety,
-retention) imports it without importing the ticket services. Each event joins the ticket's
-audit hash chain as it is inserted (`hotline.audit`) and is announced with
+Depends on: the ticket models, the session, the audit chain and `hotline.signals` only, so
+every domain that writes on a ticket's timeline (clocks, callbacks, referrals, channels,
+contact safety, retention) imports it without importing the ticket services. Each event joins
+the ticket's audit hash chain as it is inserted (`hotline.audit`) and is announced with
 `signals.event_recorded` (outgoing webhooks).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline import signals
+from hotline import audit, bulk, signals
 from hotline.extensions import db
 from hotline.tickets.models import Event, Ticket
 from hotline.types import utcnow
@@ -35,13 +37,82 @@ def record_event(ticket: Ticket, actor: User | None, action: str, from_state, to
     return event
 
 
+# The events of a `held` block, written as it ends.
+_HELD = "events.held"
+
+
+@dataclass(eq=False)
+class HeldEvent:
+    """An event a `held` block writes as a row: what the hash chain and the outbox (the
+    `signals.event_recorded` receivers) read of an `Event`."""
+
+    ticket: Ticket
+    seq: int
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str | None
+    data: dict = field(default_factory=dict)
+    prev_hash: str | None = None
+    hash: str | None = None
+    id: int | None = None           # given back by the write
+    actor_id = None                 # the system's events: no actor, no unit
+    unit_id = None
+    unit = None
+
+    @property
+    def ticket_id(self) -> int:
+        return self.ticket.id
+
+    def row(self) -> dict:
+        return {"ticket_id": self.ticket.id, "seq": self.seq, "at": self.at, "actor_id": None,
+                "unit_id": None, "action": self.action, "from_state": self.from_state,
+                "to_state": self.to_state, "data": self.data, "prev_hash": self.prev_hash,
+                "hash": self.hash}
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Events recorded inside with `record_held` are written as the block ends, in one
+    statement, chained as they are recorded (`audit.chain_next`): no ORM object to construct,
+    flush and give its id back (a batch of clocks records hundreds). Each is announced once
+    written, with its id. None is written on an error."""
+    with bulk.gathering(_HELD) as events:
+        yield
+    if not events:
+        return
+    table = Event.__table__
+    written = bulk.insert_rows(table, [event.row() for event in events],
+                               returning=[table.c.id, table.c.ticket_id, table.c.seq])
+    ids = {(ticket_id, seq): event_id for event_id, ticket_id, seq in written or ()}
+    for event in events:
+        event.id = ids[(event.ticket.id, event.seq)]
+        signals.event_recorded.send(event.action, event=event)
+
+
+def record_held(ticket: Ticket, action: str, from_state, to_state, data: dict, at: datetime) -> None:
+    """`record_event` of the system (no actor), inside a `held` block one row of its write.
+
+    Outside one, or when the ticket's chain head is not known here (an ORM event of the
+    ticket waits for the flush), it is `record_event`, whose flush reads the head."""
+    events = db.session.info.get(_HELD)
+    event = HeldEvent(ticket=ticket, seq=ticket.event_seq + 1, at=at, action=action,
+                      from_state=_value(from_state), to_state=_value(to_state), data=data)
+    if events is None or not audit.chain_next(event):
+        record_event(ticket, None, action, from_state, to_state, data, at=at)
+        return
+    ticket.event_seq = event.seq
+    ticket.updated_at = at
+    events.append(event)
+
+
 # What `record_event` changes on its ticket (with the version the ORM bumps on any change).
 _COUNTERS = ("event_seq", "updated_at")
 
 
 def write_counters(tickets: Iterable[Ticket]) -> None:
     """Write the event counters of many tickets whose rows this transaction has locked, in one
-    executemany, instead of the ORM's one versioned UPDATE (one round trip) per ticket.
+    statement, instead of the ORM's one versioned UPDATE (one round trip) per ticket.
 
     Only tickets whose sole changes are `record_event`'s are written (anything else is left to
     the flush); each still gets its next version, so a writer holding the old one gets a 409."""
@@ -56,10 +127,17 @@ def write_counters(tickets: Iterable[Ticket]) -> None:
     if not rows:
         return
     tickets_table = Ticket.__table__
-    stmt = (update(tickets_table)
-            .where(tickets_table.c.id == bindparam("id_"), tickets_table.c.version == bindparam("old"))
-            .values(**{name: bindparam(name) for name in (*_COUNTERS, "version")}))
-    matched = db.session.connection().execute(stmt, rows).rowcount
+    if bulk.arrays():
+        given = bulk.rows_of(tickets_table, rows, list(rows[0]))
+        stmt = (update(tickets_table)
+                .where(tickets_table.c.id == given.c.id_, tickets_table.c.version == given.c.old)
+                .values(**{name: given.c[name] for name in (*_COUNTERS, "version")}))
+        matched = db.session.connection().execute(stmt).rowcount
+    else:
+        stmt = (update(tickets_table)
+                .where(tickets_table.c.id == bindparam("id_"), tickets_table.c.version == bindparam("old"))
+                .values(**{name: bindparam(name) for name in (*_COUNTERS, "version")}))
+        matched = db.session.connection().execute(stmt, rows).rowcount
     if matched != len(rows):
         raise StaleDataError(f"{len(rows) - matched} of {len(rows)} tickets changed meanwhile")
     for ticket, row in zip(written, rows, strict=True):

@@ -8,7 +8,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from hotline.clocks.models import Timer
@@ -244,6 +244,11 @@ class Event(db.Model):
     ticket: Mapped[Ticket] = relationship()
     actor: Mapped[User | None] = relationship(lazy="joined")
     unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+# A ticket's `last_event_hash` (`with_expression`): the hash of its event numbered `event_seq`.
+LAST_EVENT_HASH = (select(Event.hash).where(Event.ticket_id == Ticket.id, Event.seq == Ticket.event_seq)
+                   .correlate(Ticket).scalar_subquery())
 
 
 class TicketCounter(db.Model):
