@@ -123,8 +123,13 @@ def changed_tickets(mark: datetime, now: datetime) -> set[int]:
 
 
 def _live(tickets: set[int], now: datetime, start: date, end: date | None) -> dict[tuple, list[int]]:
-    """The reference's facts of `tickets` on [start, end] (today when None), by (ticket, *key)."""
-    return _by_ticket(kpis.collect_tallies(start, end or _day(now), now, tickets)) if tickets else {}
+    """The reference's facts of `tickets` on [start, end] (today when None), by (ticket, *key),
+    BATCH tickets a statement (after a clock storm a fold has tens of thousands: SQLite takes
+    each id of each part as its own variable)."""
+    ids, found = sorted(tickets), {}
+    for n in range(0, len(ids), BATCH):
+        found.update(_by_ticket(kpis.collect_tallies(start, end or _day(now), now, ids[n:n + BATCH])))
+    return found
 
 
 def _by_ticket(tallies: dict[str, list[kpis.Tally]]) -> dict[tuple, list[int]]:
