@@ -36,6 +36,7 @@ if _WORKER is not None:
 
 from hotline import create_app, passwords  # noqa: E402
 from hotline.extensions import db  # noqa: E402
+from tests.helpers import POLL  # noqa: E402
 
 # Fixtures of the Twilio tests: signed webhooks, and a fake Twilio REST API on loopback;
 # of the outgoing webhooks' tests: receivers on loopback.
@@ -192,7 +193,7 @@ def statements(app):
 def serving(app):
     """The app on a real threaded werkzeug server on 127.0.0.1 (a free port), its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

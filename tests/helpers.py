@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 import time_machine
 from werkzeug.http import HTTP_STATUS_CODES
 
+# How often a loopback server's serve_forever looks for shutdown(): the default 0.5 s made
+# every test with a fake Twilio, webhook receiver or served app wait up to that in teardown.
+POLL = 0.02
+
 DEFAULT_TICKET = {
     "desk": "general",
     "channel": "voice",

@@ -9,6 +9,7 @@ from hotline.cli import main
 from hotline.extensions import db
 from hotline.tickets.models import Event
 from referrals.models import ReadAudit
+from tests.helpers import POLL
 
 CHILD = {"phone": "+8613900000013", "name": "李小雨", "is_minor": True, "age": 12}
 
@@ -148,7 +149,7 @@ def test_concurrent_reads_of_one_childs_ticket_keep_one_unforked_chain(app, api)
     with app.app_context():
         before = db.session.query(ReadAudit).count()
     http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread = threading.Thread(target=http.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     barrier = threading.Barrier(len(users))
 

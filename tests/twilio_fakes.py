@@ -18,6 +18,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from hotline.extensions import db
+from tests.helpers import POLL
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 ACCOUNT_SID = "AC" + "a1" * 16
@@ -210,7 +211,7 @@ def fake_twilio():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_port}"
     yield fake

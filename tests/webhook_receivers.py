@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from hotline import subscriptions, tasks
 from hotline.extensions import db
+from tests.helpers import POLL
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "webhook_receiver.py"
 LAUNCH = """
@@ -130,7 +131,7 @@ def serve(receiver: ScriptedReceiver):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True)
     thread.start()
     receiver.url = f"http://127.0.0.1:{server.server_port}{PATH}"
     return server, thread
