@@ -45,14 +45,16 @@ def test_the_console_says_how_many_at_least(app, api, browser, monkeypatch):
 
 
 def test_a_long_list_says_at_least_and_pages_on_past_the_cap(app, api, browser, monkeypatch):
+    """Past the count's cap the pager says "at least" of the pages as of the rows (2+ pages, not
+    2 when there are 3)."""
     for n in range(5):
         api.create(content=f"第{n}张工单")
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 3)
     monkeypatch.setitem(app.config, "CONSOLE_PER_PAGE", 2)
     supervisor = browser("supervisor1")
     first = supervisor.html("/console/tickets")
-    assert "第 1 / 2 页，共 3+ 条" in first and "下一页" in first
+    assert "第 1 / 2+ 页，共 3+ 条" in first and "下一页" in first
     second = supervisor.html("/console/tickets?page=2")
-    assert "第 2 / 3 页，共 4+ 条" in second and "下一页" in second     # counted to its own end
+    assert "第 2 / 3+ 页，共 4+ 条" in second and "下一页" in second     # counted to its own end
     last = supervisor.html("/console/tickets?page=3")
     assert "第 3 / 3 页，共 5 条" in last and "下一页" not in last
