@@ -252,7 +252,7 @@ def test_saved_time_limits_that_no_longer_build_are_named_and_the_shipped_ones_e
     _save_limits_a_release_no_longer_builds(app)
     admin = browser("admin")
     page = admin.text(admin.get("/console/admin/time-limits"))
-    assert "保存的设置已不能使用（缺少 mandatory_report.due。），现按系统默认执行" in page
+    assert "保存的设置已不能使用（缺少 mandatory_report.due），现按系统默认执行" in page
     admin.post("/console/admin/time-limits", {"ticket.review": "3wd", "mode": "save"})
     page = admin.html("/console/admin/time-limits")
     assert "已不能使用" not in page and 'value="3wd"' in page
