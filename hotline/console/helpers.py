@@ -70,7 +70,7 @@ def dump(tickets) -> list[dict]:
 def list_page(template: str, stmt, total: int | None = None, **context):
     """A page of the tickets `stmt` selects, in the order the user picked."""
     page = service.paged(stmt, page_arg(), per_page(), total, live.sort_arg())
-    return render_template(template, rows=dump(page.items), page=page, pages=page.pages, **context)
+    return render_template(template, rows=dump(page.items), page=page, **context)
 
 
 def tab_arg(tabs, default: str) -> str:

@@ -49,7 +49,7 @@ def tickets():
     rows = dump(page.items)
     if filters.get("q"):
         search_rows.mark(rows, filters["q"])
-    return render_template("console/tickets.html", rows=rows, page=page, pages=page.pages,
+    return render_template("console/tickets.html", rows=rows, page=page,
                            q=filters.get("q"), states=list(TicketState), desks=list(Desk),
                            units=queries.unit_tree(), form=forms.FormState(values=request.args,
                                                    errors=errors),
@@ -73,7 +73,7 @@ def dispatch_queue():
         suggestion = routing.suggest(ticket)
         row["suggestion"] = {"unit": suggestion.unit.code, "name": suggestion.unit.name,
                              "rule": suggestion.rule} if suggestion else None
-    return render_template("console/queue.html", rows=rows, page=page, pages=page.pages,
+    return render_template("console/queue.html", rows=rows, page=page,
                            title=gettext("待派单"), quick="dispatch", **dispatch_pages.queue_context())
 
 
