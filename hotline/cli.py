@@ -110,10 +110,12 @@ def kpis_group():
 
 
 @kpis_group.command("rebuild")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only the days from this one (YYYY-MM-DD), after bringing the rest up to date.")
 @with_appcontext
-def kpis_rebuild_command():
-    """Recompute the KPI rollups of every day from the events and clocks."""
-    days = kpi_rollups.rebuild()
+def kpis_rebuild_command(since):
+    """Recompute the KPI rollups of every day (or of the days since one) from the events and clocks."""
+    days = kpi_rollups.rebuild(since=since.date() if since else None)
     db.session.commit()
     click.echo(f"已重算 {days} 天的指标汇总 (rebuilt the KPI rollups of {days} day(s))")
 

@@ -57,7 +57,8 @@ PER_TEST_TABLES = [
     "read_audit", "referral_events", "mandatory_reports", "timer_firings", "timers", "referrals",
     "ticket_scopes", "ticket_search",
     "ticket_co_units", "tickets", "ticket_counters", "api_tokens",
-    "admin_events", "centre_rules", "kpi_ticket_facts", "kpi_rollups", "kpi_rollup_marks",
+    "admin_events", "centre_rules", "kpi_ticket_facts", "kpi_ticket_marks", "kpi_rollups",
+    "kpi_rollup_marks",
 ]
 
 _FILLED_TABLES = " UNION ALL ".join(f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})"
