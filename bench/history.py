@@ -21,6 +21,13 @@ tickets (console, and the API's ticket and events), and, once per round, the KPI
 whole month as the dashboard computes them (`kpis.compute`, with the per-unit table): from the
 reference SQL, and with `--rollups` also from the rollups after a rebuild (timed too).
 A filled database is reused when it holds the tickets asked for.
+
+At scale 1 the reference month takes minutes and a whole rebuild over an hour: `--no-reference`
+leaves the reference out of the rounds, and `--rollups-since-month` rebuilds only the month read
+and after (`hotline kpis rebuild --since`). `--live-per-day N` reads the rollups as a busy
+centre would: before each read, events of N tickets a day (4.5 events a ticket, on the month's
+open tickets) are written for the `kpi_rollups.LAG` before the last minute's fold and for the
+minute since it, the fold run between them as the minute sweep does.
 """
 
 import argparse
@@ -185,6 +192,44 @@ def fill(app, tickets: int) -> float:
         return time.perf_counter() - started
 
 
+# One action on each of :ids at :ats, as the API writes it (the ticket's next event number).
+STREAM = """
+WITH picked AS (SELECT * FROM unnest(CAST(:ids AS int[]), CAST(:ats AS timestamptz[])) AS p(id, at)),
+bumped AS (UPDATE tickets t SET event_seq = t.event_seq + 1, updated_at = p.at FROM picked p
+           WHERE t.id = p.id RETURNING t.id, t.event_seq, t.state, p.at)
+INSERT INTO ticket_events (ticket_id, seq, at, action, from_state, to_state, data)
+SELECT id, event_seq, at, 'contact_caller', state, state, json_build_object('note', '已联系') FROM bumped
+"""
+EVENTS_A_TICKET = 4.5
+
+
+def stream(app, pool: list[int], per_day: int, rng: random.Random) -> tuple[int, int, datetime]:
+    """A busy centre's last minutes before a KPI read: events of `per_day` tickets a day for the
+    `LAG` before a fold, the fold, then a minute's; how many of each, and the moment a minute
+    after the fold (when the read is asked, as just before the next minute's sweep)."""
+    from sqlalchemy import text
+
+    from hotline import kpi_rollups
+    from hotline.extensions import db
+    from hotline.types import utcnow
+
+    per_minute = per_day * EVENTS_A_TICKET / 1440
+    folded_at = utcnow()
+    written = []
+    with app.app_context():
+        lag = kpi_rollups.LAG.total_seconds() / 60
+        for start, minutes in ((folded_at - kpi_rollups.LAG, lag), (folded_at, 1)):
+            if start == folded_at:
+                kpi_rollups.fold(folded_at)
+                db.session.commit()
+            ids = rng.sample(pool, int(per_minute * minutes))
+            ats = [start + timedelta(minutes=minutes) * rng.random() for _ in ids]
+            db.session.execute(text(STREAM), {"ids": ids, "ats": ats})
+            db.session.commit()
+            written.append(len(ids))
+    return written[0], written[1], folded_at + timedelta(minutes=1)
+
+
 def sizes(app) -> dict:
     from sqlalchemy import text
 
@@ -212,6 +257,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.05, help="share of a province's 11 million tickets")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--rollups", action="store_true", help="also rebuild the KPI rollups and read them")
+    parser.add_argument("--no-reference", action="store_true", help="leave the reference KPI SQL out")
+    parser.add_argument("--rollups-since-month", action="store_true",
+                        help="rebuild the rollups of the month read and after only")
+    parser.add_argument("--live-per-day", type=int, default=0,
+                        help="before each rollup read, events of this many tickets a day (see above)")
     parser.add_argument("--plain", action="store_true",
                         help=f"the baseline: plain tables as before, in {PLAIN_DATABASE.rsplit('/', 1)[1]}")
     args = parser.parse_args()
@@ -224,8 +274,11 @@ def main() -> None:
     seconds = fill(app, tickets)
     print(f"filled in {seconds:.0f} s: {sizes(app)}; load average {os.getloadavg()}")
 
+    from sqlalchemy import select
+
     from hotline import history, kpi_rollups, kpis
     from hotline.extensions import db
+    from hotline.tickets.models import Ticket, TicketState
     from hotline.types import utcnow
 
     if not args.plain:
@@ -244,10 +297,10 @@ def main() -> None:
     console = {user: login(app, user) for user in ("supervisor1", "handler-gulou")}
     rng = random.Random(7)
 
-    def kpi_month(source=None):
+    def kpi_month(source=None, now=None):
         with app.app_context():
             try:
-                return kpis.compute(month, month_end, with_units=True, source=source)
+                return kpis.compute(month, month_end, with_units=True, source=source, now=now)
             finally:
                 db.session.rollback()
 
@@ -268,8 +321,12 @@ def main() -> None:
         f"KPIs of {month:%Y-%m}, reference SQL (kpis.compute, per unit)":
             lambda: kpi_month(kpis.collect_tallies),
     }
+    if args.no_reference:
+        cases.pop(next(label for label in cases if label.startswith("KPIs")))
     rounds = {label: args.rounds for label in cases}
-    rounds[next(label for label in cases if label.startswith("KPIs"))] = max(3, args.rounds // 10)
+    for label in cases:
+        if label.startswith("KPIs"):
+            rounds[label] = max(3, args.rounds // 10)
     for call in cases.values():        # warm caches, templates and the pool
         response = call()
         assert getattr(response, "status_code", 200) == 200, response
@@ -287,16 +344,34 @@ def main() -> None:
     if args.rollups:
         with app.app_context():
             started = time.perf_counter()
-            days = kpi_rollups.rebuild()
+            if args.rollups_since_month:
+                if kpi_rollups._mark() is None:     # no whole rebuild first: the month's days only
+                    db.session.add(kpi_rollups.KpiRollupMark(id=kpi_rollups.MARK_ID, folded_at=utcnow()))
+                    db.session.flush()
+                days = kpi_rollups.rebuild(since=month)
+            else:
+                days = kpi_rollups.rebuild()
             db.session.commit()
-            print(f"rollups rebuilt: {days} days in {time.perf_counter() - started:.0f} s")
+            print(f"rollups rebuilt: {days} days in {time.perf_counter() - started:.0f} s", flush=True)
+            pool = list(db.session.scalars(select(Ticket.id).where(
+                Ticket.created_at >= utcnow() - timedelta(days=30), Ticket.state != TicketState.CLOSED)))
         label = f"KPIs of {month:%Y-%m}, from the rollups (kpis.compute, per unit)"
+        if args.live_per_day:
+            label += f", {args.live_per_day:,} tickets a day streaming"
         timings[label] = []
+        streamed = []
         for _ in range(args.rounds):
+            read_at = None
+            if args.live_per_day:
+                *counts, read_at = stream(app, pool, args.live_per_day, rng)
+                streamed.append(counts)
             started = time.perf_counter()
-            kpi_month()
+            kpi_month(now=read_at)
             timings[label].append((time.perf_counter() - started) * 1000)
 
+    if args.rollups and args.live_per_day:
+        print(f"streamed before each read: {streamed[0][0]} events in the LAG before the fold, "
+              f"{streamed[0][1]} since it")
     facts = sizes(app)
     print(f"\n{facts['tickets']:,} tickets, {facts['events']:,} events in {facts['partitions']} partitions "
           f"(the default included), database {facts['database']}; {datetime.now():%Y-%m-%d %H:%M}; "
