@@ -33,9 +33,11 @@ Idempotent: folding or rebuilding twice leaves the same rows.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import (
     ARRAY,
     CompoundSelect,
@@ -120,6 +122,7 @@ class KpiRollupMark(db.Model):
     folded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+T = TypeVar("T")
 Key = tuple[str, date, str | None, str]   # (kpi, day, unit, desk)
 EPOCH = date(2000, 1, 1)   # before any ticket: a ticket's facts are counted over all its days
 
@@ -320,6 +323,17 @@ def rebuild(now: datetime | None = None, since: date | None = None) -> int:
     return days
 
 
+def _once(key: tuple, count: Callable[[], T]) -> T:
+    """`count()`, once per request for the same key (the KPI page reads the KPIs and the knowledge
+    figures of one moment, `kpis.moment`: the changed tickets are recounted once for both)."""
+    if not has_request_context():
+        return count()
+    counted = g.setdefault("kpi_live", {})
+    if key not in counted:
+        counted[key] = count()
+    return counted[key]
+
+
 def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kpis.Sums:
     """The facts of `selection` of [start, end] as the reference SQL counts them at `now`, added
     up per (kpi, day) and per (kpi, unit). The database adds up the rollups less the changed
@@ -328,9 +342,10 @@ def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kp
     mark = db.session.scalars(select(KpiRollupMark).where(KpiRollupMark.id == MARK_ID)).first()
     if mark is None or now < mark.folded_at:   # never folded, or a question about the past
         return kpis.summed(kpis.collect_tallies(start, end, now), selection)
-    tickets = changed_tickets(mark.folded_at, now)
+    tickets = _once(("changed", mark.folded_at, now), lambda: changed_tickets(mark.folded_at, now))
+    live = _once(("live", mark.folded_at, now, start, end), lambda: _live(tickets, now, start, end))
     found = kpis.Sums()
-    for (_, kpi, day, unit, desk), (hits, total) in _live(tickets, now, start, end).items():
+    for (_, kpi, day, unit, desk), (hits, total) in live.items():
         if (kpi, unit, desk) in selection:
             found.add(kpi, day, unit, hits, total, selection.per_unit)
     rows: Select | CompoundSelect = _selected(KpiRollup, start, end, selection)

@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
+from flask import g, has_request_context
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -276,9 +277,9 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
     within = None if prefix is None else [code for code, path in paths.items() if path.startswith(prefix)]
     selection = Selection(KPI_KEYS, within, desk, per_unit=with_units)
     if source is not None:
-        sums = summed(source(start, end, now or utcnow()), selection)
+        sums = summed(source(start, end, now or moment()), selection)
     else:
-        sums = (_source[0] if _source else reference_sums)(start, end, now or utcnow(), selection)
+        sums = (_source[0] if _source else reference_sums)(start, end, now or moment(), selection)
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     series = {key: [(day, *sums.days[key].get(day, (0, 0))) for day in days] for key in KPI_KEYS}
     report = Report(start, end, unit, desk, [_kpi(key, sums.days[key].values()) for key in KPI_KEYS],
@@ -288,10 +289,19 @@ def compute(start: date, end: date, unit: str | None = None, desk: str | None = 
     return report
 
 
+def moment() -> datetime:
+    """Now, the same for every KPI read of a request: a page's figures (the KPIs, the knowledge
+    figures, a report's comparisons) are of one moment, and the rollups' live part is counted
+    once for them (`kpi_rollups.sums`)."""
+    if has_request_context():
+        return g.setdefault("kpi_moment", utcnow())
+    return utcnow()
+
+
 def facts(start: date, end: date, keys: Collection[str], now: datetime | None = None) -> Sums:
     """The facts of `keys` of [start, end] added up per day and per unit, from where `compute`
     takes them."""
-    return (_source[0] if _source else reference_sums)(start, end, now or utcnow(),
+    return (_source[0] if _source else reference_sums)(start, end, now or moment(),
                                                    Selection(keys, per_unit=True))
 
 
