@@ -25,9 +25,10 @@ A filled database is reused when it holds the tickets asked for.
 At scale 1 the reference month takes minutes and a whole rebuild over an hour: `--no-reference`
 leaves the reference out of the rounds, and `--rollups-since-month` rebuilds only the month read
 and after (`hotline kpis rebuild --since`). `--live-per-day N` reads the rollups as a busy
-centre would: before each read, events of N tickets a day (4.5 events a ticket, on the month's
-open tickets) are written for the `kpi_rollups.LAG` before the last minute's fold and for the
-minute since it, the fold run between them as the minute sweep does.
+centre would: the rounds stand for the last minutes before now, each the minute sweep's fold,
+then a minute of events of N tickets a day (4.5 events a ticket, on the month's open tickets),
+then the read at the minute's end (so each read also finds the `kpi_rollups.LAG` minutes of
+events before the fold, which earlier folds counted).
 """
 
 import argparse
@@ -203,31 +204,20 @@ SELECT id, event_seq, at, 'contact_caller', state, state, json_build_object('not
 EVENTS_A_TICKET = 4.5
 
 
-def stream(app, pool: list[int], per_day: int, rng: random.Random) -> tuple[int, int, datetime]:
-    """A busy centre's last minutes before a KPI read: events of `per_day` tickets a day for the
-    `LAG` before a fold, the fold, then a minute's; how many of each, and the moment a minute
-    after the fold (when the read is asked, as just before the next minute's sweep)."""
+def stream(app, pool: list[int], per_day: int, rng: random.Random, start: datetime,
+           minutes: float = 1) -> int:
+    """Events of `per_day` tickets a day (`EVENTS_A_TICKET` each, on tickets of `pool`) at
+    random moments of the `minutes` from `start`; how many."""
     from sqlalchemy import text
 
-    from hotline import kpi_rollups
     from hotline.extensions import db
-    from hotline.types import utcnow
 
-    per_minute = per_day * EVENTS_A_TICKET / 1440
-    folded_at = utcnow()
-    written = []
     with app.app_context():
-        lag = kpi_rollups.LAG.total_seconds() / 60
-        for start, minutes in ((folded_at - kpi_rollups.LAG, lag), (folded_at, 1)):
-            if start == folded_at:
-                kpi_rollups.fold(folded_at)
-                db.session.commit()
-            ids = rng.sample(pool, int(per_minute * minutes))
-            ats = [start + timedelta(minutes=minutes) * rng.random() for _ in ids]
-            db.session.execute(text(STREAM), {"ids": ids, "ats": ats})
-            db.session.commit()
-            written.append(len(ids))
-    return written[0], written[1], folded_at + timedelta(minutes=1)
+        ids = rng.sample(pool, int(per_day * EVENTS_A_TICKET / 1440 * minutes))
+        ats = [start + timedelta(minutes=minutes) * rng.random() for _ in ids]
+        db.session.execute(text(STREAM), {"ids": ids, "ats": ats})
+        db.session.commit()
+    return len(ids)
 
 
 def sizes(app) -> dict:
@@ -360,18 +350,44 @@ def main() -> None:
             label += f", {args.live_per_day:,} tickets a day streaming"
         timings[label] = []
         streamed = []
-        for _ in range(args.rounds):
+        first_fold = utcnow() - timedelta(minutes=args.rounds)
+        if args.live_per_day:     # the minutes before the first round's fold, as steady state has them
+            with app.app_context():
+                kpi_rollups._mark().folded_at = first_fold - kpi_rollups.LAG - timedelta(minutes=1)
+                db.session.commit()
+            stream(app, pool, args.live_per_day, rng, first_fold - kpi_rollups.LAG,
+                   kpi_rollups.LAG.total_seconds() / 60)
+        for n in range(args.rounds):
             read_at = None
             if args.live_per_day:
-                *counts, read_at = stream(app, pool, args.live_per_day, rng)
-                streamed.append(counts)
+                folded_at = first_fold + timedelta(minutes=n)
+                with app.app_context():
+                    kpi_rollups.fold(folded_at)
+                    db.session.commit()
+                streamed.append(stream(app, pool, args.live_per_day, rng, folded_at))
+                read_at = folded_at + timedelta(minutes=1)
             started = time.perf_counter()
             kpi_month(now=read_at)
             timings[label].append((time.perf_counter() - started) * 1000)
+        # The pages and reports that read the rollups, as supervisors open them.
+        yesterday = utcnow().date() - timedelta(days=1)
+        pages = {"GET /console/kpis (supervisor1)": ("/console/kpis", False),
+                 "GET /api/v1/reports/kpis": ("/api/v1/reports/kpis", True),
+                 "GET /api/v1/reports/rankings": ("/api/v1/reports/rankings", True),
+                 "GET /console/reports/daily (yesterday)": (f"/console/reports/daily?day={yesterday}", False),
+                 "GET /console/reports/weekly": (f"/console/reports/weekly?week={yesterday}", False),
+                 "GET /console/reports (30 days)": ("/console/reports", False)}
+        for label, (path, by_api) in pages.items():
+            timings[label] = []
+            for _ in range(max(3, args.rounds // 3)):
+                started = time.perf_counter()
+                response = (api.get(path, headers=tokens["supervisor1"]) if by_api
+                            else console["supervisor1"].get(path))
+                timings[label].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (label, response.status_code)
 
     if args.rollups and args.live_per_day:
-        print(f"streamed before each read: {streamed[0][0]} events in the LAG before the fold, "
-              f"{streamed[0][1]} since it")
+        print(f"streamed: {streamed[0]} events a minute, a read after each minute's fold")
     facts = sizes(app)
     print(f"\n{facts['tickets']:,} tickets, {facts['events']:,} events in {facts['partitions']} partitions "
           f"(the default included), database {facts['database']}; {datetime.now():%Y-%m-%d %H:%M}; "
