@@ -325,8 +325,7 @@ def rebuild(now: datetime | None = None, since: date | None = None) -> int:
 
 def _once(key: tuple, count: Callable[[], T]) -> T:
     """`count()`, once per request for the same key (the KPI page reads the KPIs and the knowledge
-    figures of one moment, `kpis.moment`, a report two periods: the changed tickets are
-    recounted once for all)."""
+    figures of one moment, `kpis.moment`: the changed tickets are recounted once for both)."""
     if not has_request_context():
         return count()
     counted = g.setdefault("kpi_live", {})
@@ -344,11 +343,10 @@ def sums(start: date, end: date, now: datetime, selection: kpis.Selection) -> kp
     if mark is None or now < mark.folded_at:   # never folded, or a question about the past
         return kpis.summed(kpis.collect_tallies(start, end, now), selection)
     tickets = _once(("changed", mark.folded_at, now), lambda: changed_tickets(mark.folded_at, now))
-    # every day of theirs: a report's periods (this week, the last) share one count
-    live = _once(("live", mark.folded_at, now), lambda: _live(tickets, now, EPOCH, None))
+    live = _once(("live", mark.folded_at, now, start, end), lambda: _live(tickets, now, start, end))
     found = kpis.Sums()
     for (_, kpi, day, unit, desk), (hits, total) in live.items():
-        if start <= day <= end and (kpi, unit, desk) in selection:
+        if (kpi, unit, desk) in selection:
             found.add(kpi, day, unit, hits, total, selection.per_unit)
     rows: Select | CompoundSelect = _selected(KpiRollup, start, end, selection)
     if tickets:
