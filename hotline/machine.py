@@ -4,7 +4,7 @@ model that binds one loaded row (its `state` column) for one trigger.
 A workflow subclasses `BoundModel`, names its machine (`machine`, built at import with
 `auto_transitions=False`) and says how a step out of turn is refused (`refusal`, a Conflict
 with a stable code). Its `before` callbacks refuse, its `after` callbacks apply the effects;
-none commits. Binding is cheaper than building: the ticket's machine has ~40 transitions.
+none commits. The row is never added to the machine: its event is fired on the model.
 """
 
 from typing import Any, ClassVar
@@ -33,12 +33,12 @@ class BoundModel:
     def fire(self, action: str) -> bool:
         """Fire `action` from the row's state; the `refusal` when the state does not allow it
         (or the machine has no such trigger). False when no branch's conditions held."""
-        if action not in self.machine.events:
+        event = self.machine.events.get(action)
+        if event is None:
             raise self.refusal(action)
-        self.machine.add_model(self, initial=self.row.state)
         try:
-            return self.trigger(action)   # type: ignore[attr-defined]
+            # The event fired on this model directly: adding it to the machine and removing it
+            # again (its trigger methods bound and unbound) cost ~0.3 ms of every action.
+            return event.trigger(self)
         except MachineError:
             raise self.refusal(action) from None
-        finally:
-            self.machine.remove_model(self)
