@@ -141,6 +141,22 @@ def test_the_daily_report_shows_volumes_hotspots_overdue_crisis_and_kpis(app, br
     assert "report" in views
 
 
+def test_a_clock_overdue_at_the_days_end_stays_in_its_report_when_met_later(app, api, monday):
+    """The overdue list of a day is the clocks open and past due at its end: P2's dispatch
+    clock, met the next morning, is still in Monday's list and not in Tuesday's (read from the
+    open clocks and the clocks met late, not from every clock of the year)."""
+    with time_machine.travel(datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI), tick=False):
+        api.forget_tokens()
+        api.act(monday["P2"]["id"], "dispatch", "dispatcher1", {"unit": "yunlong"})
+        api.forget_tokens()
+        with app.app_context():
+            listed = {day: [(row.ticket.number, row.timer.kind.value)
+                            for row in reports.overdue(reports.Period.day(day), reports.Scope())]
+                      for day in (date(2026, 11, 23), date(2026, 11, 24))}
+    assert (monday["P2"]["number"], "dispatch") in listed[date(2026, 11, 23)]
+    assert monday["P2"]["number"] not in [number for number, _ in listed[date(2026, 11, 24)]]
+
+
 def test_the_daily_report_downloads_as_a_workbook(app, browser, monday):
     response = browser("supervisor1").get("/console/reports/daily?day=2026-11-23&format=xlsx")
     with app.app_context():
