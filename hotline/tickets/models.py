@@ -92,8 +92,10 @@ class Ticket(db.Model):
         Index("ix_tickets_lead_unit_state", "lead_unit_id", "state"),
         Index("ix_tickets_desk_id", "desk", "id"),
         Index("ix_tickets_caller_phone", "caller_phone"),
-        # The tickets of the last hours (hotspots, every minute).
-        Index("ix_tickets_created_at", "created_at"),
+        # The tickets of the last hours (hotspots, every minute); a report's volumes read from
+        # the index alone on PostgreSQL (a week of a province is 200,000 tickets).
+        Index("ix_tickets_created_at", "created_at",
+              postgresql_include=["category", "channel", "desk", "location_unit_id"]),
         # The reports' crisis lists: the few crisis tickets, newest first.
         # The queue order: the crisis and urgent tickets without a clock, newest first.
         Index("ix_tickets_high_priority_id", "priority", "id",
