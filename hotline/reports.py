@@ -21,11 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from hotline import audit, kpis, permissions
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.clocks.models import Timer, open_states
 from hotline.extensions import db
 from hotline.tickets.models import Event, Priority, Ticket
 from hotline.types import utcnow
@@ -234,8 +234,7 @@ def overdue(period: Period, scope: Scope, now: datetime | None = None,
     # Two parts, each read from a partial index and cut at `limit`: the clocks still open (the
     # open clocks by due), and those stopped after the moment though due before it (the clocks
     # stopped late, by stop), instead of every clock of every year with either.
-    states = bindparam("open_states", [s.value for s in OPEN_TIMER_STATES], expanding=True,
-                       literal_execute=True)
+    states = open_states()
 
     def part(*conditions) -> Select:
         clocks = select(Timer.id, Timer.due_at).join(Ticket, Timer.ticket_id == Ticket.id)

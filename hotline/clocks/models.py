@@ -7,7 +7,7 @@ foreign key (`tickets.id`, `referrals.id`); the clocks import neither.
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BindParameter, Date, ForeignKey, Index, String, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.extensions import db
@@ -43,6 +43,14 @@ OPEN_TIMER_STATES = (TimerState.RUNNING, TimerState.WARNED, TimerState.OVERDUE)
 # as literals, so that PostgreSQL and SQLite can tell the index covers it).
 OPEN_TIMER_STATES_SQL = "state IN ({})".format(", ".join(f"'{state.value}'" for state in OPEN_TIMER_STATES))
 STOPPED_LATE_SQL = "stopped_at > due_at"
+
+
+def open_states(name: str = "open_states") -> BindParameter:
+    """The open states for `Timer.state.in_(...)`, written into the SQL as literals (not sent as
+    parameters), so that PostgreSQL and SQLite can tell the partial indexes of open clocks cover
+    the query."""
+    return bindparam(name, [state.value for state in OPEN_TIMER_STATES], expanding=True,
+                     literal_execute=True)
 
 
 class Timer(db.Model):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.clocks.models import Timer, open_states
 from hotline.extensions import db
 from hotline.tickets.models import Priority, Ticket
 
@@ -29,11 +29,6 @@ PRIORITY_RANK = case({Priority.CRISIS.value: 0, Priority.URGENT.value: 1},
                      value=Ticket.priority, else_=2)
 
 
-def _open_states():
-    return bindparam("due_states", [s.value for s in OPEN_TIMER_STATES], expanding=True,
-                     literal_execute=True)
-
-
 def nearest_due():
     """Each ticket's earliest due among its open clocks (`ticket_id`, `due`), as a subquery
     to join.
@@ -44,7 +39,7 @@ def nearest_due():
     the partial index of open clocks (ix_timers_open_ticket_due: ticket_id, due_at) answers
     it from the index alone."""
     return (select(Timer.ticket_id.label("ticket_id"), func.min(Timer.due_at).label("due"))
-            .where(Timer.state.in_(_open_states())).group_by(Timer.ticket_id).subquery("nearest_due"))
+            .where(Timer.state.in_(open_states("due_states"))).group_by(Timer.ticket_id).subquery("nearest_due"))
 
 
 def ordered(stmt: Select, sort: str | Sort = DEFAULT_SORT) -> Select:
@@ -68,7 +63,7 @@ _EARLIER_CLOCK = aliased(Timer, name="earlier_clock")
 
 def _no_open_clock() -> ColumnElement[bool]:
     clock = _OPEN_CLOCK
-    return ~exists().where(clock.ticket_id == Ticket.id, clock.state.in_(_open_states()))
+    return ~exists().where(clock.ticket_id == Ticket.id, clock.state.in_(open_states("due_states")))
 
 
 def _of_rank(rank: Priority | None) -> ColumnElement[bool]:
@@ -87,11 +82,12 @@ def _by_nearest_due(stmt: Select) -> Select:
     query walks the open clocks by due (ix_timers_open_due) and stops at the page: no grouping
     of every open clock first."""
     clock, earlier = _NEAREST_CLOCK, _EARLIER_CLOCK
-    first = ~exists().where(earlier.ticket_id == clock.ticket_id, earlier.state.in_(_open_states()),
+    first = ~exists().where(earlier.ticket_id == clock.ticket_id,
+                            earlier.state.in_(open_states("due_states")),
                             or_(earlier.due_at < clock.due_at,
                                 and_(earlier.due_at == clock.due_at, earlier.id < clock.id)))
     return (stmt.join(clock, clock.ticket_id == Ticket.id)
-            .where(clock.state.in_(_open_states()), first).order_by(clock.due_at))
+            .where(clock.state.in_(open_states("due_states")), first).order_by(clock.due_at))
 
 
 def priority_segments(stmt: Select) -> list[Select]:

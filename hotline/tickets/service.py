@@ -19,7 +19,7 @@ from hotline import audit, contact_safety, crisis, permissions, routing, saved_v
 from hotline.admin import organisation
 from hotline.channels.calls import link_call
 from hotline.clocks.calendar import SHANGHAI
-from hotline.clocks.models import OPEN_TIMER_STATES, Timer
+from hotline.clocks.models import Timer, open_states
 from hotline.errors import Forbidden, Invalid, NotFound
 from hotline.extensions import db
 from hotline.knowledge import service as knowledge
@@ -221,9 +221,8 @@ class OpenClocks:
         # (ix_timers_open_ticket_due) is seen to cover the query; `now` so that the statements
         # are never prepared and planned once for any instant (a generic plan, which for a
         # county's count hashed every open clock: 2-3x slower).
-        open_states = bindparam("open_states", list(OPEN_TIMER_STATES), expanding=True, literal_execute=True)
         now = bindparam("now", now, type_=Timer.due_at.type, literal_execute=True)
-        clocks = select(Timer.ticket_id).where(Timer.state.in_(open_states))
+        clocks = select(Timer.ticket_id).where(Timer.state.in_(open_states()))
         if kinds:
             clocks = clocks.where(Timer.kind.in_(
                 bindparam("kinds", list(kinds), expanding=True, literal_execute=True)))
